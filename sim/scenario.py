@@ -1,0 +1,432 @@
+"""Scenario schema: every parameter of the model, its meaning, unit, default and valid range.
+
+Data flow: YAML file -> ``sim.loader`` (extends, ``--set`` overrides, line numbers) ->
+``Scenario.model_validate`` here -> ``sim.model.PropagandaModel``.
+
+All counts of people and accounts are in **real-world units**; the model divides them by
+``scale``. Per-account and per-user quantities (followers per account, posts per account per day,
+impressions per post) are not scaled: a 1:20 world is a miniature with the same degrees.
+Each field's ``description`` is the reference text used in ``docs/ODD.md``; ``unit`` is given in
+``json_schema_extra``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+LANGUAGES = ("arabic", "english", "other")
+Language = Literal["arabic", "english", "other"]
+
+
+def P(default: Any, description: str, unit: str = "", **kw: Any) -> Any:
+    """A documented parameter: default, description and unit (shown in the JSON Schema)."""
+    return Field(default, description=description, json_schema_extra={"unit": unit}, **kw)
+
+
+class Strict(BaseModel):
+    """Base for all schema sections: unknown keys are errors, assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class LanguageShares(Strict):
+    arabic: float = P(0.6, "Share of Arabic speakers", "fraction", ge=0, le=1)
+    english: float = P(0.25, "Share of English speakers", "fraction", ge=0, le=1)
+    other: float = P(0.15, "Share of speakers of other languages", "fraction", ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> LanguageShares:
+        total = self.arabic + self.english + self.other
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"language shares must sum to 1, they sum to {total:g}")
+        return self
+
+    def as_array(self) -> list[float]:
+        return [self.arabic, self.english, self.other]
+
+
+class Population(Strict):
+    users: float = P(5_000_000, "Reachable audience on the open platform(s)", "users", gt=0)
+    languages: LanguageShares = Field(default_factory=LanguageShares)
+    attitude_mean: float = P(
+        -0.15, "Mean initial attitude toward IS (-1 hostile .. +1 devoted)", "attitude", ge=-1, le=1
+    )
+    attitude_sd: float = P(0.3, "Spread of initial attitudes", "attitude", gt=0, le=2)
+    opposed_below: float = P(-0.3, "Attitude below which a user is opposed", "attitude", ge=-1, le=1)
+    sympathizer_above: float = P(
+        0.3, "Attitude above which a user is a sympathizer", "attitude", ge=-1, le=1
+    )
+    supporter_above: float = P(
+        0.8, "Attitude above which a user is recruited (supporter; absorbing)", "attitude", le=2
+    )
+    susceptibility_shape: float = P(
+        1.5, "Gamma shape of susceptibility (mean 1; smaller = more unequal)", "", gt=0
+    )
+    pro_effect: float = P(
+        0.02, "Attitude gain per unit of log pro exposure, times susceptibility", "attitude", ge=0
+    )
+    counter_effect: float = P(
+        0.02,
+        "Attitude loss per unit of log counter exposure, times susceptibility and credibility",
+        "attitude",
+        ge=0,
+    )
+    language_mismatch: float = P(
+        0.15, "Relative effect of a counter message in a language other than the user's", "", ge=0, le=1
+    )
+    relaxation: float = P(
+        0.01,
+        "Daily pull of attitude back to the user's initial attitude (applied when next exposed)",
+        "1/day",
+        ge=0,
+        le=1,
+    )
+    share_prob: float = P(
+        0.05, "Probability that a sympathizer shares a pro post they see", "", ge=0, le=1
+    )
+    share_reach: float = P(
+        8.0, "Users of the same language who see one share", "impressions/share", ge=0
+    )
+    follow_prob: float = P(
+        0.25,
+        "Probability that a sympathizer follows a pro account seen outside their feed "
+        "(neutral users follow at a tenth of it)",
+        "",
+        ge=0,
+        le=1,
+    )
+    follow_budget: float = P(
+        40.0, "Mean number of pro accounts a user will follow at most", "accounts", gt=0
+    )
+    organic_counter_rate: float = P(
+        0.002, "Counter posts per opposed user per day before mobilisation", "posts/user/day", ge=0
+    )
+    mobilization: float = P(
+        0.5,
+        "Extra organic counter posting per unit of log counter exposure received (vocal audiences)",
+        "",
+        ge=0,
+    )
+    recruit_operate_prob: float = P(
+        0.02, "Probability that a new recruit starts operating a pro account", "", ge=0, le=1
+    )
+
+
+class Platform(Strict):
+    kind: Literal["open", "encrypted"] = P("open", "open (public, searchable) or encrypted")
+    view_prob: float = P(
+        0.01,
+        "Probability that a follower (open) or channel member (encrypted) sees a given post",
+        "",
+        ge=0,
+        le=1,
+    )
+    discovery: float = P(
+        1.0, "Search/hashtag impressions on non-followers per pro post", "impressions/post", ge=0
+    )
+    share_factor: float = P(1.0, "Multiplier on shares (encrypted: forwarding)", "", ge=0)
+    account_share: float = P(
+        1.0, "Weight of this platform when a new open account is created", "", ge=0
+    )
+    pull: float = P(
+        0.0,
+        "Attraction of this encrypted platform for operators after suspension (0 = none)",
+        "",
+        ge=0,
+        le=1,
+    )
+    invite_share: float = P(
+        0.0,
+        "Share of open-platform pro posts that carry an invite link to this encrypted platform",
+        "",
+        ge=0,
+        le=1,
+    )
+    join_prob: float = P(
+        0.05, "Probability that a sympathizer who sees an invite link joins", "", ge=0, le=1
+    )
+    channel_posts_per_day: float = P(5.0, "Posts per encrypted channel per day", "posts/day", ge=0)
+    members_per_invite: float = P(
+        1.0, "Scaling of members an invite brings (encrypted only)", "", ge=0
+    )
+
+
+class PostingRates(Strict):
+    """Heavy-tailed posting rates: log-uniform between knots, shares per bracket (SPEC 5 inputs)."""
+
+    knots: list[float] = P(
+        [0.05, 1.0, 5.0, 50.0, 150.0], "Bracket edges of posts per account per day", "posts/day"
+    )
+    shares: list[float] = P(
+        [0.40, 0.29, 0.287, 0.023], "Share of accounts in each bracket", "fraction"
+    )
+    multiplier: float = P(1.0, "Multiplier on all posting rates (activity surges)", "", ge=0)
+    burstiness: float = P(
+        1.0, "Gamma shape of day-to-day posting variation (smaller = burstier)", "", gt=0
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> PostingRates:
+        if len(self.knots) != len(self.shares) + 1:
+            raise ValueError("knots must have exactly one more entry than shares")
+        if any(b <= a for a, b in zip(self.knots, self.knots[1:], strict=False)) or self.knots[0] <= 0:
+            raise ValueError("knots must be positive and increasing")
+        if abs(sum(self.shares) - 1) > 1e-6 or min(self.shares) < 0:
+            raise ValueError("shares must be non-negative and sum to 1")
+        return self
+
+
+class Operators(Strict):
+    inflow_per_day: float = P(
+        60.0, "New operators joining from outside the modelled audience", "operators/day", ge=0
+    )
+    accounts_per_operator: float = P(
+        1.6, "Mean accounts an operator runs at once (1 + Poisson)", "accounts", ge=1
+    )
+    recreate_delay_days: float = P(
+        2.0, "Mean delay before a suspended operator's new account appears", "days", ge=0
+    )
+    quit_base: float = P(0.05, "Probability of quitting after a first suspension", "", ge=0, le=1)
+    quit_per_suspension: float = P(
+        0.03, "Added quitting probability per earlier suspension", "", ge=0, le=1
+    )
+    migrate_per_suspension: float = P(
+        0.05, "Added migration propensity per earlier suspension (times platform pull)", "", ge=0
+    )
+    evasion_learning: float = P(
+        0.15, "Evasion gained by an operator per suspension (0..1 scale)", "", ge=0, le=1
+    )
+
+
+class Accounts(Strict):
+    initial: float = P(20_000, "Active pro accounts at the start of warm-up", "accounts", ge=0)
+    languages: LanguageShares = Field(
+        default_factory=lambda: LanguageShares(arabic=0.73, english=0.18, other=0.09)
+    )
+    initial_followers_median: float = P(
+        300.0, "Median followers of an initial account", "followers", gt=0
+    )
+    initial_followers_sigma: float = P(
+        1.2, "Log-sd of initial follower counts", "", gt=0, le=4
+    )
+    posting: PostingRates = Field(default_factory=PostingRates)
+    shoutout_share: float = P(
+        0.05, "Share of pro posts that are shout-outs for a young account", "", ge=0, le=1
+    )
+    shoutout_window_days: float = P(
+        14.0, "Age until which an account receives shout-outs", "days", ge=1
+    )
+    shoutout_follow_prob: float = P(
+        0.5, "Probability that a sympathizer who sees a shout-out follows", "", ge=0, le=1
+    )
+    operators: Operators = Field(default_factory=Operators)
+
+
+class CounterGroup(Strict):
+    """A counter-messaging campaign: a set of messengers active between two dates."""
+
+    kind: Literal["government", "credible"] = P("government", "Who speaks")
+    language: Language = P("english", "Language of the messages")
+    messengers: int = P(50, "Number of messengers (not scaled: they are few)", "messengers", ge=0)
+    credibility: float = P(0.2, "Credibility with the audience", "0..1", ge=0, le=1)
+    posts_per_day: float = P(10.0, "Posts per messenger per day", "posts/day", ge=0)
+    followers: float = P(
+        20_000.0, "Followers per messenger (real-world)", "followers", ge=0
+    )
+    targeting: float = P(
+        0.7, "Share of impressions landing on users of the message's language", "", ge=0, le=1
+    )
+    start: dt.date | None = P(None, "First day of the campaign (default: scenario start)")
+    end: dt.date | None = P(None, "Last day of the campaign (default: scenario end)")
+
+    @model_validator(mode="after")
+    def _dates(self) -> CounterGroup:
+        if self.start and self.end and self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class Moderation(Strict):
+    """Moderation of one platform."""
+
+    intensity: float = P(
+        0.0005, "Daily suspension hazard of an average visible account", "1/day", ge=0, le=1
+    )
+    post_weight: float = P(0.3, "Visibility exponent on posts per day", "", ge=0, le=2)
+    follower_weight: float = P(0.3, "Visibility exponent on followers", "", ge=0, le=2)
+    flagging: float = P(
+        0.0, "Extra daily hazard on new accounts from automated flagging", "1/day", ge=0, le=1
+    )
+    flag_window_days: float = P(7.0, "Age until which flagging applies", "days", ge=0)
+    evasion_protection: float = P(
+        0.5, "Share of detection hazard removed by full evasion", "", ge=0, le=1
+    )
+    channel_takedown_rate: float = P(
+        0.0, "Daily takedown hazard of an encrypted channel", "1/day", ge=0, le=1
+    )
+
+
+class Observation(Strict):
+    pro_recall: float = P(0.3, "Recall of the keyword classifier on pro posts", "", ge=0, le=1)
+    anti_recall: float = P(0.3, "Recall on anti-IS posts", "", ge=0, le=1)
+    pro_false_positive: float = P(
+        0.01, "Share of anti posts the classifier counts as pro", "", ge=0, le=1
+    )
+    anti_false_positive: float = P(
+        0.02, "Share of pro posts the classifier counts as anti", "", ge=0, le=1
+    )
+    evasion_recall_loss: float = P(
+        0.6, "Share of recall (and of hashtag discovery) lost by a fully evasive account", "", ge=0, le=1
+    )
+
+
+class SetEvent(Strict):
+    action: Literal["set"] = "set"
+    date: dt.date = P(..., "Day from which the values apply")
+    label: str = P("", "Free text shown in plots and the manifest")
+    values: dict[str, float] = P(
+        ..., "Dotted scenario keys and their new values, e.g. moderation.twitter.intensity"
+    )
+
+
+class PurgeEvent(Strict):
+    action: Literal["purge"] = "purge"
+    date: dt.date = P(..., "Day of the purge")
+    label: str = P("", "Free text")
+    platform: str = P(..., "Open platform purged")
+    accounts: float = P(..., "Accounts suspended (real-world)", "accounts", ge=0)
+
+
+class TakedownEvent(Strict):
+    action: Literal["takedown"] = "takedown"
+    date: dt.date = P(..., "Day of the takedown")
+    label: str = P("", "Free text")
+    platform: str = P(..., "Encrypted platform")
+    channels: float = P(..., "Channels removed (real-world)", "channels", ge=0)
+
+
+PolicyEvent = Annotated[SetEvent | PurgeEvent | TakedownEvent, Field(discriminator="action")]
+
+
+def _default_platforms() -> dict[str, Platform]:
+    return {
+        "twitter": Platform(kind="open"),
+        "telegram": Platform(kind="encrypted", discovery=0.0, view_prob=0.3),
+    }
+
+
+class Scenario(Strict):
+    name: str = P("scenario", "Short name used for the results folder", pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = P("", "What question the scenario answers")
+    start: dt.date = P(dt.date(2014, 1, 1), "First reported day")
+    end: dt.date = P(dt.date(2016, 6, 30), "Last reported day")
+    warmup_days: int = P(60, "Days simulated before start to form the network", "days", ge=0, le=3650)
+    scale: float = P(20.0, "Real users/accounts per simulated one (1 = full scale)", "", ge=1)
+    seed: int = P(1, "Root seed; replicate r uses seed + r", "", ge=0)
+    replicates: int = P(3, "Independent runs with seeds seed, seed+1, ...", "", ge=1, le=1000)
+    population: Population = Field(default_factory=Population)
+    platforms: dict[str, Platform] = Field(default_factory=_default_platforms)
+    accounts: Accounts = Field(default_factory=Accounts)
+    counter: dict[str, CounterGroup] = Field(default_factory=dict)
+    moderation: dict[str, Moderation] = Field(default_factory=dict)
+    observation: Observation = Field(default_factory=Observation)
+    timeline: list[PolicyEvent] = Field(default_factory=list)
+
+    @field_validator("platforms")
+    @classmethod
+    def _platforms(cls, v: dict[str, Platform]) -> dict[str, Platform]:
+        if not any(p.kind == "open" for p in v.values()):
+            raise ValueError("at least one platform must be of kind 'open'")
+        for name in v:
+            if not name.isidentifier():
+                raise ValueError(f"platform name {name!r} must be a simple identifier")
+        return v
+
+    @model_validator(mode="after")
+    def _consistency(self) -> Scenario:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        for name in self.moderation:
+            if name not in self.platforms:
+                raise ValueError(
+                    f"moderation names platform {name!r}, which is not defined in platforms "
+                    f"({', '.join(self.platforms)})"
+                )
+        for i, ev in enumerate(self.timeline):
+            if ev.date < self.start or ev.date > self.end:
+                raise ValueError(
+                    f"timeline[{i}] date {ev.date} is outside the scenario ({self.start}..{self.end})"
+                )
+            if isinstance(ev, PurgeEvent | TakedownEvent):
+                want = "open" if isinstance(ev, PurgeEvent) else "encrypted"
+                p = self.platforms.get(ev.platform)
+                if p is None or p.kind != want:
+                    choices = [n for n, q in self.platforms.items() if q.kind == want]
+                    raise ValueError(
+                        f"timeline[{i}] {ev.action} needs an {want} platform; "
+                        f"{ev.platform!r} is not one (choose from {choices})"
+                    )
+            if isinstance(ev, SetEvent):
+                for key, value in ev.values.items():
+                    check_settable(self, key, value, where=f"timeline[{i}].values")
+        return self
+
+    # --- helpers used by the model -------------------------------------------------------
+    def moderation_for(self, platform: str) -> Moderation:
+        """Moderation settings of a platform (defaults when the scenario sets none)."""
+        return self.moderation.get(platform) or Moderation(intensity=0.0)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def day_index(self, date: dt.date) -> int:
+        """Day number of a date: 0 is ``start``; warm-up days are negative."""
+        return (date - self.start).days
+
+
+def resolve_parent(root: BaseModel, key: str) -> tuple[Any, str]:
+    """Walk a dotted key down to its parent object; returns (parent, last part).
+
+    Dict sections (platforms, moderation, counter) are walked by their keys. Raises KeyError
+    with the part that failed.
+    """
+    parts = key.split(".")
+    obj: Any = root
+    for part in parts[:-1]:
+        if isinstance(obj, dict):
+            if part not in obj:
+                raise KeyError(part)
+            obj = obj[part]
+        elif isinstance(obj, BaseModel) and part in type(obj).model_fields:
+            obj = getattr(obj, part)
+        else:
+            raise KeyError(part)
+    return obj, parts[-1]
+
+
+def check_settable(root: Scenario, key: str, value: float, where: str) -> None:
+    """A timeline ``set`` may change any numeric field of the scenario that exists."""
+    try:
+        parent, last = resolve_parent(root, key)
+    except KeyError as err:
+        raise ValueError(f"{where}: {key!r} is not a scenario key (no {err.args[0]!r})") from None
+    if not isinstance(parent, BaseModel) or last not in type(parent).model_fields:
+        raise ValueError(f"{where}: {key!r} is not a scenario key (no {last!r})")
+    current = getattr(parent, last)
+    if isinstance(current, bool) or not isinstance(current, int | float):
+        raise ValueError(f"{where}: {key!r} is not numeric and cannot be set by the timeline")
+    # validate the value against the field's constraints on a copy
+    try:
+        parent.model_copy().__setattr__(last, value)
+    except Exception as err:  # pydantic ValidationError
+        raise ValueError(f"{where}: {key!r}={value!r} is invalid: {err}") from None
+
+
+def apply_set(root: Scenario, key: str, value: float) -> None:
+    """Apply one validated timeline assignment in place (used by the model at run time)."""
+    parent, last = resolve_parent(root, key)
+    setattr(parent, last, value)
