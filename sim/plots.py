@@ -1,0 +1,504 @@
+"""PNG plots of a run: time series over replicates, policy events and calibration targets.
+
+Data flow: the daily tables of a run's replicates (one ``DataFrame`` per replicate, columns from
+``sim.metrics.column_names``) + the resolved ``Scenario`` -> ``make_plots`` -> ``plots/*.png``
+in a results folder (called by ``sim.results.write_results``).
+
+Every figure shows, per series, the median over replicates as a line and the 5-95% range as a
+band; each scheduled policy event of the scenario is a dashed vertical line with its label.
+Calibration targets (SPEC section 5) are drawn on the panels of the quantity they are about,
+only when the scenario's dates cover the target's windows: a box for a range, a line for a
+level, a note (with shaded windows) for targets that are not a level. They are all in one
+place, ``TARGETS``; ``load_targets`` is the single point to switch them to
+``calibration/targets.yaml`` once calibration owns them.
+
+Uses matplotlib's object API with the Agg canvas only (no ``pyplot``): no global backend state,
+safe in threads and on machines without a display.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib.dates as mdates
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from sim.metrics import describe
+from sim.scenario import PurgeEvent, Scenario, SetEvent, TakedownEvent
+
+# --- calibration targets (SPEC 5) ----------------------------------------------------------
+
+Window = tuple[dt.date, dt.date]
+
+
+@dataclass(frozen=True)
+class PlotTarget:
+    """A target as drawn: about ``metric`` of the first open platform, over ``windows``.
+
+    ``low`` and ``high`` both set: a range (box) over each window; equal: a level (line).
+    Neither: a note only (``text``), with the windows lightly shaded.
+    """
+
+    id: str
+    metric: str
+    windows: tuple[Window, ...]
+    text: str
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def first_day(self) -> dt.date:
+        return min(w[0] for w in self.windows)
+
+    @property
+    def last_day(self) -> dt.date:
+        return max(w[1] for w in self.windows)
+
+
+def _d(s: str) -> dt.date:
+    return dt.date.fromisoformat(s)
+
+
+TARGETS: tuple[PlotTarget, ...] = (
+    PlotTarget(
+        "traffic_drop",
+        "pro_posts_observed",
+        ((_d("2014-04-01"), _d("2014-06-30")), (_d("2016-04-01"), _d("2016-06-30"))),
+        "target: observed posts Apr-Jun 2016 = 0.55 x Apr-Jun 2014 (a 45% drop)",
+    ),
+    PlotTarget(
+        "posts_2014",
+        "pro_posts_observed",
+        ((_d("2014-09-01"), _d("2014-12-31")),),
+        "90,000-133,000 posts/day",
+        low=90_000,
+        high=133_000,
+    ),
+    PlotTarget(
+        "accounts_2014",
+        "active_accounts",
+        ((_d("2014-09-01"), _d("2014-12-31")),),
+        "46,000-70,000 accounts",
+        low=46_000,
+        high=70_000,
+    ),
+    PlotTarget(
+        "suspensions",
+        "suspensions",
+        ((_d("2015-07-01"), _d("2016-02-05")),),
+        "target: >125,000 suspended 2015-07-01..2016-02-05",
+    ),
+    PlotTarget(
+        "followers_2014",
+        "mean_followers_suspended",
+        ((_d("2014-01-01"), _d("2014-12-31")),),
+        "~1,500 (2014)",
+        low=1_500,
+        high=1_500,
+    ),
+    PlotTarget(
+        "followers_2016",
+        "mean_followers_suspended",
+        ((_d("2016-01-01"), _d("2016-06-30")),),
+        "~300 (H1 2016)",
+        low=300,
+        high=300,
+    ),
+    PlotTarget(
+        "anti_pro_ratio_2016",
+        "anti_pro_ratio",
+        ((_d("2016-01-01"), _d("2016-06-30")),),
+        "~6:1 (H1 2016; lower in 2015)",
+        low=6,
+        high=6,
+    ),
+)
+
+
+def load_targets() -> tuple[PlotTarget, ...]:
+    """The targets to draw. The one place to switch to ``calibration/targets.yaml`` later."""
+    return TARGETS
+
+
+def targets_in_range(
+    scenario: Scenario, targets: Sequence[PlotTarget] | None = None
+) -> list[PlotTarget]:
+    """Targets whose windows all lie within the scenario's reported dates."""
+    targets = load_targets() if targets is None else targets
+    return [
+        t for t in targets if all(scenario.start <= a and b <= scenario.end for a, b in t.windows)
+    ]
+
+
+# --- what is plotted -------------------------------------------------------------------------
+
+Compute = Callable[[pd.DataFrame], pd.Series]
+
+
+def _col(name: str) -> Compute:
+    return lambda df: df[name]
+
+
+def _rolling_mean(name: str, days: int) -> Compute:
+    return lambda df: df[name].rolling(days, min_periods=1).mean()
+
+
+def _rolling_ratio(num: str, den: str, days: int) -> Compute:
+    def f(df: pd.DataFrame) -> pd.Series:
+        d = df[den].rolling(days, min_periods=1).sum()
+        return df[num].rolling(days, min_periods=1).sum() / d.where(d > 0)
+
+    return f
+
+
+def _rolling_weighted(value: str, weight: str, days: int) -> Compute:
+    """Rolling mean of ``value`` weighted by ``weight`` (NaN where the weights sum to 0)."""
+
+    def f(df: pd.DataFrame) -> pd.Series:
+        w = df[weight].fillna(0.0)
+        num = (df[value].fillna(0.0) * w).rolling(days, min_periods=1).sum()
+        den = w.rolling(days, min_periods=1).sum()
+        return num / den.where(den > 0)
+
+    return f
+
+
+@dataclass
+class Series:
+    label: str
+    compute: Compute
+
+
+@dataclass
+class Panel:
+    title: str
+    ylabel: str
+    series: list[Series]
+    target_metrics: tuple[str, ...] = ()  # targets about these metrics are drawn here
+    ratio: bool = False  # y-axis with decimals instead of thousands
+
+
+@dataclass
+class FigureSpec:
+    file: str
+    title: str
+    panels: list[Panel] = field(default_factory=list)
+
+
+def _unit(metric: str) -> str:
+    return describe(metric).unit
+
+
+def figure_specs(scenario: Scenario) -> list[FigureSpec]:
+    """The figures for a scenario's platforms (targets attach to the first open platform)."""
+    opens = [n for n, p in scenario.platforms.items() if p.kind == "open"]
+    encs = [n for n, p in scenario.platforms.items() if p.kind == "encrypted"]
+
+    def name(p: str, what: str) -> str:
+        return f"{p} {what}".strip()
+
+    def per_open(metric: str, compute: Callable[[str], Compute] = _col) -> list[Series]:
+        return [Series(p, compute(f"{p}.{metric}")) for p in opens]
+
+    figs = [
+        FigureSpec(
+            "pro_posts",
+            "Pro-IS posts per day (open platforms)",
+            [
+                Panel(
+                    "Observed (keyword classifier) and true pro posts",
+                    _unit("pro_posts_true"),
+                    [
+                        s
+                        for p in opens
+                        for s in (
+                            Series(name(p, "observed"), _col(f"{p}.pro_posts_observed")),
+                            Series(name(p, "true"), _col(f"{p}.pro_posts_true")),
+                        )
+                    ],
+                    ("pro_posts_observed",),
+                )
+            ],
+        ),
+        FigureSpec(
+            "accounts",
+            "Pro-IS accounts and suspensions (open platforms)",
+            [
+                Panel(
+                    "Active pro accounts",
+                    _unit("active_accounts"),
+                    per_open("active_accounts"),
+                    ("active_accounts",),
+                ),
+                Panel(
+                    "Suspensions per day (7-day mean)",
+                    _unit("suspensions"),
+                    per_open("suspensions", compute=lambda c: _rolling_mean(c, 7)),
+                    ("suspensions",),
+                ),
+            ],
+        ),
+        FigureSpec(
+            "followers",
+            "Followers of pro-IS accounts (open platforms)",
+            [
+                Panel(
+                    "Mean followers of active accounts",
+                    _unit("mean_followers"),
+                    per_open("mean_followers"),
+                ),
+                Panel(
+                    "Mean followers when suspended (30-day, weighted by suspensions)",
+                    _unit("mean_followers_suspended"),
+                    [
+                        Series(
+                            name(p, ""),
+                            _rolling_weighted(
+                                f"{p}.mean_followers_suspended", f"{p}.suspensions", 30
+                            ),
+                        )
+                        for p in opens
+                    ],
+                    ("mean_followers_suspended",),
+                ),
+            ],
+        ),
+        FigureSpec(
+            "anti_pro_ratio",
+            "Anti-IS : pro-IS content, observed (30-day)",
+            [
+                Panel(
+                    "Observed anti : pro posts (30-day sums)",
+                    "ratio",
+                    [
+                        Series(
+                            name(p, ""),
+                            _rolling_ratio(
+                                f"{p}.anti_posts_observed", f"{p}.pro_posts_observed", 30
+                            ),
+                        )
+                        for p in opens
+                    ],
+                    ("anti_pro_ratio",),
+                    ratio=True,
+                )
+            ],
+        ),
+        FigureSpec(
+            "reach",
+            "Users reached by pro-IS content",
+            [
+                Panel(
+                    "Users reached",
+                    _unit("users_reached"),
+                    [
+                        Series("that day", _col("users_reached")),
+                        Series("in the last 30 days", _col("users_reached_30d")),
+                    ],
+                )
+            ],
+        ),
+        FigureSpec(
+            "audience",
+            "Sympathizers, supporters and recruits",
+            [
+                Panel("Sympathizers", _unit("sympathizers"), [Series("", _col("sympathizers"))]),
+                Panel("Supporters", _unit("supporters"), [Series("", _col("supporters"))]),
+                Panel(
+                    "Cumulative recruits",
+                    _unit("cumulative_recruits"),
+                    [Series("", _col("cumulative_recruits"))],
+                ),
+            ],
+        ),
+        FigureSpec(
+            "counter",
+            "Counter-messaging posts per day (7-day mean)",
+            [
+                Panel(
+                    "Counter posts by kind",
+                    _unit("counter_posts_government"),
+                    [
+                        Series(kind, _rolling_mean(f"counter_posts_{kind}", 7))
+                        for kind in ("government", "credible", "organic")
+                    ],
+                )
+            ],
+        ),
+    ]
+    if encs:
+        figs.append(
+            FigureSpec(
+                "encrypted",
+                "Encrypted platforms",
+                [
+                    Panel(
+                        "Members of pro channels",
+                        _unit("members"),
+                        [Series(e, _col(f"{e}.members")) for e in encs],
+                    ),
+                    Panel(
+                        "Active pro channels",
+                        _unit("channels"),
+                        [Series(e, _col(f"{e}.channels")) for e in encs],
+                    ),
+                ],
+            )
+        )
+    return figs
+
+
+# --- drawing -----------------------------------------------------------------------------------
+
+
+def quantile_bands(dailies: Sequence[pd.DataFrame], compute: Compute) -> pd.DataFrame:
+    """Columns ``q05``, ``median``, ``q95`` of a computed series across replicates, per day."""
+    frame = pd.concat([compute(d) for d in dailies], axis=1, keys=range(len(dailies)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        q = frame.quantile([0.05, 0.5, 0.95], axis=1).T
+    q.columns = ["q05", "median", "q95"]
+    return q
+
+
+def event_label(event: SetEvent | PurgeEvent | TakedownEvent) -> str:
+    """The label of a timeline event: its own, or a description of what it does."""
+    if event.label:
+        return event.label
+    if isinstance(event, PurgeEvent):
+        return f"purge {event.accounts:,.0f} accounts ({event.platform})"
+    if isinstance(event, TakedownEvent):
+        return f"takedown {event.channels:,.0f} channels ({event.platform})"
+    return ", ".join(f"{k}={v:g}" for k, v in event.values.items())
+
+
+def _ts(d: dt.date) -> pd.Timestamp:
+    return pd.Timestamp(d)
+
+
+def _draw_events(ax: Axes, scenario: Scenario, labels: bool) -> None:
+    for ev in scenario.timeline:
+        ax.axvline(_ts(ev.date), color="0.45", linestyle="--", linewidth=0.8, zorder=1)
+        if labels:
+            ax.text(
+                _ts(ev.date),
+                0.98,
+                " " + event_label(ev),
+                transform=ax.get_xaxis_transform(),
+                rotation=90,
+                va="top",
+                ha="right",
+                fontsize=6.5,
+                color="0.3",
+            )
+
+
+def _draw_targets(ax: Axes, targets: Sequence[PlotTarget]) -> None:
+    """Ranges as hatched boxes, levels as thick lines, notes in the panel's right title."""
+    notes: list[str] = []
+    top = 0.0
+    for t in targets:
+        if t.low is None or t.high is None:
+            for a, b in t.windows:
+                ax.axvspan(_ts(a), _ts(b), color="tab:red", alpha=0.06, zorder=0)
+            notes.append(t.text)
+            continue
+        top = max(top, t.high)
+        for a, b in t.windows:
+            x0, x1 = _ts(a), _ts(b)
+            if t.low == t.high:
+                ax.plot([x0, x1], [t.low, t.low], color="tab:red", linewidth=2.5, zorder=4)
+                ax.plot([x0 + (x1 - x0) / 2], [t.low], "D", color="tab:red", ms=5, zorder=4)
+            else:
+                ax.fill_between(
+                    [x0, x1],
+                    t.low,
+                    t.high,
+                    facecolor="none",
+                    edgecolor="tab:red",
+                    hatch="//",
+                    linewidth=1.2,
+                    zorder=4,
+                )
+            ax.annotate(
+                t.text,
+                (x0, t.high),
+                xytext=(0, 3),
+                textcoords="offset points",
+                fontsize=7,
+                color="tab:red",
+                va="bottom",
+            )
+    if top > 0:  # room for the target and its label
+        ax.set_ylim(top=max(ax.get_ylim()[1], top * 1.15))
+    if notes:
+        ax.set_title("\n".join(notes), loc="right", fontsize=7.5, color="tab:red")
+
+
+def _thousands(x: float, _pos: int) -> str:
+    return f"{x:,.0f}" if abs(x) >= 10 or x == 0 else f"{x:g}"
+
+
+def _draw_panel(
+    ax: Axes, panel: Panel, dailies: Sequence[pd.DataFrame], targets: Sequence[PlotTarget]
+) -> None:
+    for i, s in enumerate(panel.series):
+        color = f"C{i}"
+        q = quantile_bands(dailies, s.compute)
+        ax.fill_between(q.index, q["q05"], q["q95"], color=color, alpha=0.2, linewidth=0)
+        ax.plot(q.index, q["median"], color=color, linewidth=1.3, label=s.label or None)
+    ax.set_title(panel.title, fontsize=10, loc="left")
+    ax.set_ylabel(panel.ylabel)
+    ax.set_ylim(0, ax.get_ylim()[1])
+    _draw_targets(ax, [t for t in targets if t.metric in panel.target_metrics])
+    if not panel.ratio:
+        ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+    if any(s.label for s in panel.series):
+        ax.legend(fontsize=8, loc="upper right")
+    ax.grid(True, alpha=0.3)
+
+
+def make_plots(
+    dailies: Sequence[pd.DataFrame],
+    scenario: Scenario,
+    out_dir: Path,
+    targets: Sequence[PlotTarget] | None = None,
+) -> list[Path]:
+    """Write one PNG per figure of ``figure_specs`` into ``out_dir``; returns their paths."""
+    if not dailies:
+        raise ValueError("no replicates to plot")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    drawn = targets_in_range(scenario, targets)
+    footer = (
+        f"{scenario.name}: {len(dailies)} replicate{'s' if len(dailies) > 1 else ''}, "
+        f"scale 1:{scenario.scale:g}. Line: median over replicates; band: 5-95%. "
+        "Dashed: policy events. Red: calibration targets (SPEC 5)."
+    )
+    paths: list[Path] = []
+    for spec in figure_specs(scenario):
+        n = len(spec.panels)
+        fig = Figure(figsize=(11, 1.2 + 3.0 * n), layout="constrained")
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(n, 1, sharex=True, squeeze=False)[:, 0]
+        for k, (ax, panel) in enumerate(zip(axes, spec.panels, strict=True)):
+            _draw_panel(ax, panel, dailies, drawn)
+            _draw_events(ax, scenario, labels=k == 0)
+        locator = mdates.AutoDateLocator()
+        axes[-1].xaxis.set_major_locator(locator)
+        axes[-1].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        axes[-1].set_xlim(_ts(scenario.start), _ts(scenario.end))
+        fig.suptitle(spec.title, fontsize=12)
+        fig.supxlabel(footer, fontsize=7, color="0.4")
+        path = out_dir / f"{spec.file}.png"
+        fig.savefig(path, dpi=110)
+        paths.append(path)
+    return paths
