@@ -1,0 +1,913 @@
+"""Loading scenario files: YAML text -> validated :class:`~sim.scenario.Scenario`.
+
+Data flow::
+
+    scenario.yaml ──(safe YAML loader that records the file and line of every key)──> LineDict
+        └─ ``extends: other.yaml`` (relative to the file; chains allowed): the parent tree is
+           loaded the same way and deep-merged under the child (dicts merge, child wins; lists and
+           plain values are replaced). Every key keeps the file and line it came from.
+    merged LineDict ──(``--set dotted.key=value`` overrides, checked against the schema)──> dict
+    dict ──(``Scenario.model_validate``)──> Scenario
+
+Every problem on the way (missing or unreadable file, not UTF-8, YAML syntax, unsafe tags, bad or
+circular ``extends``, bad override, any pydantic validation error) is raised as one
+:class:`ScenarioError` whose text is written for analysts::
+
+    scenarios/x.yaml:12: moderation.twitter.intensty: unknown key — did you mean 'intensity'?
+
+Public API: :func:`load_scenario`, :func:`parse_set`, :func:`scenario_to_yaml`,
+:class:`ScenarioError` (with :class:`Problem` for each reported line).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+import re
+import types
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, NoReturn, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+from sim.scenario import Scenario
+
+__all__ = [
+    "Problem",
+    "ScenarioError",
+    "load_scenario",
+    "parse_set",
+    "scenario_to_yaml",
+]
+
+Part = str | int
+MAX_REPORTED = 20  # problems listed in one error message
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a scenario, located as precisely as we can."""
+
+    message: str
+    file: str | None = None  # file as the user named it (extended files: joined to that path)
+    line: int | None = None  # 1-based
+    key: str | None = None  # dotted key path, e.g. "moderation.twitter.intensity"
+    override: str | None = None  # the ``--set`` text when the problem comes from an override
+
+    def __str__(self) -> str:
+        head: list[str] = []
+        if self.file:
+            head.append(f"{self.file}:{self.line}" if self.line else self.file)
+        if self.override is not None:
+            head.append(f"--set {self.override}")
+        if self.key and not (
+            self.override is not None and self.override.startswith(self.key + "=")
+        ):
+            head.append(self.key)
+        return ": ".join([*head, self.message])
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be loaded. ``str(err)`` is the complete message for the user.
+
+    One line per problem, the most useful first. ``path``, ``line`` and ``key`` describe the
+    first problem (each may be None); ``problems`` holds them all.
+    """
+
+    def __init__(self, problems: Sequence[Problem] | Problem | str) -> None:
+        if isinstance(problems, str):
+            problems = [Problem(problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = list(problems) or [Problem("invalid scenario")]
+        first = self.problems[0]
+        self.path: Path | None = Path(first.file) if first.file else None
+        self.line: int | None = first.line
+        self.key: str | None = first.key
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        lines = [str(p) for p in self.problems[:MAX_REPORTED]]
+        if len(self.problems) > MAX_REPORTED:
+            lines.append(f"... and {len(self.problems) - MAX_REPORTED} more problems")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self._text()
+
+
+def _fail(
+    message: str, file: str | None = None, line: int | None = None, key: str | None = None
+) -> NoReturn:
+    raise ScenarioError(Problem(message, file, line, key))
+
+
+def _suggest(word: str, choices: Sequence[str]) -> str:
+    """' — did you mean 'x'?' when ``word`` looks like a typo of one of ``choices``."""
+    match = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
+    if not match:
+        lowered = {str(c).lower(): str(c) for c in choices}
+        if word.lower() in lowered:
+            match = [lowered[word.lower()]]
+    return f" — did you mean '{match[0]}'?" if match else ""
+
+
+def _listing(choices: Sequence[Any], limit: int = 20) -> str:
+    items = [str(c) for c in choices]
+    more = f", ... ({len(items) - limit} more)" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
+def _show(value: Any) -> str:
+    """A value as an analyst would recognise it from their file."""
+    if value is None:
+        return "nothing (empty value)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return "a section (key: value pairs)"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "...'"
+
+
+# ---------------------------------------------------------------------------------------------
+# YAML with line numbers
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a key or value came from: a file and line, or a ``--set`` override."""
+
+    file: str | None
+    line: int | None
+    override: str | None = None
+
+
+class LineDict(dict[str, Any]):
+    """A YAML mapping that remembers where each key was written (``locs``) and where it starts."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.locs: dict[str, Source] = {}
+        self.loc: Source | None = None
+
+
+class LineList(list[Any]):
+    """A YAML sequence that remembers where each item starts."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.locs: list[Source] = []
+        self.loc: Source | None = None
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that builds LineDict/LineList, rejects duplicate keys and keeps bad dates as text.
+
+    Keys are always taken as the text written in the file (``yes:`` stays ``'yes'``, ``2015:``
+    stays ``'2015'``), so they compare with the schema's field names.
+    """
+
+    def __init__(self, stream: str, file: str) -> None:
+        super().__init__(stream)
+        self.file = file
+
+    def _src(self, node: yaml.Node) -> Source:
+        return Source(self.file, node.start_mark.line + 1)
+
+
+def _construct_map(loader: _LineLoader, node: MappingNode) -> Iterator[LineDict]:
+    data = LineDict()
+    data.loc = loader._src(node)
+    yield data
+    seen: dict[str, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == _MERGE_TAG:
+            continue
+        if not isinstance(key_node, ScalarNode):
+            raise ConstructorError(
+                None,
+                None,
+                "a key must be a plain name, not a list or a section",
+                key_node.start_mark,
+            )
+        line = key_node.start_mark.line + 1
+        if key_node.value in seen:
+            raise ConstructorError(
+                None,
+                None,
+                f"duplicate key '{key_node.value}' (already given at line {seen[key_node.value]})",
+                key_node.start_mark,
+            )
+        seen[key_node.value] = line
+    loader.flatten_mapping(node)  # resolves YAML merge keys (<<: *anchor)
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, ScalarNode):
+            raise ConstructorError(
+                None,
+                None,
+                "a key must be a plain name, not a list or a section",
+                key_node.start_mark,
+            )
+        key = str(key_node.value)
+        data[key] = loader.construct_object(value_node, deep=False)
+        data.locs[key] = loader._src(key_node)
+
+
+def _construct_seq(loader: _LineLoader, node: SequenceNode) -> Iterator[LineList]:
+    data = LineList()
+    data.loc = loader._src(node)
+    yield data
+    for item in node.value:
+        data.append(loader.construct_object(item, deep=False))
+        data.locs.append(loader._src(item))
+
+
+def _construct_timestamp(loader: _LineLoader, node: ScalarNode) -> Any:
+    # An impossible date such as 2015-13-01 stays text, so validation reports it with its key.
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError):
+        return str(node.value)
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+
+_YAML_HINTS = (
+    ("cannot start any token", " (YAML does not allow tabs; indent with spaces)"),
+    ("mapping values are not allowed", " (check the indentation, and put a space after ':')"),
+    ("could not find expected ':'", " (each line needs 'key: value')"),
+    ("expected <block end>", " (check the indentation of this line)"),
+)
+
+
+def _yaml_problem(err: yaml.YAMLError, file: str, text: str) -> Problem:
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    line: int | None = mark.line + 1 if mark is not None else None
+    if isinstance(err, yaml.reader.ReaderError):
+        line = text[: err.position].count("\n") + 1
+        char = err.character if isinstance(err.character, int) else ord(str(err.character)[:1])
+        return Problem(
+            f"the invisible or control character U+{char:04X} is not allowed in a YAML file",
+            file,
+            line,
+        )
+    problem = str(getattr(err, "problem", None) or err)
+    tag = re.search(r"constructor for the tag '([^']*)'", problem)
+    if tag:
+        shown = tag.group(1).replace("tag:yaml.org,2002:", "!!")
+        return Problem(
+            f"the tag '{shown}' is not allowed: scenario files hold plain values only", file, line
+        )
+    if isinstance(err, ConstructorError):  # our own messages (duplicate keys, complex keys)
+        return Problem(problem, file, line)
+    hint = next((h for k, h in _YAML_HINTS if k in problem), "")
+    return Problem(f"YAML syntax error: {problem}{hint}", file, line)
+
+
+def _read_yaml(file: str) -> LineDict:
+    """Read one YAML file into a LineDict. ``file`` is the path as it should be shown."""
+    try:
+        raw = Path(file).read_bytes()
+    except FileNotFoundError:
+        _fail("file not found", file)
+    except IsADirectoryError:
+        _fail("is a folder, not a scenario file", file)
+    except OSError as err:
+        _fail(f"cannot read the file ({err.strerror or err})", file)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        _fail(
+            f"not a UTF-8 text file (byte 0x{raw[err.start]:02x} at line {line}); save it as UTF-8",
+            file,
+            line,
+        )
+    loader: _LineLoader | None = None
+    try:
+        loader = _LineLoader(text, file)  # checks for unprintable characters
+        data = loader.get_single_data()
+    except yaml.YAMLError as err:
+        raise ScenarioError(_yaml_problem(err, file, text)) from None
+    except RecursionError:
+        _fail("the YAML is nested too deeply", file)
+    finally:
+        if loader is not None:
+            loader.dispose()
+    if data is None:
+        _fail(
+            "the file is empty: expected scenario keys such as 'name:', 'start:', 'end:'", file, 1
+        )
+    if not isinstance(data, LineDict):
+        where = getattr(data, "loc", None)
+        _fail(
+            f"expected 'key: value' lines at the top level (name:, start:, ...), got {_show(data)}",
+            file,
+            where.line if where else 1,
+        )
+    return data
+
+
+# ---------------------------------------------------------------------------------------------
+# extends
+# ---------------------------------------------------------------------------------------------
+
+
+def _copy(node: Any) -> Any:
+    """Shallow copy of a LineDict/LineList (or plain dict/list) keeping its locations."""
+    if isinstance(node, dict):
+        new = LineDict(node)
+        new.locs = dict(getattr(node, "locs", {}))
+        new.loc = getattr(node, "loc", None)
+        return new
+    if isinstance(node, list):
+        new_list = LineList(node)
+        new_list.locs = list(getattr(node, "locs", []))
+        new_list.loc = getattr(node, "loc", None)
+        return new_list
+    return node
+
+
+def _deep_merge(base: dict[str, Any], child: dict[str, Any]) -> LineDict:
+    """Child over base: dicts merge recursively, everything else (lists too) is replaced."""
+    out: LineDict = _copy(base)
+    out.loc = getattr(child, "loc", out.loc)
+    child_locs: dict[str, Source] = getattr(child, "locs", {})
+    for key, value in child.items():
+        old = out.get(key)
+        if isinstance(old, dict) and isinstance(value, dict):
+            out[key] = _deep_merge(old, value)
+        else:
+            out[key] = value
+        if key in child_locs:
+            out.locs[key] = child_locs[key]
+    return out
+
+
+def _load_tree(file: str, chain: list[tuple[Path, str]]) -> LineDict:
+    """Load ``file`` and, recursively, what it extends. ``chain`` lists the files extending it."""
+    data = _read_yaml(file)
+    if "extends" not in data:
+        return data
+    target = data.pop("extends")
+    where = data.locs.pop("extends", Source(file, None))
+    if not isinstance(target, str) or not target.strip():
+        _fail(
+            f"expected the name of a scenario file, got {_show(target)}",
+            file,
+            where.line,
+            "extends",
+        )
+    parent = os.path.normpath(os.path.join(os.path.dirname(file), target.strip()))
+    real = Path(parent).resolve()
+    here = [*chain, (Path(file).resolve(), file)]
+    if any(real == seen for seen, _ in here):
+        cycle = " -> ".join([name for _, name in here] + [parent])
+        _fail(f"circular extends: {cycle}", file, where.line, "extends")
+    if not Path(parent).is_file():
+        what = "is not a file" if Path(parent).exists() else "not found"
+        _fail(f"'{target}' {what} (looked for {parent})", file, where.line, "extends")
+    return _deep_merge(_load_tree(parent, here), data)
+
+
+# ---------------------------------------------------------------------------------------------
+# The schema as a tree (for overrides, suggestions and locating errors)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """What sits at a place in the scenario: a model, a dict of X, a list of X, a union, a value."""
+
+    tag: Literal["model", "dict", "list", "union", "leaf"]
+    tp: Any = None  # model class | _Kind of the items | tuple of model classes | type
+    field: FieldInfo | None = None  # for leaves: the field (constraints)
+
+
+def _kind(tp: Any) -> _Kind:
+    origin = get_origin(tp)
+    if origin is Annotated:
+        return _kind(get_args(tp)[0])
+    if origin in (Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return _kind(args[0])
+        if all(isinstance(a, type) and issubclass(a, BaseModel) for a in args):
+            return _Kind("union", tuple(args))
+        return _Kind("leaf", tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return _Kind("model", tp)
+    if origin is dict:
+        return _Kind("dict", _kind(get_args(tp)[1]))
+    if origin is list:
+        return _Kind("list", _kind(get_args(tp)[0]))
+    return _Kind("leaf", tp)
+
+
+_ROOT = _Kind("model", Scenario)
+_TAG_FIELD = "action"  # discriminator of the timeline's event types
+
+
+def _union_tags(members: tuple[type[BaseModel], ...]) -> dict[str, type[BaseModel]]:
+    tags: dict[str, type[BaseModel]] = {}
+    for member in members:
+        field = member.model_fields.get(_TAG_FIELD)
+        if field is not None and isinstance(field.default, str):
+            tags[field.default] = member
+    return tags
+
+
+def _member_for(members: tuple[type[BaseModel], ...], node: Any) -> type[BaseModel] | None:
+    """The event type a timeline item in the file declares with its ``action``, if valid."""
+    tag = node.get(_TAG_FIELD) if isinstance(node, dict) else None
+    return _union_tags(members).get(tag) if isinstance(tag, str) else None
+
+
+def _field_kind(model: type[BaseModel], name: str) -> _Kind:
+    field = model.model_fields[name]
+    kind = _kind(field.annotation)
+    return _Kind("leaf", kind.tp, field) if kind.tag == "leaf" else kind
+
+
+def _step(kind: _Kind | None, part: Part) -> _Kind | None:
+    """The kind one level down, or None when the schema has nothing there."""
+    if kind is None:
+        return None
+    if kind.tag == "model":
+        known = isinstance(part, str) and part in kind.tp.model_fields
+        return _field_kind(kind.tp, str(part)) if known else None
+    if kind.tag in ("dict", "list"):
+        return kind.tp
+    return None
+
+
+def _dotted(parts: Sequence[Part]) -> str:
+    return ".".join(str(p) for p in parts)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+class _BadKey(Exception):
+    def __init__(self, message: str, at: Sequence[Part]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.at = list(at)
+
+
+def _unknown(parts: Sequence[Part], i: int, choices: Sequence[str], what: str) -> _BadKey:
+    part = str(parts[i])
+    where = f" in {_dotted(parts[:i])}" if i else ""
+    hint = _suggest(part, choices)
+    if not hint:
+        hint = f"; expected one of: {_listing(choices)}" if choices else ""
+    return _BadKey(f"unknown {what} '{part}'{where}{hint}", parts[: i + 1])
+
+
+def _place(root: LineDict, key: str, value: Any, src: Source, dry: bool = False) -> None:
+    """Set a dotted ``key`` in ``root`` (in place, copying what it changes), checked by the schema.
+
+    Only existing fields, existing dict entries and existing list items can be addressed.
+    Sections missing from the file are filled from the schema defaults first. ``dry`` only checks.
+    Raises _BadKey.
+    """
+    parts: list[Part] = list(key.split("."))
+    node: Any = root
+    kind = _ROOT
+    i = 0
+    while True:
+        part = str(parts[i])
+        last = i == len(parts) - 1
+        if kind.tag == "union":
+            member = _member_for(kind.tp, node)
+            if member is None:
+                raise _BadKey(
+                    f"{_dotted(parts[:i])} has no valid '{_TAG_FIELD}' in the file", parts[:i]
+                )
+            kind = _Kind("model", member)
+        slot: Part
+        if kind.tag == "model":
+            fields = kind.tp.model_fields
+            if part not in fields:
+                raise _unknown(parts, i, list(fields), "key")
+            slot, child_kind = part, _field_kind(kind.tp, part)
+        elif kind.tag == "dict":
+            slot = part
+            if kind.tp.tag == "leaf":  # e.g. timeline values: the rest of the path is one key
+                slot = ".".join(str(p) for p in parts[i:])
+                parts[i:] = [slot]
+                last = True
+            if slot not in node:
+                section = _dotted(parts[:i])
+                if not node:
+                    raise _BadKey(
+                        f"{section} has no entries in this scenario; "
+                        f"add '{slot}' to the file first",
+                        parts[: i + 1],
+                    )
+                raise _unknown(parts, i, list(node), "entry")
+            child_kind = kind.tp
+        elif kind.tag == "list":
+            if not (part.isascii() and part.isdigit()) or int(part) >= len(node):
+                span = f"0..{len(node) - 1}" if node else "none: the list is empty"
+                raise _BadKey(
+                    f"'{part}' is not a position in {_dotted(parts[:i])} (positions: {span})",
+                    parts[: i + 1],
+                )
+            slot = parts[i] = int(part)
+            child_kind = kind.tp
+        else:
+            raise _BadKey(
+                f"'{_dotted(parts[:i])}' is a value, it has no key '{part}'", parts[: i + 1]
+            )
+        if last:
+            if not dry:
+                node[slot] = value
+                if isinstance(node, LineDict):
+                    node.locs[str(slot)] = src
+                elif isinstance(node, LineList):
+                    node.locs[int(slot)] = src
+            return
+        existed = slot in node if isinstance(node, dict) else True
+        if existed:
+            child = node[slot]
+        else:  # a section not written in the file: start from its schema default
+            child = _plain(kind.tp.model_fields[slot].get_default(call_default_factory=True))
+        want: type = list if child_kind.tag == "list" else dict
+        if child_kind.tag == "leaf" or not isinstance(child, want):
+            raise _BadKey(
+                f"'{_dotted(parts[: i + 1])}' is not a section in the file, so it has no key "
+                f"'{parts[i + 1]}'",
+                parts[: i + 1],
+            )
+        child = _copy(child)
+        node[slot] = child
+        if isinstance(node, LineDict) and not existed:
+            node.locs[str(slot)] = src
+        node, kind = child, child_kind
+        i += 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Overrides
+# ---------------------------------------------------------------------------------------------
+
+
+def _parse_overrides(overrides: Sequence[str]) -> list[tuple[str, str, Any]]:
+    """(text, key, value) per override; raises ScenarioError naming every malformed one."""
+    parsed: list[tuple[str, str, Any]] = []
+    problems: list[Problem] = []
+    for text in overrides:
+        key, eq, raw = str(text).partition("=")
+        key = key.strip()
+        if not eq or not key or any(not p for p in key.split(".")):
+            problems.append(
+                Problem(
+                    "expected key=value with a dotted key, e.g. moderation.twitter.intensity=0.001",
+                    override=str(text),
+                )
+            )
+            continue
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as err:
+            problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+            problems.append(Problem(f"cannot read the value: {problem}", override=str(text)))
+            continue
+        except (ValueError, OverflowError):  # e.g. an impossible date such as 2015-13-01
+            value = raw.strip()
+        if value is None:
+            problems.append(Problem("no value after '='", key=key, override=str(text)))
+            continue
+        parsed.append((str(text), key, value))
+    if problems:
+        raise ScenarioError(problems)
+    return parsed
+
+
+def parse_set(overrides: Sequence[str] | None) -> dict[str, Any]:
+    """Parse ``--set`` texts ``dotted.key=value`` into {key: value}; values are read as YAML.
+
+    Only the syntax is checked here; whether the keys exist is checked by :func:`load_scenario`.
+    Raises ScenarioError naming each malformed override.
+    """
+    return {key: value for _, key, value in _parse_overrides(list(overrides or []))}
+
+
+def _apply_overrides(data: LineDict, parsed: list[tuple[str, str, Any]], file: str) -> None:
+    problems: list[Problem] = []
+    for text, key, value in parsed:
+        try:
+            _place(data, key, value, Source(None, None, text))
+        except _BadKey as err:
+            problems.append(Problem(err.message, file, None, key, override=text))
+    if problems:
+        raise ScenarioError(problems)
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation errors in plain English
+# ---------------------------------------------------------------------------------------------
+
+_NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
+_BOUNDS = {
+    "greater_than": ">",
+    "greater_than_equal": ">=",
+    "less_than": "<",
+    "less_than_equal": "<=",
+}
+_BOUND_KEYS = {
+    "greater_than": "gt",
+    "greater_than_equal": "ge",
+    "less_than": "lt",
+    "less_than_equal": "le",
+}
+
+
+def _clean_loc(loc: Sequence[Part]) -> tuple[list[Part], _Kind | None]:
+    """Drop pydantic's union tags from ``loc``; return the path and the kind of its parent."""
+    kind: _Kind | None = _ROOT
+    parent: _Kind | None = None
+    path: list[Part] = []
+    for part in loc:
+        if part == "[key]":
+            continue
+        if kind is not None and kind.tag == "union" and isinstance(part, str):
+            member = _union_tags(kind.tp).get(part)
+            if member is not None:
+                kind = _Kind("model", member)
+                continue
+        path.append(part)
+        parent = kind
+        kind = _step(kind, part)
+    return path, parent
+
+
+def _source(data: LineDict, path: Sequence[Part]) -> Source | None:
+    """Where the deepest existing key of ``path`` was written (nearest parent if not written)."""
+    src: Source | None = data.loc
+    node: Any = data
+    for part in path:
+        if isinstance(node, dict) and isinstance(part, str) and part in node:
+            src = getattr(node, "locs", {}).get(part, src)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            locs = getattr(node, "locs", [])
+            src = locs[part] if part < len(locs) else src
+            node = node[part]
+        else:
+            break
+    return src
+
+
+def _get(data: Any, path: Sequence[Part]) -> Any:
+    node = data
+    for part in path:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not (in_dict or in_list):
+            return None
+        node = node[part]
+    return node
+
+
+def _choices(expected: str) -> list[str]:
+    return re.findall(r"'([^']*)'", expected)
+
+
+def _describe(err: Any, path: list[Part], parent: _Kind | None) -> str:
+    """One pydantic error as plain English (without location)."""
+    etype: str = err["type"]
+    ctx: dict[str, Any] = err.get("ctx") or {}
+    value = err.get("input")
+    got = f", got {_show(value)}"
+    last = str(path[-1]) if path else ""
+    if etype == "extra_forbidden":
+        fields: list[str] = []
+        if parent is not None and parent.tag == "model":
+            fields = list(parent.tp.model_fields)
+            if parent.tp is Scenario:
+                fields.append("extends")
+        hint = _suggest(last, fields) or (
+            f"; expected one of: {_listing(fields)}" if fields else ""
+        )
+        return f"unknown key{hint}"
+    if etype == "missing":
+        return "required key is missing"
+    if etype in ("float_parsing", "float_type"):
+        return f"expected a number{got}"
+    if etype in ("int_parsing", "int_type", "int_from_float", "int_parsing_size"):
+        return f"expected a whole number{got}"
+    if etype == "finite_number":
+        return f"expected a finite number{got}"
+    if etype in _BOUNDS:
+        bound = ctx.get(_BOUND_KEYS[etype])
+        return f"must be {_BOUNDS[etype]} {_show(bound)}{got}"
+    if etype == "date_from_datetime_inexact":
+        return f"expected a date without a time of day (YYYY-MM-DD){got}"
+    if etype.startswith("date_") or etype.startswith("datetime_"):
+        return f"not a valid date (YYYY-MM-DD){got}"
+    if etype == "string_pattern_mismatch":
+        if ctx.get("pattern") == _NAME_PATTERN:
+            return f"may contain only letters, digits, '_', '.' and '-' (no spaces){got}"
+        return f"must match the pattern {ctx.get('pattern')}{got}"
+    if etype in ("string_type", "string_unicode"):
+        return f"expected text{got}"
+    if etype in ("string_too_short", "string_too_long"):
+        return f"{err['msg'].replace('String should', 'text must')}{got}"
+    if etype in ("bool_type", "bool_parsing"):
+        return f"expected true or false{got}"
+    if etype == "literal_error":
+        options = _choices(str(ctx.get("expected", "")))
+        hint = _suggest(str(value), options) if isinstance(value, str) else ""
+        return f"expected one of {', '.join(repr(o) for o in options)}{got}{hint}"
+    if etype == "union_tag_invalid":
+        options = _choices(str(ctx.get("expected_tags", "")))
+        tag = str(ctx.get("tag"))
+        listed = ", ".join(options)
+        return f"unknown {_TAG_FIELD} '{tag}'{_suggest(tag, options)} (expected one of {listed})"
+    if etype == "union_tag_not_found":
+        options = (
+            sorted(_union_tags(parent.tp.tp).keys()) if parent and parent.tag == "list" else []
+        )
+        return f"missing '{_TAG_FIELD}:' (one of {', '.join(options)})" if options else err["msg"]
+    if etype in ("model_type", "model_attributes_type", "dict_type", "mapping_type"):
+        return f"expected a section of 'key: value' lines{got}"
+    if etype in ("list_type", "tuple_type", "iterable_type"):
+        return f"expected a list (lines starting with '- '){got}"
+    if etype in ("value_error", "assertion_error"):
+        return re.sub(r"^(Value error|Assertion failed), ", "", str(err["msg"]))
+    return f"{err['msg']}{got}"
+
+
+def _set_value_problem(data: LineDict, key: str, value: Any) -> str | None:
+    """Plain-English reason why a timeline ``set`` of ``key`` to ``value`` is invalid."""
+    try:
+        _place(_copy(data), key, value, Source(None, None), dry=True)
+    except _BadKey as err:
+        return f"not a scenario key: {err.message}"
+    parts = key.split(".")
+    kind: _Kind | None = _ROOT
+    node: Any = data
+    for part in parts[:-1]:
+        if kind is not None and kind.tag == "union":
+            member = _member_for(kind.tp, node)
+            kind = _Kind("model", member) if member else None
+        step: Part = int(part) if kind is not None and kind.tag == "list" else part
+        kind = _step(kind, step)
+        node = _get(node, [step])
+    if kind is None or kind.tag != "model":
+        return None
+    try:
+        kind.tp.model_validate({parts[-1]: value})
+    except ValidationError as err:
+        for e in err.errors():
+            if tuple(e["loc"][:1]) == (parts[-1],):
+                return _describe(e, [parts[-1]], kind)
+    return None
+
+
+def _refine(path: list[Part], msg: str, data: LineDict) -> tuple[list[Part], str]:
+    """Point a model-level error (from a validator in scenario.py) at the key it is about."""
+    m = re.match(r"timeline\[(\d+)\](\.values)?:?\s*", msg)
+    if m:
+        index = int(m.group(1))
+        path, rest = ["timeline", index], msg[m.end() :]
+        event = _get(data, path)
+        if m.group(2):
+            km = re.match(r"'([^']*)'", rest)
+            if km:
+                key = km.group(1)
+                path = [*path, "values", key]
+                values = _get(data, path[:-1])
+                fixable = "is not a scenario key" in rest or "is invalid" in rest
+                if fixable and isinstance(values, dict) and key in values:
+                    better = _set_value_problem(data, key, values[key])
+                    if better:
+                        rest = better
+        elif rest.startswith("date"):
+            path.append("date")
+        elif "needs an" in rest:
+            path.append("platform")
+            pm = re.search(r"choose from \[([^\]]*)\]", rest)
+            name = event.get("platform") if isinstance(event, dict) else None
+            platforms = _get(data, ["platforms"])
+            if (
+                pm
+                and isinstance(name, str)
+                and not (isinstance(platforms, dict) and name in platforms)
+            ):
+                rest += _suggest(name, _choices(pm.group(1)))
+        return path, rest
+    m = re.match(r"moderation names platform '([^']*)'", msg)
+    if m:
+        platforms = _get(data, ["platforms"])
+        names = list(platforms) if isinstance(platforms, dict) else list(Scenario().platforms)
+        return ["moderation", m.group(1)], msg + _suggest(m.group(1), names)
+    m = re.match(r"platform name '([^']*)'", msg)
+    if m:
+        return [*path, m.group(1)], msg
+    for key, pattern in (
+        ("end", r"end \S+ is before start"),
+        ("knots", r"knots "),
+        ("shares", r"shares "),
+    ):
+        where = _get(data, path)
+        if re.match(pattern, msg) and isinstance(where, dict) and key in where:
+            return [*path, key], msg
+    return path, msg
+
+
+def _translate(
+    err: ValidationError, data: LineDict, main_file: str, overrides: list[tuple[str, str, Any]]
+) -> ScenarioError:
+    problems: list[tuple[tuple[int, str, int], int, Problem]] = []
+    for n, e in enumerate(err.errors()):
+        path, parent = _clean_loc(e["loc"])
+        section = list(path)
+        message = _describe(e, path, parent)
+        if e["type"] in ("value_error", "assertion_error"):
+            path, message = _refine(path, message, data)
+            used = [
+                t
+                for t, k, _ in overrides
+                if k.split(".")[: len(section)] == [str(p) for p in section]
+            ]
+            src = _source(data, path)
+            if used and (src is None or src.override is None):
+                message += " (with " + ", ".join(f"--set {t}" for t in used) + ")"
+        elif e["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            path = [*path, _TAG_FIELD]
+        src = _source(data, path)
+        key = _dotted(path) or None
+        if src is not None and src.override is not None:
+            problem = Problem(message, main_file, None, key, override=src.override)
+            rank = (0, "", 0)
+        else:
+            file = src.file if src else main_file
+            line = src.line if src else None
+            problem = Problem(message, file, line, key)
+            rank = (1 if file == main_file else 2, file or "", line or 0)
+        problems.append((rank, n, problem))
+    problems.sort(key=lambda t: (t[0], t[1]))
+    return ScenarioError([p for _, _, p in problems])
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+# ---------------------------------------------------------------------------------------------
+
+
+def load_scenario(path: str | Path, overrides: Sequence[str] | None = None) -> Scenario:
+    """Load, merge (``extends``), override (``--set`` texts) and validate a scenario file.
+
+    Raises ScenarioError (and nothing else) for anything wrong with the file or the overrides.
+    """
+    file = str(path)
+    parsed = _parse_overrides(list(overrides or []))
+    data = _load_tree(file, [])
+    _apply_overrides(data, parsed, file)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise _translate(err, data, file, parsed) from None
+
+
+def scenario_to_yaml(s: Scenario) -> str:
+    """The fully resolved scenario as YAML (every field, defaults included; loads back equal)."""
+    # mode="python" keeps dates as YAML dates and infinities as .inf (JSON mode would turn them
+    # into quoted text and null); every value in the schema is a plain YAML type.
+    return yaml.safe_dump(
+        s.model_dump(mode="python"), sort_keys=False, allow_unicode=True, width=100
+    )
