@@ -106,9 +106,13 @@ class Population(Strict):
     )
     mobilization: float = P(
         0.5,
-        "Extra organic counter posting per unit of log counter exposure received (vocal audiences)",
+        "Extra organic counter posting per unit of log(1 + campaign posts per day / 1,000), "
+        "30-day average (anti-IS audiences growing vocal)",
         "",
         ge=0,
+    )
+    organic_credibility: float = P(
+        0.5, "Credibility of a counter post by an ordinary opposed user", "0..1", ge=0, le=1
     )
     recruit_operate_prob: float = P(
         0.02, "Probability that a new recruit starts operating a pro account", "", ge=0, le=1

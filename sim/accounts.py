@@ -1,0 +1,92 @@
+"""Pro-IS accounts (arrays) and their operators (Mesa agents).
+
+Accounts live in ``AccountTable``: one row per account ever created, with platform, language,
+operator, posting rate, evasion, creation day and status. Followers are in ``network``.
+An ``Operator`` is a supporter who runs accounts; it is a Mesa agent because its decisions are
+rare and individual: when one of its accounts is suspended it re-creates it (after a delay, via a
+scheduled event), migrates to an encrypted platform, or quits that account.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import mesa
+import numpy as np
+
+from .scenario import Operators, PostingRates
+from .table import Table
+
+if TYPE_CHECKING:
+    from .model import PropagandaModel
+
+Decision = Literal["recreate", "migrate", "quit"]
+
+
+def sample_posting_rates(n: int, p: PostingRates, rng: np.random.Generator) -> np.ndarray:
+    """Posts per day, log-uniform within brackets whose shares are SPEC 5 inputs."""
+    knots = np.log(np.asarray(p.knots))
+    bracket = rng.choice(len(p.shares), size=n, p=np.asarray(p.shares) / sum(p.shares))
+    u = rng.random(n)
+    return np.exp(knots[bracket] + u * (knots[bracket + 1] - knots[bracket]))
+
+
+class AccountTable(Table):
+    """Every pro account ever created, indexed by account id."""
+
+    ACTIVE_END = -(2**30)
+    FIELDS: ClassVar[dict[str, Any]] = {
+        "platform": np.int8,  # index into the scenario's open platforms
+        "language": np.int8,
+        "operator": np.int64,  # index into the model's operator list
+        "rate": np.float64,  # mean posts per day
+        "evasion": np.float32,  # 0 = tell-tale hashtags .. 1 = fully evasive
+        "created": np.int32,  # day of creation
+        "ended": np.int32,  # day suspended; ACTIVE_END while active
+        "active": bool,
+        "recreated": bool,
+    }
+    DEFAULTS: ClassVar[dict[str, Any]] = {"active": True, "ended": ACTIVE_END}
+
+    def active_ids(self, platform: int | None = None) -> np.ndarray:
+        mask = self.column("active")
+        if platform is not None:
+            mask = mask & (self.column("platform") == platform)
+        return np.flatnonzero(mask)
+
+
+class Operator(mesa.Agent):
+    """A supporter who runs one or more pro accounts over time."""
+
+    model: PropagandaModel
+
+    def __init__(self, model: PropagandaModel, language: int, platform: int, evasion: float):
+        super().__init__(model)
+        self.language = language
+        self.platform = platform
+        self.evasion = evasion
+        self.suspensions = 0
+        self.open_accounts = 0
+        self.channels = 0
+        self.migrated = False
+        self.index = -1  # position in the model's operator list
+
+    @property
+    def active(self) -> bool:
+        return self.open_accounts > 0 or self.channels > 0
+
+    def decide(self, p: Operators, pulls: np.ndarray, rng: np.random.Generator) -> Decision:
+        """What to do after a suspension; more suspensions mean more quitting and migrating."""
+        self.suspensions += 1
+        self.evasion = min(1.0, self.evasion + p.evasion_learning)
+        p_quit = min(1.0, p.quit_base + p.quit_per_suspension * (self.suspensions - 1))
+        pull = float(pulls.sum())
+        p_migrate = (1.0 - p_quit) * min(
+            1.0, pull * (1.0 + p.migrate_per_suspension * self.suspensions)
+        )
+        u = rng.random()
+        if u < p_quit:
+            return "quit"
+        if u < p_quit + p_migrate:
+            return "migrate"
+        return "recreate"

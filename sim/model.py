@@ -1,0 +1,683 @@
+"""The Mesa model: owns the run, its random streams, its scheduled events and the day's loop.
+
+Data flow: validated ``Scenario`` -> ``PropagandaModel`` (users, follower graph, accounts,
+operators, counter campaigns, channels) -> one row of metrics per reported day ->
+``simulate`` returns them as a DataFrame in real-world units.
+
+Scale: the model holds ``users / scale`` users and ``accounts / scale`` accounts, with real-world
+degrees (followers per account, impressions per post). Every count it reports is multiplied back
+by ``scale``; per-account and per-user figures are reported as they are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from . import moderation as mod
+from .accounts import AccountTable, Operator, sample_posting_rates
+from .counter import CounterCampaign
+from .encrypted import ChannelTable, pick_channels
+from .metrics import column_names
+from .network import FollowerGraph
+from .observation import observed_anti, observed_pro
+from .population import OPPOSED, SUPPORTER, SYMPATHIZER, Users
+from .rng import Streams
+from .scenario import PurgeEvent, Scenario, SetEvent, TakedownEvent, apply_set
+
+REACH_WINDOW = 30  # days in ``users_reached_30d``
+MOBILIZATION_DAYS = 30  # averaging window of campaign volume that mobilises opposed users
+INITIAL_MAX_AGE = 365  # initial accounts were created up to this many days before warm-up
+
+
+@dataclass
+class Exposure:
+    """What step 3 produced for the rest of the day."""
+
+    pro_users: list[np.ndarray] = field(default_factory=list)  # one entry per pro view
+    counter_users: list[np.ndarray] = field(default_factory=list)
+    counter_weights: list[np.ndarray] = field(default_factory=list)
+    follow_acc: list[np.ndarray] = field(default_factory=list)  # follow candidates
+    follow_user: list[np.ndarray] = field(default_factory=list)
+    follow_prob: list[np.ndarray] = field(default_factory=list)
+    invite_platform: list[np.ndarray] = field(default_factory=list)  # invite-link views
+    invite_user: list[np.ndarray] = field(default_factory=list)
+
+
+class _Action:
+    """A scheduled callable that stays alive until it fires (Mesa keeps weak references)."""
+
+    def __init__(self, model: PropagandaModel, fn: Callable[[], None]) -> None:
+        self.model, self.fn = model, fn
+        model._pending_actions.add(self)
+
+    def fire(self) -> None:
+        self.model._pending_actions.discard(self)
+        self.fn()
+
+
+class PropagandaModel(mesa.Model):
+    """Pro-IS propaganda on open and encrypted platforms under countermeasures.
+
+    One day, in order (SPEC 2.3); ``step`` calls the methods in this order:
+
+    1. Policy events of the timeline fire: Mesa events scheduled half a day before the step
+       (``set`` values, purges, takedowns, campaign starts/ends, delayed re-creations).
+    2. ``_post``: pro accounts draw their posts (heavy-tailed rates, bursty days); counter
+       campaigns and opposed users post.
+    3. ``_expose``: views of posts by followers (shout-outs and invite links among them), shares
+       by sympathizers to users of their language, search/hashtag discovery by non-followers,
+       channel posts seen by members, counter posts seen by their audiences.
+    4. ``_update_users``: attitudes move with the day's pro and counter doses; states change;
+       sympathizers follow accounts they discovered; new recruits and outside operators open
+       accounts.
+    5. ``_moderate``: suspensions by hazard and automated flagging; followers are cut off.
+    6. ``_operators_decide``: each suspended account's operator re-creates it (after a delay),
+       migrates to an encrypted platform (opening a channel), or quits it.
+    7. ``_encrypted``: invite-link views turn into channel joins; channel takedowns.
+    8. ``_record``: the day's metrics (reported days only; warm-up days are not recorded).
+    """
+
+    def __init__(self, scenario: Scenario, seed: int | None = None) -> None:
+        seed = scenario.seed if seed is None else seed
+        self.streams = Streams(seed)
+        super().__init__(rng=self.streams["mesa"])
+        self.seed = seed
+        self.sc = scenario.model_copy(deep=True)  # timeline ``set`` events mutate this copy
+        sc = self.sc
+        self.scale = sc.scale
+        self.warmup = sc.warmup_days
+        self.n_days = sc.days
+        self.open_names = [n for n, p in sc.platforms.items() if p.kind == "open"]
+        self.enc_names = [n for n, p in sc.platforms.items() if p.kind == "encrypted"]
+        self.columns = column_names(self.open_names, self.enc_names)
+        self._col = {c: i for i, c in enumerate(self.columns)}
+        self.table = np.full((self.n_days, len(self.columns)), np.nan)
+        self._pending_actions: set[_Action] = set()
+
+        rng = self.streams["init"]
+        self.users = Users(max(1, round(sc.population.users / self.scale)), sc.population, rng)
+        self.accounts = AccountTable()
+        self.graph = FollowerGraph()
+        self.channels = ChannelTable(capacity=64)
+        self.operators: list[Operator] = []
+        self.campaigns = [CounterCampaign(self, n, g) for n, g in sc.counter.items()]
+
+        # bookkeeping for metrics
+        self.reach_buckets: dict[int, int] = {}
+        self.cum_suspensions = np.zeros(len(self.open_names))
+        self.cum_recruits = 0
+        self.migrated_operators = 0
+        self.campaign_volume_avg = 0.0
+        self._reset_day()
+
+        self._seed_accounts(rng)
+        self._schedule_timeline()
+
+    # --- time ---------------------------------------------------------------------------
+    def _time_of(self, day: int) -> float:
+        """Mesa time at which events of ``day`` fire: half a day before that day's step."""
+        return day + self.warmup + 0.5
+
+    @property
+    def day(self) -> int:
+        """Current day index: 0 is the scenario's start, warm-up days are negative."""
+        return self.steps - 1 - self.warmup
+
+    def date_of(self, day: int) -> dt.date:
+        return self.sc.start + dt.timedelta(days=day)
+
+    def _at(self, day: int, fn: Callable[[], None]) -> None:
+        self.schedule_event(_Action(self, fn).fire, at=max(self._time_of(day), self.time))
+
+    def _schedule_timeline(self) -> None:
+        for ev in self.sc.timeline:
+            d = self.sc.day_index(ev.date)
+            if isinstance(ev, SetEvent):
+                self._at(d, lambda ev=ev: [apply_set(self.sc, k, v) for k, v in ev.values.items()])
+            elif isinstance(ev, PurgeEvent):
+                self._at(d, lambda ev=ev: self._purge(ev.platform, ev.accounts))
+            elif isinstance(ev, TakedownEvent):
+                self._at(d, lambda ev=ev: self._takedown(ev.platform, ev.channels))
+        for c in self.campaigns:
+            start = self.sc.day_index(c.group.start) if c.group.start else 0
+            self._at(max(start, -self.warmup), c.start)
+            if c.group.end is not None:
+                self._at(self.sc.day_index(c.group.end) + 1, c.stop)
+
+    # --- initial state ------------------------------------------------------------------
+    def _seed_accounts(self, rng: np.random.Generator) -> None:
+        a = self.sc.accounts
+        n = round(a.initial / self.scale)
+        if n == 0:
+            return
+        ids = self._new_operators_with_accounts(n_accounts=n, rng=rng, day=-self.warmup)
+        # accounts of various ages, with log-normal followers chosen among engaged users
+        self.accounts.created[ids] = -self.warmup - rng.integers(0, INITIAL_MAX_AGE, ids.size)
+        followers = rng.lognormal(np.log(a.initial_followers_median), a.initial_followers_sigma, n)
+        followers = np.minimum(followers.round().astype(np.int64), self.users.n // 2)
+        u = self.users
+        weight = np.exp(3.0 * u.attitude.astype(np.float64)) * np.where(
+            u.state == OPPOSED, 0.05, 1.0
+        )
+        cum = np.cumsum(weight)
+        acc = np.repeat(ids, followers)
+        users = np.searchsorted(cum, rng.random(acc.size) * cum[-1], side="right")
+        key = np.unique(acc * u.n + users)  # drop duplicate follows
+        acc, users = key // u.n, (key % u.n).astype(np.int32)
+        self.graph.add_edges(acc, users)
+        np.add.at(u.n_following, users, 1)
+
+    def _new_operators_with_accounts(
+        self,
+        rng: np.random.Generator,
+        day: int,
+        n_accounts: int | None = None,
+        languages: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Create operators (one per language given, or enough for ``n_accounts``) and their
+        fresh accounts; returns the new account ids."""
+        a = self.sc.accounts
+        if languages is None:
+            assert n_accounts is not None
+            per_op = 1 + rng.poisson(a.operators.accounts_per_operator - 1, n_accounts)
+            per_op = per_op[: np.searchsorted(np.cumsum(per_op), n_accounts) + 1]
+            per_op[-1] -= per_op.sum() - n_accounts
+            shares = np.asarray(a.languages.as_array())
+            languages = rng.choice(3, size=per_op.size, p=shares / shares.sum())
+        else:
+            per_op = 1 + rng.poisson(a.operators.accounts_per_operator - 1, languages.size)
+        if per_op.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        weights = np.array([self.sc.platforms[p].account_share for p in self.open_names])
+        if weights.sum() <= 0:
+            weights = np.ones_like(weights)
+        platforms = rng.choice(len(self.open_names), size=per_op.size, p=weights / weights.sum())
+        first_op = len(self.operators)
+        for lang, plat, k in zip(languages, platforms, per_op, strict=True):
+            op = Operator(self, int(lang), int(plat), 0.0)
+            op.index = len(self.operators)
+            op.open_accounts = int(k)
+            self.operators.append(op)
+        op_idx = np.repeat(np.arange(first_op, len(self.operators)), per_op)
+        ids = self.accounts.add(
+            platform=np.repeat(platforms, per_op),
+            language=np.repeat(languages, per_op),
+            operator=op_idx,
+            rate=sample_posting_rates(op_idx.size, a.posting, rng),
+            evasion=0.0,
+            created=day,
+            recreated=False,
+        )
+        self.graph.add_accounts(ids.size)
+        return ids
+
+    # --- the day ------------------------------------------------------------------------
+    def _reset_day(self) -> None:
+        """Clear the day's tallies (after recording; events before the next step add to them)."""
+        self._day_stats: dict[str, float] = {}
+        self._suspended_today: list[np.ndarray] = []
+        self._new_fresh = np.zeros(len(self.open_names))
+        self._new_recreated = np.zeros(len(self.open_names))
+
+    def step(self) -> None:
+        d = self.day
+        posts = self._post(d)
+        exposure = self._expose(d, posts)
+        recruits, reached = self._update_users(d, exposure)
+        self._moderate(d, posts)
+        self._operators_decide(d)
+        self._encrypted(d, exposure)
+        if d >= 0:
+            self._record(d, posts, recruits, reached)
+        self._reset_day()
+
+    def _post(self, d: int) -> dict[str, np.ndarray | float]:
+        """Step 2: posts of pro accounts (per active account), campaigns and opposed users."""
+        a = self.sc.accounts
+        rng = self.streams["posting"]
+        act = self.accounts.active_ids()
+        rate = self.accounts.rate[act] * a.posting.multiplier
+        shape = a.posting.burstiness
+        k = rng.poisson(rate * rng.gamma(shape, 1.0 / shape, act.size))
+        campaign = {"government": 0.0, "credible": 0.0}
+        for c in self.campaigns:
+            campaign[c.group.kind] += c.posts_today()
+        volume = campaign["government"] + campaign["credible"]
+        alpha = 1.0 / MOBILIZATION_DAYS
+        self.campaign_volume_avg += alpha * (volume - self.campaign_volume_avg)
+        p = self.sc.population
+        organic = (
+            self.users.counts[OPPOSED]
+            * self.scale
+            * p.organic_counter_rate
+            * (1.0 + p.mobilization * np.log1p(self.campaign_volume_avg / 1000.0))
+        )
+        return {
+            "act": act,
+            "k": k,
+            "government": campaign["government"],
+            "credible": campaign["credible"],
+            "organic": float(organic),
+        }
+
+    def _expose(self, d: int, posts: dict) -> Exposure:
+        """Step 3: who sees what today."""
+        sc, u, acc_t = self.sc, self.users, self.accounts
+        rng = self.streams["exposure"]
+        frng = self.streams["follow"]
+        ex = Exposure()
+        act, k = posts["act"], posts["k"]
+        plat = acc_t.platform[act]
+        lang = acc_t.language[act]
+        ev = acc_t.evasion[act].astype(np.float64)
+        view_prob = np.array([sc.platforms[p].view_prob for p in self.open_names])[plat]
+        discovery = np.array([sc.platforms[p].discovery for p in self.open_names])[plat]
+        share_factor = np.array([sc.platforms[p].share_factor for p in self.open_names])[plat]
+        deg = self.graph.length[act]
+
+        # feed views: each (post, follower) pair is seen with probability view_prob
+        n_views = rng.poisson(deg * k * view_prob)
+        v_local, v_user = self.graph.sample_followers(act, n_views, rng)
+        ex.pro_users.append(v_user)
+
+        # kinds of posts seen: shout-outs and invite links are shares of an account's posts
+        kind_u = rng.random(v_local.size)
+        a_cfg = sc.accounts
+        is_shout = kind_u < a_cfg.shoutout_share
+        young = act[(d - acc_t.created[act]) < a_cfg.shoutout_window_days]
+        if is_shout.any() and young.size:
+            s_lang = lang[v_local[is_shout]]
+            promoted = self._random_account_of_language(young, s_lang, rng)
+            ex.follow_acc.append(promoted)
+            ex.follow_user.append(v_user[is_shout])
+            ex.follow_prob.append(np.full(promoted.size, a_cfg.shoutout_follow_prob))
+        lo = a_cfg.shoutout_share
+        for e_idx, e_name in enumerate(self.enc_names):
+            share = sc.platforms[e_name].invite_share
+            if share <= 0:
+                continue
+            sel = (kind_u >= lo) & (kind_u < lo + share)
+            lo += share
+            ex.invite_platform.append(np.full(int(sel.sum()), e_idx))
+            ex.invite_user.append(v_user[sel])
+
+        # shares by sympathizers and supporters, seen by users of the sharer's language
+        p = sc.population
+        sharer_ok = u.state[v_user] >= SYMPATHIZER
+        share_p = p.share_prob * share_factor[v_local]
+        shared = sharer_ok & (frng.random(v_local.size) < share_p)
+        s_local = v_local[shared]
+        n_share_views = rng.poisson(p.share_reach, s_local.size)
+        sv_local = np.repeat(s_local, n_share_views)
+        sv_user = u.random_users(np.repeat(u.language[v_user[shared]], n_share_views), rng)
+        # search/hashtag discovery by non-followers (evasion hides hashtags)
+        loss = sc.observation.evasion_recall_loss
+        n_disc = rng.poisson(k * discovery * (1.0 - loss * ev))
+        dv_local = np.repeat(np.arange(act.size), n_disc)
+        dv_user = u.random_users(lang[dv_local], rng)
+        for loc, usr in ((sv_local, sv_user), (dv_local, dv_user)):
+            ex.pro_users.append(usr)
+            ex.follow_acc.append(act[loc])
+            ex.follow_user.append(usr)
+            ex.follow_prob.append(np.full(usr.size, p.follow_prob))
+
+        # channel posts seen by members of encrypted channels
+        members = np.flatnonzero(u.member_channel >= 0) if self.channels.n else np.zeros(0, int)
+        if members.size:
+            ch_plat = self.channels.platform[u.member_channel[members]]
+            mean = np.array(
+                [
+                    sc.platforms[e].channel_posts_per_day * sc.platforms[e].view_prob
+                    for e in self.enc_names
+                ]
+            )[ch_plat]
+            ex.pro_users.append(np.repeat(members, rng.poisson(mean)))
+
+        # counter messages
+        crng = self.streams["counter"]
+        open_view = float(np.mean([sc.platforms[p].view_prob for p in self.open_names]))
+        for c in self.campaigns:
+            if not c.active:
+                continue
+            langs, cred = c.views(open_view, self.scale, crng)
+            anyone = langs < 0
+            viewers = np.empty(langs.size, dtype=np.int64)
+            viewers[anyone] = crng.integers(0, u.n, int(anyone.sum()))
+            viewers[~anyone] = u.random_users(langs[~anyone], crng)
+            match = u.language[viewers] == c.language
+            ex.counter_users.append(viewers)
+            ex.counter_weights.append(cred * np.where(match, 1.0, p.language_mismatch))
+        n_org = crng.poisson(posts["organic"] / self.scale * p.share_reach)
+        org_users = crng.integers(0, u.n, n_org)
+        ex.counter_users.append(org_users)
+        ex.counter_weights.append(np.full(org_users.size, p.organic_credibility))
+
+        # per-platform tallies for the metrics
+        stats = self._day_stats
+        for i, name in enumerate(self.open_names):
+            on = plat == i
+            views_i = int(np.sum(n_views[on]) + np.sum(n_disc[on]))
+            views_i += int(np.count_nonzero(plat[sv_local] == i))
+            stats[f"{name}.impressions"] = views_i
+            shares_i = int(np.count_nonzero(plat[s_local] == i))
+            stats[f"{name}.shares"] = shares_i
+            stats[f"{name}.shares_observed_weight"] = float(
+                np.sum(1.0 - loss * ev[s_local][plat[s_local] == i])
+            )
+        return ex
+
+    @staticmethod
+    def _random_account_of_language(
+        pool: np.ndarray, langs: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        """For each language, a random account of ``pool`` (any language if none match)."""
+        return pool[rng.integers(0, pool.size, langs.size)] if langs.size else pool[:0]
+
+    def _update_users(self, d: int, ex: Exposure) -> tuple[int, int]:
+        """Step 4: attitudes, states, follows, recruits starting to operate."""
+        u, p = self.users, self.sc.population
+        pro_users = np.concatenate(ex.pro_users) if ex.pro_users else np.zeros(0, np.int64)
+        c_users = np.concatenate(ex.counter_users) if ex.counter_users else np.zeros(0, np.int64)
+        c_w = np.concatenate(ex.counter_weights) if ex.counter_weights else np.zeros(0)
+        pro = np.bincount(pro_users, minlength=u.n)
+        counter = np.bincount(c_users, weights=c_w, minlength=u.n)
+        touched = np.flatnonzero((pro > 0) | (counter > 0))
+        recruits = u.update_attitudes(touched, pro[touched], counter[touched], d, p)
+
+        reached = np.flatnonzero(pro > 0)
+        self._track_reach(d, reached)
+
+        # follows: engaged users with room in their follow budget
+        if ex.follow_acc:
+            f_acc = np.concatenate(ex.follow_acc)
+            f_usr = np.concatenate(ex.follow_user)
+            f_p = np.concatenate(ex.follow_prob)
+            f_p = f_p * u.engagement(f_usr) * u.follow_room(f_usr)
+            take = self.streams["follow"].random(f_acc.size) < f_p
+            key = np.unique(f_acc[take] * u.n + f_usr[take])
+            f_acc, f_usr = key // u.n, key % u.n
+            self.graph.add_edges(f_acc, f_usr.astype(np.int32))
+            np.add.at(u.n_following, f_usr, 1)
+
+        # new operators: some recruits, and supporters from outside the modelled audience
+        orng = self.streams["operators"]
+        ops = self.sc.accounts.operators
+        n_rec_ops = orng.binomial(recruits.size, p.recruit_operate_prob) if recruits.size else 0
+        rec_langs = u.language[orng.choice(recruits, n_rec_ops, replace=False)] if n_rec_ops else []
+        n_out = orng.poisson(ops.inflow_per_day / self.scale)
+        shares = np.asarray(self.sc.accounts.languages.as_array())
+        out_langs = orng.choice(3, size=n_out, p=shares / shares.sum())
+        langs = np.concatenate([np.asarray(rec_langs, dtype=np.int64), out_langs])
+        if langs.size:
+            ids = self._new_operators_with_accounts(orng, d, languages=langs)
+            np.add.at(self._new_fresh, self.accounts.platform[ids], 1)
+        if d >= 0:
+            self.cum_recruits += recruits.size
+        return int(recruits.size), int(reached.size)
+
+    def _track_reach(self, d: int, reached: np.ndarray) -> None:
+        """Keep, per day, how many users were last reached that day (for 30-day reach)."""
+        u = self.users
+        prev = u.last_reached[reached]
+        recent = prev[prev > d - REACH_WINDOW]
+        if recent.size:
+            days, counts = np.unique(recent, return_counts=True)
+            for day, cnt in zip(days.tolist(), counts.tolist(), strict=True):
+                self.reach_buckets[day] -= cnt
+        u.last_reached[reached] = d
+        self.reach_buckets[d] = int(reached.size)
+        self.reach_buckets.pop(d - REACH_WINDOW, None)
+
+    def _moderate(self, d: int, posts: dict) -> None:
+        """Step 5: suspensions by hazard and flagging on each open platform."""
+        rng = self.streams["moderation"]
+        act, k = posts["act"], posts["k"]
+        alive = self.accounts.active[act]  # purges earlier today already removed some
+        act, k = act[alive], k[alive]
+        plat = self.accounts.platform[act]
+        prob = np.zeros(act.size)
+        for i, name in enumerate(self.open_names):
+            on = plat == i
+            m = self.sc.moderation_for(name)
+            prob[on] = mod.suspension_probability(
+                k[on],
+                self.graph.length[act[on]],
+                self.accounts.evasion[act[on]],
+                d - self.accounts.created[act[on]],
+                m,
+            )
+        self._suspend(act[rng.random(act.size) < prob], d)
+
+    def _purge(self, platform: str, real_accounts: float) -> None:
+        """Timeline purge: suspend ``real_accounts`` (real-world) accounts, visible ones first."""
+        rng = self.streams["moderation"]
+        i = self.open_names.index(platform)
+        act = self.accounts.active_ids(i)
+        m = self.sc.moderation_for(platform)
+        w = mod.visibility(self.accounts.rate[act], self.graph.length[act], m) * (
+            1.0 - m.evasion_protection * self.accounts.evasion[act]
+        )
+        n = mod.stochastic_round(real_accounts / self.scale, rng)
+        self._suspend(act[mod.choose_purged(w, n, rng)], self.day + 1)
+
+    def _suspend(self, ids: np.ndarray, d: int) -> None:
+        if ids.size == 0:
+            return
+        t = self.accounts
+        self._suspended_today.append(ids)
+        plat = t.platform[ids]
+        for i, name in enumerate(self.open_names):
+            on = plat == i
+            st = self._day_stats
+            st[f"{name}.susp_n"] = st.get(f"{name}.susp_n", 0) + int(on.sum())
+            st[f"{name}.susp_followers"] = st.get(f"{name}.susp_followers", 0) + float(
+                self.graph.length[ids[on]].sum()
+            )
+            st[f"{name}.susp_age"] = st.get(f"{name}.susp_age", 0) + float(
+                (d - t.created[ids[on]]).sum()
+            )
+        t.active[ids] = False
+        t.ended[ids] = d
+        lost = self.graph.remove_accounts(ids)
+        np.subtract.at(self.users.n_following, lost, 1)
+
+    def _operators_decide(self, d: int) -> None:
+        """Step 6: per suspended account, its operator re-creates, migrates or quits."""
+        if not self._suspended_today:
+            return
+        rng = self.streams["operators"]
+        ops = self.sc.accounts.operators
+        pulls = np.array([self.sc.platforms[e].pull for e in self.enc_names])
+        for acc in np.concatenate(self._suspended_today).tolist():
+            op = self.operators[int(self.accounts.operator[acc])]
+            op.open_accounts -= 1
+            choice = op.decide(ops, pulls, rng)
+            if choice == "recreate":
+                delay = max(1, round(rng.exponential(ops.recreate_delay_days)))
+                self._at(d + delay, lambda acc=acc, op=op: self._recreate(acc, op))
+            elif choice == "migrate" and pulls.sum() > 0:
+                if not op.migrated:
+                    op.migrated = True
+                    self.migrated_operators += 1
+                    e = int(rng.choice(pulls.size, p=pulls / pulls.sum()))
+                    self._open_channel(op, e, d)
+
+    def _recreate(self, old: int, op: Operator) -> None:
+        t = self.accounts
+        ids = t.add(
+            platform=t.platform[old : old + 1],
+            language=t.language[old],
+            operator=t.operator[old],
+            rate=t.rate[old],
+            evasion=op.evasion,
+            created=self.day + 1,
+            recreated=True,
+        )
+        self.graph.add_accounts(ids.size)
+        op.open_accounts += 1
+        self._new_recreated[t.platform[old]] += 1
+
+    def _open_channel(self, op: Operator, platform: int, d: int) -> None:
+        op.channels += 1
+        self.channels.add(platform=[platform], operator=op.index, created=d)
+
+    def _encrypted(self, d: int, ex: Exposure) -> None:
+        """Step 7: channel joins through invite links; channel takedowns by hazard."""
+        if not self.enc_names:
+            return
+        u, ch = self.users, self.channels
+        frng = self.streams["follow"]
+        if ex.invite_user and ch.n:
+            plat = np.concatenate(ex.invite_platform)
+            usr = np.concatenate(ex.invite_user)
+            join_p = np.array([self.sc.platforms[e].join_prob for e in self.enc_names])[plat]
+            ok = (u.member_channel[usr] < 0) & (
+                frng.random(usr.size) < join_p * u.engagement(usr)
+            )
+            usr, plat = usr[ok], plat[ok]
+            usr, first = np.unique(usr, return_index=True)
+            plat = plat[first]
+            for e in range(len(self.enc_names)):
+                sel = usr[plat == e]
+                chosen = pick_channels(ch, ch.active_ids(e), sel.size, frng)
+                if chosen.size:
+                    u.member_channel[sel] = chosen
+                    np.add.at(ch.members, chosen, 1)
+        mrng = self.streams["moderation"]
+        for e, name in enumerate(self.enc_names):
+            rate = self.sc.moderation_for(name).channel_takedown_rate
+            cands = ch.active_ids(e)
+            if rate > 0 and cands.size:
+                self._remove_channels(cands[mrng.random(cands.size) < rate], name)
+
+    def _takedown(self, platform: str, real_channels: float) -> None:
+        rng = self.streams["moderation"]
+        e = self.enc_names.index(platform)
+        cands = self.channels.active_ids(e)
+        w = self.channels.members[cands] + 1.0
+        n = mod.stochastic_round(real_channels / self.scale, rng)
+        self._remove_channels(cands[mod.choose_purged(w, n, rng)], platform)
+
+    def _remove_channels(self, ids: np.ndarray, platform: str) -> None:
+        if ids.size == 0:
+            return
+        ch, u = self.channels, self.users
+        ch.active[ids] = False
+        members = np.flatnonzero(np.isin(u.member_channel, ids))
+        u.member_channel[members] = -1
+        ch.members[ids] = 0
+        key = f"{platform}.takedowns"
+        self._day_stats[key] = self._day_stats.get(key, 0) + int(ids.size)
+        rng = self.streams["operators"]
+        ops = self.sc.accounts.operators
+        for c in ids.tolist():
+            op = self.operators[int(ch.operator[c])]
+            op.channels -= 1
+            if rng.random() >= ops.quit_base:  # most channel owners simply open a new one
+                delay = max(1, round(rng.exponential(ops.recreate_delay_days)))
+                e = int(ch.platform[c])
+                when = self.day + 1 + delay
+                self._at(when, lambda op=op, e=e, w=when: self._open_channel(op, e, w))
+
+    # --- metrics ------------------------------------------------------------------------
+    def _record(self, d: int, posts: dict, recruits: int, reached: int) -> None:
+        """Step 8: one row of metrics in real-world units."""
+        s, sc, t, st = self.scale, self.sc, self.accounts, self._day_stats
+        row: dict[str, float] = {}
+        act = t.active_ids()
+        act_plat = t.platform[act]
+        k, k_acc = posts["k"], posts["act"]
+        k_plat = t.platform[k_acc]
+        campaign_real = posts["government"] + posts["credible"] + posts["organic"]
+        share_w = np.array([sc.platforms[p].account_share for p in self.open_names], dtype=float)
+        share_w = share_w / share_w.sum() if share_w.sum() > 0 else np.ones_like(share_w)
+        for i, name in enumerate(self.open_names):
+            on_k = k_plat == i
+            shares = st.get(f"{name}.shares", 0)
+            pro_true = (float(k[on_k].sum()) + shares) * s
+            anti_true = campaign_real * share_w[i]
+            obs_pro = (
+                observed_pro(k[on_k], t.evasion[k_acc[on_k]], 0.0, sc.observation)
+                + sc.observation.pro_recall * st.get(f"{name}.shares_observed_weight", 0.0)
+            ) * s + sc.observation.pro_false_positive * anti_true
+            obs_anti = observed_anti(anti_true, pro_true, sc.observation)
+            on = act[act_plat == i]
+            n_susp = st.get(f"{name}.susp_n", 0)
+            self.cum_suspensions[i] += n_susp * s
+            row |= {
+                f"{name}.pro_posts_true": pro_true,
+                f"{name}.pro_posts_observed": obs_pro,
+                f"{name}.anti_posts_true": anti_true,
+                f"{name}.anti_posts_observed": obs_anti,
+                f"{name}.anti_pro_ratio": obs_anti / obs_pro if obs_pro > 0 else np.nan,
+                f"{name}.active_accounts": on.size * s,
+                f"{name}.new_accounts_fresh": self._new_fresh[i] * s,
+                f"{name}.new_accounts_recreated": self._new_recreated[i] * s,
+                f"{name}.suspensions": n_susp * s,
+                f"{name}.cumulative_suspensions": self.cum_suspensions[i],
+                f"{name}.mean_followers": float(self.graph.length[on].mean())
+                if on.size
+                else np.nan,
+                f"{name}.mean_followers_suspended": st[f"{name}.susp_followers"] / n_susp
+                if n_susp
+                else np.nan,
+                f"{name}.mean_lifetime_suspended": st[f"{name}.susp_age"] / n_susp
+                if n_susp
+                else np.nan,
+                f"{name}.mean_account_age": float((d - t.created[on]).mean()) if on.size else np.nan,
+                f"{name}.mean_evasion": float(t.evasion[on].mean()) if on.size else np.nan,
+                f"{name}.impressions": st.get(f"{name}.impressions", 0) * s,
+            }
+        ch = self.channels
+        for e, name in enumerate(self.enc_names):
+            live = ch.active_ids(e)
+            per = sc.platforms[name].channel_posts_per_day
+            row |= {
+                f"{name}.members": float(ch.members[live].sum()) * s,
+                f"{name}.channels": live.size * s,
+                f"{name}.channel_posts": live.size * per * s,
+                f"{name}.channel_takedowns": st.get(f"{name}.takedowns", 0) * s,
+            }
+        u = self.users
+        ops_open = np.unique(t.operator[act])
+        ops_chan = np.unique(ch.operator[ch.active_ids()]) if ch.n else np.zeros(0)
+        row |= {
+            "counter_posts_government": posts["government"],
+            "counter_posts_credible": posts["credible"],
+            "counter_posts_organic": posts["organic"],
+            "users_reached": reached * s,
+            "users_reached_30d": sum(self.reach_buckets.values()) * s,
+            "opposed": u.counts[0] * s,
+            "neutral": u.counts[1] * s,
+            "sympathizers": u.counts[2] * s,
+            "supporters": u.counts[SUPPORTER] * s,
+            "new_recruits": recruits * s,
+            "cumulative_recruits": self.cum_recruits * s,
+            "active_operators": (ops_open.size + np.setdiff1d(ops_chan, ops_open).size) * s,
+            "migrated_operators": self.migrated_operators * s,
+        }
+        self.table[d] = [row[c] for c in self.columns]
+
+    # --- running ------------------------------------------------------------------------
+    def run(self, progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+        """Simulate warm-up and all reported days; returns the daily metrics table."""
+        for _ in range(self.warmup + self.n_days):
+            self.step()
+            if progress is not None:
+                progress(1)
+        index = pd.date_range(self.sc.start, periods=self.n_days, freq="D", name="date")
+        return pd.DataFrame(self.table, index=index, columns=self.columns)
+
+
+def simulate(
+    scenario: Scenario, seed: int | None = None, progress: Callable[[int], None] | None = None
+) -> pd.DataFrame:
+    """Run one replicate of ``scenario`` with ``seed`` (default: the scenario's seed)."""
+    return PropagandaModel(scenario, seed).run(progress)
+

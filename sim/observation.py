@@ -1,0 +1,26 @@
+"""What analysts measured: a keyword classifier with recall and false positives, and evasion.
+
+True posts are what the model's agents do. Observed pro posts are the pro posts the classifier
+finds (recall reduced by the evading account's evasion level) plus anti posts it mistakes for
+pro; observed anti posts likewise. Expected values are used (the post counts themselves are
+already random), so observed figures add no noise of their own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .scenario import Observation
+
+
+def observed_pro(
+    posts: np.ndarray, evasion: np.ndarray, anti_true: float, o: Observation
+) -> float:
+    """Observed pro posts from per-account posts and evasion, plus false positives."""
+    recall = o.pro_recall * (1.0 - o.evasion_recall_loss * evasion)
+    return float((posts * recall).sum() + o.pro_false_positive * anti_true)
+
+
+def observed_anti(anti_true: float, pro_true: float, o: Observation) -> float:
+    """Observed anti posts, plus pro posts mistaken for anti."""
+    return o.anti_recall * anti_true + o.anti_false_positive * pro_true

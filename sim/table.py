@@ -1,0 +1,46 @@
+"""A growable table of numpy columns, indexed by row id (accounts, channels).
+
+Rows are only appended (ids stay valid for the whole run); capacity doubles when full, so
+appends are amortised O(1). Subclasses declare their columns in ``FIELDS``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+class Table:
+    FIELDS: ClassVar[dict[str, Any]] = {}
+    DEFAULTS: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.n = 0
+        for name, dtype in self.FIELDS.items():
+            setattr(self, name, np.zeros(capacity, dtype=dtype))
+
+    def add(self, **columns: Any) -> np.ndarray:
+        """Append rows given column values (arrays of equal length or scalars); returns ids."""
+        lengths = {np.size(v) for v in columns.values() if np.ndim(v) > 0}
+        if len(lengths) != 1:
+            raise ValueError(f"columns must have one common length, got {sorted(lengths)}")
+        m = lengths.pop()
+        need = self.n + m
+        cap = getattr(self, next(iter(self.FIELDS))).size
+        if need > cap:
+            size = max(need, 2 * cap)
+            for name in self.FIELDS:
+                arr = getattr(self, name)
+                grown = np.zeros(size, dtype=arr.dtype)
+                grown[: self.n] = arr[: self.n]
+                setattr(self, name, grown)
+        ids = np.arange(self.n, need)
+        for name, value in {**self.DEFAULTS, **columns}.items():
+            getattr(self, name)[ids] = value
+        self.n = need
+        return ids
+
+    def column(self, name: str) -> np.ndarray:
+        """The filled part of a column."""
+        return getattr(self, name)[: self.n]
