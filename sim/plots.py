@@ -398,6 +398,7 @@ def _draw_events(ax: Axes, scenario: Scenario, labels: bool) -> None:
                 ha="right",
                 fontsize=6.5,
                 color="0.3",
+                bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 0.5},
             )
 
 

@@ -1,0 +1,399 @@
+"""The ``propsim`` CLI end to end: in-process via ``main`` and as ``python -m sim.cli``.
+
+Runs use the fake model of ``tests/test_results.py`` (and its fake loader while ``sim.loader``
+does not exist); ``test_real_model_end_to_end`` uses the real ``sim.model`` when it exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_results import SIMULATE_CALLS, fake_simulate, install_fakes
+
+from sim import cli, results
+from sim.metrics import METRICS, OUTCOMES, column_names
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+
+TINY_YAML = """\
+# A tiny scenario for tests: the baseline's dates at a coarse scale.
+name: tiny
+start: 2014-01-01
+end: 2016-06-30
+warmup_days: 5
+scale: 1000
+replicates: 2
+seed: 3
+timeline:
+  - action: purge
+    date: 2015-04-02
+    platform: twitter
+    accounts: 10000
+    label: purge of about 10,000 accounts
+"""
+
+
+@pytest.fixture
+def fakes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake model (and fake loader while there is no real one) for this test."""
+    SIMULATE_CALLS.clear()
+    install_fakes(lambda k, v: monkeypatch.setitem(sys.modules, k, v))
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY_YAML)
+    return path
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    return tmp_path / "results"
+
+
+def folders(out: Path) -> list[str]:
+    return sorted(os.listdir(out)) if out.exists() else []
+
+
+# --- run -------------------------------------------------------------------------------------
+
+
+def test_run_end_to_end(tiny: Path, out: Path, fakes: None, capsys) -> None:
+    code = cli.main(["run", str(tiny), "--out", str(out), "--replicates", "3", "--seed", "5"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert SIMULATE_CALLS == [5, 6, 7]
+    (name,) = folders(out)
+    folder = out / name
+    assert name.startswith("tiny-")
+    assert captured.out.rstrip().endswith(f"Results: {folder}")
+    for o in OUTCOMES:
+        assert o.name in captured.out
+    assert "median" in captured.out and "95%" in captured.out
+    assert "Traceback" not in captured.err
+
+    manifest, dailies, summary = results.read_results(folder)
+    assert manifest["seeds"] == [5, 6, 7]
+    assert manifest["scenario"]["replicates"] == 3
+    assert manifest["scenario"]["seed"] == 5
+    assert manifest["command_line"] == shlex.join(
+        ["propsim", "run", str(tiny), "--out", str(out), "--replicates", "3", "--seed", "5"]
+    )
+    assert all(list(d.columns) == column_names(["twitter"], ["telegram"]) for d in dailies)
+    assert len(summary) == 3
+    assert (folder / "plots" / "pro_posts.png").stat().st_size > 0
+
+    # the manifest's command reproduces the run bit for bit
+    argv = shlex.split(manifest["reproduce"])
+    assert argv[:2] == ["propsim", "run"]
+    again_out = out.parent / "again"
+    assert cli.main([*argv[1:], "--out", str(again_out), "--quiet", "--no-plots"]) == 0
+    (again,) = folders(again_out)
+    _, dailies2, summary2 = results.read_results(again_out / again)
+    for a, b in zip(dailies, dailies2, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(summary, summary2)
+
+
+def test_run_uses_scenario_seed_and_replicates(tiny: Path, out: Path, fakes: None) -> None:
+    assert cli.main(["run", str(tiny), "--out", str(out), "--quiet", "--no-plots"]) == 0
+    assert SIMULATE_CALLS == [3, 4]
+
+
+def test_run_quiet_prints_only_the_path(tiny: Path, out: Path, fakes: None, capsys) -> None:
+    assert cli.main(["run", str(tiny), "--out", str(out), "--quiet", "--no-plots"]) == 0
+    captured = capsys.readouterr()
+    (name,) = folders(out)
+    assert captured.out == f"{out / name}\n"
+    assert captured.err == ""
+    assert not (out / name / "plots").exists()
+
+
+def test_run_with_set(tiny: Path, out: Path, fakes: None) -> None:
+    argv = ["run", str(tiny), "--out", str(out), "--quiet", "--no-plots"]
+    assert cli.main([*argv, "--set", "end=2015-06-30", "--set", "name=short"]) == 0
+    (name,) = folders(out)
+    assert name.startswith("short-")
+    manifest, dailies, _ = results.read_results(out / name)
+    assert manifest["scenario"]["end"] == "2015-06-30"
+    assert dailies[0].index[-1] == pd.Timestamp("2015-06-30")
+
+
+# --- bad input: exit code 2, one message, nothing written -----------------------------------
+
+
+def assert_bad_input(code: int, capsys, *fragments: str) -> str:
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "Traceback" not in captured.err
+    assert captured.err.startswith("propsim: error:") or captured.err.startswith("usage:")
+    for f in fragments:
+        assert f in captured.err
+    return captured.err
+
+
+def test_run_missing_file(tmp_path: Path, out: Path, fakes: None, capsys) -> None:
+    missing = tmp_path / "nope.yaml"
+    code = cli.main(["run", str(missing), "--out", str(out)])
+    assert_bad_input(code, capsys, "nope.yaml")
+    assert not out.exists()
+    assert SIMULATE_CALLS == []
+
+
+def test_validate_missing_file(tmp_path: Path, fakes: None, capsys) -> None:
+    assert_bad_input(cli.main(["validate", str(tmp_path / "nope.yaml")]), capsys, "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    "extra, fragment",
+    [
+        (["--replicates", "0"], "--replicates"),
+        (["--replicates", "many"], "--replicates"),
+        (["--replicates", "100000"], "--replicates"),
+        (["--seed", "-1"], "--seed"),
+        (["--frobnicate"], "--frobnicate"),
+    ],
+)
+def test_run_bad_arguments(
+    tiny: Path, out: Path, fakes: None, capsys, extra: list[str], fragment: str
+) -> None:
+    code = cli.main(["run", str(tiny), "--out", str(out), *extra])
+    assert_bad_input(code, capsys, fragment)
+    assert not out.exists()
+    assert SIMULATE_CALLS == []
+
+
+def test_run_scenario_error(tiny: Path, out: Path, fakes: None, capsys) -> None:
+    code = cli.main(["run", str(tiny), "--out", str(out), "--set", "scale=0"])
+    assert_bad_input(code, capsys, "scale")
+    assert not out.exists()
+
+
+def test_scenario_error_message_is_passed_through(
+    tiny: Path, out: Path, fakes: None, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loader = sys.modules["sim.loader"]
+
+    def fail(path, overrides=None):
+        raise loader.ScenarioError(
+            f"{path}:3: moderation.twiter: unknown key; did you mean twitter?"
+        )
+
+    monkeypatch.setattr(loader, "load_scenario", fail)
+    err = assert_bad_input(cli.main(["run", str(tiny), "--out", str(out)]), capsys)
+    assert "tiny.yaml:3: moderation.twiter: unknown key; did you mean twitter?" in err
+    assert not out.exists()
+
+
+def test_run_bad_name(tiny: Path, out: Path, fakes: None, capsys) -> None:
+    code = cli.main(["run", str(tiny), "--out", str(out), "--set", "name=.."])
+    assert_bad_input(code, capsys, "results folder name")
+    assert not out.exists()
+
+
+def test_run_out_is_a_file(tiny: Path, tmp_path: Path, fakes: None, capsys) -> None:
+    f = tmp_path / "file"
+    f.write_text("")
+    assert_bad_input(cli.main(["run", str(tiny), "--out", str(f)]), capsys, "not a folder")
+
+
+def test_no_command(capsys) -> None:
+    assert cli.main([]) == 2
+    assert "usage: propsim" in capsys.readouterr().err
+
+
+# --- failures and interruptions --------------------------------------------------------------
+
+
+def test_interrupt_during_run(
+    tiny: Path, out: Path, fakes: None, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(scenario, seed, progress=None):
+        if seed == 4:
+            raise KeyboardInterrupt
+        return fake_simulate(scenario, seed, progress)
+
+    monkeypatch.setattr(sys.modules["sim.model"], "simulate", interrupted)
+    assert cli.main(["run", str(tiny), "--out", str(out)]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert folders(out) == []
+
+
+def test_interrupt_while_writing(
+    tiny: Path, out: Path, fakes: None, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(results, "make_plots", interrupted)
+    assert cli.main(["run", str(tiny), "--out", str(out)]) == 130
+    assert folders(out) == []  # no folder, no partial folder
+
+
+def test_model_failure_exits_1(
+    tiny: Path, out: Path, fakes: None, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(scenario, seed, progress=None):
+        raise ZeroDivisionError("oops")
+
+    monkeypatch.setattr(sys.modules["sim.model"], "simulate", broken)
+    assert cli.main(["run", str(tiny), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "unexpected failure (ZeroDivisionError: oops)" in err
+    assert folders(out) == []
+
+
+# --- validate, schema, metrics, help ---------------------------------------------------------
+
+
+def test_validate_ok(tiny: Path, fakes: None, capsys) -> None:
+    assert cli.main(["validate", str(tiny)]) == 0
+    assert (
+        capsys.readouterr().out
+        == "OK: tiny, 2014-01-01..2016-06-30, scale 1:1000, 1 timeline event\n"
+    )
+    assert cli.main(["validate", str(tiny), "--set", "scale=20"]) == 0
+    assert "scale 1:20," in capsys.readouterr().out
+
+
+def test_schema(tmp_path: Path, capsys) -> None:
+    assert cli.main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert "properties" in schema
+    assert {"name", "start", "end", "timeline", "platforms"} <= set(schema["properties"])
+    f = tmp_path / "scenario.schema.json"
+    assert cli.main(["schema", "--out", str(f)]) == 0
+    assert json.loads(f.read_text()) == schema
+
+
+def test_metrics_lists_everything(capsys) -> None:
+    assert cli.main(["metrics"]) == 0
+    text = capsys.readouterr().out
+    for m in METRICS:
+        assert f"  {m.name} " in text, m.name
+        assert m.description.split()[0] in text
+    for o in OUTCOMES:
+        assert f"  {o.name} " in text, o.name
+
+
+@pytest.mark.parametrize("command", ["run", "validate", "schema", "metrics"])
+def test_help(command: str, capsys) -> None:
+    assert cli.main([command, "--help"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"usage: propsim {command}")
+
+
+def test_top_level_help_lists_commands(capsys) -> None:
+    assert cli.main(["--help"]) == 0
+    text = capsys.readouterr().out
+    for command in ("run", "validate", "schema", "metrics"):
+        assert command in text
+    assert "Exit codes" in text
+
+
+def test_format_value() -> None:
+    assert cli.format_value(1234567.4, "users") == "1,234,567"
+    assert cli.format_value(0.5512, "ratio") == "0.55"
+    assert cli.format_value(45.25, "days") == "45.2"
+    assert cli.format_value(3.14159, "posts/day") == "3.14"
+    assert cli.format_value(0.0, "users") == "0"
+    assert cli.format_value(12.0, "followers") == "12"
+    assert cli.format_value(float("nan"), "users") == "n/a"
+
+
+# --- as a process ----------------------------------------------------------------------------
+
+
+def run_process(
+    args: list[str], cwd: Path, fake: Path | None = None
+) -> subprocess.CompletedProcess:
+    """``python -m sim.cli ARGS``; with ``fake``, a sitecustomize there installs the fakes."""
+    env = dict(os.environ)
+    paths = [str(REPO)] + ([str(fake)] if fake else [])
+    env["PYTHONPATH"] = os.pathsep.join(paths + [env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return subprocess.run(
+        [PYTHON, "-m", "sim.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def fake_site(tmp_path: Path) -> Path:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "import test_results\n"
+        "test_results.install_fakes()\n"
+    )
+    return site
+
+
+def test_process_run(tiny: Path, tmp_path: Path, fake_site: Path) -> None:
+    proc = run_process(["run", str(tiny), "--quiet", "--no-plots"], cwd=tmp_path, fake=fake_site)
+    assert proc.returncode == 0, proc.stderr
+    folder = Path(proc.stdout.strip())
+    assert folder.parent == Path("results")  # default --out, relative to the working folder
+    assert (tmp_path / folder / "manifest.json").is_file()
+
+
+def test_process_bad_input(tmp_path: Path, fake_site: Path) -> None:
+    proc = run_process(["run", "missing.yaml"], cwd=tmp_path, fake=fake_site)
+    assert proc.returncode == 2
+    assert "missing.yaml" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "results").exists()
+    proc = run_process(["run", "x.yaml", "--replicates", "0"], cwd=tmp_path, fake=fake_site)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_process_schema_metrics_help(tmp_path: Path) -> None:
+    proc = run_process(["schema"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "properties" in json.loads(proc.stdout)
+    proc = run_process(["metrics"], cwd=tmp_path)
+    assert proc.returncode == 0 and all(m.name in proc.stdout for m in METRICS)
+    proc = run_process(["run", "--help"], cwd=tmp_path)
+    assert proc.returncode == 0 and "usage: propsim run" in proc.stdout
+
+
+# --- the real model ----------------------------------------------------------------------------
+
+HAVE_REAL = (REPO / "sim" / "model.py").exists() and (REPO / "sim" / "loader.py").exists()
+
+
+@pytest.mark.skipif(not HAVE_REAL, reason="sim/model.py or sim/loader.py not written yet")
+def test_real_model_end_to_end(tiny: Path, tmp_path: Path) -> None:
+    proc = run_process(["run", str(tiny), "--quiet"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    folder = tmp_path / proc.stdout.strip()
+    manifest, dailies, summary = results.read_results(folder)
+    assert manifest["seeds"] == [3, 4]
+    for d in dailies:
+        assert list(d.columns) == column_names(["twitter"], ["telegram"])
+        assert len(d) == (pd.Timestamp("2016-06-30") - pd.Timestamp("2014-01-01")).days + 1
+    assert len(summary) == 2
+    assert len(list((folder / "plots").glob("*.png"))) >= 7
+    # same scenario and seed give bit-identical results
+    again = run_process(
+        ["run", str(folder / "scenario.yaml"), "--quiet", "--no-plots", "--out", "again"],
+        cwd=tmp_path,
+    )
+    assert again.returncode == 0, again.stderr
+    _, dailies2, _ = results.read_results(tmp_path / again.stdout.strip())
+    for a, b in zip(dailies, dailies2, strict=True):
+        pd.testing.assert_frame_equal(a, b)
