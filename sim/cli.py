@@ -88,7 +88,7 @@ def summary_text(scenario: Scenario, summary: pd.DataFrame, duration: float) -> 
         f"(seed{'s' if n > 1 else ''} {seeds[0]}{f'..{seeds[-1]}' if n > 1 else ''}), "
         f"{scenario.start}..{scenario.end}, scale 1:{scenario.scale:g}, {duration:,.1f} s"
     )
-    rows = [("outcome", "median", "5%", "95%", "unit")]
+    rows: list[tuple[str, ...]] = [("outcome", "median", "5%", "95%", "unit")]
     for o in OUTCOMES:
         col = summary[o.name].astype(float)
         vals = col.dropna()
