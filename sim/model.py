@@ -24,7 +24,7 @@ from .accounts import AccountTable, Operator, sample_posting_rates
 from .counter import CounterCampaign
 from .encrypted import ChannelTable, pick_channels
 from .metrics import column_names
-from .network import FollowerGraph
+from .network import FollowerGraph, scatter_add
 from .observation import observed_anti, observed_pro
 from .population import OPPOSED, SUPPORTER, SYMPATHIZER, Users
 from .rng import Streams
@@ -168,10 +168,7 @@ class PropagandaModel(mesa.Model):
         cum = np.cumsum(weight)
         acc = np.repeat(ids, followers)
         users = np.searchsorted(cum, rng.random(acc.size) * cum[-1], side="right")
-        key = np.unique(acc * u.n + users)  # drop duplicate follows
-        acc, users = key // u.n, (key % u.n).astype(np.int32)
-        self.graph.add_edges(acc, users)
-        np.add.at(u.n_following, users, 1)
+        scatter_add(u.n_following, self.graph.add_edges(acc, users, u.n), 1)
 
     def _new_operators_with_accounts(
         self,
@@ -222,16 +219,32 @@ class PropagandaModel(mesa.Model):
         """Clear the day's tallies (after recording; events before the next step add to them)."""
         self._day_stats: dict[str, float] = {}
         self._suspended_today: list[np.ndarray] = []
+        self._lost_followers: dict[int, np.ndarray] = {}
+        self._refollow_acc: list[np.ndarray] = []
+        self._refollow_user: list[np.ndarray] = []
         self._new_fresh = np.zeros(len(self.open_names))
         self._new_recreated = np.zeros(len(self.open_names))
 
+    def _refollow(self) -> None:
+        """Followers of suspended accounts find their re-created successors (shout-outs)."""
+        if not self._refollow_acc:
+            return
+        acc, users = np.concatenate(self._refollow_acc), np.concatenate(self._refollow_user)
+        self._refollow_acc, self._refollow_user = [], []
+        u = self.users
+        p = self.sc.accounts.refollow_prob * u.engagement(users) * u.follow_room(users)
+        back = self.streams["follow"].random(users.size) < p
+        self._follow(acc[back], users[back])
+
     def step(self) -> None:
         d = self.day
+        self._refollow()
         posts = self._post(d)
         exposure = self._expose(d, posts)
         recruits, reached = self._update_users(d, exposure)
         self._moderate(d, posts)
         self._operators_decide(d)
+        self._abandon(d)
         self._encrypted(d, exposure)
         if d >= 0:
             self._record(d, posts, recruits, reached)
@@ -283,17 +296,17 @@ class PropagandaModel(mesa.Model):
 
         # feed views: each (post, follower) pair is seen with probability view_prob
         n_views = rng.poisson(deg * k * view_prob)
-        v_local, v_user = self.graph.sample_followers(act, n_views, rng)
+        v_local, v_user, kind_u = self.graph.sample_followers(act, n_views, rng)
         ex.pro_users.append(v_user)
 
         # kinds of posts seen: shout-outs and invite links are shares of an account's posts
-        kind_u = rng.random(v_local.size)
         a_cfg = sc.accounts
         is_shout = kind_u < a_cfg.shoutout_share
         young = act[(d - acc_t.created[act]) < a_cfg.shoutout_window_days]
-        if is_shout.any() and young.size:
-            s_lang = lang[v_local[is_shout]]
-            promoted = self._random_account_of_language(young, s_lang, rng)
+        if young.size and is_shout.any():
+            promoted = self._random_account_of_language(
+                young, acc_t.language[young], lang[v_local[is_shout]], rng
+            )
             ex.follow_acc.append(promoted)
             ex.follow_user.append(v_user[is_shout])
             ex.follow_prob.append(np.full(promoted.size, a_cfg.shoutout_follow_prob))
@@ -309,9 +322,8 @@ class PropagandaModel(mesa.Model):
 
         # shares by sympathizers and supporters, seen by users of the sharer's language
         p = sc.population
-        sharer_ok = u.state[v_user] >= SYMPATHIZER
-        share_p = p.share_prob * share_factor[v_local]
-        shared = sharer_ok & (frng.random(v_local.size) < share_p)
+        shared = np.flatnonzero(frng.random(v_local.size) < p.share_prob * share_factor[v_local])
+        shared = shared[u.state[v_user[shared]] >= SYMPATHIZER]
         s_local = v_local[shared]
         n_share_views = rng.poisson(p.share_reach, s_local.size)
         sv_local = np.repeat(s_local, n_share_views)
@@ -353,7 +365,7 @@ class PropagandaModel(mesa.Model):
             match = u.language[viewers] == c.language
             ex.counter_users.append(viewers)
             ex.counter_weights.append(cred * np.where(match, 1.0, p.language_mismatch))
-        n_org = crng.poisson(posts["organic"] / self.scale * p.share_reach)
+        n_org = crng.poisson(posts["organic"] / self.scale * p.organic_reach)
         org_users = crng.integers(0, u.n, n_org)
         ex.counter_users.append(org_users)
         ex.counter_weights.append(np.full(org_users.size, p.organic_credibility))
@@ -374,10 +386,16 @@ class PropagandaModel(mesa.Model):
 
     @staticmethod
     def _random_account_of_language(
-        pool: np.ndarray, langs: np.ndarray, rng: np.random.Generator
+        pool: np.ndarray, pool_lang: np.ndarray, langs: np.ndarray, rng: np.random.Generator
     ) -> np.ndarray:
-        """For each language, a random account of ``pool`` (any language if none match)."""
-        return pool[rng.integers(0, pool.size, langs.size)] if langs.size else pool[:0]
+        """For each wanted language, a random account of ``pool`` in it (any, if none is)."""
+        order = np.argsort(pool_lang, kind="stable")
+        pool = pool[order]
+        n_lang = np.bincount(pool_lang, minlength=3)
+        first = np.r_[0, np.cumsum(n_lang)[:-1]]
+        n = np.where(n_lang > 0, n_lang, pool.size)[langs]  # no account in that language: any
+        lo = np.where(n_lang > 0, first, 0)[langs]
+        return pool[lo + (rng.random(langs.size) * n).astype(np.int64)]
 
     def _update_users(self, d: int, ex: Exposure) -> tuple[int, int]:
         """Step 4: attitudes, states, follows, recruits starting to operate."""
@@ -398,12 +416,13 @@ class PropagandaModel(mesa.Model):
             f_acc = np.concatenate(ex.follow_acc)
             f_usr = np.concatenate(ex.follow_user)
             f_p = np.concatenate(ex.follow_prob)
-            f_p = f_p * u.engagement(f_usr) * u.follow_room(f_usr)
-            take = self.streams["follow"].random(f_acc.size) < f_p
-            key = np.unique(f_acc[take] * u.n + f_usr[take])
-            f_acc, f_usr = key // u.n, key % u.n
-            self.graph.add_edges(f_acc, f_usr.astype(np.int32))
-            np.add.at(u.n_following, f_usr, 1)
+            # one uniform per candidate: u < p_base first, then u / p_base < engagement * room
+            # (the same decision as u < p_base * engagement * room, computed on fewer users)
+            r = self.streams["follow"].random(f_acc.size)
+            cand = np.flatnonzero(r < f_p)
+            keep = r[cand] / f_p[cand] < u.engagement(f_usr[cand]) * u.follow_room(f_usr[cand])
+            cand = cand[keep]
+            self._follow(f_acc[cand], f_usr[cand])
 
         # new operators: some recruits, and supporters from outside the modelled audience
         orng = self.streams["operators"]
@@ -421,15 +440,18 @@ class PropagandaModel(mesa.Model):
             self.cum_recruits += recruits.size
         return int(recruits.size), int(reached.size)
 
+    def _follow(self, acc: np.ndarray, users: np.ndarray) -> None:
+        """Add follows (duplicates within the day dropped) and count them against budgets."""
+        u = self.users
+        scatter_add(u.n_following, self.graph.add_edges(acc, users, u.n), 1)
+
     def _track_reach(self, d: int, reached: np.ndarray) -> None:
         """Keep, per day, how many users were last reached that day (for 30-day reach)."""
         u = self.users
-        prev = u.last_reached[reached]
-        recent = prev[prev > d - REACH_WINDOW]
-        if recent.size:
-            days, counts = np.unique(recent, return_counts=True)
-            for day, cnt in zip(days.tolist(), counts.tolist(), strict=True):
-                self.reach_buckets[day] -= cnt
+        ago = d - u.last_reached[reached]
+        counts = np.bincount(ago[ago < REACH_WINDOW], minlength=REACH_WINDOW)
+        for back in np.flatnonzero(counts).tolist():
+            self.reach_buckets[d - back] -= int(counts[back])
         u.last_reached[reached] = d
         self.reach_buckets[d] = int(reached.size)
         self.reach_buckets.pop(d - REACH_WINDOW, None)
@@ -453,6 +475,20 @@ class PropagandaModel(mesa.Model):
                 m,
             )
         self._suspend(act[rng.random(act.size) < prob], d)
+
+    def _abandon(self, d: int) -> None:
+        """Operators abandon some accounts (they go silent; followers drift away)."""
+        rng = self.streams["operators"]
+        act = self.accounts.active_ids()
+        gone = act[rng.random(act.size) < self.sc.accounts.abandon_rate]
+        if gone.size == 0:
+            return
+        self.accounts.active[gone] = False
+        self.accounts.ended[gone] = d
+        lost = self.graph.remove_accounts(gone)
+        scatter_add(self.users.n_following, lost, -1)
+        for op in np.unique(self.accounts.operator[gone]).tolist():
+            self.operators[op].open_accounts -= int(np.count_nonzero(self.accounts.operator[gone] == op))
 
     def _purge(self, platform: str, real_accounts: float) -> None:
         """Timeline purge: suspend ``real_accounts`` (real-world) accounts, visible ones first."""
@@ -484,8 +520,12 @@ class PropagandaModel(mesa.Model):
             )
         t.active[ids] = False
         t.ended[ids] = d
+        lengths = self.graph.length[ids].copy()
         lost = self.graph.remove_accounts(ids)
-        np.subtract.at(self.users.n_following, lost, 1)
+        scatter_add(self.users.n_following, lost, -1)
+        # kept until the operator decides: a re-created account's network looks for it
+        for acc, users in zip(ids.tolist(), np.split(lost, np.cumsum(lengths)[:-1]), strict=True):
+            self._lost_followers[acc] = users
 
     def _operators_decide(self, d: int) -> None:
         """Step 6: per suspended account, its operator re-creates, migrates or quits."""
@@ -498,9 +538,10 @@ class PropagandaModel(mesa.Model):
             op = self.operators[int(self.accounts.operator[acc])]
             op.open_accounts -= 1
             choice = op.decide(ops, pulls, rng)
+            lost = self._lost_followers.pop(acc, None)
             if choice == "recreate":
                 delay = max(1, round(rng.exponential(ops.recreate_delay_days)))
-                self._at(d + delay, lambda acc=acc, op=op: self._recreate(acc, op))
+                self._at(d + delay, lambda acc=acc, op=op, lost=lost: self._recreate(acc, op, lost))
             elif choice == "migrate" and pulls.sum() > 0:
                 if not op.migrated:
                     op.migrated = True
@@ -508,8 +549,9 @@ class PropagandaModel(mesa.Model):
                     e = int(rng.choice(pulls.size, p=pulls / pulls.sum()))
                     self._open_channel(op, e, d)
 
-    def _recreate(self, old: int, op: Operator) -> None:
-        t = self.accounts
+    def _recreate(self, old: int, op: Operator, lost: np.ndarray | None) -> None:
+        """A suspended operator's new account; part of the old network follows it again."""
+        t, u = self.accounts, self.users
         ids = t.add(
             platform=t.platform[old : old + 1],
             language=t.language[old],
@@ -520,6 +562,9 @@ class PropagandaModel(mesa.Model):
             recreated=True,
         )
         self.graph.add_accounts(ids.size)
+        if lost is not None and lost.size:  # followed in one batch at the next step
+            self._refollow_acc.append(np.full(lost.size, ids[0]))
+            self._refollow_user.append(lost)
         op.open_accounts += 1
         self._new_recreated[t.platform[old]] += 1
 
@@ -548,7 +593,7 @@ class PropagandaModel(mesa.Model):
                 chosen = pick_channels(ch, ch.active_ids(e), sel.size, frng)
                 if chosen.size:
                     u.member_channel[sel] = chosen
-                    np.add.at(ch.members, chosen, 1)
+                    scatter_add(ch.members, chosen, 1)
         mrng = self.streams["moderation"]
         for e, name in enumerate(self.enc_names):
             rate = self.sc.moderation_for(name).channel_takedown_rate

@@ -18,16 +18,6 @@ import numpy as np
 USER_DTYPE = np.int32
 
 
-def _ranks_within_groups(sorted_keys: np.ndarray) -> np.ndarray:
-    """0, 1, 2, ... within each run of equal keys of a sorted array."""
-    n = sorted_keys.size
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-    run_lengths = np.diff(np.r_[starts, n])
-    return np.arange(n) - np.repeat(starts, run_lengths)
-
-
 def _segment_indices(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Concatenated ``arange(s, s + l)`` for every (s, l) pair, vectorised."""
     total = int(lengths.sum())
@@ -35,6 +25,14 @@ def _segment_indices(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     offsets = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
     return np.arange(total, dtype=np.int64) + offsets
+
+
+def scatter_add(target: np.ndarray, index: np.ndarray, value: int) -> None:
+    """``target[index] += value`` with repeated indices counted, whichever way is faster."""
+    if index.size * 64 > target.size:  # one bincount pass beats ufunc.at unless very sparse
+        target += (value * np.bincount(index, minlength=target.size)).astype(target.dtype)
+    else:
+        np.add.at(target, index, value)
 
 
 class FollowerGraph:
@@ -114,14 +112,22 @@ class FollowerGraph:
         self.end = int(self.cap[live].sum())
         self.dead = 0
 
-    def add_edges(self, accounts: np.ndarray, users: np.ndarray) -> None:
-        """Append follows (account, user). Duplicates are the caller's concern."""
+    def add_edges(self, accounts: np.ndarray, users: np.ndarray, n_users: int) -> np.ndarray:
+        """Append follows (account, user); pairs repeated within the call are added once.
+
+        Returns the users of the follows actually added (for the callers' follow budgets).
+
+        A pair that already exists from an earlier day is not looked for (the chance is the
+        user's share of the account's audience, and looking would cost a search per follow).
+        """
         if accounts.size == 0:
-            return
-        order = np.argsort(accounts, kind="stable")
-        acc = accounts[order].astype(np.int64)
-        usr = users[order]
-        uniq, first, counts = np.unique(acc, return_index=True, return_counts=True)
+            return np.zeros(0, dtype=USER_DTYPE)
+        key = np.sort(accounts.astype(np.int64) * n_users + users)
+        key = key[np.r_[True, key[1:] != key[:-1]]]
+        acc, usr = key // n_users, (key % n_users).astype(USER_DTYPE)
+        first = np.flatnonzero(np.r_[True, acc[1:] != acc[:-1]])
+        uniq = acc[first]
+        counts = np.diff(np.r_[first, acc.size])
         need = self.length[uniq] + counts
         grow = need > self.cap[uniq]
         if grow.any():
@@ -136,22 +142,27 @@ class FollowerGraph:
             self.start[g] = new_start
             self.cap[g] = new_cap
             self.end += int(new_cap.sum())
-        pos = self.start[acc] + self.length[acc] + _ranks_within_groups(acc)
-        self.pool[pos] = usr
+        rank = np.arange(acc.size) - np.repeat(first, counts)
+        self.pool[np.repeat(self.start[uniq] + self.length[uniq], counts) + rank] = usr
         self.length[uniq] += counts
+        return usr
 
     def sample_followers(
         self, accounts: np.ndarray, counts: np.ndarray, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``counts[i]`` uniformly random followers (with replacement) of ``accounts[i]``.
 
-        Returns (position ``i`` in ``accounts`` of each draw, user of each draw). Accounts without
-        followers give none.
+        Returns (position ``i`` in ``accounts`` of each draw, user of each draw, a uniform
+        number per draw). The uniform is the fractional part of the draw that chose the
+        follower: given the follower it is uniform on [0, 1) and independent of it, so callers
+        can use it for one more decision without drawing again. Accounts without followers
+        give no draws.
         """
         deg = self.length[accounts]
         which = np.repeat(np.arange(accounts.size), np.where(deg > 0, counts, 0))
         if which.size == 0:
-            return which, np.zeros(0, dtype=np.int64)
-        acc = accounts[which]
-        offset = (rng.random(which.size) * deg[which]).astype(np.int64)
-        return which, self.pool[self.start[acc] + offset].astype(np.int64)
+            return which, np.zeros(0, dtype=np.int64), np.zeros(0)
+        x = rng.random(which.size) * deg[which]
+        offset = x.astype(np.int64)
+        users = self.pool[self.start[accounts[which]] + offset].astype(np.int64)
+        return which, users, x - offset

@@ -20,6 +20,18 @@ STATE_NAMES = ("opposed", "neutral", "sympathizer", "supporter")
 NEVER = np.iinfo(np.int32).min // 2
 
 
+_LOG1P_TABLE = np.log1p(np.arange(256, dtype=np.float32))
+
+
+def _log1p_count(counts: np.ndarray) -> np.ndarray:
+    """log(1 + n) for non-negative integer counts, by table lookup (they are mostly small)."""
+    out = _LOG1P_TABLE[np.minimum(counts, 255)]
+    big = np.flatnonzero(counts > 255)
+    if big.size:
+        out[big] = np.log1p(counts[big].astype(np.float32))
+    return out
+
+
 class Users:
     """All simulated users of the reachable audience."""
 
@@ -43,10 +55,13 @@ class Users:
 
     @staticmethod
     def _classify(att: np.ndarray, p: Population) -> np.ndarray:
-        state = np.full(att.shape, NEUTRAL, dtype=np.int8)
-        state[att < p.opposed_below] = OPPOSED
-        state[att >= p.sympathizer_above] = SYMPATHIZER
-        state[att >= p.supporter_above] = SUPPORTER
+        """State from attitude: opposed < opposed_below <= neutral < sympathizer_above ..."""
+        edges = np.array(
+            [p.opposed_below, p.sympathizer_above, max(p.supporter_above, p.sympathizer_above)],
+            dtype=att.dtype,
+        )
+        state = (att >= edges[0]).view(np.int8) + (att >= edges[1]).view(np.int8)
+        state += (att >= edges[2]).view(np.int8)
         return state
 
     def random_users(
@@ -87,13 +102,19 @@ class Users:
         if users.size == 0:
             return users
         elapsed = (day - self.last_update[users]).astype(np.float32)
+        if p.relaxation < 1.0:
+            keep = np.exp(elapsed * np.float32(np.log1p(-p.relaxation)))
+        else:
+            keep = (elapsed == 0).astype(np.float32)
         base = self.baseline[users]
-        att = base + (self.attitude[users] - base) * (1.0 - p.relaxation) ** elapsed
-        s = self.susceptibility[users]
-        att = att + s * (
-            p.pro_effect * np.log1p(pro_dose) - p.counter_effect * np.log1p(counter_dose)
-        ).astype(np.float32)
-        att = np.clip(att, -1.0, 1.0)
+        att = base + (self.attitude[users] - base) * keep
+        push = np.float32(p.pro_effect) * _log1p_count(pro_dose)
+        has_counter = np.flatnonzero(counter_dose)  # most reached users saw no counter post
+        push[has_counter] -= np.float32(p.counter_effect) * np.log1p(
+            counter_dose[has_counter].astype(np.float32)
+        )
+        att += self.susceptibility[users] * push
+        np.clip(att, -1.0, 1.0, out=att)
         old = self.state[users]
         new = self._classify(att, p)
         new = np.where(old == SUPPORTER, SUPPORTER, new).astype(np.int8)  # recruitment sticks

@@ -111,6 +111,9 @@ class Population(Strict):
         "",
         ge=0,
     )
+    organic_reach: float = P(
+        2.0, "Users who see one organic counter post", "impressions/post", ge=0
+    )
     organic_credibility: float = P(
         0.5, "Credibility of a counter post by an ordinary opposed user", "0..1", ge=0, le=1
     )
@@ -217,6 +220,13 @@ class Accounts(Strict):
         1.2, "Log-sd of initial follower counts", "", gt=0, le=4
     )
     posting: PostingRates = Field(default_factory=PostingRates)
+    abandon_rate: float = P(
+        0.002,
+        "Daily probability that an operator abandons an active account (not a suspension)",
+        "1/day",
+        ge=0,
+        le=1,
+    )
     shoutout_share: float = P(
         0.05, "Share of pro posts that are shout-outs for a young account", "", ge=0, le=1
     )
@@ -225,6 +235,14 @@ class Accounts(Strict):
     )
     shoutout_follow_prob: float = P(
         0.5, "Probability that a sympathizer who sees a shout-out follows", "", ge=0, le=1
+    )
+    refollow_prob: float = P(
+        0.3,
+        "Probability that an engaged follower of a suspended account follows its re-created "
+        "successor (shout-outs within the network)",
+        "",
+        ge=0,
+        le=1,
     )
     operators: Operators = Field(default_factory=Operators)
 
@@ -360,9 +378,11 @@ class Scenario(Strict):
                     f"({', '.join(self.platforms)})"
                 )
         for i, ev in enumerate(self.timeline):
-            if ev.date < self.start or ev.date > self.end:
+            first = self.start - dt.timedelta(days=self.warmup_days)
+            if ev.date < first:
                 raise ValueError(
-                    f"timeline[{i}] date {ev.date} is outside the scenario ({self.start}..{self.end})"
+                    f"timeline[{i}] date {ev.date} is before the warm-up begins ({first}); "
+                    "events after the end are allowed and ignored"
                 )
             if isinstance(ev, PurgeEvent | TakedownEvent):
                 want = "open" if isinstance(ev, PurgeEvent) else "encrypted"

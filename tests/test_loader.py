@@ -66,7 +66,7 @@ BAD_CASES = [
         "must be <= 1, got 3",
     ),
     ("set_not_numeric", None, "timeline.0.values.name", "not numeric"),
-    ("timeline_date_outside", None, "timeline.1.date", "2017-04-02 is outside the scenario"),
+    ("timeline_date_outside", None, "timeline.1.date", "2009-04-02 is before the warm-up begins"),
     ("purge_encrypted", None, "timeline.0.platform", "purge needs an open platform"),
     ("moderation_unknown_platform", None, "moderation.twiter", "did you mean 'twitter'?"),
     ("literal_typo", None, "platforms.twitter.kind", "got 'opne' — did you mean 'open'?"),
