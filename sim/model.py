@@ -19,6 +19,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from . import kernels
 from . import moderation as mod
 from .accounts import AccountTable, Operator, sample_posting_rates
 from .counter import CounterCampaign
@@ -400,15 +401,11 @@ class PropagandaModel(mesa.Model):
     def _update_users(self, d: int, ex: Exposure) -> tuple[int, int]:
         """Step 4: attitudes, states, follows, recruits starting to operate."""
         u, p = self.users, self.sc.population
-        pro_users = np.concatenate(ex.pro_users) if ex.pro_users else np.zeros(0, np.int64)
-        c_users = np.concatenate(ex.counter_users) if ex.counter_users else np.zeros(0, np.int64)
-        c_w = np.concatenate(ex.counter_weights) if ex.counter_weights else np.zeros(0)
-        pro = np.bincount(pro_users, minlength=u.n)
-        counter = np.bincount(c_users, weights=c_w, minlength=u.n)
-        touched = np.flatnonzero((pro > 0) | (counter > 0))
-        recruits = u.update_attitudes(touched, pro[touched], counter[touched], d, p)
-
-        reached = np.flatnonzero(pro > 0)
+        for users in ex.pro_users:
+            u.add_pro_views(users)
+        for users, weights in zip(ex.counter_users, ex.counter_weights, strict=True):
+            u.add_counter_views(users, weights)
+        reached, recruits = u.apply_doses(d, p)
         self._track_reach(d, reached)
 
         # follows: engaged users with room in their follow budget
@@ -416,12 +413,8 @@ class PropagandaModel(mesa.Model):
             f_acc = np.concatenate(ex.follow_acc)
             f_usr = np.concatenate(ex.follow_user)
             f_p = np.concatenate(ex.follow_prob)
-            # one uniform per candidate: u < p_base first, then u / p_base < engagement * room
-            # (the same decision as u < p_base * engagement * room, computed on fewer users)
             r = self.streams["follow"].random(f_acc.size)
-            cand = np.flatnonzero(r < f_p)
-            keep = r[cand] / f_p[cand] < u.engagement(f_usr[cand]) * u.follow_room(f_usr[cand])
-            cand = cand[keep]
+            cand = kernels.gate_follows(r, f_p, f_usr, u.state, u.n_following, u.follow_cap)
             self._follow(f_acc[cand], f_usr[cand])
 
         # new operators: some recruits, and supporters from outside the modelled audience
@@ -690,8 +683,9 @@ class PropagandaModel(mesa.Model):
                 f"{name}.channel_takedowns": st.get(f"{name}.takedowns", 0) * s,
             }
         u = self.users
-        ops_open = np.unique(t.operator[act])
-        ops_chan = np.unique(ch.operator[ch.active_ids()]) if ch.n else np.zeros(0)
+        running = np.zeros(len(self.operators), dtype=bool)
+        running[t.operator[act]] = True
+        running[ch.operator[ch.active_ids()]] = True
         row |= {
             "counter_posts_government": posts["government"],
             "counter_posts_credible": posts["credible"],
@@ -704,7 +698,7 @@ class PropagandaModel(mesa.Model):
             "supporters": u.counts[SUPPORTER] * s,
             "new_recruits": recruits * s,
             "cumulative_recruits": self.cum_recruits * s,
-            "active_operators": (ops_open.size + np.setdiff1d(ops_chan, ops_open).size) * s,
+            "active_operators": int(running.sum()) * s,
             "migrated_operators": self.migrated_operators * s,
         }
         self.table[d] = [row[c] for c in self.columns]

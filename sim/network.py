@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
+
 USER_DTYPE = np.int32
 
 
@@ -159,10 +161,7 @@ class FollowerGraph:
         give no draws.
         """
         deg = self.length[accounts]
-        which = np.repeat(np.arange(accounts.size), np.where(deg > 0, counts, 0))
-        if which.size == 0:
-            return which, np.zeros(0, dtype=np.int64), np.zeros(0)
-        x = rng.random(which.size) * deg[which]
-        offset = x.astype(np.int64)
-        users = self.pool[self.start[accounts[which]] + offset].astype(np.int64)
-        return which, users, x - offset
+        total = int(counts[deg > 0].sum())
+        return kernels.sample_followers(
+            self.pool, self.start, self.length, accounts, counts, rng.random(total)
+        )

@@ -13,23 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 from .scenario import Population
 
 OPPOSED, NEUTRAL, SYMPATHIZER, SUPPORTER = 0, 1, 2, 3
 STATE_NAMES = ("opposed", "neutral", "sympathizer", "supporter")
 NEVER = np.iinfo(np.int32).min // 2
-
-
-_LOG1P_TABLE = np.log1p(np.arange(256, dtype=np.float32))
-
-
-def _log1p_count(counts: np.ndarray) -> np.ndarray:
-    """log(1 + n) for non-negative integer counts, by table lookup (they are mostly small)."""
-    out = _LOG1P_TABLE[np.minimum(counts, 255)]
-    big = np.flatnonzero(counts > 255)
-    if big.size:
-        out[big] = np.log1p(counts[big].astype(np.float32))
-    return out
 
 
 class Users:
@@ -52,6 +41,13 @@ class Users:
         self.state = self._classify(self.attitude, params)
         self.counts = np.bincount(self.state, minlength=4).astype(np.int64)
         self.by_language = [np.flatnonzero(self.language == lang) for lang in range(3)]
+        # the day's doses, kept sparse: only users in ``touched[:n_touched]`` are non-zero
+        self.pro_dose = np.zeros(n, dtype=np.int32)
+        self.counter_dose = np.zeros(n, dtype=np.float64)
+        self._mark = np.zeros(n, dtype=np.bool_)
+        self._touched = np.zeros(n, dtype=np.int64)
+        self._n_touched = 0
+        self._keep, self._keep_for = kernels.keep_table(params.relaxation), params.relaxation
 
     @staticmethod
     def _classify(att: np.ndarray, p: Population) -> np.ndarray:
@@ -90,39 +86,55 @@ class Users:
         cap = self.follow_cap[users]
         return np.clip(1.0 - self.n_following[users] / cap, 0.0, 1.0)
 
-    def update_attitudes(
-        self,
-        users: np.ndarray,
-        pro_dose: np.ndarray,
-        counter_dose: np.ndarray,
-        day: int,
-        p: Population,
-    ) -> np.ndarray:
-        """Apply relaxation since the last update, then the day's doses; returns new recruits."""
-        if users.size == 0:
-            return users
-        elapsed = (day - self.last_update[users]).astype(np.float32)
-        if p.relaxation < 1.0:
-            keep = np.exp(elapsed * np.float32(np.log1p(-p.relaxation)))
-        else:
-            keep = (elapsed == 0).astype(np.float32)
-        base = self.baseline[users]
-        att = base + (self.attitude[users] - base) * keep
-        push = np.float32(p.pro_effect) * _log1p_count(pro_dose)
-        has_counter = np.flatnonzero(counter_dose)  # most reached users saw no counter post
-        push[has_counter] -= np.float32(p.counter_effect) * np.log1p(
-            counter_dose[has_counter].astype(np.float32)
+    def add_pro_views(self, users: np.ndarray) -> None:
+        """Count one pro view for each entry of ``users`` (repeats count again)."""
+        self._n_touched = kernels.count_into(
+            users, self.pro_dose, self._mark, self._touched, self._n_touched
         )
-        att += self.susceptibility[users] * push
-        np.clip(att, -1.0, 1.0, out=att)
-        old = self.state[users]
-        new = self._classify(att, p)
-        new = np.where(old == SUPPORTER, SUPPORTER, new).astype(np.int8)  # recruitment sticks
-        self.attitude[users] = att
-        self.last_update[users] = day
-        changed = new != old
-        if changed.any():
-            self.counts -= np.bincount(old[changed], minlength=4)
-            self.counts += np.bincount(new[changed], minlength=4)
-            self.state[users[changed]] = new[changed]
-        return users[changed & (new == SUPPORTER)]
+
+    def add_counter_views(self, users: np.ndarray, weights: np.ndarray) -> None:
+        """Add credibility-weighted counter views."""
+        self._n_touched = kernels.accumulate(
+            users, weights, self.counter_dose, self._mark, self._touched, self._n_touched
+        )
+
+    def apply_doses(self, day: int, p: Population) -> tuple[np.ndarray, np.ndarray]:
+        """Relax and update the attitudes of everyone exposed today, then clear the doses.
+
+        Returns (users reached by pro content, new recruits).
+        """
+        # in index order, so the per-user arrays are read in one forward sweep, not at random
+        # (a scan of the marks is cheaper than sorting the touched list)
+        touched = np.flatnonzero(self._mark)
+        reached = touched[self.pro_dose[touched] > 0]
+        recruits = self.update_attitudes(touched, day, p)
+        kernels.reset(touched, self.pro_dose, self.counter_dose, self._mark)
+        self._n_touched = 0
+        return reached, recruits
+
+    def update_attitudes(self, users: np.ndarray, day: int, p: Population) -> np.ndarray:
+        """Apply relaxation since the last update, then the doses held in ``pro_dose`` and
+        ``counter_dose``; returns the new recruits. See ``kernels.update_attitudes``."""
+        if self._keep_for != p.relaxation:  # the table changes only if a policy sets it
+            self._keep, self._keep_for = kernels.keep_table(p.relaxation), p.relaxation
+        edges = np.array(
+            [p.opposed_below, p.sympathizer_above, max(p.supporter_above, p.sympathizer_above)],
+            dtype=np.float64,
+        )
+        return kernels.update_attitudes(
+            users,
+            self.pro_dose,
+            self.counter_dose,
+            self.attitude,
+            self.baseline,
+            self.susceptibility,
+            self.last_update,
+            self.state,
+            self.counts,
+            day,
+            self._keep,
+            kernels.LOG1P_TABLE,
+            p.pro_effect,
+            p.counter_effect,
+            edges,
+        )
