@@ -46,32 +46,21 @@ def sample_followers(pool, start, length, accounts, counts, rnd):  # pragma: no 
 
 
 @njit(cache=True)
-def accumulate(users, weights, dose, mark, touched, n_touched):  # pragma: no cover
-    """``dose[u] += w`` for each (u, w); newly touched users are appended to ``touched``.
-
-    ``mark`` flags users already in ``touched``; returns the new number of touched users.
-    """
+def accumulate(users, weights, dose, mark):  # pragma: no cover - compiled
+    """``dose[u] += w`` for each (u, w), and mark the users as touched today."""
     for i in range(len(users)):
         u = users[i]
         dose[u] += weights[i]
-        if not mark[u]:
-            mark[u] = True
-            touched[n_touched] = u
-            n_touched += 1
-    return n_touched
+        mark[u] = True
 
 
 @njit(cache=True)
-def count_into(users, dose, mark, touched, n_touched):  # pragma: no cover
-    """``dose[u] += 1`` for each u (integer doses); as ``accumulate`` otherwise."""
+def count_into(users, dose, mark):  # pragma: no cover - compiled
+    """``dose[u] += 1`` for each u (integer doses; repeats count again); marks them."""
     for i in range(len(users)):
         u = users[i]
         dose[u] += 1
-        if not mark[u]:
-            mark[u] = True
-            touched[n_touched] = u
-            n_touched += 1
-    return n_touched
+        mark[u] = True
 
 
 LOG1P_TABLE = np.log1p(np.arange(1024, dtype=np.float64))

@@ -1,8 +1,10 @@
 """Users as arrays: language, susceptibility, attitude, state, follows and reach bookkeeping.
 
 Data flow: ``model`` gathers the day's pro and counter doses per user (from ``exposure``) and
-calls ``Users.update_attitudes`` on the users touched that day; this returns the new recruits.
-State counts are kept incrementally, so nothing here loops over all users per day.
+adds them with ``add_pro_views`` / ``add_counter_views``; ``apply_doses`` updates the attitudes
+of the users touched that day and returns who was reached and who was recruited.
+State counts are kept incrementally; the only per-day pass over all users is one scan of a
+boolean mark array.
 
 Attitude drifts back toward the user's initial attitude at rate ``relaxation`` per day; the
 drift is applied in closed form when the user is next exposed (a user nobody reaches keeps
@@ -41,12 +43,10 @@ class Users:
         self.state = self._classify(self.attitude, params)
         self.counts = np.bincount(self.state, minlength=4).astype(np.int64)
         self.by_language = [np.flatnonzero(self.language == lang) for lang in range(3)]
-        # the day's doses, kept sparse: only users in ``touched[:n_touched]`` are non-zero
+        # the day's doses: non-zero only for users marked in ``_mark`` (cleared after use)
         self.pro_dose = np.zeros(n, dtype=np.int32)
         self.counter_dose = np.zeros(n, dtype=np.float64)
-        self._mark = np.zeros(n, dtype=np.bool_)
-        self._touched = np.zeros(n, dtype=np.int64)
-        self._n_touched = 0
+        self._mark = np.zeros(n, dtype=np.bool_)  # users with a dose today
         self._keep, self._keep_for = kernels.keep_table(params.relaxation), params.relaxation
 
     @staticmethod
@@ -88,15 +88,11 @@ class Users:
 
     def add_pro_views(self, users: np.ndarray) -> None:
         """Count one pro view for each entry of ``users`` (repeats count again)."""
-        self._n_touched = kernels.count_into(
-            users, self.pro_dose, self._mark, self._touched, self._n_touched
-        )
+        kernels.count_into(users, self.pro_dose, self._mark)
 
     def add_counter_views(self, users: np.ndarray, weights: np.ndarray) -> None:
         """Add credibility-weighted counter views."""
-        self._n_touched = kernels.accumulate(
-            users, weights, self.counter_dose, self._mark, self._touched, self._n_touched
-        )
+        kernels.accumulate(users, weights, self.counter_dose, self._mark)
 
     def apply_doses(self, day: int, p: Population) -> tuple[np.ndarray, np.ndarray]:
         """Relax and update the attitudes of everyone exposed today, then clear the doses.
@@ -104,12 +100,11 @@ class Users:
         Returns (users reached by pro content, new recruits).
         """
         # in index order, so the per-user arrays are read in one forward sweep, not at random
-        # (a scan of the marks is cheaper than sorting the touched list)
+        # (one scan of the marks costs less than sorting a list of the touched users)
         touched = np.flatnonzero(self._mark)
         reached = touched[self.pro_dose[touched] > 0]
         recruits = self.update_attitudes(touched, day, p)
         kernels.reset(touched, self.pro_dose, self.counter_dose, self._mark)
-        self._n_touched = 0
         return reached, recruits
 
     def update_attitudes(self, users: np.ndarray, day: int, p: Population) -> np.ndarray:
