@@ -46,6 +46,59 @@ def sample_followers(pool, start, length, accounts, counts, rnd):  # pragma: no 
 
 
 @njit(cache=True)
+def feed_views(
+    pool, start, length, accounts, counts, rnd, kind_edges, share_p, pro_dose, mark
+):  # pragma: no cover - compiled
+    """Feed views of the day in one pass: who sees what, counted into the pro doses.
+
+    For account ``accounts[i]``, ``counts[i]`` views go to uniformly random followers (with
+    replacement), one uniform ``rnd[j]`` per view: its integer part (times the degree) picks
+    the follower, its fractional part ``f`` the kind of post seen: a shout-out if
+    ``f < kind_edges[0]``, an invite link to encrypted platform ``e`` if
+    ``kind_edges[e] <= f < kind_edges[e + 1]``, else an ordinary post, which becomes a share
+    candidate if the rest of ``f`` rescaled to [0, 1) is below ``share_p[i]``.
+
+    Every view adds one to ``pro_dose`` of its user. Returns, for the special views only
+    (shout-outs, invites, share candidates): position of the account in ``accounts``, user,
+    and kind (0 shout-out, 1 + e invite to platform e, -1 share candidate).
+    """
+    total = len(rnd)
+    out_local = np.empty(total, np.int64)
+    out_user = np.empty(total, np.int64)
+    out_kind = np.empty(total, np.int8)
+    last = kind_edges[len(kind_edges) - 1]
+    j = 0
+    n = 0
+    for i in range(len(accounts)):
+        a = accounts[i]
+        deg = length[a]
+        if deg == 0:
+            continue
+        s = start[a]
+        for _ in range(counts[i]):
+            x = rnd[j] * deg
+            off = int(x)
+            f = x - off
+            j += 1
+            u = pool[s + off]
+            pro_dose[u] += 1
+            mark[u] = True
+            kind = -2
+            if f < last:
+                kind = 0
+                while f >= kind_edges[kind]:
+                    kind += 1
+            elif (f - last) / (1.0 - last) < share_p[i]:
+                kind = -1
+            if kind != -2:
+                out_local[n] = i
+                out_user[n] = u
+                out_kind[n] = kind
+                n += 1
+    return out_local[:n], out_user[:n], out_kind[:n]
+
+
+@njit(cache=True)
 def accumulate(users, weights, dose, mark):  # pragma: no cover - compiled
     """``dose[u] += w`` for each (u, w), and mark the users as touched today."""
     for i in range(len(users)):

@@ -31,26 +31,48 @@ class Metric:
 METRICS: tuple[Metric, ...] = (
     # --- open platforms -----------------------------------------------------------------
     Metric("pro_posts_true", "open", "posts/day", "Pro-IS posts actually made"),
-    Metric("pro_posts_observed", "open", "posts/day",
-           "Pro posts a keyword classifier finds (recall, evasion, false positives)"),
+    Metric(
+        "pro_posts_observed",
+        "open",
+        "posts/day",
+        "Pro posts a keyword classifier finds (recall, evasion, false positives)",
+    ),
     Metric("anti_posts_true", "open", "posts/day", "Anti-IS posts (all counter kinds)"),
     Metric("anti_posts_observed", "open", "posts/day", "Anti posts the classifier finds"),
     Metric("anti_pro_ratio", "open", "ratio", "Observed anti : observed pro posts"),
     Metric("active_accounts", "open", "accounts", "Pro accounts active at the end of the day"),
     Metric("new_accounts_fresh", "open", "accounts/day", "Accounts opened by new operators"),
-    Metric("new_accounts_recreated", "open", "accounts/day",
-           "Accounts re-created by operators after a suspension"),
+    Metric(
+        "new_accounts_recreated",
+        "open",
+        "accounts/day",
+        "Accounts re-created by operators after a suspension",
+    ),
     Metric("suspensions", "open", "accounts/day", "Accounts suspended (incl. purges)"),
-    Metric("cumulative_suspensions", "open", "accounts", "Suspensions since the first reported day"),
+    Metric(
+        "cumulative_suspensions", "open", "accounts", "Suspensions since the first reported day"
+    ),
     Metric("mean_followers", "open", "followers", "Mean followers of active pro accounts"),
-    Metric("mean_followers_suspended", "open", "followers",
-           "Mean followers of accounts when suspended that day ('when discovered'); NaN if none"),
-    Metric("mean_lifetime_suspended", "open", "days",
-           "Mean age of accounts suspended that day; NaN if none"),
+    Metric(
+        "mean_followers_suspended",
+        "open",
+        "followers",
+        "Mean followers of accounts when suspended that day ('when discovered'); NaN if none",
+    ),
+    Metric(
+        "mean_lifetime_suspended",
+        "open",
+        "days",
+        "Mean age of accounts suspended that day; NaN if none",
+    ),
     Metric("mean_account_age", "open", "days", "Mean age of active pro accounts"),
     Metric("mean_evasion", "open", "0..1", "Mean evasion of active pro accounts"),
-    Metric("impressions", "open", "impressions/day",
-           "Pro impressions (feed views, shares, discovery) on users"),
+    Metric(
+        "impressions",
+        "open",
+        "impressions/day",
+        "Pro impressions (feed views, shares, discovery) on users",
+    ),
     # --- encrypted platforms ------------------------------------------------------------
     Metric("members", "encrypted", "users", "Users in pro channels"),
     Metric("channels", "encrypted", "channels", "Active pro channels"),
@@ -69,8 +91,12 @@ METRICS: tuple[Metric, ...] = (
     Metric("new_recruits", "global", "users/day", "Users recruited that day"),
     Metric("cumulative_recruits", "global", "users", "Recruits since the first reported day"),
     Metric("active_operators", "global", "operators", "Operators with an open account or channel"),
-    Metric("migrated_operators", "global", "operators",
-           "Operators who moved to an encrypted platform (cumulative)"),
+    Metric(
+        "migrated_operators",
+        "global",
+        "operators",
+        "Operators who moved to an encrypted platform (cumulative)",
+    ),
 )
 
 METRIC_BY_NAME = {m.name: m for m in METRICS}
@@ -105,15 +131,24 @@ class Outcome:
 
 
 OUTCOMES: tuple[Outcome, ...] = (
-    Outcome("traffic_ratio", "ratio",
-            "Observed pro posts, mean of the last 91 days / mean of the same days two years "
-            "earlier (Apr-Jun 2016 / Apr-Jun 2014 in the baseline); NaN if the run is shorter"),
+    Outcome(
+        "traffic_ratio",
+        "ratio",
+        "Observed pro posts, mean of the last 91 days / mean of the same days two years "
+        "earlier (Apr-Jun 2016 / Apr-Jun 2014 in the baseline); NaN if the run is shorter",
+    ),
     Outcome("peak_active_accounts", "accounts", "Highest number of active pro accounts"),
     Outcome("posts_observed_last90", "posts/day", "Mean observed pro posts, last 90 days"),
-    Outcome("followers_suspended_first_year", "followers",
-            "Mean followers when suspended, first 365 days (suspension-weighted)"),
-    Outcome("followers_suspended_last_180", "followers",
-            "Mean followers when suspended, last 180 days (suspension-weighted)"),
+    Outcome(
+        "followers_suspended_first_year",
+        "followers",
+        "Mean followers when suspended, first 365 days (suspension-weighted)",
+    ),
+    Outcome(
+        "followers_suspended_last_180",
+        "followers",
+        "Mean followers when suspended, last 180 days (suspension-weighted)",
+    ),
     Outcome("anti_pro_ratio_last_180", "ratio", "Observed anti:pro ratio over the last 180 days"),
     Outcome("total_suspensions", "accounts", "Suspensions over the whole run"),
     Outcome("total_recruits", "users", "Recruits over the whole run"),

@@ -284,7 +284,6 @@ class PropagandaModel(mesa.Model):
         """Step 3: who sees what today."""
         sc, u, acc_t = self.sc, self.users, self.accounts
         rng = self.streams["exposure"]
-        frng = self.streams["follow"]
         ex = Exposure()
         act, k = posts["act"], posts["k"]
         plat = acc_t.platform[act]
@@ -295,14 +294,29 @@ class PropagandaModel(mesa.Model):
         share_factor = np.array([sc.platforms[p].share_factor for p in self.open_names])[plat]
         deg = self.graph.length[act]
 
-        # feed views: each (post, follower) pair is seen with probability view_prob
+        # feed views: each (post, follower) pair is seen with probability view_prob; a share
+        # of posts are shout-outs for young accounts or carry invite links to encrypted
+        # platforms; ordinary posts seen by sympathizers may be shared on
+        a_cfg, p = sc.accounts, sc.population
         n_views = rng.poisson(deg * k * view_prob)
-        v_local, v_user, kind_u = self.graph.sample_followers(act, n_views, rng)
-        ex.pro_users.append(v_user)
-
-        # kinds of posts seen: shout-outs and invite links are shares of an account's posts
-        a_cfg = sc.accounts
-        is_shout = kind_u < a_cfg.shoutout_share
+        invite = [sc.platforms[e].invite_share for e in self.enc_names]
+        kind_edges = np.cumsum([a_cfg.shoutout_share, *invite])
+        if kind_edges[-1] >= 1.0:
+            raise ValueError("shout-out and invite-link shares of posts add up to 1 or more")
+        total = int(n_views[deg > 0].sum())
+        v_local, v_user, v_kind = kernels.feed_views(
+            self.graph.pool,
+            self.graph.start,
+            self.graph.length,
+            act,
+            n_views,
+            rng.random(total),
+            kind_edges,
+            p.share_prob * share_factor,
+            u.pro_dose,
+            u.marked,
+        )
+        is_shout = v_kind == 0
         young = act[(d - acc_t.created[act]) < a_cfg.shoutout_window_days]
         if young.size and is_shout.any():
             promoted = self._random_account_of_language(
@@ -311,19 +325,13 @@ class PropagandaModel(mesa.Model):
             ex.follow_acc.append(promoted)
             ex.follow_user.append(v_user[is_shout])
             ex.follow_prob.append(np.full(promoted.size, a_cfg.shoutout_follow_prob))
-        lo = a_cfg.shoutout_share
-        for e_idx, e_name in enumerate(self.enc_names):
-            share = sc.platforms[e_name].invite_share
-            if share <= 0:
-                continue
-            sel = (kind_u >= lo) & (kind_u < lo + share)
-            lo += share
+        for e_idx in range(len(self.enc_names)):
+            sel = v_kind == e_idx + 1
             ex.invite_platform.append(np.full(int(sel.sum()), e_idx))
             ex.invite_user.append(v_user[sel])
 
         # shares by sympathizers and supporters, seen by users of the sharer's language
-        p = sc.population
-        shared = np.flatnonzero(frng.random(v_local.size) < p.share_prob * share_factor[v_local])
+        shared = np.flatnonzero(v_kind == -1)
         shared = shared[u.state[v_user[shared]] >= SYMPATHIZER]
         s_local = v_local[shared]
         n_share_views = rng.poisson(p.share_reach, s_local.size)
@@ -481,7 +489,9 @@ class PropagandaModel(mesa.Model):
         lost = self.graph.remove_accounts(gone)
         scatter_add(self.users.n_following, lost, -1)
         for op in np.unique(self.accounts.operator[gone]).tolist():
-            self.operators[op].open_accounts -= int(np.count_nonzero(self.accounts.operator[gone] == op))
+            self.operators[op].open_accounts -= int(
+                np.count_nonzero(self.accounts.operator[gone] == op)
+            )
 
     def _purge(self, platform: str, real_accounts: float) -> None:
         """Timeline purge: suspend ``real_accounts`` (real-world) accounts, visible ones first."""
@@ -535,16 +545,15 @@ class PropagandaModel(mesa.Model):
             if choice == "recreate":
                 delay = max(1, round(rng.exponential(ops.recreate_delay_days)))
                 self._at(d + delay, lambda acc=acc, op=op, lost=lost: self._recreate(acc, op, lost))
-            elif choice == "migrate" and pulls.sum() > 0:
-                if not op.migrated:
-                    op.migrated = True
-                    self.migrated_operators += 1
-                    e = int(rng.choice(pulls.size, p=pulls / pulls.sum()))
-                    self._open_channel(op, e, d)
+            elif choice == "migrate" and not op.migrated:  # (never chosen when no pull)
+                op.migrated = True
+                self.migrated_operators += 1
+                e = int(rng.choice(pulls.size, p=pulls / pulls.sum()))
+                self._open_channel(op, e, d)
 
     def _recreate(self, old: int, op: Operator, lost: np.ndarray | None) -> None:
         """A suspended operator's new account; part of the old network follows it again."""
-        t, u = self.accounts, self.users
+        t = self.accounts
         ids = t.add(
             platform=t.platform[old : old + 1],
             language=t.language[old],
@@ -575,9 +584,7 @@ class PropagandaModel(mesa.Model):
             plat = np.concatenate(ex.invite_platform)
             usr = np.concatenate(ex.invite_user)
             join_p = np.array([self.sc.platforms[e].join_prob for e in self.enc_names])[plat]
-            ok = (u.member_channel[usr] < 0) & (
-                frng.random(usr.size) < join_p * u.engagement(usr)
-            )
+            ok = (u.member_channel[usr] < 0) & (frng.random(usr.size) < join_p * u.engagement(usr))
             usr, plat = usr[ok], plat[ok]
             usr, first = np.unique(usr, return_index=True)
             plat = plat[first]
@@ -668,7 +675,9 @@ class PropagandaModel(mesa.Model):
                 f"{name}.mean_lifetime_suspended": st[f"{name}.susp_age"] / n_susp
                 if n_susp
                 else np.nan,
-                f"{name}.mean_account_age": float((d - t.created[on]).mean()) if on.size else np.nan,
+                f"{name}.mean_account_age": float((d - t.created[on]).mean())
+                if on.size
+                else np.nan,
                 f"{name}.mean_evasion": float(t.evasion[on].mean()) if on.size else np.nan,
                 f"{name}.impressions": st.get(f"{name}.impressions", 0) * s,
             }
@@ -719,4 +728,3 @@ def simulate(
 ) -> pd.DataFrame:
     """Run one replicate of ``scenario`` with ``seed`` (default: the scenario's seed)."""
     return PropagandaModel(scenario, seed).run(progress)
-

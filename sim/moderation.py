@@ -37,9 +37,7 @@ def suspension_probability(
     return -np.expm1(-hazard)
 
 
-def choose_purged(
-    weights: np.ndarray, n: int, rng: np.random.Generator
-) -> np.ndarray:
+def choose_purged(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """Indices of ``n`` accounts drawn without replacement, proportionally to ``weights``."""
     n = min(n, weights.size)
     if n <= 0:

@@ -13,9 +13,7 @@ import numpy as np
 from .scenario import Observation
 
 
-def observed_pro(
-    posts: np.ndarray, evasion: np.ndarray, anti_true: float, o: Observation
-) -> float:
+def observed_pro(posts: np.ndarray, evasion: np.ndarray, anti_true: float, o: Observation) -> float:
     """Observed pro posts from per-account posts and evasion, plus false positives."""
     recall = o.pro_recall * (1.0 - o.evasion_recall_loss * evasion)
     return float((posts * recall).sum() + o.pro_false_positive * anti_true)

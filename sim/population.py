@@ -43,10 +43,10 @@ class Users:
         self.state = self._classify(self.attitude, params)
         self.counts = np.bincount(self.state, minlength=4).astype(np.int64)
         self.by_language = [np.flatnonzero(self.language == lang) for lang in range(3)]
-        # the day's doses: non-zero only for users marked in ``_mark`` (cleared after use)
+        # the day's doses: non-zero only for users flagged in ``marked`` (cleared after use)
         self.pro_dose = np.zeros(n, dtype=np.int32)
         self.counter_dose = np.zeros(n, dtype=np.float64)
-        self._mark = np.zeros(n, dtype=np.bool_)  # users with a dose today
+        self.marked = np.zeros(n, dtype=np.bool_)  # users with a dose today
         self._keep, self._keep_for = kernels.keep_table(params.relaxation), params.relaxation
 
     @staticmethod
@@ -60,9 +60,7 @@ class Users:
         state += (att >= edges[2]).view(np.int8)
         return state
 
-    def random_users(
-        self, languages: np.ndarray, rng: np.random.Generator
-    ) -> np.ndarray:
+    def random_users(self, languages: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One random user speaking each given language (languages without users: anyone)."""
         out = np.empty(languages.size, dtype=np.int64)
         for lang in range(3):
@@ -88,11 +86,11 @@ class Users:
 
     def add_pro_views(self, users: np.ndarray) -> None:
         """Count one pro view for each entry of ``users`` (repeats count again)."""
-        kernels.count_into(users, self.pro_dose, self._mark)
+        kernels.count_into(users, self.pro_dose, self.marked)
 
     def add_counter_views(self, users: np.ndarray, weights: np.ndarray) -> None:
         """Add credibility-weighted counter views."""
-        kernels.accumulate(users, weights, self.counter_dose, self._mark)
+        kernels.accumulate(users, weights, self.counter_dose, self.marked)
 
     def apply_doses(self, day: int, p: Population) -> tuple[np.ndarray, np.ndarray]:
         """Relax and update the attitudes of everyone exposed today, then clear the doses.
@@ -101,10 +99,10 @@ class Users:
         """
         # in index order, so the per-user arrays are read in one forward sweep, not at random
         # (one scan of the marks costs less than sorting a list of the touched users)
-        touched = np.flatnonzero(self._mark)
+        touched = np.flatnonzero(self.marked)
         reached = touched[self.pro_dose[touched] > 0]
         recruits = self.update_attitudes(touched, day, p)
-        kernels.reset(touched, self.pro_dose, self.counter_dose, self._mark)
+        kernels.reset(touched, self.pro_dose, self.counter_dose, self.marked)
         return reached, recruits
 
     def update_attitudes(self, users: np.ndarray, day: int, p: Population) -> np.ndarray:

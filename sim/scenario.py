@@ -55,7 +55,9 @@ class Population(Strict):
         -0.15, "Mean initial attitude toward IS (-1 hostile .. +1 devoted)", "attitude", ge=-1, le=1
     )
     attitude_sd: float = P(0.3, "Spread of initial attitudes", "attitude", gt=0, le=2)
-    opposed_below: float = P(-0.3, "Attitude below which a user is opposed", "attitude", ge=-1, le=1)
+    opposed_below: float = P(
+        -0.3, "Attitude below which a user is opposed", "attitude", ge=-1, le=1
+    )
     sympathizer_above: float = P(
         0.3, "Attitude above which a user is a sympathizer", "attitude", ge=-1, le=1
     )
@@ -75,7 +77,11 @@ class Population(Strict):
         ge=0,
     )
     language_mismatch: float = P(
-        0.15, "Relative effect of a counter message in a language other than the user's", "", ge=0, le=1
+        0.15,
+        "Relative effect of a counter message in a language other than the user's",
+        "",
+        ge=0,
+        le=1,
     )
     relaxation: float = P(
         0.01,
@@ -150,7 +156,7 @@ class Platform(Strict):
         "Share of open-platform pro posts that carry an invite link to this encrypted platform",
         "",
         ge=0,
-        le=1,
+        le=0.2,
     )
     join_prob: float = P(
         0.05, "Probability that a sympathizer who sees an invite link joins", "", ge=0, le=1
@@ -179,7 +185,10 @@ class PostingRates(Strict):
     def _check(self) -> PostingRates:
         if len(self.knots) != len(self.shares) + 1:
             raise ValueError("knots must have exactly one more entry than shares")
-        if any(b <= a for a, b in zip(self.knots, self.knots[1:], strict=False)) or self.knots[0] <= 0:
+        if (
+            any(b <= a for a, b in zip(self.knots, self.knots[1:], strict=False))
+            or self.knots[0] <= 0
+        ):
             raise ValueError("knots must be positive and increasing")
         if abs(sum(self.shares) - 1) > 1e-6 or min(self.shares) < 0:
             raise ValueError("shares must be non-negative and sum to 1")
@@ -216,9 +225,7 @@ class Accounts(Strict):
     initial_followers_median: float = P(
         300.0, "Median followers of an initial account", "followers", gt=0
     )
-    initial_followers_sigma: float = P(
-        1.2, "Log-sd of initial follower counts", "", gt=0, le=4
-    )
+    initial_followers_sigma: float = P(1.2, "Log-sd of initial follower counts", "", gt=0, le=4)
     posting: PostingRates = Field(default_factory=PostingRates)
     abandon_rate: float = P(
         0.002,
@@ -228,7 +235,7 @@ class Accounts(Strict):
         le=1,
     )
     shoutout_share: float = P(
-        0.05, "Share of pro posts that are shout-outs for a young account", "", ge=0, le=1
+        0.05, "Share of pro posts that are shout-outs for a young account", "", ge=0, le=0.5
     )
     shoutout_window_days: float = P(
         14.0, "Age until which an account receives shout-outs", "days", ge=1
@@ -255,9 +262,7 @@ class CounterGroup(Strict):
     messengers: int = P(50, "Number of messengers (not scaled: they are few)", "messengers", ge=0)
     credibility: float = P(0.2, "Credibility with the audience", "0..1", ge=0, le=1)
     posts_per_day: float = P(10.0, "Posts per messenger per day", "posts/day", ge=0)
-    followers: float = P(
-        20_000.0, "Followers per messenger (real-world)", "followers", ge=0
-    )
+    followers: float = P(20_000.0, "Followers per messenger (real-world)", "followers", ge=0)
     targeting: float = P(
         0.7, "Share of impressions landing on users of the message's language", "", ge=0, le=1
     )
@@ -301,7 +306,11 @@ class Observation(Strict):
         0.02, "Share of pro posts the classifier counts as anti", "", ge=0, le=1
     )
     evasion_recall_loss: float = P(
-        0.6, "Share of recall (and of hashtag discovery) lost by a fully evasive account", "", ge=0, le=1
+        0.6,
+        "Share of recall (and of hashtag discovery) lost by a fully evasive account",
+        "",
+        ge=0,
+        le=1,
     )
 
 
@@ -341,11 +350,15 @@ def _default_platforms() -> dict[str, Platform]:
 
 
 class Scenario(Strict):
-    name: str = P("scenario", "Short name used for the results folder", pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = P(
+        "scenario", "Short name used for the results folder", pattern=r"^[A-Za-z0-9_.-]+$"
+    )
     description: str = P("", "What question the scenario answers")
     start: dt.date = P(dt.date(2014, 1, 1), "First reported day")
     end: dt.date = P(dt.date(2016, 6, 30), "Last reported day")
-    warmup_days: int = P(60, "Days simulated before start to form the network", "days", ge=0, le=3650)
+    warmup_days: int = P(
+        60, "Days simulated before start to form the network", "days", ge=0, le=3650
+    )
     scale: float = P(20.0, "Real users/accounts per simulated one (1 = full scale)", "", ge=1)
     seed: int = P(1, "Root seed; replicate r uses seed + r", "", ge=0)
     replicates: int = P(3, "Independent runs with seeds seed, seed+1, ...", "", ge=1, le=1000)
@@ -371,6 +384,12 @@ class Scenario(Strict):
     def _consistency(self) -> Scenario:
         if self.end < self.start:
             raise ValueError(f"end {self.end} is before start {self.start}")
+        invites = sum(p.invite_share for p in self.platforms.values() if p.kind == "encrypted")
+        if self.accounts.shoutout_share + invites >= 0.95:
+            raise ValueError(
+                "accounts.shoutout_share plus the platforms' invite_share must stay below 0.95 "
+                "(they are shares of the same posts)"
+            )
         for name in self.moderation:
             if name not in self.platforms:
                 raise ValueError(
