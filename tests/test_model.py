@@ -294,6 +294,55 @@ def test_set_event_changes_parameters_from_its_date() -> None:
     assert posts.iloc[i : i + 14].mean() > 3 * posts.iloc[i - 14 : i].mean()
 
 
+def test_events_after_the_end_are_ignored(base_run: pd.DataFrame) -> None:
+    late = make_scenario(
+        timeline=[
+            {"action": "purge", "date": "2015-04-01", "platform": "twitter", "accounts": 1e5},
+            {"action": "set", "date": "2016-01-01", "values": {"moderation.twitter.intensity": 1}},
+        ]
+    )
+    pd.testing.assert_frame_equal(simulate(late, 1), base_run, check_exact=True)
+
+
+def test_progress_reports_every_simulated_day() -> None:
+    sc = make_scenario(end="2015-01-20")
+    ticks: list[int] = []
+    df = simulate(sc, 1, progress=ticks.append)
+    assert sum(ticks) == sc.warmup_days + sc.days
+    assert len(df) == sc.days
+
+
+def test_bookkeeping_is_consistent_every_day() -> None:
+    """Incremental counters agree with a recount from the arrays, day after day: operators'
+    open accounts and channels, channel members, users' follow counts, 30-day reach."""
+    model = PropagandaModel(rich_scenario(), 4)
+    sc = model.sc
+    reach_col = model.columns.index("users_reached_30d")
+    for _ in range(sc.warmup_days + sc.days):
+        model.step()
+        t, ch, u, g = model.accounts, model.channels, model.users, model.graph
+        n_ops = len(model.operators)
+        open_by_op = np.bincount(t.operator[t.active_ids()], minlength=n_ops)
+        chan_by_op = np.bincount(ch.operator[ch.active_ids()], minlength=n_ops)
+        np.testing.assert_array_equal([op.open_accounts for op in model.operators], open_by_op)
+        np.testing.assert_array_equal([op.channels for op in model.operators], chan_by_op)
+        members = u.member_channel[u.member_channel >= 0]
+        np.testing.assert_array_equal(
+            np.bincount(members, minlength=ch.n)[: ch.n], ch.members[: ch.n]
+        )
+        assert ch.active[members].all()  # nobody is a member of a removed channel
+        edges = [g.followers(a) for a in range(g.n_accounts)]
+        follows = np.bincount(np.concatenate(edges), minlength=u.n) if edges else 0
+        np.testing.assert_array_equal(u.n_following, follows)
+        inactive = np.flatnonzero(~t.column("active"))
+        assert (g.degree(inactive) == 0).all()  # suspended and abandoned accounts keep nobody
+        d = model.day
+        if d >= 0:
+            brute = np.count_nonzero(u.last_reached > d - 30) * model.scale
+            assert model.table[d, reach_col] == brute, d
+    assert ch.n > 0 and ch.active_ids().size > 0  # the scenario exercised channels
+
+
 # --- Mesa --------------------------------------------------------------------------------------
 
 
