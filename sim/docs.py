@@ -50,7 +50,10 @@ _DISCRIMINATOR = "action"  # the field that tells the timeline's event types apa
 
 # Rules that involve several fields (the schema's validators in sim/scenario.py), by section.
 RULES = {
-    "": "`end` may not be before `start`.",
+    "": (
+        "`end` may not be before `start`. `accounts.shoutout_share` plus the `invite_share` of "
+        "the encrypted platforms must stay below 0.95 (they are shares of the same posts)."
+    ),
     "population.languages": "The three shares must sum to 1.",
     "accounts.languages": "The three shares must sum to 1.",
     "accounts.posting": (
