@@ -30,7 +30,12 @@ class Metric:
 
 METRICS: tuple[Metric, ...] = (
     # --- open platforms -----------------------------------------------------------------
-    Metric("pro_posts_true", "open", "posts/day", "Pro-IS posts actually made"),
+    Metric(
+        "pro_posts_true",
+        "open",
+        "posts/day",
+        "Pro-IS posts actually made: by pro accounts plus shares by users",
+    ),
     Metric(
         "pro_posts_observed",
         "open",
@@ -39,7 +44,12 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric("anti_posts_true", "open", "posts/day", "Anti-IS posts (all counter kinds)"),
     Metric("anti_posts_observed", "open", "posts/day", "Anti posts the classifier finds"),
-    Metric("anti_pro_ratio", "open", "ratio", "Observed anti : observed pro posts"),
+    Metric(
+        "anti_pro_ratio",
+        "open",
+        "ratio",
+        "Observed anti : observed pro posts; NaN if nothing is observed as pro",
+    ),
     Metric("active_accounts", "open", "accounts", "Pro accounts active at the end of the day"),
     Metric("new_accounts_fresh", "open", "accounts/day", "Accounts opened by new operators"),
     Metric(
@@ -52,7 +62,12 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         "cumulative_suspensions", "open", "accounts", "Suspensions since the first reported day"
     ),
-    Metric("mean_followers", "open", "followers", "Mean followers of active pro accounts"),
+    Metric(
+        "mean_followers",
+        "open",
+        "followers",
+        "Mean followers of active pro accounts; NaN if there are none",
+    ),
     Metric(
         "mean_followers_suspended",
         "open",
@@ -65,8 +80,12 @@ METRICS: tuple[Metric, ...] = (
         "days",
         "Mean age of accounts suspended that day; NaN if none",
     ),
-    Metric("mean_account_age", "open", "days", "Mean age of active pro accounts"),
-    Metric("mean_evasion", "open", "0..1", "Mean evasion of active pro accounts"),
+    Metric(
+        "mean_account_age", "open", "days", "Mean age of active pro accounts; NaN if there are none"
+    ),
+    Metric(
+        "mean_evasion", "open", "0..1", "Mean evasion of active pro accounts; NaN if there are none"
+    ),
     Metric(
         "impressions",
         "open",
@@ -95,7 +114,7 @@ METRICS: tuple[Metric, ...] = (
         "migrated_operators",
         "global",
         "operators",
-        "Operators who moved to an encrypted platform (cumulative)",
+        "Operators who moved to an encrypted platform since the first reported day",
     ),
 )
 

@@ -68,7 +68,8 @@ class PropagandaModel(mesa.Model):
     One day, in order (SPEC 2.3); ``step`` calls the methods in this order:
 
     1. Policy events of the timeline fire: Mesa events scheduled half a day before the step
-       (``set`` values, purges, takedowns, campaign starts/ends, delayed re-creations).
+       (``set`` values, purges, takedowns, campaign starts/ends, delayed re-creations); then
+       ``_refollow``: followers of accounts re-created overnight follow them again.
     2. ``_post``: pro accounts draw their posts (heavy-tailed rates, bursty days); counter
        campaigns and opposed users post.
     3. ``_expose``: views of posts by followers (shout-outs and invite links among them), shares
@@ -79,7 +80,8 @@ class PropagandaModel(mesa.Model):
        accounts.
     5. ``_moderate``: suspensions by hazard and automated flagging; followers are cut off.
     6. ``_operators_decide``: each suspended account's operator re-creates it (after a delay),
-       migrates to an encrypted platform (opening a channel), or quits it.
+       migrates to an encrypted platform (opening a channel), or quits it; ``_abandon``:
+       operators abandon some accounts.
     7. ``_encrypted``: invite-link views turn into channel joins; channel takedowns.
     8. ``_record``: the day's metrics (reported days only; warm-up days are not recorded).
     """
@@ -461,8 +463,6 @@ class PropagandaModel(mesa.Model):
         """Step 5: suspensions by hazard and flagging on each open platform."""
         rng = self.streams["moderation"]
         act, k = posts["act"], posts["k"]
-        alive = self.accounts.active[act]  # purges earlier today already removed some
-        act, k = act[alive], k[alive]
         plat = self.accounts.platform[act]
         prob = np.zeros(act.size)
         for i, name in enumerate(self.open_names):
@@ -547,7 +547,7 @@ class PropagandaModel(mesa.Model):
                 self._at(d + delay, lambda acc=acc, op=op, lost=lost: self._recreate(acc, op, lost))
             elif choice == "migrate" and not op.migrated:  # (never chosen when no pull)
                 op.migrated = True
-                self.migrated_operators += 1
+                self.migrated_operators += int(d >= 0)  # counted from the first reported day
                 e = int(rng.choice(pulls.size, p=pulls / pulls.sum()))
                 self._open_channel(op, e, d)
 

@@ -14,15 +14,14 @@ import zlib
 import numpy as np
 
 STREAMS = (
-    "mesa",  # the Mesa model's own generator (operators' Python-side decisions use it)
+    "mesa",  # the Mesa model's own generator (used by Mesa itself only)
     "init",  # population, initial accounts and network
     "posting",  # daily posts of pro accounts
     "exposure",  # which followers / users see which posts
     "follow",  # follow, share and join decisions
     "counter",  # counter-messaging reach
     "moderation",  # suspensions, purges, takedowns
-    "operators",  # operator decisions and new operators
-    "observation",  # keyword classifier sampling
+    "operators",  # operator decisions, new operators, abandonment, channel re-opening
 )
 
 

@@ -15,7 +15,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 LANGUAGES = ("arabic", "english", "other")
 Language = Literal["arabic", "english", "other"]
@@ -72,7 +80,8 @@ class Population(Strict):
     )
     counter_effect: float = P(
         0.02,
-        "Attitude loss per unit of log counter exposure, times susceptibility and credibility",
+        "Attitude loss per unit of log(1 + counter dose), times susceptibility; the dose sums "
+        "each counter view weighted by its credibility and language match",
         "attitude",
         ge=0,
     )
@@ -113,7 +122,8 @@ class Population(Strict):
     mobilization: float = P(
         0.5,
         "Extra organic counter posting per unit of log(1 + campaign posts per day / 1,000), "
-        "30-day average (anti-IS audiences growing vocal)",
+        "the campaign volume averaged exponentially with weight 1/30 per day (anti-IS "
+        "audiences growing vocal)",
         "",
         ge=0,
     )
@@ -140,7 +150,9 @@ class Platform(Strict):
     discovery: float = P(
         1.0, "Search/hashtag impressions on non-followers per pro post", "impressions/post", ge=0
     )
-    share_factor: float = P(1.0, "Multiplier on shares (encrypted: forwarding)", "", ge=0)
+    share_factor: float = P(
+        1.0, "Multiplier on shares of posts seen on this open platform", "", ge=0
+    )
     account_share: float = P(
         1.0, "Weight of this platform when a new open account is created", "", ge=0
     )
@@ -162,9 +174,6 @@ class Platform(Strict):
         0.05, "Probability that a sympathizer who sees an invite link joins", "", ge=0, le=1
     )
     channel_posts_per_day: float = P(5.0, "Posts per encrypted channel per day", "posts/day", ge=0)
-    members_per_invite: float = P(
-        1.0, "Scaling of members an invite brings (encrypted only)", "", ge=0
-    )
 
 
 class PostingRates(Strict):
@@ -384,12 +393,7 @@ class Scenario(Strict):
     def _consistency(self) -> Scenario:
         if self.end < self.start:
             raise ValueError(f"end {self.end} is before start {self.start}")
-        invites = sum(p.invite_share for p in self.platforms.values() if p.kind == "encrypted")
-        if self.accounts.shoutout_share + invites >= 0.95:
-            raise ValueError(
-                "accounts.shoutout_share plus the platforms' invite_share must stay below 0.95 "
-                "(they are shares of the same posts)"
-            )
+        self._check_post_shares()
         for name in self.moderation:
             if name not in self.platforms:
                 raise ValueError(
@@ -416,6 +420,31 @@ class Scenario(Strict):
                 for key, value in ev.values.items():
                     check_settable(self, key, value, where=f"timeline[{i}].values")
         return self
+
+    def _check_post_shares(self) -> None:
+        """Shout-outs and invite links are shares of the same posts: at every date of the
+        timeline their sum must stay below 0.95."""
+        enc = [n for n, p in self.platforms.items() if p.kind == "encrypted"]
+        keys = ["accounts.shoutout_share", *(f"platforms.{n}.invite_share" for n in enc)]
+        current = {k: float(getattr(*resolve_parent(self, k))) for k in keys}
+        where = "the scenario"
+        sets = sorted(
+            (ev.date, i, ev) for i, ev in enumerate(self.timeline) if isinstance(ev, SetEvent)
+        )
+        for step in [None, *sets]:
+            if step is not None:
+                _, i, ev = step
+                changed = {k: v for k, v in ev.values.items() if k in current}
+                if not changed:
+                    continue
+                current.update(changed)
+                where = f"timeline[{i}] (from {ev.date})"
+            if sum(current.values()) >= 0.95:
+                raise ValueError(
+                    f"{where}: accounts.shoutout_share plus the encrypted platforms' "
+                    f"invite_share come to {sum(current.values()):g}; they are shares of the "
+                    "same posts and must stay below 0.95"
+                )
 
     # --- helpers used by the model -------------------------------------------------------
     def moderation_for(self, platform: str) -> Moderation:
@@ -451,8 +480,38 @@ def resolve_parent(root: BaseModel, key: str) -> tuple[Any, str]:
     return obj, parts[-1]
 
 
+# Read only when the model is built: a timeline ``set`` of these would silently do nothing.
+FIXED_AT_START = (
+    "name",
+    "description",
+    "start",
+    "end",
+    "warmup_days",
+    "scale",
+    "seed",
+    "replicates",
+    "population.users",
+    "population.languages",
+    "population.attitude_mean",
+    "population.attitude_sd",
+    "population.susceptibility_shape",
+    "population.follow_budget",
+    "accounts.initial",
+    "accounts.initial_followers_median",
+    "accounts.initial_followers_sigma",
+    "accounts.languages",
+    "accounts.posting.knots",
+    "accounts.posting.shares",
+)
+
+
 def check_settable(root: Scenario, key: str, value: float, where: str) -> None:
-    """A timeline ``set`` may change any numeric field of the scenario that exists."""
+    """A timeline ``set`` may change any numeric field the model reads day by day."""
+    if any(key == f or key.startswith(f + ".") for f in FIXED_AT_START):
+        raise ValueError(
+            f"{where}: {key!r} is fixed when the run starts and cannot be changed by the "
+            "timeline; set it in the scenario itself"
+        )
     try:
         parent, last = resolve_parent(root, key)
     except KeyError as err:
@@ -462,11 +521,14 @@ def check_settable(root: Scenario, key: str, value: float, where: str) -> None:
     current = getattr(parent, last)
     if isinstance(current, bool) or not isinstance(current, int | float):
         raise ValueError(f"{where}: {key!r} is not numeric and cannot be set by the timeline")
-    # validate the value against the field's constraints on a copy
+    # the value must satisfy the field's own bounds (checked on the field alone, so that
+    # section-level checks of the scenario do not run again from inside this one)
+    info = type(parent).model_fields[last]
     try:
-        parent.model_copy().__setattr__(last, value)
-    except Exception as err:  # pydantic ValidationError
-        raise ValueError(f"{where}: {key!r}={value!r} is invalid: {err}") from None
+        TypeAdapter(Annotated[info.annotation, info]).validate_python(value)
+    except ValidationError as err:
+        reason = "; ".join(e["msg"] for e in err.errors())
+        raise ValueError(f"{where}: {key!r}={value!r} is invalid: {reason}") from None
 
 
 def apply_set(root: Scenario, key: str, value: float) -> None:

@@ -413,13 +413,6 @@ def test_scale_invariance() -> None:
 # --- timeline validation gaps (known bugs, see the reasons) ----------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sim/scenario.py check_settable validates a top-level key (scale, seed, warmup_days, "
-    "replicates) by assigning it on a copy of the Scenario, which re-runs Scenario._consistency, "
-    "which calls check_settable again: the recursion ends at the recursion limit and a valid "
-    "value is rejected with a ~70 KB message instead of one clear line",
-)
 def test_timeline_set_of_a_top_level_key_gives_one_clear_answer() -> None:
     from pydantic import ValidationError
 
@@ -432,12 +425,6 @@ def test_timeline_set_of_a_top_level_key_gives_one_clear_answer() -> None:
         assert "RecursionError" not in message and "recursion" not in message.lower()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Scenario._consistency checks shoutout_share + invite shares < 0.95 only for the "
-    "initial values; a timeline set can push the sum to 1 or more (three encrypted platforms), "
-    "which validates but makes sim/model.py _expose raise ValueError mid-run",
-)
 def test_timeline_set_cannot_break_the_share_constraint() -> None:
     from pydantic import ValidationError
 
@@ -463,13 +450,6 @@ def test_timeline_set_cannot_break_the_share_constraint() -> None:
     assert len(df) == sc.days
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="check_settable lets the timeline set any numeric field, but sim/model.py and "
-    "sim/population.py read population.users, accounts.initial, accounts.initial_followers_*, "
-    "population.follow_budget / attitude_mean / attitude_sd / susceptibility_shape only when "
-    "the model is built, so such a set is accepted and silently has no effect",
-)
 @pytest.mark.parametrize(
     ("key", "value"),
     [("population.users", 1e6), ("accounts.initial", 1e5), ("population.follow_budget", 2.0)],

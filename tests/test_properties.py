@@ -223,13 +223,6 @@ def test_everything_suspended_stays_sane() -> None:
     assert (df["active_operators"].iloc[3:] == 0).all()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sim/metrics.py documents NaN only for mean_followers_suspended and "
-    "mean_lifetime_suspended, but sim/model.py also reports NaN for mean_followers, "
-    "mean_account_age and mean_evasion on a day without active accounts and for "
-    "anti_pro_ratio when nothing is observed as pro",
-)
 def test_metric_nan_is_documented() -> None:
     """Every column that can be NaN says so in its metric description (SPEC 2.5: the names
     are documented in one place)."""
