@@ -47,16 +47,18 @@ def sample_followers(pool, start, length, accounts, counts, rnd):  # pragma: no 
 
 @njit(cache=True)
 def feed_views(
-    pool, start, length, accounts, counts, rnd, kind_edges, share_p, pro_dose, mark
+    pool, start, length, accounts, counts, phase, rnd, kind_edges, share_p, pro_dose, mark
 ):  # pragma: no cover - compiled
     """Feed views of the day in one pass: who sees what, counted into the pro doses.
 
-    For account ``accounts[i]``, ``counts[i]`` views go to uniformly random followers (with
-    replacement), one uniform ``rnd[j]`` per view: its integer part (times the degree) picks
-    the follower, its fractional part ``f`` the kind of post seen: a shout-out if
-    ``f < kind_edges[0]``, an invite link to encrypted platform ``e`` if
-    ``kind_edges[e] <= f < kind_edges[e + 1]``, else an ordinary post, which becomes a share
-    candidate if the rest of ``f`` rescaled to [0, 1) is below ``share_p[i]``.
+    Account ``accounts[i]`` gets ``counts[i]`` views, spread over its followers by systematic
+    sampling: positions ``(phase[i] + m) * deg / counts[i]`` for m = 0, 1, ... of its follower
+    list. Every follower has the same chance, ``counts / deg`` views on average (at most one
+    when there are fewer views than followers), and the list is read forward, not at random.
+    One uniform ``rnd[j]`` per view decides the kind of post seen: a shout-out if
+    ``r < kind_edges[0]``, an invite link to encrypted platform ``e`` if
+    ``kind_edges[e] <= r < kind_edges[e + 1]``, else an ordinary post, which becomes a share
+    candidate if ``r`` rescaled to [0, 1) past the last edge is below ``share_p[i]``.
 
     Every view adds one to ``pro_dose`` of its user. Returns, for the special views only
     (shout-outs, invites, share candidates): position of the account in ``accounts``, user,
@@ -72,15 +74,17 @@ def feed_views(
     for i in range(len(accounts)):
         a = accounts[i]
         deg = length[a]
-        if deg == 0:
+        c = counts[i]
+        if deg == 0 or c == 0:
             continue
         s = start[a]
-        for _ in range(counts[i]):
-            x = rnd[j] * deg
-            off = int(x)
-            f = x - off
+        step = deg / c
+        x = phase[i] * step
+        for _ in range(c):
+            u = pool[s + min(int(x), deg - 1)]
+            x += step
+            f = rnd[j]
             j += 1
-            u = pool[s + off]
             pro_dose[u] += 1
             mark[u] = True
             kind = -2
@@ -224,3 +228,10 @@ def gate_follows(r, p_base, users, state, n_following, follow_cap):  # pragma: n
             out[n] = i
             n += 1
     return out[:n]
+
+
+@njit(cache=True)
+def scatter_add(target, index, value):  # pragma: no cover - compiled
+    """``target[i] += value`` for each i in ``index`` (repeats count; unlike fancy indexing)."""
+    for i in index:
+        target[i] += value

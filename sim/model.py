@@ -312,6 +312,7 @@ class PropagandaModel(mesa.Model):
             self.graph.length,
             act,
             n_views,
+            rng.random(act.size),
             rng.random(total),
             kind_edges,
             p.share_prob * share_factor,

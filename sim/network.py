@@ -30,11 +30,8 @@ def _segment_indices(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 def scatter_add(target: np.ndarray, index: np.ndarray, value: int) -> None:
-    """``target[index] += value`` with repeated indices counted, whichever way is faster."""
-    if index.size * 64 > target.size:  # one bincount pass beats ufunc.at unless very sparse
-        target += (value * np.bincount(index, minlength=target.size)).astype(target.dtype)
-    else:
-        np.add.at(target, index, value)
+    """``target[index] += value``, with repeated indices counted each time (O(len(index)))."""
+    kernels.scatter_add(target, index, value)
 
 
 class FollowerGraph:

@@ -42,7 +42,10 @@ class Users:
         self.last_reached = np.full(n, NEVER, dtype=np.int32)
         self.state = self._classify(self.attitude, params)
         self.counts = np.bincount(self.state, minlength=4).astype(np.int64)
-        self.by_language = [np.flatnonzero(self.language == lang) for lang in range(3)]
+        # users grouped by language: ``by_language_sorted[lang_start[l]:lang_start[l + 1]]``
+        self.by_language_sorted = np.argsort(self.language, kind="stable")
+        self.lang_count = np.bincount(self.language, minlength=3)
+        self.lang_start = np.r_[0, np.cumsum(self.lang_count)]
         # the day's doses: non-zero only for users flagged in ``marked`` (cleared after use)
         self.pro_dose = np.zeros(n, dtype=np.int32)
         self.counter_dose = np.zeros(n, dtype=np.float64)
@@ -62,17 +65,11 @@ class Users:
 
     def random_users(self, languages: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One random user speaking each given language (languages without users: anyone)."""
-        out = np.empty(languages.size, dtype=np.int64)
-        for lang in range(3):
-            sel = np.flatnonzero(languages == lang)
-            pool = self.by_language[lang]
-            if sel.size == 0:
-                continue
-            if pool.size == 0:
-                out[sel] = rng.integers(0, self.n, sel.size)
-            else:
-                out[sel] = pool[rng.integers(0, pool.size, sel.size)]
-        return out
+        count = np.where(self.lang_count > 0, self.lang_count, self.n)[languages]
+        first = np.where(self.lang_count > 0, self.lang_start[:-1], 0)[languages]
+        pick = first + (rng.random(languages.size) * count).astype(np.int64)
+        users = np.where(self.lang_count[languages] > 0, self.by_language_sorted[pick], pick)
+        return users
 
     def engagement(self, users: np.ndarray) -> np.ndarray:
         """Willingness to follow/share/join: 1 for sympathizers and supporters, 0.1 neutral."""
