@@ -121,6 +121,20 @@ def count_into(users, dose, mark):  # pragma: no cover - compiled
 
 
 LOG1P_TABLE = np.log1p(np.arange(1024, dtype=np.float64))
+# log1p on a grid of step 1/64 over [0, 16], read with linear interpolation (error < 3e-5):
+# the scalar log1p call would otherwise be the costliest part of the attitude loop
+LOG1P_FINE_STEP = 64.0
+LOG1P_FINE = np.log1p(np.arange(16 * 64 + 2, dtype=np.float64) / LOG1P_FINE_STEP)
+
+
+@njit(cache=True, inline="always")
+def _log1p_fine(x, fine):  # pragma: no cover - compiled
+    y = x * LOG1P_FINE_STEP
+    i = int(y)
+    if i >= len(fine) - 1:
+        return np.log1p(x)
+    w = y - i
+    return fine[i] * (1.0 - w) + fine[i + 1] * w
 
 
 def keep_table(relaxation: float, days: int = 4096) -> np.ndarray:
@@ -146,6 +160,7 @@ def update_attitudes(
     day,
     keep,
     log1p_table,
+    log1p_fine,
     pro_effect,
     counter_effect,
     edges,
@@ -157,7 +172,8 @@ def update_attitudes(
     ``a += s * (pro_effect * log1p(pro) - counter_effect * log1p(counter))``, clipped to
     [-1, 1]; the state is the number of ``edges`` the attitude reaches (0 opposed .. 3
     supporter); supporters stay supporters. ``counts`` per state are kept current.
-    Tables replace exp/log1p calls, which would dominate the loop.
+    Tables replace exp/log1p calls, which would dominate the loop (the counter dose's log1p
+    is interpolated on a fine grid, relative error below 3e-5).
     """
     recruits = np.empty(len(touched), np.int64)
     n_rec = 0
@@ -172,7 +188,7 @@ def update_attitudes(
         pro = pro_dose[u]
         push = pro_effect * (log1p_table[pro] if pro < n_log else np.log1p(pro))
         if counter_dose[u] > 0:
-            push -= counter_effect * np.log1p(counter_dose[u])
+            push -= counter_effect * _log1p_fine(counter_dose[u], log1p_fine)
         a += susceptibility[u] * push
         a = min(1.0, max(-1.0, a))
         attitude[u] = a
@@ -235,3 +251,39 @@ def scatter_add(target, index, value):  # pragma: no cover - compiled
     """``target[i] += value`` for each i in ``index`` (repeats count; unlike fancy indexing)."""
     for i in index:
         target[i] += value
+
+
+@njit(cache=True)
+def track_reach(reached, last_reached, buckets, day):  # pragma: no cover - compiled
+    """30-day reach bookkeeping: ``buckets[d % W]`` counts users last reached on day d.
+
+    Users reached today move from the bucket of their previous reach (if within the window)
+    to today's; today's bucket is reset first, as it held day ``day - W``.
+    """
+    w = len(buckets)
+    buckets[day % w] = 0
+    for u in reached:
+        prev = last_reached[u]
+        if day - prev < w:
+            buckets[prev % w] -= 1
+        last_reached[u] = day
+    buckets[day % w] += len(reached)
+
+
+@njit(cache=True)
+def random_users(languages, rnd, by_language, lang_start, n_users):  # pragma: no cover
+    """For each language, a uniformly random user speaking it (anyone if nobody does).
+
+    ``by_language`` lists users grouped by language, language l occupying
+    ``lang_start[l]:lang_start[l + 1]``; ``rnd`` holds one uniform per draw.
+    """
+    out = np.empty(len(languages), np.int64)
+    for i in range(len(languages)):
+        lang = languages[i]
+        lo = lang_start[lang]
+        n = lang_start[lang + 1] - lo
+        if n > 0:
+            out[i] = by_language[lo + int(rnd[i] * n)]
+        else:
+            out[i] = int(rnd[i] * n_users)
+    return out

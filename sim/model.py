@@ -112,7 +112,8 @@ class PropagandaModel(mesa.Model):
         self.campaigns = [CounterCampaign(self, n, g) for n, g in sc.counter.items()]
 
         # bookkeeping for metrics
-        self.reach_buckets: dict[int, int] = {}
+        # users last reached on day d, kept at index d % REACH_WINDOW
+        self.reach_buckets = np.zeros(REACH_WINDOW, dtype=np.int64)
         self.cum_suspensions = np.zeros(len(self.open_names))
         self.cum_recruits = 0
         self.migrated_operators = 0
@@ -451,14 +452,7 @@ class PropagandaModel(mesa.Model):
 
     def _track_reach(self, d: int, reached: np.ndarray) -> None:
         """Keep, per day, how many users were last reached that day (for 30-day reach)."""
-        u = self.users
-        ago = d - u.last_reached[reached]
-        counts = np.bincount(ago[ago < REACH_WINDOW], minlength=REACH_WINDOW)
-        for back in np.flatnonzero(counts).tolist():
-            self.reach_buckets[d - back] -= int(counts[back])
-        u.last_reached[reached] = d
-        self.reach_buckets[d] = int(reached.size)
-        self.reach_buckets.pop(d - REACH_WINDOW, None)
+        kernels.track_reach(reached, self.users.last_reached, self.reach_buckets, d)
 
     def _moderate(self, d: int, posts: dict) -> None:
         """Step 5: suspensions by hazard and flagging on each open platform."""
@@ -701,7 +695,7 @@ class PropagandaModel(mesa.Model):
             "counter_posts_credible": posts["credible"],
             "counter_posts_organic": posts["organic"],
             "users_reached": reached * s,
-            "users_reached_30d": sum(self.reach_buckets.values()) * s,
+            "users_reached_30d": int(self.reach_buckets.sum()) * s,
             "opposed": u.counts[0] * s,
             "neutral": u.counts[1] * s,
             "sympathizers": u.counts[2] * s,

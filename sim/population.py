@@ -65,11 +65,9 @@ class Users:
 
     def random_users(self, languages: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One random user speaking each given language (languages without users: anyone)."""
-        count = np.where(self.lang_count > 0, self.lang_count, self.n)[languages]
-        first = np.where(self.lang_count > 0, self.lang_start[:-1], 0)[languages]
-        pick = first + (rng.random(languages.size) * count).astype(np.int64)
-        users = np.where(self.lang_count[languages] > 0, self.by_language_sorted[pick], pick)
-        return users
+        return kernels.random_users(
+            languages, rng.random(languages.size), self.by_language_sorted, self.lang_start, self.n
+        )
 
     def engagement(self, users: np.ndarray) -> np.ndarray:
         """Willingness to follow/share/join: 1 for sympathizers and supporters, 0.1 neutral."""
@@ -124,6 +122,7 @@ class Users:
             day,
             self._keep,
             kernels.LOG1P_TABLE,
+            kernels.LOG1P_FINE,
             p.pro_effect,
             p.counter_effect,
             edges,
