@@ -165,7 +165,8 @@ def update_attitudes(
     counter_effect,
     edges,
 ):  # pragma: no cover - compiled
-    """Relax, apply the day's doses, reclassify; returns the users newly recruited.
+    """Relax, apply the day's doses, reclassify; returns (users reached by pro content, users
+    newly recruited).
 
     For each touched user: ``a = b + (a - b) * keep[elapsed]`` (relaxation since the last
     update, ``keep[n] = (1 - relaxation)**n``, 0 beyond the table), then
@@ -176,7 +177,9 @@ def update_attitudes(
     is interpolated on a fine grid, relative error below 3e-5).
     """
     recruits = np.empty(len(touched), np.int64)
+    reached = np.empty(len(touched), np.int64)
     n_rec = 0
+    n_reached = 0
     n_keep = len(keep)
     n_log = len(log1p_table)
     for i in range(len(touched)):
@@ -186,6 +189,9 @@ def update_attitudes(
         k = keep[elapsed] if elapsed < n_keep else 0.0
         a = b + (attitude[u] - b) * k
         pro = pro_dose[u]
+        if pro > 0:
+            reached[n_reached] = u
+            n_reached += 1
         push = pro_effect * (log1p_table[pro] if pro < n_log else np.log1p(pro))
         if counter_dose[u] > 0:
             push -= counter_effect * _log1p_fine(counter_dose[u], log1p_fine)
@@ -207,7 +213,7 @@ def update_attitudes(
             if new == 3:
                 recruits[n_rec] = u
                 n_rec += 1
-    return recruits[:n_rec]
+    return reached[:n_reached], recruits[:n_rec]
 
 
 @njit(cache=True)

@@ -95,14 +95,16 @@ class Users:
         # in index order, so the per-user arrays are read in one forward sweep, not at random
         # (one scan of the marks costs less than sorting a list of the touched users)
         touched = np.flatnonzero(self.marked)
-        reached = touched[self.pro_dose[touched] > 0]
-        recruits = self.update_attitudes(touched, day, p)
+        reached, recruits = self.update_attitudes(touched, day, p)
         kernels.reset(touched, self.pro_dose, self.counter_dose, self.marked)
         return reached, recruits
 
-    def update_attitudes(self, users: np.ndarray, day: int, p: Population) -> np.ndarray:
+    def update_attitudes(
+        self, users: np.ndarray, day: int, p: Population
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Apply relaxation since the last update, then the doses held in ``pro_dose`` and
-        ``counter_dose``; returns the new recruits. See ``kernels.update_attitudes``."""
+        ``counter_dose``; returns (users with a pro dose, new recruits). See
+        ``kernels.update_attitudes``."""
         if self._keep_for != p.relaxation:  # the table changes only if a policy sets it
             self._keep, self._keep_for = kernels.keep_table(p.relaxation), p.relaxation
         edges = np.array(

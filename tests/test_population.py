@@ -1,8 +1,7 @@
 """Users (``sim.population``): states from attitudes, attitude updates, state bookkeeping.
 
-The day's doses reach ``Users`` either through ``add_pro_views`` / ``add_counter_views`` /
-``apply_doses`` or (older interface) ``update_attitudes(users, pro, counter, day, params)``;
-``expose`` below drives whichever exists, so these tests pin the behaviour, not the interface.
+The day's doses reach ``Users`` through ``add_pro_views`` / ``add_counter_views`` and are applied
+by ``apply_doses``; ``expose`` below drives them.
 """
 
 from __future__ import annotations
@@ -22,14 +21,11 @@ def expose(users: Users, who, pro, counter, day: int, p: Population) -> np.ndarr
     who = np.asarray(who, dtype=np.int64)
     pro = np.asarray(pro, dtype=np.int64)
     counter = np.asarray(counter, dtype=np.float64)
-    if hasattr(users, "apply_doses"):
-        users.add_pro_views(np.repeat(who, pro))
-        nz = counter > 0
-        users.add_counter_views(who[nz], counter[nz])
-        _, recruits = users.apply_doses(day, p)
-        return np.asarray(recruits)
-    touched = (pro > 0) | (counter > 0)
-    return np.asarray(users.update_attitudes(who[touched], pro[touched], counter[touched], day, p))
+    users.add_pro_views(np.repeat(who, pro))
+    nz = counter > 0
+    users.add_counter_views(who[nz], counter[nz])
+    _, recruits = users.apply_doses(day, p)
+    return np.asarray(recruits)
 
 
 def one_user(p: Population, baseline: float, attitude: float, susceptibility: float) -> Users:
