@@ -197,6 +197,13 @@ class _LineLoader(yaml.SafeLoader):
         return Source(self.file, node.start_mark.line + 1)
 
 
+def _require_plain_key(key_node: yaml.Node) -> None:
+    if not isinstance(key_node, ScalarNode):
+        raise ConstructorError(
+            None, None, "a key must be a plain name, not a list or a section", key_node.start_mark
+        )
+
+
 def _construct_map(loader: _LineLoader, node: MappingNode) -> Iterator[LineDict]:
     data = LineDict()
     data.loc = loader._src(node)
@@ -205,13 +212,7 @@ def _construct_map(loader: _LineLoader, node: MappingNode) -> Iterator[LineDict]
     for key_node, _ in node.value:
         if key_node.tag == _MERGE_TAG:
             continue
-        if not isinstance(key_node, ScalarNode):
-            raise ConstructorError(
-                None,
-                None,
-                "a key must be a plain name, not a list or a section",
-                key_node.start_mark,
-            )
+        _require_plain_key(key_node)
         line = key_node.start_mark.line + 1
         if key_node.value in seen:
             raise ConstructorError(
@@ -223,13 +224,7 @@ def _construct_map(loader: _LineLoader, node: MappingNode) -> Iterator[LineDict]
         seen[key_node.value] = line
     loader.flatten_mapping(node)  # resolves YAML merge keys (<<: *anchor)
     for key_node, value_node in node.value:
-        if not isinstance(key_node, ScalarNode):
-            raise ConstructorError(
-                None,
-                None,
-                "a key must be a plain name, not a list or a section",
-                key_node.start_mark,
-            )
+        _require_plain_key(key_node)  # again: merge keys may have brought new ones
         key = str(key_node.value)
         data[key] = loader.construct_object(value_node, deep=False)
         data.locs[key] = loader._src(key_node)
