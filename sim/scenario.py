@@ -76,10 +76,10 @@ class Population(Strict):
         1.5, "Gamma shape of susceptibility (mean 1; smaller = more unequal)", "", gt=0
     )
     pro_effect: float = P(
-        0.02, "Attitude gain per unit of log pro exposure, times susceptibility", "attitude", ge=0
+        0.0025, "Attitude gain per unit of log pro exposure, times susceptibility", "attitude", ge=0
     )
     counter_effect: float = P(
-        0.02,
+        0.006,
         "Attitude loss per unit of log(1 + counter dose), times susceptibility; the dose sums "
         "each counter view weighted by its credibility and language match",
         "attitude",
@@ -93,20 +93,20 @@ class Population(Strict):
         le=1,
     )
     relaxation: float = P(
-        0.01,
+        0.02,
         "Daily pull of attitude back to the user's initial attitude (applied when next exposed)",
         "1/day",
         ge=0,
         le=1,
     )
     share_prob: float = P(
-        0.05, "Probability that a sympathizer shares a pro post they see", "", ge=0, le=1
+        0.02, "Probability that a sympathizer shares a pro post they see", "", ge=0, le=1
     )
     share_reach: float = P(
         8.0, "Users of the same language who see one share", "impressions/share", ge=0
     )
     follow_prob: float = P(
-        0.25,
+        0.4,
         "Probability that a sympathizer follows a pro account seen outside their feed "
         "(neutral users follow at a tenth of it)",
         "",
@@ -114,13 +114,13 @@ class Population(Strict):
         le=1,
     )
     follow_budget: float = P(
-        40.0, "Mean number of pro accounts a user will follow at most", "accounts", gt=0
+        100.0, "Mean number of pro accounts a user will follow at most", "accounts", gt=0
     )
     organic_counter_rate: float = P(
-        0.002, "Counter posts per opposed user per day before mobilisation", "posts/user/day", ge=0
+        0.16, "Counter posts per opposed user per day before mobilisation", "posts/user/day", ge=0
     )
     mobilization: float = P(
-        0.5,
+        0.3,
         "Extra organic counter posting per unit of log(1 + campaign posts per day / 1,000), "
         "the campaign volume averaged exponentially with weight 1/30 per day (anti-IS "
         "audiences growing vocal)",
@@ -134,21 +134,21 @@ class Population(Strict):
         0.5, "Credibility of a counter post by an ordinary opposed user", "0..1", ge=0, le=1
     )
     recruit_operate_prob: float = P(
-        0.02, "Probability that a new recruit starts operating a pro account", "", ge=0, le=1
+        0.01, "Probability that a new recruit starts operating a pro account", "", ge=0, le=1
     )
 
 
 class Platform(Strict):
     kind: Literal["open", "encrypted"] = P("open", "open (public, searchable) or encrypted")
     view_prob: float = P(
-        0.01,
+        0.005,
         "Probability that a follower (open) or channel member (encrypted) sees a given post",
         "",
         ge=0,
         le=1,
     )
     discovery: float = P(
-        1.0, "Search/hashtag impressions on non-followers per pro post", "impressions/post", ge=0
+        2.0, "Search/hashtag impressions on non-followers per pro post", "impressions/post", ge=0
     )
     share_factor: float = P(
         1.0, "Multiplier on shares of posts seen on this open platform", "", ge=0
@@ -206,7 +206,7 @@ class PostingRates(Strict):
 
 class Operators(Strict):
     inflow_per_day: float = P(
-        60.0, "New operators joining from outside the modelled audience", "operators/day", ge=0
+        40.0, "New operators joining from outside the modelled audience", "operators/day", ge=0
     )
     accounts_per_operator: float = P(
         1.6, "Mean accounts an operator runs at once (1 + Poisson)", "accounts", ge=1
@@ -232,7 +232,7 @@ class Accounts(Strict):
         default_factory=lambda: LanguageShares(arabic=0.73, english=0.18, other=0.09)
     )
     initial_followers_median: float = P(
-        300.0, "Median followers of an initial account", "followers", gt=0
+        500.0, "Median followers of an initial account", "followers", gt=0
     )
     initial_followers_sigma: float = P(1.2, "Log-sd of initial follower counts", "", gt=0, le=4)
     posting: PostingRates = Field(default_factory=PostingRates)
@@ -244,16 +244,16 @@ class Accounts(Strict):
         le=1,
     )
     shoutout_share: float = P(
-        0.05, "Share of pro posts that are shout-outs for a young account", "", ge=0, le=0.5
+        0.15, "Share of pro posts that are shout-outs for a young account", "", ge=0, le=0.5
     )
     shoutout_window_days: float = P(
-        14.0, "Age until which an account receives shout-outs", "days", ge=1
+        30.0, "Age until which an account receives shout-outs", "days", ge=1
     )
     shoutout_follow_prob: float = P(
-        0.5, "Probability that a sympathizer who sees a shout-out follows", "", ge=0, le=1
+        1.0, "Probability that a sympathizer who sees a shout-out follows", "", ge=0, le=1
     )
     refollow_prob: float = P(
-        0.3,
+        1.0,
         "Probability that an engaged follower of a suspended account follows its re-created "
         "successor (shout-outs within the network)",
         "",
@@ -289,10 +289,10 @@ class Moderation(Strict):
     """Moderation of one platform."""
 
     intensity: float = P(
-        0.0005, "Daily suspension hazard of an average visible account", "1/day", ge=0, le=1
+        0.0003, "Daily suspension hazard of an average visible account", "1/day", ge=0, le=1
     )
     post_weight: float = P(0.3, "Visibility exponent on posts per day", "", ge=0, le=2)
-    follower_weight: float = P(0.3, "Visibility exponent on followers", "", ge=0, le=2)
+    follower_weight: float = P(0.6, "Visibility exponent on followers", "", ge=0, le=2)
     flagging: float = P(
         0.0, "Extra daily hazard on new accounts from automated flagging", "1/day", ge=0, le=1
     )
@@ -306,8 +306,8 @@ class Moderation(Strict):
 
 
 class Observation(Strict):
-    pro_recall: float = P(0.3, "Recall of the keyword classifier on pro posts", "", ge=0, le=1)
-    anti_recall: float = P(0.3, "Recall on anti-IS posts", "", ge=0, le=1)
+    pro_recall: float = P(0.22, "Recall of the keyword classifier on pro posts", "", ge=0, le=1)
+    anti_recall: float = P(0.5, "Recall on anti-IS posts", "", ge=0, le=1)
     pro_false_positive: float = P(
         0.01, "Share of anti posts the classifier counts as pro", "", ge=0, le=1
     )
