@@ -183,7 +183,13 @@ def cmd_run(args: argparse.Namespace, command_line: list[str]) -> int:
         )
     started = dt.datetime.now().astimezone()
     t0 = time.perf_counter()
-    dailies = run_replicates(scenario, scenario.replicates, scenario.seed, progress=not args.quiet)
+    dailies = run_replicates(
+        scenario,
+        scenario.replicates,
+        scenario.seed,
+        progress=not args.quiet,
+        workers=args.workers,
+    )
     duration = time.perf_counter() - t0
     folder = write_results(
         out, scenario, dailies, seeds, command_line, started, duration, plots=not args.no_plots
@@ -323,6 +329,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         metavar="N",
         help=f"number of replicates, 1..{MAX_REPLICATES} (default: the scenario's `replicates`)",
+    )
+    run.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        default=os.cpu_count() or 1,
+        help="replicates run in N processes at once (default: all cores, here "
+        f"{os.cpu_count() or 1}); results do not depend on N",
     )
     run.add_argument(
         "--seed",

@@ -11,8 +11,11 @@ give the platform arguments of ``sim.metrics.column_names`` and ``sim.metrics.su
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import sys
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any
 
 import pandas as pd
 from tqdm import tqdm
@@ -64,22 +67,43 @@ def _simulate_function() -> Simulate:
     return simulate
 
 
-def run_replicates(
-    scenario: Scenario, replicates: int, seed: int, progress: bool
-) -> list[pd.DataFrame]:
-    """Run ``replicates`` independent runs sequentially; replicate ``r`` uses ``seed + r``.
+def _run_one(scenario: Scenario, seed: int, ticks: Any = None) -> pd.DataFrame:
+    """One replicate (in a worker process or in this one); ``ticks`` receives day counts."""
+    simulate = _simulate_function()
+    done = 0
 
-    One tqdm bar on stderr counts every simulated day (warm-up included) of every replicate and
-    shows the time left; it is off when ``progress`` is false or stderr is not a terminal.
-    Each replicate gets its own deep copy of the scenario, so a model that applies timeline
-    ``set`` events in place cannot leak them into the next replicate (or the manifest).
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if ticks is not None and done >= 10:  # a message per ten days keeps the queue light
+            ticks.put(done)
+            done = 0
+
+    daily = simulate(scenario.model_copy(deep=True), seed, tick)
+    if ticks is not None and done:
+        ticks.put(done)
+    return daily
+
+
+def run_replicates(
+    scenario: Scenario, replicates: int, seed: int, progress: bool, workers: int = 1
+) -> list[pd.DataFrame]:
+    """Run ``replicates`` independent runs; replicate ``r`` uses seed ``seed + r``.
+
+    With ``workers`` > 1 the replicates run in a pool of that many processes; the results are
+    the same as with one (each replicate depends only on the scenario and its seed). One tqdm
+    bar on stderr counts every simulated day (warm-up included) of every replicate and shows
+    the time left; it is off when ``progress`` is false or stderr is not a terminal. Each
+    replicate gets its own deep copy of the scenario, so a model that applies timeline ``set``
+    events in place cannot leak them into the next replicate (or the manifest).
     """
     if replicates < 1:
         raise ValueError(f"replicates must be at least 1, got {replicates}")
-    simulate = _simulate_function()
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    seeds = replicate_seeds(seed, replicates)
     days_per_run = scenario.warmup_days + scenario.days
     show = progress and sys.stderr.isatty()
-    dailies: list[pd.DataFrame] = []
     with tqdm(
         total=replicates * days_per_run,
         unit="day",
@@ -88,11 +112,31 @@ def run_replicates(
         disable=not show,
         dynamic_ncols=True,
     ) as bar:
-        for r, s in enumerate(replicate_seeds(seed, replicates)):
-            bar.set_postfix_str(f"replicate {r + 1}/{replicates}", refresh=False)
-            daily = simulate(scenario.model_copy(deep=True), s, bar.update)
-            _check_columns(daily, scenario)
-            dailies.append(daily)
-            # keep the bar exact even if a model reports fewer days than it ran
-            bar.update(max(0, (r + 1) * days_per_run - bar.n))
+        if workers == 1 or replicates == 1:
+            dailies = []
+            for r, s in enumerate(seeds):
+                bar.set_postfix_str(f"replicate {r + 1}/{replicates}", refresh=False)
+                dailies.append(_simulate_function()(scenario.model_copy(deep=True), s, bar.update))
+        else:
+            dailies = _run_in_pool(scenario, seeds, min(workers, replicates), bar)
+        bar.update(max(0, replicates * days_per_run - bar.n))
+    for daily in dailies:
+        _check_columns(daily, scenario)
     return dailies
+
+
+def _run_in_pool(
+    scenario: Scenario, seeds: list[int], workers: int, bar: tqdm
+) -> list[pd.DataFrame]:
+    """Replicates in a process pool; progress messages come back through a managed queue."""
+    # not "fork": this process may run threads (the queue's manager, numba), which fork breaks
+    ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+    with ctx.Manager() as manager, ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        ticks = manager.Queue()
+        futures = [pool.submit(_run_one, scenario, s, ticks) for s in seeds]
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            while not ticks.empty():
+                bar.update(ticks.get())
+        return [f.result() for f in futures]
