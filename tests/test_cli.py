@@ -43,9 +43,14 @@ timeline:
 
 @pytest.fixture
 def fakes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The fake model (and fake loader while there is no real one) for this test."""
+    """The fake model (and fake loader while there is no real one) for this test.
+
+    The fakes live in this process, so replicates must run here too: ``--workers`` defaults to
+    the number of cores, which the fixture makes 1.
+    """
     SIMULATE_CALLS.clear()
     install_fakes(lambda k, v: monkeypatch.setitem(sys.modules, k, v))
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
 
 
 @pytest.fixture
