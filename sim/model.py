@@ -105,6 +105,7 @@ class PropagandaModel(mesa.Model):
 
         rng = self.streams["init"]
         self.users = Users(max(1, round(sc.population.users / self.scale)), sc.population, rng)
+        self.users.last_update[:] = -self.warmup  # attitudes are at baseline on the first day
         self.accounts = AccountTable()
         self.graph = FollowerGraph()
         self.channels = ChannelTable(capacity=64)
