@@ -35,6 +35,15 @@ class AccountTable(Table):
     """Every pro account ever created, indexed by account id."""
 
     ACTIVE_END = -(2**30)
+    platform: np.ndarray
+    language: np.ndarray
+    operator: np.ndarray
+    rate: np.ndarray
+    evasion: np.ndarray
+    created: np.ndarray
+    ended: np.ndarray
+    active: np.ndarray
+    recreated: np.ndarray
     FIELDS: ClassVar[dict[str, Any]] = {
         "platform": np.int8,  # index into the scenario's open platforms
         "language": np.int8,

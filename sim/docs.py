@@ -156,7 +156,8 @@ def _value(v: Any) -> str:
 
 def _bounds(field: FieldInfo) -> str:
     """The numeric constraints of a field as an interval, e.g. '[0, 1]', '> 0', '>= 1'."""
-    lo = hi = None
+    lo: Any = None
+    hi: Any = None
     lo_open = hi_open = False
     for m in field.metadata:
         if isinstance(m, Ge):

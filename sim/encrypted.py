@@ -20,6 +20,12 @@ from .table import Table
 class ChannelTable(Table):
     """Every pro channel ever opened, indexed by channel id."""
 
+    platform: np.ndarray
+    operator: np.ndarray
+    members: np.ndarray
+    created: np.ndarray
+    active: np.ndarray
+
     FIELDS: ClassVar[dict[str, Any]] = {
         "platform": np.int8,  # index into the scenario's encrypted platforms
         "operator": np.int64,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import mesa
 import numpy as np
@@ -140,15 +141,20 @@ class PropagandaModel(mesa.Model):
     def _at(self, day: int, fn: Callable[[], None]) -> None:
         self.schedule_event(_Action(self, fn).fire, at=max(self._time_of(day), self.time))
 
+    def _apply_values(self, values: dict[str, float]) -> None:
+        """A timeline ``set``: change the model's copy of the scenario from today on."""
+        for key, value in values.items():
+            apply_set(self.sc, key, value)
+
     def _schedule_timeline(self) -> None:
         for ev in self.sc.timeline:
             d = self.sc.day_index(ev.date)
             if isinstance(ev, SetEvent):
-                self._at(d, lambda ev=ev: [apply_set(self.sc, k, v) for k, v in ev.values.items()])
+                self._at(d, partial(self._apply_values, ev.values))
             elif isinstance(ev, PurgeEvent):
-                self._at(d, lambda ev=ev: self._purge(ev.platform, ev.accounts))
+                self._at(d, partial(self._purge, ev.platform, ev.accounts))
             elif isinstance(ev, TakedownEvent):
-                self._at(d, lambda ev=ev: self._takedown(ev.platform, ev.channels))
+                self._at(d, partial(self._takedown, ev.platform, ev.channels))
         for c in self.campaigns:
             start = self.sc.day_index(c.group.start) if c.group.start else 0
             self._at(max(start, -self.warmup), c.start)
@@ -164,8 +170,8 @@ class PropagandaModel(mesa.Model):
         ids = self._new_operators_with_accounts(n_accounts=n, rng=rng, day=-self.warmup)
         # accounts of various ages, with log-normal followers chosen among engaged users
         self.accounts.created[ids] = -self.warmup - rng.integers(0, INITIAL_MAX_AGE, ids.size)
-        followers = rng.lognormal(np.log(a.initial_followers_median), a.initial_followers_sigma, n)
-        followers = np.minimum(followers.round().astype(np.int64), self.users.n // 2)
+        draws = rng.lognormal(np.log(a.initial_followers_median), a.initial_followers_sigma, n)
+        followers = np.minimum(draws.round().astype(np.int64), self.users.n // 2)
         u = self.users
         weight = np.exp(3.0 * u.attitude.astype(np.float64)) * np.where(
             u.state == OPPOSED, 0.05, 1.0
@@ -540,7 +546,7 @@ class PropagandaModel(mesa.Model):
             lost = self._lost_followers.pop(acc, None)
             if choice == "recreate":
                 delay = max(1, round(rng.exponential(ops.recreate_delay_days)))
-                self._at(d + delay, lambda acc=acc, op=op, lost=lost: self._recreate(acc, op, lost))
+                self._at(d + delay, partial(self._recreate, acc, op, lost))
             elif choice == "migrate" and not op.migrated:  # (never chosen when no pull)
                 op.migrated = True
                 self.migrated_operators += int(d >= 0)  # counted from the first reported day
@@ -624,7 +630,7 @@ class PropagandaModel(mesa.Model):
                 delay = max(1, round(rng.exponential(ops.recreate_delay_days)))
                 e = int(ch.platform[c])
                 when = self.day + 1 + delay
-                self._at(when, lambda op=op, e=e, w=when: self._open_channel(op, e, w))
+                self._at(when, partial(self._open_channel, op, e, when))
 
     # --- metrics ------------------------------------------------------------------------
     def _record(self, d: int, posts: dict, recruits: int, reached: int) -> None:

@@ -525,7 +525,8 @@ def check_settable(root: Scenario, key: str, value: float, where: str) -> None:
     # section-level checks of the scenario do not run again from inside this one)
     info = type(parent).model_fields[last]
     try:
-        TypeAdapter(Annotated[info.annotation, info]).validate_python(value)
+        # Annotated[...] built at run time from the field: valid for pydantic, opaque to mypy
+        TypeAdapter(Annotated[info.annotation, info]).validate_python(value)  # type: ignore[arg-type]
     except ValidationError as err:
         reason = "; ".join(e["msg"] for e in err.errors())
         raise ValueError(f"{where}: {key!r}={value!r} is invalid: {reason}") from None
