@@ -402,3 +402,19 @@ def test_real_model_end_to_end(tiny: Path, tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     _, dailies2, _ = results.read_results(tmp_path / again.stdout.strip())
     pd.testing.assert_frame_equal(dailies[0], dailies2[0])
+
+
+BAD = sorted((Path(__file__).parent / "scenarios_bad").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("bad", BAD, ids=[p.stem for p in BAD])
+def test_every_malformed_scenario_exits_2_and_writes_nothing(
+    bad: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "results"
+    code = cli.main(["run", str(bad), "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    assert bad.name in err  # the message names the file (line and key: tests/test_loader.py)
+    assert folders(out) == []
