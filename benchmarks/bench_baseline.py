@@ -209,12 +209,13 @@ def report(rows: list[dict], info: dict[str, str], repeats: int, scenario: Path)
     )
 
 
-def write_readme(text: str, path: Path = README) -> None:
+def write_readme(text: str, path: Path = README, begin: str = BEGIN, end: str = END) -> None:
+    """Replace what stands between the ``begin`` and ``end`` markers of ``path`` by ``text``."""
     old = path.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(BEGIN) + r"\n.*?" + re.escape(END), re.DOTALL)
+    pattern = re.compile(re.escape(begin) + r"\n.*?" + re.escape(end), re.DOTALL)
     if not pattern.search(old):
-        raise SystemExit(f"{path}: no {BEGIN} ... {END} markers to write between")
-    path.write_text(pattern.sub(lambda _: f"{BEGIN}\n{text}\n{END}", old), encoding="utf-8")
+        raise SystemExit(f"{path}: no {begin} ... {end} markers to write between")
+    path.write_text(pattern.sub(lambda _: f"{begin}\n{text}\n{end}", old), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

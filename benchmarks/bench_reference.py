@@ -29,7 +29,6 @@ import argparse
 import dataclasses
 import functools
 import gc
-import re
 import statistics
 import sys
 import time
@@ -42,7 +41,7 @@ for path in (str(HERE), str(REPO)):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from bench_baseline import machine  # noqa: E402
+from bench_baseline import machine, write_readme  # noqa: E402
 from reference_mesa import ReferenceModel, build_shared_scenario  # noqa: E402
 
 from sim.model import PropagandaModel  # noqa: E402
@@ -134,14 +133,6 @@ def report(real: list[Run], refs: list[Run], sc: Scenario, info: dict[str, str])
     )
 
 
-def write_readme(text: str, path: Path = README) -> None:
-    old = path.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(BEGIN) + r"\n.*?" + re.escape(END), re.DOTALL)
-    if not pattern.search(old):
-        raise SystemExit(f"{path}: no {BEGIN} ... {END} markers to write between")
-    path.write_text(pattern.sub(lambda _: f"{BEGIN}\n{text}\n{END}", old), encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Time the real model and the Mesa reference on one shared configuration."
@@ -173,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     text = report(real, refs, sc, machine())
     print(text)
     if args.write:
-        write_readme(text)
+        write_readme(text, README, BEGIN, END)
         print(f"\nwritten to {README}", file=sys.stderr)
     return 0
 
