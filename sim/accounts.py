@@ -57,12 +57,6 @@ class AccountTable(Table):
     }
     DEFAULTS: ClassVar[dict[str, Any]] = {"active": True, "ended": ACTIVE_END}
 
-    def active_ids(self, platform: int | None = None) -> np.ndarray:
-        mask = self.column("active")
-        if platform is not None:
-            mask = mask & (self.column("platform") == platform)
-        return np.flatnonzero(mask)
-
 
 class Operator(mesa.Agent):
     """A supporter who runs one or more pro accounts over time."""

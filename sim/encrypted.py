@@ -35,12 +35,6 @@ class ChannelTable(Table):
     }
     DEFAULTS: ClassVar[dict[str, Any]] = {"active": True, "members": 0}
 
-    def active_ids(self, platform: int | None = None) -> np.ndarray:
-        mask = self.column("active")
-        if platform is not None:
-            mask = mask & (self.column("platform") == platform)
-        return np.flatnonzero(mask)
-
 
 def pick_channels(
     channels: ChannelTable, candidates: np.ndarray, n: int, rng: np.random.Generator

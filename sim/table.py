@@ -44,3 +44,10 @@ class Table:
     def column(self, name: str) -> np.ndarray:
         """The filled part of a column."""
         return getattr(self, name)[: self.n]
+
+    def active_ids(self, platform: int | None = None) -> np.ndarray:
+        """Ids of active rows (optionally on one platform); for tables with those columns."""
+        mask = self.column("active")
+        if platform is not None:
+            mask = mask & (self.column("platform") == platform)
+        return np.flatnonzero(mask)
