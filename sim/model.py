@@ -97,8 +97,8 @@ class PropagandaModel(mesa.Model):
         self.scale = sc.scale
         self.warmup = sc.warmup_days
         self.n_days = sc.days
-        self.open_names = [n for n, p in sc.platforms.items() if p.kind == "open"]
-        self.enc_names = [n for n, p in sc.platforms.items() if p.kind == "encrypted"]
+        self.open_names = sc.platform_names("open")
+        self.enc_names = sc.platform_names("encrypted")
         self.columns = column_names(self.open_names, self.enc_names)
         self._col = {c: i for i, c in enumerate(self.columns)}
         self.table = np.full((self.n_days, len(self.columns)), np.nan)

@@ -199,8 +199,8 @@ def _unit(metric: str) -> str:
 
 def figure_specs(scenario: Scenario) -> list[FigureSpec]:
     """The figures for a scenario's platforms (targets attach to the first open platform)."""
-    opens = [n for n, p in scenario.platforms.items() if p.kind == "open"]
-    encs = [n for n, p in scenario.platforms.items() if p.kind == "encrypted"]
+    opens = scenario.platform_names("open")
+    encs = scenario.platform_names("encrypted")
 
     def name(p: str, what: str) -> str:
         return f"{p} {what}".strip()

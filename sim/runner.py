@@ -28,12 +28,12 @@ Simulate = Callable[..., pd.DataFrame]
 
 def open_platforms(scenario: Scenario) -> list[str]:
     """Names of the scenario's open platforms, in scenario order."""
-    return [name for name, p in scenario.platforms.items() if p.kind == "open"]
+    return scenario.platform_names("open")
 
 
 def encrypted_platforms(scenario: Scenario) -> list[str]:
     """Names of the scenario's encrypted platforms, in scenario order."""
-    return [name for name, p in scenario.platforms.items() if p.kind == "encrypted"]
+    return scenario.platform_names("encrypted")
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[int]:

@@ -424,7 +424,7 @@ class Scenario(Strict):
     def _check_post_shares(self) -> None:
         """Shout-outs and invite links are shares of the same posts: at every date of the
         timeline their sum must stay below 0.95."""
-        enc = [n for n, p in self.platforms.items() if p.kind == "encrypted"]
+        enc = self.platform_names("encrypted")
         keys = ["accounts.shoutout_share", *(f"platforms.{n}.invite_share" for n in enc)]
         current = {k: float(getattr(*resolve_parent(self, k))) for k in keys}
         where = "the scenario"
@@ -447,6 +447,10 @@ class Scenario(Strict):
                 )
 
     # --- helpers used by the model -------------------------------------------------------
+    def platform_names(self, kind: Literal["open", "encrypted"]) -> list[str]:
+        """Names of the platforms of one kind, in scenario order."""
+        return [name for name, p in self.platforms.items() if p.kind == kind]
+
     def moderation_for(self, platform: str) -> Moderation:
         """Moderation settings of a platform (defaults when the scenario sets none)."""
         return self.moderation.get(platform) or Moderation(intensity=0.0)

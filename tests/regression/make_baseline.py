@@ -63,8 +63,8 @@ def compute() -> dict[str, float]:
     """The guarded figures: summary outcomes and window means (NaN stays NaN)."""
     sc = load_scenario(SCENARIO, overrides=OVERRIDES)
     daily = simulate(sc, SEED)
-    opens = [n for n, p in sc.platforms.items() if p.kind == "open"]
-    encs = [n for n, p in sc.platforms.items() if p.kind == "encrypted"]
+    opens = sc.platform_names("open")
+    encs = sc.platform_names("encrypted")
     values = {f"summary.{k}": float(v) for k, v in summarize(daily, opens, encs).items()}
     for col, start, end in WINDOWS:
         values[f"mean.{col}.{start}..{end}"] = window_mean(daily, col, start, end)
