@@ -293,3 +293,36 @@ def random_users(languages, rnd, by_language, lang_start, n_users):  # pragma: n
         else:
             out[i] = int(rnd[i] * n_users)
     return out
+
+
+@njit(cache=True)
+def copy_slabs(src_pool, dst_pool, src_start, dst_start, lengths):  # pragma: no cover
+    """Copy follower slabs: ``dst_pool[dst_start[i]:][:lengths[i]] = src_pool[src_start[i]:]...``
+    (slab by slab, each read and written forward)."""
+    for i in range(len(lengths)):
+        s = src_start[i]
+        d = dst_start[i]
+        for k in range(lengths[i]):
+            dst_pool[d + k] = src_pool[s + k]
+
+
+@njit(cache=True)
+def gather_slabs(pool, starts, lengths):  # pragma: no cover - compiled
+    """The concatenated contents of the slabs ``pool[starts[i]:starts[i] + lengths[i]]``."""
+    out = np.empty(lengths.sum(), pool.dtype)
+    j = 0
+    for i in range(len(lengths)):
+        s = starts[i]
+        for k in range(lengths[i]):
+            out[j] = pool[s + k]
+            j += 1
+    return out
+
+
+@njit(cache=True)
+def append_edges(pool, start, length, accounts, users):  # pragma: no cover - compiled
+    """Append ``users[i]`` to the slab of ``accounts[i]`` (room must have been made)."""
+    for i in range(len(accounts)):
+        a = accounts[i]
+        pool[start[a] + length[a]] = users[i]
+        length[a] += 1

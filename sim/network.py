@@ -20,15 +20,6 @@ from . import kernels
 USER_DTYPE = np.int32
 
 
-def _segment_indices(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenated ``arange(s, s + l)`` for every (s, l) pair, vectorised."""
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    offsets = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
-    return np.arange(total, dtype=np.int64) + offsets
-
-
 def scatter_add(target: np.ndarray, index: np.ndarray, value: int) -> None:
     """``target[index] += value``, with repeated indices counted each time (O(len(index)))."""
     kernels.scatter_add(target, index, value)
@@ -77,8 +68,7 @@ class FollowerGraph:
         accounts = np.asarray(accounts, dtype=np.int64)
         if accounts.size == 0:
             return np.zeros(0, dtype=USER_DTYPE)
-        idx = _segment_indices(self.start[accounts], self.length[accounts])
-        users = self.pool[idx].copy()
+        users = kernels.gather_slabs(self.pool, self.start[accounts], self.length[accounts])
         self.dead += int(self.cap[accounts].sum())
         self.length[accounts] = 0
         self.cap[accounts] = 0
@@ -93,7 +83,7 @@ class FollowerGraph:
             if self.end + extra <= self.pool.size:
                 return
         size = max(self.end + extra, 2 * self.pool.size)
-        grown = np.zeros(size, dtype=USER_DTYPE)
+        grown = np.empty(size, dtype=USER_DTYPE)
         grown[: self.end] = self.pool[: self.end]
         self.pool = grown
 
@@ -102,10 +92,8 @@ class FollowerGraph:
         n = self.n_accounts
         live = np.flatnonzero(self.cap[:n] > 0)
         new_start = np.r_[0, np.cumsum(self.cap[live])[:-1]].astype(np.int64)
-        src = _segment_indices(self.start[live], self.length[live])
-        dst = _segment_indices(new_start, self.length[live])
-        pool = np.zeros_like(self.pool)
-        pool[dst] = self.pool[src]
+        pool = np.empty_like(self.pool)  # only the first ``length`` entries of a slab are read
+        kernels.copy_slabs(self.pool, pool, self.start[live], new_start, self.length[live])
         self.pool = pool
         self.start[live] = new_start
         self.end = int(self.cap[live].sum())
@@ -134,16 +122,13 @@ class FollowerGraph:
             new_cap = np.maximum(np.maximum(need[grow], 2 * self.cap[g]), 8)
             self._reserve(int(new_cap.sum()))
             new_start = self.end + np.r_[0, np.cumsum(new_cap)[:-1]]
-            src = _segment_indices(self.start[g], self.length[g])
-            dst = _segment_indices(new_start, self.length[g])
-            self.pool[dst] = self.pool[src]
+            # the new slabs lie past ``end``, so they never overlap the old ones
+            kernels.copy_slabs(self.pool, self.pool, self.start[g], new_start, self.length[g])
             self.dead += int(self.cap[g].sum())
             self.start[g] = new_start
             self.cap[g] = new_cap
             self.end += int(new_cap.sum())
-        rank = np.arange(acc.size) - np.repeat(first, counts)
-        self.pool[np.repeat(self.start[uniq] + self.length[uniq], counts) + rank] = usr
-        self.length[uniq] += counts
+        kernels.append_edges(self.pool, self.start, self.length, acc, usr)
         return usr
 
     def sample_followers(
