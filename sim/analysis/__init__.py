@@ -1,0 +1,1 @@
+"""Work on many runs: sweeps, sensitivity, calibration, comparison, reports (planned)."""
