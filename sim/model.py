@@ -11,7 +11,6 @@ by ``scale``; per-account and per-user figures are reported as they are.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -100,7 +99,6 @@ class PropagandaModel(mesa.Model):
         self.open_names = sc.platform_names("open")
         self.enc_names = sc.platform_names("encrypted")
         self.columns = column_names(self.open_names, self.enc_names)
-        self._col = {c: i for i, c in enumerate(self.columns)}
         self.table = np.full((self.n_days, len(self.columns)), np.nan)
         self._pending_actions: set[_Action] = set()
 
@@ -134,9 +132,6 @@ class PropagandaModel(mesa.Model):
     def day(self) -> int:
         """Current day index: 0 is the scenario's start, warm-up days are negative."""
         return self.steps - 1 - self.warmup
-
-    def date_of(self, day: int) -> dt.date:
-        return self.sc.start + dt.timedelta(days=day)
 
     def _at(self, day: int, fn: Callable[[], None]) -> None:
         self.schedule_event(_Action(self, fn).fire, at=max(self._time_of(day), self.time))

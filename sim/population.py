@@ -19,7 +19,6 @@ from . import kernels
 from .scenario import Population
 
 OPPOSED, NEUTRAL, SYMPATHIZER, SUPPORTER = 0, 1, 2, 3
-STATE_NAMES = ("opposed", "neutral", "sympathizer", "supporter")
 NEVER = np.iinfo(np.int32).min // 2
 
 
