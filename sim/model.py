@@ -237,10 +237,7 @@ class PropagandaModel(mesa.Model):
             return
         acc, users = np.concatenate(self._refollow_acc), np.concatenate(self._refollow_user)
         self._refollow_acc, self._refollow_user = [], []
-        u = self.users
-        p = self.sc.accounts.refollow_prob * u.engagement(users) * u.follow_room(users)
-        back = self.streams["follow"].random(users.size) < p
-        self._follow(acc[back], users[back])
+        self._decide_follows(acc, users, np.full(users.size, self.sc.accounts.refollow_prob))
 
     def step(self) -> None:
         d = self.day
@@ -427,9 +424,7 @@ class PropagandaModel(mesa.Model):
             f_acc = np.concatenate(ex.follow_acc)
             f_usr = np.concatenate(ex.follow_user)
             f_p = np.concatenate(ex.follow_prob)
-            r = self.streams["follow"].random(f_acc.size)
-            cand = kernels.gate_follows(r, f_p, f_usr, u.state, u.n_following, u.follow_cap)
-            self._follow(f_acc[cand], f_usr[cand])
+            self._decide_follows(f_acc, f_usr, f_p)
 
         # new operators: some recruits, and supporters from outside the modelled audience
         orng = self.streams["operators"]
@@ -446,6 +441,13 @@ class PropagandaModel(mesa.Model):
         if d >= 0:
             self.cum_recruits += recruits.size
         return int(recruits.size), int(reached.size)
+
+    def _decide_follows(self, acc: np.ndarray, users: np.ndarray, p_base: np.ndarray) -> None:
+        """Candidate (account, user) pairs follow with ``p_base * engagement * room``."""
+        u = self.users
+        r = self.streams["follow"].random(acc.size)
+        take = kernels.gate_follows(r, p_base, users, u.state, u.n_following, u.follow_cap)
+        self._follow(acc[take], users[take])
 
     def _follow(self, acc: np.ndarray, users: np.ndarray) -> None:
         """Add follows (duplicates within the day dropped) and count them against budgets."""

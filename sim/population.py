@@ -80,11 +80,6 @@ class Users:
         st = self.state[users]
         return np.where(st >= SYMPATHIZER, 1.0, np.where(st == NEUTRAL, 0.1, 0.0))
 
-    def follow_room(self, users: np.ndarray) -> np.ndarray:
-        """Share of a user's follow budget still free (0..1)."""
-        cap = self.follow_cap[users]
-        return np.clip(1.0 - self.n_following[users] / cap, 0.0, 1.0)
-
     def add_pro_views(self, users: np.ndarray) -> None:
         """Count one pro view for each entry of ``users`` (repeats count again)."""
         kernels.count_into(users, self.pro_dose, self.marked)
