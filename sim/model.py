@@ -23,6 +23,7 @@ from . import kernels
 from . import moderation as mod
 from .accounts import AccountTable, Operator, sample_posting_rates
 from .counter import CounterCampaign
+from .daily_params import PlatformParams
 from .encrypted import ChannelTable, pick_channels
 from .metrics import column_names
 from .network import FollowerGraph, scatter_add
@@ -32,6 +33,7 @@ from .rng import Streams
 from .scenario import PurgeEvent, Scenario, SetEvent, TakedownEvent, apply_set
 
 REACH_WINDOW = 30  # days in ``users_reached_30d``
+ALL = slice(None)  # selects every entry (the one-platform case, without a mask)
 MOBILIZATION_DAYS = 30  # averaging window of campaign volume that mobilises opposed users
 INITIAL_MAX_AGE = 365  # initial accounts were created up to this many days before warm-up
 
@@ -48,6 +50,32 @@ class Exposure:
     follow_prob: list[np.ndarray] = field(default_factory=list)
     invite_platform: list[np.ndarray] = field(default_factory=list)  # invite-link views
     invite_user: list[np.ndarray] = field(default_factory=list)
+
+
+@dataclass
+class DayTally:
+    """The day's counts per open platform (and takedowns per encrypted one) for the metrics."""
+
+    impressions: np.ndarray
+    shares: np.ndarray
+    shares_observed_weight: np.ndarray
+    susp_n: np.ndarray
+    susp_followers: np.ndarray
+    susp_age: np.ndarray
+    takedowns: np.ndarray
+
+    @classmethod
+    def zeros(cls, n_open: int, n_enc: int) -> DayTally:
+        z = np.zeros
+        return cls(
+            z(n_open, np.int64),
+            z(n_open, np.int64),
+            z(n_open),
+            z(n_open, np.int64),
+            z(n_open),
+            z(n_open),
+            z(n_enc, np.int64),
+        )
 
 
 class _Action:
@@ -99,6 +127,11 @@ class PropagandaModel(mesa.Model):
         self.open_names = sc.platform_names("open")
         self.enc_names = sc.platform_names("encrypted")
         self.columns = column_names(self.open_names, self.enc_names)
+        self.params = PlatformParams.build(sc)
+        # where each metric goes in a row of ``table``: by platform (short names) and overall
+        self._col = {c: j for j, c in enumerate(self.columns)}
+        self._open_cols = [self._columns_of(n) for n in self.open_names]
+        self._enc_cols = [self._columns_of(n) for n in self.enc_names]
         self.table = np.full((self.n_days, len(self.columns)), np.nan)
         self._pending_actions: set[_Action] = set()
 
@@ -123,6 +156,11 @@ class PropagandaModel(mesa.Model):
         self._seed_accounts(rng)
         self._schedule_timeline()
 
+    def _columns_of(self, platform: str) -> dict[str, int]:
+        """Column positions of one platform's metrics, by metric name without the platform."""
+        prefix = platform + "."
+        return {c[len(prefix) :]: j for c, j in self._col.items() if c.startswith(prefix)}
+
     # --- time ---------------------------------------------------------------------------
     def _time_of(self, day: int) -> float:
         """Mesa time at which events of ``day`` fire: half a day before that day's step."""
@@ -140,6 +178,7 @@ class PropagandaModel(mesa.Model):
         """A timeline ``set``: change the model's copy of the scenario from today on."""
         for key, value in values.items():
             apply_set(self.sc, key, value)
+        self.params = PlatformParams.build(self.sc)
 
     def _schedule_timeline(self) -> None:
         for ev in self.sc.timeline:
@@ -191,16 +230,14 @@ class PropagandaModel(mesa.Model):
             per_op = 1 + rng.poisson(a.operators.accounts_per_operator - 1, n_accounts)
             per_op = per_op[: np.searchsorted(np.cumsum(per_op), n_accounts) + 1]
             per_op[-1] -= per_op.sum() - n_accounts
-            shares = np.asarray(a.languages.as_array())
-            languages = rng.choice(3, size=per_op.size, p=shares / shares.sum())
+            languages = rng.choice(3, size=per_op.size, p=self.params.account_languages)
         else:
             per_op = 1 + rng.poisson(a.operators.accounts_per_operator - 1, languages.size)
         if per_op.size == 0:
             return np.zeros(0, dtype=np.int64)
-        weights = np.array([self.sc.platforms[p].account_share for p in self.open_names])
-        if weights.sum() <= 0:
-            weights = np.ones_like(weights)
-        platforms = rng.choice(len(self.open_names), size=per_op.size, p=weights / weights.sum())
+        platforms = rng.choice(
+            len(self.open_names), size=per_op.size, p=self.params.new_account_platform
+        )
         first_op = len(self.operators)
         for lang, plat, k in zip(languages, platforms, per_op, strict=True):
             op = Operator(self, int(lang), int(plat), 0.0)
@@ -223,7 +260,7 @@ class PropagandaModel(mesa.Model):
     # --- the day ------------------------------------------------------------------------
     def _reset_day(self) -> None:
         """Clear the day's tallies (after recording; events before the next step add to them)."""
-        self._day_stats: dict[str, float] = {}
+        self._tally = DayTally.zeros(len(self.open_names), len(self.enc_names))
         self._suspended_today: list[np.ndarray] = []
         self._lost_followers: dict[int, np.ndarray] = {}
         self._refollow_acc: list[np.ndarray] = []
@@ -283,28 +320,25 @@ class PropagandaModel(mesa.Model):
         }
 
     def _expose(self, d: int, posts: dict) -> Exposure:
-        """Step 3: who sees what today."""
-        sc, u, acc_t = self.sc, self.users, self.accounts
+        """Step 3: who sees what today.
+
+        Draws are skipped only where they would be empty (a size-0 or rate-0 draw consumes no
+        random numbers), so skipping never shifts a stream.
+        """
+        sc, u, acc_t, pp = self.sc, self.users, self.accounts, self.params
         rng = self.streams["exposure"]
         ex = Exposure()
         act, k = posts["act"], posts["k"]
         plat = acc_t.platform[act]
         lang = acc_t.language[act]
         ev = acc_t.evasion[act].astype(np.float64)
-        view_prob = np.array([sc.platforms[p].view_prob for p in self.open_names])[plat]
-        discovery = np.array([sc.platforms[p].discovery for p in self.open_names])[plat]
-        share_factor = np.array([sc.platforms[p].share_factor for p in self.open_names])[plat]
         deg = self.graph.length[act]
 
         # feed views: each (post, follower) pair is seen with probability view_prob; a share
         # of posts are shout-outs for young accounts or carry invite links to encrypted
         # platforms; ordinary posts seen by sympathizers may be shared on
-        a_cfg, p = sc.accounts, sc.population
-        n_views = rng.poisson(deg * k * view_prob)
-        invite = [sc.platforms[e].invite_share for e in self.enc_names]
-        kind_edges = np.cumsum([a_cfg.shoutout_share, *invite])
-        if kind_edges[-1] >= 1.0:
-            raise ValueError("shout-out and invite-link shares of posts add up to 1 or more")
+        p = sc.population
+        n_views = rng.poisson(deg * k * pp.view_prob[plat])
         total = int(n_views[deg > 0].sum())
         v_local, v_user, v_kind = kernels.feed_views(
             self.graph.pool,
@@ -314,11 +348,73 @@ class PropagandaModel(mesa.Model):
             n_views,
             rng.random(act.size),
             rng.random(total),
-            kind_edges,
-            p.share_prob * share_factor,
+            pp.kind_edges,
+            p.share_prob * pp.share_factor[plat],
             u.pro_dose,
             u.marked,
         )
+        if v_kind.size:
+            self._special_views(d, act, lang, v_local, v_user, v_kind, ex, rng)
+
+        # shares by sympathizers and supporters, seen by users of the sharer's language
+        shared = np.flatnonzero(v_kind == -1)
+        shared = shared[u.state[v_user[shared]] >= SYMPATHIZER]
+        s_local = v_local[shared]
+        sv_local = s_local[:0]
+        if s_local.size:
+            n_share_views = rng.poisson(p.share_reach, s_local.size)
+            sv_local = np.repeat(s_local, n_share_views)
+            sv_user = u.random_users(np.repeat(u.language[v_user[shared]], n_share_views), rng)
+            self._add_outside_views(act[sv_local], sv_user, p.follow_prob, ex)
+        # search/hashtag discovery by non-followers (evasion hides hashtags)
+        loss = sc.observation.evasion_recall_loss
+        n_disc = np.zeros(act.size, dtype=np.int64)
+        if pp.discovery.any():
+            n_disc = rng.poisson(k * pp.discovery[plat] * (1.0 - loss * ev))
+            dv_local = np.repeat(np.arange(act.size), n_disc)
+            self._add_outside_views(
+                act[dv_local], u.random_users(lang[dv_local], rng), p.follow_prob, ex
+            )
+
+        # channel posts seen by members of encrypted channels
+        if self.channels.n:
+            members = np.flatnonzero(u.member_channel >= 0)
+            if members.size:
+                mean = pp.channel_views[self.channels.platform[u.member_channel[members]]]
+                ex.pro_users.append(np.repeat(members, rng.poisson(mean)))
+
+        self._counter_views(posts["organic"], ex)
+
+        # per-platform tallies for the metrics
+        tally = self._tally
+        for i in range(len(self.open_names)):
+            on = self._on_platform(plat, i)
+            on_s = self._on_platform(plat[s_local], i)
+            one = on is ALL
+            views_i = int(np.sum(n_views[on]) + np.sum(n_disc[on]))
+            views_i += sv_local.size if one else int(np.count_nonzero(plat[sv_local] == i))
+            tally.impressions[i] = views_i
+            tally.shares[i] = s_local.size if one else int(np.count_nonzero(on_s))
+            tally.shares_observed_weight[i] = float(np.sum(1.0 - loss * ev[s_local][on_s]))
+        return ex
+
+    def _on_platform(self, plat: np.ndarray, i: int) -> np.ndarray | slice:
+        """Selector of the entries of ``plat`` on platform ``i``: ``ALL`` when there is one."""
+        return ALL if len(self.open_names) == 1 else plat == i
+
+    def _special_views(
+        self,
+        d: int,
+        act: np.ndarray,
+        lang: np.ndarray,
+        v_local: np.ndarray,
+        v_user: np.ndarray,
+        v_kind: np.ndarray,
+        ex: Exposure,
+        rng: np.random.Generator,
+    ) -> None:
+        """Shout-outs (follow candidates for a young account) and invite-link views."""
+        acc_t, a_cfg = self.accounts, self.sc.accounts
         is_shout = v_kind == 0
         young = act[(d - acc_t.created[act]) < a_cfg.shoutout_window_days]
         if young.size and is_shout.any():
@@ -333,43 +429,24 @@ class PropagandaModel(mesa.Model):
             ex.invite_platform.append(np.full(int(sel.sum()), e_idx))
             ex.invite_user.append(v_user[sel])
 
-        # shares by sympathizers and supporters, seen by users of the sharer's language
-        shared = np.flatnonzero(v_kind == -1)
-        shared = shared[u.state[v_user[shared]] >= SYMPATHIZER]
-        s_local = v_local[shared]
-        n_share_views = rng.poisson(p.share_reach, s_local.size)
-        sv_local = np.repeat(s_local, n_share_views)
-        sv_user = u.random_users(np.repeat(u.language[v_user[shared]], n_share_views), rng)
-        # search/hashtag discovery by non-followers (evasion hides hashtags)
-        loss = sc.observation.evasion_recall_loss
-        n_disc = rng.poisson(k * discovery * (1.0 - loss * ev))
-        dv_local = np.repeat(np.arange(act.size), n_disc)
-        dv_user = u.random_users(lang[dv_local], rng)
-        for loc, usr in ((sv_local, sv_user), (dv_local, dv_user)):
-            ex.pro_users.append(usr)
-            ex.follow_acc.append(act[loc])
-            ex.follow_user.append(usr)
-            ex.follow_prob.append(np.full(usr.size, p.follow_prob))
+    @staticmethod
+    def _add_outside_views(
+        accounts: np.ndarray, users: np.ndarray, follow_prob: float, ex: Exposure
+    ) -> None:
+        """Views of pro posts outside the feed: a pro dose, and a chance to follow the poster."""
+        ex.pro_users.append(users)
+        ex.follow_acc.append(accounts)
+        ex.follow_user.append(users)
+        ex.follow_prob.append(np.full(users.size, follow_prob))
 
-        # channel posts seen by members of encrypted channels
-        members = np.flatnonzero(u.member_channel >= 0) if self.channels.n else np.zeros(0, int)
-        if members.size:
-            ch_plat = self.channels.platform[u.member_channel[members]]
-            mean = np.array(
-                [
-                    sc.platforms[e].channel_posts_per_day * sc.platforms[e].view_prob
-                    for e in self.enc_names
-                ]
-            )[ch_plat]
-            ex.pro_users.append(np.repeat(members, rng.poisson(mean)))
-
-        # counter messages
+    def _counter_views(self, organic: float, ex: Exposure) -> None:
+        """Counter messages seen today: campaigns' posts, and organic counter speech."""
+        u, p = self.users, self.sc.population
         crng = self.streams["counter"]
-        open_view = float(np.mean([sc.platforms[p].view_prob for p in self.open_names]))
         for c in self.campaigns:
             if not c.active:
                 continue
-            langs, cred = c.views(open_view, self.scale, crng)
+            langs, cred = c.views(self.params.mean_open_view, self.scale, crng)
             anyone = langs < 0
             viewers = np.empty(langs.size, dtype=np.int64)
             viewers[anyone] = crng.integers(0, u.n, int(anyone.sum()))
@@ -377,24 +454,11 @@ class PropagandaModel(mesa.Model):
             match = u.language[viewers] == c.language
             ex.counter_users.append(viewers)
             ex.counter_weights.append(cred * np.where(match, 1.0, p.language_mismatch))
-        n_org = crng.poisson(posts["organic"] / self.scale * p.organic_reach)
-        org_users = crng.integers(0, u.n, n_org)
-        ex.counter_users.append(org_users)
-        ex.counter_weights.append(np.full(org_users.size, p.organic_credibility))
-
-        # per-platform tallies for the metrics
-        stats = self._day_stats
-        for i, name in enumerate(self.open_names):
-            on = plat == i
-            views_i = int(np.sum(n_views[on]) + np.sum(n_disc[on]))
-            views_i += int(np.count_nonzero(plat[sv_local] == i))
-            stats[f"{name}.impressions"] = views_i
-            shares_i = int(np.count_nonzero(plat[s_local] == i))
-            stats[f"{name}.shares"] = shares_i
-            stats[f"{name}.shares_observed_weight"] = float(
-                np.sum(1.0 - loss * ev[s_local][plat[s_local] == i])
-            )
-        return ex
+        n_org = crng.poisson(organic / self.scale * p.organic_reach) if organic > 0 else 0
+        if n_org:
+            org_users = crng.integers(0, u.n, n_org)
+            ex.counter_users.append(org_users)
+            ex.counter_weights.append(np.full(org_users.size, p.organic_credibility))
 
     @staticmethod
     def _random_account_of_language(
@@ -432,10 +496,9 @@ class PropagandaModel(mesa.Model):
         n_rec_ops = orng.binomial(recruits.size, p.recruit_operate_prob) if recruits.size else 0
         rec_langs = u.language[orng.choice(recruits, n_rec_ops, replace=False)] if n_rec_ops else []
         n_out = orng.poisson(ops.inflow_per_day / self.scale)
-        shares = np.asarray(self.sc.accounts.languages.as_array())
-        out_langs = orng.choice(3, size=n_out, p=shares / shares.sum())
-        langs = np.concatenate([np.asarray(rec_langs, dtype=np.int64), out_langs])
-        if langs.size:
+        if n_rec_ops or n_out:  # (an empty draw would consume no random numbers either)
+            out_langs = orng.choice(3, size=n_out, p=self.params.account_languages)
+            langs = np.concatenate([np.asarray(rec_langs, dtype=np.int64), out_langs])
             ids = self._new_operators_with_accounts(orng, d, languages=langs)
             np.add.at(self._new_fresh, self.accounts.platform[ids], 1)
         if d >= 0:
@@ -464,9 +527,8 @@ class PropagandaModel(mesa.Model):
         act, k = posts["act"], posts["k"]
         plat = self.accounts.platform[act]
         prob = np.zeros(act.size)
-        for i, name in enumerate(self.open_names):
-            on = plat == i
-            m = self.sc.moderation_for(name)
+        for i, m in enumerate(self.params.moderation):
+            on = self._on_platform(plat, i)
             prob[on] = mod.suspension_probability(
                 k[on],
                 self.graph.length[act[on]],
@@ -509,17 +571,12 @@ class PropagandaModel(mesa.Model):
             return
         t = self.accounts
         self._suspended_today.append(ids)
-        plat = t.platform[ids]
-        for i, name in enumerate(self.open_names):
-            on = plat == i
-            st = self._day_stats
-            st[f"{name}.susp_n"] = st.get(f"{name}.susp_n", 0) + int(on.sum())
-            st[f"{name}.susp_followers"] = st.get(f"{name}.susp_followers", 0) + float(
-                self.graph.length[ids[on]].sum()
-            )
-            st[f"{name}.susp_age"] = st.get(f"{name}.susp_age", 0) + float(
-                (d - t.created[ids[on]]).sum()
-            )
+        plat, tally = t.platform[ids], self._tally
+        for i in range(len(self.open_names)):
+            on = self._on_platform(plat, i)
+            tally.susp_n[i] += ids.size if on is ALL else int(on.sum())
+            tally.susp_followers[i] += float(self.graph.length[ids[on]].sum())
+            tally.susp_age[i] += float((d - t.created[ids[on]]).sum())
         t.active[ids] = False
         t.ended[ids] = d
         lengths = self.graph.length[ids].copy()
@@ -535,7 +592,7 @@ class PropagandaModel(mesa.Model):
             return
         rng = self.streams["operators"]
         ops = self.sc.accounts.operators
-        pulls = np.array([self.sc.platforms[e].pull for e in self.enc_names])
+        pulls = self.params.pull
         for acc in np.concatenate(self._suspended_today).tolist():
             op = self.operators[int(self.accounts.operator[acc])]
             op.open_accounts -= 1
@@ -582,7 +639,7 @@ class PropagandaModel(mesa.Model):
         if ex.invite_user and ch.n:
             plat = np.concatenate(ex.invite_platform)
             usr = np.concatenate(ex.invite_user)
-            join_p = np.array([self.sc.platforms[e].join_prob for e in self.enc_names])[plat]
+            join_p = self.params.join_prob[plat]
             ok = (u.member_channel[usr] < 0) & (frng.random(usr.size) < join_p * u.engagement(usr))
             usr, plat = usr[ok], plat[ok]
             usr, first = np.unique(usr, return_index=True)
@@ -616,8 +673,7 @@ class PropagandaModel(mesa.Model):
         members = np.flatnonzero(np.isin(u.member_channel, ids))
         u.member_channel[members] = -1
         ch.members[ids] = 0
-        key = f"{platform}.takedowns"
-        self._day_stats[key] = self._day_stats.get(key, 0) + int(ids.size)
+        self._tally.takedowns[self.enc_names.index(platform)] += ids.size
         rng = self.streams["operators"]
         ops = self.sc.accounts.operators
         for c in ids.tolist():
@@ -632,84 +688,73 @@ class PropagandaModel(mesa.Model):
     # --- metrics ------------------------------------------------------------------------
     def _record(self, d: int, posts: dict, recruits: int, reached: int) -> None:
         """Step 8: one row of metrics in real-world units."""
-        s, sc, t, st = self.scale, self.sc, self.accounts, self._day_stats
-        row: dict[str, float] = {}
+        s, obs, t, tally = self.scale, self.sc.observation, self.accounts, self._tally
+        row = self.table[d]
+        col = self._col
         act = t.active_ids()
         act_plat = t.platform[act]
         k, k_acc = posts["k"], posts["act"]
         k_plat = t.platform[k_acc]
         campaign_real = posts["government"] + posts["credible"] + posts["organic"]
-        share_w = np.array([sc.platforms[p].account_share for p in self.open_names], dtype=float)
-        share_w = share_w / share_w.sum() if share_w.sum() > 0 else np.ones_like(share_w)
-        for i, name in enumerate(self.open_names):
-            on_k = k_plat == i
-            shares = st.get(f"{name}.shares", 0)
-            pro_true = (float(k[on_k].sum()) + shares) * s
-            anti_true = campaign_real * share_w[i]
+        length = self.graph.length
+        for i, c in enumerate(self._open_cols):
+            on_k = self._on_platform(k_plat, i)
+            pro_true = (float(k[on_k].sum()) + tally.shares[i]) * s
+            anti_true = campaign_real * self.params.anti_share[i]
             obs_pro = (
-                observed_pro(k[on_k], t.evasion[k_acc[on_k]], 0.0, sc.observation)
-                + sc.observation.pro_recall * st.get(f"{name}.shares_observed_weight", 0.0)
-            ) * s + sc.observation.pro_false_positive * anti_true
-            obs_anti = observed_anti(anti_true, pro_true, sc.observation)
-            on = act[act_plat == i]
-            n_susp = st.get(f"{name}.susp_n", 0)
+                observed_pro(k[on_k], t.evasion[k_acc[on_k]], 0.0, obs)
+                + obs.pro_recall * tally.shares_observed_weight[i]
+            ) * s + obs.pro_false_positive * anti_true
+            obs_anti = observed_anti(anti_true, pro_true, obs)
+            on = act if len(self._open_cols) == 1 else act[act_plat == i]
+            n_susp = tally.susp_n[i]
             self.cum_suspensions[i] += n_susp * s
-            row |= {
-                f"{name}.pro_posts_true": pro_true,
-                f"{name}.pro_posts_observed": obs_pro,
-                f"{name}.anti_posts_true": anti_true,
-                f"{name}.anti_posts_observed": obs_anti,
-                f"{name}.anti_pro_ratio": obs_anti / obs_pro if obs_pro > 0 else np.nan,
-                f"{name}.active_accounts": on.size * s,
-                f"{name}.new_accounts_fresh": self._new_fresh[i] * s,
-                f"{name}.new_accounts_recreated": self._new_recreated[i] * s,
-                f"{name}.suspensions": n_susp * s,
-                f"{name}.cumulative_suspensions": self.cum_suspensions[i],
-                f"{name}.mean_followers": float(self.graph.length[on].mean())
-                if on.size
-                else np.nan,
-                f"{name}.mean_followers_suspended": st[f"{name}.susp_followers"] / n_susp
-                if n_susp
-                else np.nan,
-                f"{name}.mean_lifetime_suspended": st[f"{name}.susp_age"] / n_susp
-                if n_susp
-                else np.nan,
-                f"{name}.mean_account_age": float((d - t.created[on]).mean())
-                if on.size
-                else np.nan,
-                f"{name}.mean_evasion": float(t.evasion[on].mean()) if on.size else np.nan,
-                f"{name}.impressions": st.get(f"{name}.impressions", 0) * s,
-            }
+            row[c["pro_posts_true"]] = pro_true
+            row[c["pro_posts_observed"]] = obs_pro
+            row[c["anti_posts_true"]] = anti_true
+            row[c["anti_posts_observed"]] = obs_anti
+            row[c["anti_pro_ratio"]] = obs_anti / obs_pro if obs_pro > 0 else np.nan
+            row[c["active_accounts"]] = on.size * s
+            row[c["new_accounts_fresh"]] = self._new_fresh[i] * s
+            row[c["new_accounts_recreated"]] = self._new_recreated[i] * s
+            row[c["suspensions"]] = n_susp * s
+            row[c["cumulative_suspensions"]] = self.cum_suspensions[i]
+            row[c["mean_followers_suspended"]] = (
+                tally.susp_followers[i] / n_susp if n_susp else np.nan
+            )
+            row[c["mean_lifetime_suspended"]] = tally.susp_age[i] / n_susp if n_susp else np.nan
+            row[c["impressions"]] = tally.impressions[i] * s
+            if on.size:
+                row[c["mean_followers"]] = float(length[on].mean())
+                row[c["mean_account_age"]] = float((d - t.created[on]).mean())
+                row[c["mean_evasion"]] = float(t.evasion[on].mean())
+            else:
+                row[[c["mean_followers"], c["mean_account_age"], c["mean_evasion"]]] = np.nan
         ch = self.channels
-        for e, name in enumerate(self.enc_names):
-            live = ch.active_ids(e)
-            per = sc.platforms[name].channel_posts_per_day
-            row |= {
-                f"{name}.members": float(ch.members[live].sum()) * s,
-                f"{name}.channels": live.size * s,
-                f"{name}.channel_posts": live.size * per * s,
-                f"{name}.channel_takedowns": st.get(f"{name}.takedowns", 0) * s,
-            }
-        u = self.users
         running = np.zeros(len(self.operators), dtype=bool)
         running[t.operator[act]] = True
-        running[ch.operator[ch.active_ids()]] = True
-        row |= {
-            "counter_posts_government": posts["government"],
-            "counter_posts_credible": posts["credible"],
-            "counter_posts_organic": posts["organic"],
-            "users_reached": reached * s,
-            "users_reached_30d": int(self.reach_buckets.sum()) * s,
-            "opposed": u.counts[0] * s,
-            "neutral": u.counts[1] * s,
-            "sympathizers": u.counts[2] * s,
-            "supporters": u.counts[SUPPORTER] * s,
-            "new_recruits": recruits * s,
-            "cumulative_recruits": self.cum_recruits * s,
-            "active_operators": int(running.sum()) * s,
-            "migrated_operators": self.migrated_operators * s,
-        }
-        self.table[d] = [row[c] for c in self.columns]
+        if self._enc_cols:
+            for e, c in enumerate(self._enc_cols):
+                live = ch.active_ids(e)
+                row[c["members"]] = float(ch.members[live].sum()) * s
+                row[c["channels"]] = live.size * s
+                row[c["channel_posts"]] = live.size * self.params.channel_posts[e] * s
+                row[c["channel_takedowns"]] = tally.takedowns[e] * s
+            running[ch.operator[ch.active_ids()]] = True
+        u = self.users
+        row[col["counter_posts_government"]] = posts["government"]
+        row[col["counter_posts_credible"]] = posts["credible"]
+        row[col["counter_posts_organic"]] = posts["organic"]
+        row[col["users_reached"]] = reached * s
+        row[col["users_reached_30d"]] = int(self.reach_buckets.sum()) * s
+        row[col["opposed"]] = u.counts[0] * s
+        row[col["neutral"]] = u.counts[1] * s
+        row[col["sympathizers"]] = u.counts[2] * s
+        row[col["supporters"]] = u.counts[SUPPORTER] * s
+        row[col["new_recruits"]] = recruits * s
+        row[col["cumulative_recruits"]] = self.cum_recruits * s
+        row[col["active_operators"]] = int(running.sum()) * s
+        row[col["migrated_operators"]] = self.migrated_operators * s
 
     # --- running ------------------------------------------------------------------------
     def run(self, progress: Callable[[int], None] | None = None) -> pd.DataFrame:
