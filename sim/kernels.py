@@ -47,7 +47,7 @@ def sample_followers(pool, start, length, accounts, counts, rnd):  # pragma: no 
 
 @njit(cache=True)
 def feed_views(
-    pool, start, length, accounts, counts, phase, rnd, kind_edges, share_p, pro_dose, mark
+    pool, start, length, accounts, counts, phase, rnd, kind_edges, share_p, pro_dose
 ):  # pragma: no cover - compiled
     """Feed views of the day in one pass: who sees what, counted into the pro doses.
 
@@ -60,9 +60,10 @@ def feed_views(
     ``kind_edges[e] <= r < kind_edges[e + 1]``, else an ordinary post, which becomes a share
     candidate if ``r`` rescaled to [0, 1) past the last edge is below ``share_p[i]``.
 
-    Every view adds one to ``pro_dose`` of its user. Returns, for the special views only
-    (shout-outs, invites, share candidates): position of the account in ``accounts``, user,
-    and kind (0 shout-out, 1 + e invite to platform e, -1 share candidate).
+    Every view adds one to ``pro_dose`` of its user (capped as in ``count_into``). Returns,
+    for the special views only (shout-outs, invites, share candidates): position of the
+    account in ``accounts``, user, and kind (0 shout-out, 1 + e invite to platform e, -1
+    share candidate).
     """
     total = len(rnd)
     out_local = np.empty(total, np.int64)
@@ -85,8 +86,8 @@ def feed_views(
             x += step
             f = rnd[j]
             j += 1
-            pro_dose[u] += 1
-            mark[u] = True
+            if pro_dose[u] < DOSE_MAX:
+                pro_dose[u] += 1
             kind = -2
             if f < last:
                 kind = 0
@@ -102,22 +103,27 @@ def feed_views(
     return out_local[:n], out_user[:n], out_kind[:n]
 
 
-@njit(cache=True)
-def accumulate(users, weights, dose, mark):  # pragma: no cover - compiled
-    """``dose[u] += w`` for each (u, w), and mark the users as touched today."""
-    for i in range(len(users)):
-        u = users[i]
-        dose[u] += weights[i]
-        mark[u] = True
+# Pro doses are counted in 16 bits: the dose array is then small enough to stay mostly in the
+# processor's cache at full scale, where these random increments are the day's main cost. A
+# user would need 32,767 pro views in one day to reach the cap (counts stop there).
+DOSE_DTYPE = np.int16
+DOSE_MAX = np.iinfo(DOSE_DTYPE).max
 
 
 @njit(cache=True)
-def count_into(users, dose, mark):  # pragma: no cover - compiled
-    """``dose[u] += 1`` for each u (integer doses; repeats count again); marks them."""
+def accumulate(users, weights, dose):  # pragma: no cover - compiled
+    """``dose[u] += w`` for each (u, w)."""
+    for i in range(len(users)):
+        dose[users[i]] += weights[i]
+
+
+@njit(cache=True)
+def count_into(users, dose):  # pragma: no cover - compiled
+    """``dose[u] += 1`` for each u (repeats count again), capped at ``DOSE_MAX``."""
     for i in range(len(users)):
         u = users[i]
-        dose[u] += 1
-        mark[u] = True
+        if dose[u] < DOSE_MAX:
+            dose[u] += 1
 
 
 LOG1P_TABLE = np.log1p(np.arange(1024, dtype=np.float64))
@@ -165,16 +171,17 @@ def update_attitudes(
     counter_effect,
     edges,
 ):  # pragma: no cover - compiled
-    """Relax, apply the day's doses, reclassify; returns (users reached by pro content, users
-    newly recruited).
+    """Relax, apply the day's doses, reclassify and clear the doses of the ``touched`` users
+    (those with a dose, in index order); returns (users reached by pro content, users newly
+    recruited), in index order.
 
-    For each touched user: ``a = b + (a - b) * keep[elapsed]`` (relaxation since the last
-    update, ``keep[n] = (1 - relaxation)**n``, 0 beyond the table), then
-    ``a += s * (pro_effect * log1p(pro) - counter_effect * log1p(counter))``, clipped to
-    [-1, 1]; the state is the number of ``edges`` the attitude reaches (0 opposed .. 3
-    supporter); supporters stay supporters. ``counts`` per state are kept current.
-    Tables replace exp/log1p calls, which would dominate the loop (the counter dose's log1p
-    is interpolated on a fine grid, relative error below 3e-5).
+    For each touched user: ``a = b + (a - b) *
+    keep[elapsed]`` (relaxation since the last update, ``keep[n] = (1 - relaxation)**n``, 0
+    beyond the table), then ``a += s * (pro_effect * log1p(pro) - counter_effect *
+    log1p(counter))``, clipped to [-1, 1]; the state is the number of ``edges`` the attitude
+    reaches (0 opposed .. 3 supporter); supporters stay supporters. ``counts`` per state are
+    kept current. Tables replace exp/log1p calls, which would dominate the loop (the counter
+    dose's log1p is interpolated on a fine grid, relative error below 3e-5).
     """
     recruits = np.empty(len(touched), np.int64)
     reached = np.empty(len(touched), np.int64)
@@ -184,17 +191,20 @@ def update_attitudes(
     n_log = len(log1p_table)
     for i in range(len(touched)):
         u = touched[i]
+        pro = pro_dose[u]
+        counter = counter_dose[u]
+        pro_dose[u] = 0
+        counter_dose[u] = 0.0
         elapsed = day - last_update[u]
         b = baseline[u]
         k = keep[elapsed] if elapsed < n_keep else 0.0
         a = b + (attitude[u] - b) * k
-        pro = pro_dose[u]
         if pro > 0:
             reached[n_reached] = u
             n_reached += 1
         push = pro_effect * (log1p_table[pro] if pro < n_log else np.log1p(pro))
-        if counter_dose[u] > 0:
-            push -= counter_effect * _log1p_fine(counter_dose[u], log1p_fine)
+        if counter > 0:
+            push -= counter_effect * _log1p_fine(counter, log1p_fine)
         a += susceptibility[u] * push
         a = min(1.0, max(-1.0, a))
         attitude[u] = a
@@ -214,16 +224,6 @@ def update_attitudes(
                 recruits[n_rec] = u
                 n_rec += 1
     return reached[:n_reached], recruits[:n_rec]
-
-
-@njit(cache=True)
-def reset(touched, pro_dose, counter_dose, mark):  # pragma: no cover - compiled
-    """Clear the day's doses and marks of the touched users (O(touched), not O(users))."""
-    for i in range(len(touched)):
-        u = touched[i]
-        pro_dose[u] = 0
-        counter_dose[u] = 0.0
-        mark[u] = False
 
 
 @njit(cache=True)

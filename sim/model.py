@@ -351,7 +351,6 @@ class PropagandaModel(mesa.Model):
             pp.kind_edges,
             p.share_prob * pp.share_factor[plat],
             u.pro_dose,
-            u.marked,
         )
         if v_kind.size:
             self._special_views(d, act, lang, v_local, v_user, v_kind, ex, rng)

@@ -3,8 +3,8 @@
 Data flow: ``model`` gathers the day's pro and counter doses per user (from ``exposure``) and
 adds them with ``add_pro_views`` / ``add_counter_views``; ``apply_doses`` updates the attitudes
 of the users touched that day and returns who was reached and who was recruited.
-State counts are kept incrementally; the only per-day pass over all users is one scan of a
-boolean mark array.
+State counts are kept incrementally; the only per-day pass over all users is the one sweep of
+the dose arrays that applies the doses.
 
 Attitude drifts back toward the user's initial attitude at rate ``relaxation`` per day; the
 drift is applied in closed form when the user is next exposed (a user nobody reaches keeps
@@ -52,10 +52,9 @@ class Users:
         self.by_language_sorted = np.argsort(self.language, kind="stable")
         self.lang_count = np.bincount(self.language, minlength=3)
         self.lang_start = np.r_[0, np.cumsum(self.lang_count)]
-        # the day's doses: non-zero only for users flagged in ``marked`` (cleared after use)
-        self.pro_dose = np.zeros(n, dtype=np.int32)
+        # the day's doses (pro views, credibility-weighted counter views), cleared when applied
+        self.pro_dose = np.zeros(n, dtype=kernels.DOSE_DTYPE)
         self.counter_dose = np.zeros(n, dtype=np.float64)
-        self.marked = np.zeros(n, dtype=np.bool_)  # users with a dose today
         self._keep, self._keep_for = kernels.keep_table(params.relaxation), params.relaxation
 
     @staticmethod
@@ -82,38 +81,30 @@ class Users:
 
     def add_pro_views(self, users: np.ndarray) -> None:
         """Count one pro view for each entry of ``users`` (repeats count again)."""
-        kernels.count_into(users, self.pro_dose, self.marked)
+        kernels.count_into(users, self.pro_dose)
 
     def add_counter_views(self, users: np.ndarray, weights: np.ndarray) -> None:
         """Add credibility-weighted counter views."""
-        kernels.accumulate(users, weights, self.counter_dose, self.marked)
+        kernels.accumulate(users, weights, self.counter_dose)
 
     def apply_doses(self, day: int, p: Population) -> tuple[np.ndarray, np.ndarray]:
-        """Relax and update the attitudes of everyone exposed today, then clear the doses.
+        """Relax and update the attitudes of everyone with a dose today, then clear the doses.
 
-        Returns (users reached by pro content, new recruits).
+        Applies relaxation since each user's last update, then the doses held in ``pro_dose``
+        and ``counter_dose`` (see ``kernels.update_attitudes``). Returns (users reached by pro
+        content, new recruits), in index order.
         """
-        # in index order, so the per-user arrays are read in one forward sweep, not at random
-        # (one scan of the marks costs less than sorting a list of the touched users)
-        touched = np.flatnonzero(self.marked)
-        reached, recruits = self.update_attitudes(touched, day, p)
-        kernels.reset(touched, self.pro_dose, self.counter_dose, self.marked)
-        return reached, recruits
-
-    def update_attitudes(
-        self, users: np.ndarray, day: int, p: Population
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Apply relaxation since the last update, then the doses held in ``pro_dose`` and
-        ``counter_dose``; returns (users with a pro dose, new recruits). See
-        ``kernels.update_attitudes``."""
         if self._keep_for != p.relaxation:  # the table changes only if a policy sets it
             self._keep, self._keep_for = kernels.keep_table(p.relaxation), p.relaxation
         edges = np.array(
             [p.opposed_below, p.sympathizer_above, max(p.supporter_above, p.sympathizer_above)],
             dtype=np.float64,
         )
+        # Users with a dose, found by one vectorised scan of the dose arrays: cheaper than
+        # marking users one by one as they are dosed (a random write per view)
+        touched = np.flatnonzero((self.pro_dose != 0) | (self.counter_dose != 0.0))
         return kernels.update_attitudes(
-            users,
+            touched,
             self.pro_dose,
             self.counter_dose,
             self.attitude,
