@@ -134,6 +134,8 @@ class PropagandaModel(mesa.Model):
         self._enc_cols = [self._columns_of(n) for n in self.enc_names]
         self.table = np.full((self.n_days, len(self.columns)), np.nan)
         self._pending_actions: set[_Action] = set()
+        # accounts to re-create before a day's step: day -> [(old id, operator, lost followers)]
+        self._recreations: dict[int, list[tuple[int, Operator, np.ndarray | None]]] = {}
 
         rng = self.streams["init"]
         self.users = Users(max(1, round(sc.population.users / self.scale)), sc.population, rng)
@@ -599,31 +601,47 @@ class PropagandaModel(mesa.Model):
             lost = self._lost_followers.pop(acc, None)
             if choice == "recreate":
                 delay = max(1, round(rng.exponential(ops.recreate_delay_days)))
-                self._at(d + delay, partial(self._recreate, acc, op, lost))
+                self._schedule_recreation(d + delay, acc, op, lost)
             elif choice == "migrate" and not op.migrated:  # (never chosen when no pull)
                 op.migrated = True
                 self.migrated_operators += int(d >= 0)  # counted from the first reported day
                 e = int(rng.choice(pulls.size, p=pulls / pulls.sum()))
                 self._open_channel(op, e, d)
 
-    def _recreate(self, old: int, op: Operator, lost: np.ndarray | None) -> None:
-        """A suspended operator's new account; part of the old network follows it again."""
+    def _schedule_recreation(
+        self, day: int, old: int, op: Operator, lost: np.ndarray | None
+    ) -> None:
+        """Re-create account ``old`` before day ``day``'s step; one Mesa event per day re-creates
+        all the accounts due that day, in the order they were scheduled."""
+        due = self._recreations.get(day)
+        if due is None:
+            due = self._recreations[day] = []
+            self._at(day, partial(self._recreate, day))
+        due.append((old, op, lost))
+
+    def _recreate(self, day: int) -> None:
+        """Suspended operators' new accounts; part of each old network follows them again."""
+        due = self._recreations.pop(day)
         t = self.accounts
+        old = np.array([acc for acc, _, _ in due], dtype=np.int64)
         ids = t.add(
-            platform=t.platform[old : old + 1],
+            platform=t.platform[old],
             language=t.language[old],
             operator=t.operator[old],
             rate=t.rate[old],
-            evasion=op.evasion,
+            evasion=np.array([op.evasion for _, op, _ in due]),
             created=self.day + 1,
             recreated=True,
         )
         self.graph.add_accounts(ids.size)
-        if lost is not None and lost.size:  # followed in one batch at the next step
-            self._refollow_acc.append(np.full(lost.size, ids[0]))
-            self._refollow_user.append(lost)
-        op.open_accounts += 1
-        self._new_recreated[t.platform[old]] += 1
+        lost = [np.zeros(0, np.int32) if f is None else f for _, _, f in due]
+        sizes = np.array([f.size for f in lost], dtype=np.int64)
+        if sizes.any():  # followed in one batch at the next step
+            self._refollow_acc.append(np.repeat(ids, sizes))
+            self._refollow_user.append(np.concatenate(lost))
+        for _, op, _ in due:
+            op.open_accounts += 1
+        np.add.at(self._new_recreated, t.platform[old], 1)
 
     def _open_channel(self, op: Operator, platform: int, d: int) -> None:
         op.channels += 1
