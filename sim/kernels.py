@@ -227,28 +227,35 @@ def update_attitudes(
 
 
 @njit(cache=True)
-def gate_follows(r, p_base, users, state, n_following, follow_cap):  # pragma: no cover
+def gate_follows(
+    r, run_end, p_run, users, state, n_following, follow_cap
+):  # pragma: no cover - compiled
     """Indices of follow candidates that follow: ``r < p_base * engagement * room``.
 
-    Engagement is 1 for sympathizers and supporters (state >= 2), 0.1 for neutral users and 0
-    for opposed ones; room is the free share of the user's follow budget.
+    Candidates come in runs: run ``j`` ends before index ``run_end[j]`` and has ``p_base =
+    p_run[j]``. Engagement is 1 for sympathizers and supporters (state >= 2), 0.1 for
+    neutral users and 0 for opposed ones; room is the free share of the user's follow budget.
     """
     out = np.empty(len(r), np.int64)
     n = 0
-    for i in range(len(r)):
-        if r[i] >= p_base[i]:
-            continue
-        u = users[i]
-        st = state[u]
-        if st == 0:
-            continue
-        eng = 1.0 if st >= 2 else 0.1
-        room = 1.0 - n_following[u] / follow_cap[u]
-        if room <= 0.0:
-            continue
-        if r[i] < p_base[i] * eng * min(room, 1.0):
-            out[n] = i
-            n += 1
+    lo = 0
+    for j in range(len(run_end)):
+        p = p_run[j]
+        for i in range(lo, run_end[j]):
+            if r[i] >= p:
+                continue
+            u = users[i]
+            st = state[u]
+            if st == 0:
+                continue
+            eng = 1.0 if st >= 2 else 0.1
+            room = 1.0 - n_following[u] / follow_cap[u]
+            if room <= 0.0:
+                continue
+            if r[i] < p * eng * min(room, 1.0):
+                out[n] = i
+                n += 1
+        lo = run_end[j]
     return out[:n]
 
 

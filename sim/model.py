@@ -47,7 +47,7 @@ class Exposure:
     counter_weights: list[np.ndarray] = field(default_factory=list)
     follow_acc: list[np.ndarray] = field(default_factory=list)  # follow candidates
     follow_user: list[np.ndarray] = field(default_factory=list)
-    follow_prob: list[np.ndarray] = field(default_factory=list)
+    follow_prob: list[float] = field(default_factory=list)  # one per candidate array
     invite_platform: list[np.ndarray] = field(default_factory=list)  # invite-link views
     invite_user: list[np.ndarray] = field(default_factory=list)
 
@@ -276,7 +276,7 @@ class PropagandaModel(mesa.Model):
             return
         acc, users = np.concatenate(self._refollow_acc), np.concatenate(self._refollow_user)
         self._refollow_acc, self._refollow_user = [], []
-        self._decide_follows(acc, users, np.full(users.size, self.sc.accounts.refollow_prob))
+        self._decide_follows(acc, users, [users.size], [self.sc.accounts.refollow_prob])
 
     def step(self) -> None:
         d = self.day
@@ -424,7 +424,7 @@ class PropagandaModel(mesa.Model):
             )
             ex.follow_acc.append(promoted)
             ex.follow_user.append(v_user[is_shout])
-            ex.follow_prob.append(np.full(promoted.size, a_cfg.shoutout_follow_prob))
+            ex.follow_prob.append(a_cfg.shoutout_follow_prob)
         for e_idx in range(len(self.enc_names)):
             sel = v_kind == e_idx + 1
             ex.invite_platform.append(np.full(int(sel.sum()), e_idx))
@@ -438,7 +438,7 @@ class PropagandaModel(mesa.Model):
         ex.pro_users.append(users)
         ex.follow_acc.append(accounts)
         ex.follow_user.append(users)
-        ex.follow_prob.append(np.full(users.size, follow_prob))
+        ex.follow_prob.append(follow_prob)
 
     def _counter_views(self, organic: float, ex: Exposure) -> None:
         """Counter messages seen today: campaigns' posts, and organic counter speech."""
@@ -488,8 +488,8 @@ class PropagandaModel(mesa.Model):
         if ex.follow_acc:
             f_acc = np.concatenate(ex.follow_acc)
             f_usr = np.concatenate(ex.follow_user)
-            f_p = np.concatenate(ex.follow_prob)
-            self._decide_follows(f_acc, f_usr, f_p)
+            sizes = [a.size for a in ex.follow_acc]
+            self._decide_follows(f_acc, f_usr, sizes, ex.follow_prob)
 
         # new operators: some recruits, and supporters from outside the modelled audience
         orng = self.streams["operators"]
@@ -506,11 +506,22 @@ class PropagandaModel(mesa.Model):
             self.cum_recruits += recruits.size
         return int(recruits.size), int(reached.size)
 
-    def _decide_follows(self, acc: np.ndarray, users: np.ndarray, p_base: np.ndarray) -> None:
-        """Candidate (account, user) pairs follow with ``p_base * engagement * room``."""
+    def _decide_follows(
+        self, acc: np.ndarray, users: np.ndarray, sizes: list[int], p_base: list[float]
+    ) -> None:
+        """Candidate (account, user) pairs follow with ``p_base * engagement * room``; the
+        candidates come in consecutive runs of ``sizes`` pairs, each with its own ``p_base``."""
         u = self.users
         r = self.streams["follow"].random(acc.size)
-        take = kernels.gate_follows(r, p_base, users, u.state, u.n_following, u.follow_cap)
+        take = kernels.gate_follows(
+            r,
+            np.cumsum(sizes),
+            np.asarray(p_base, dtype=np.float64),
+            users,
+            u.state,
+            u.n_following,
+            u.follow_cap,
+        )
         self._follow(acc[take], users[take])
 
     def _follow(self, acc: np.ndarray, users: np.ndarray) -> None:
