@@ -28,7 +28,7 @@ from .encrypted import ChannelTable, pick_channels
 from .metrics import column_names
 from .network import FollowerGraph, scatter_add
 from .observation import observed_anti, observed_pro
-from .population import OPPOSED, SUPPORTER, SYMPATHIZER, Users
+from .population import OPPOSED, SUPPORTER, SYMPATHIZER, Users, draw_weighted
 from .rng import Streams
 from .scenario import PurgeEvent, Scenario, SetEvent, TakedownEvent, apply_set
 
@@ -214,7 +214,7 @@ class PropagandaModel(mesa.Model):
         )
         cum = np.cumsum(weight)
         acc = np.repeat(ids, followers)
-        users = np.searchsorted(cum, rng.random(acc.size) * cum[-1], side="right")
+        users = draw_weighted(cum, rng.random(acc.size) * cum[-1])
         scatter_add(u.n_following, self.graph.add_edges(acc, users, u.n), 1)
 
     def _new_operators_with_accounts(

@@ -110,11 +110,7 @@ class FollowerGraph:
         if accounts.size == 0:
             return np.zeros(0, dtype=USER_DTYPE)
         key = np.sort(accounts.astype(np.int64) * n_users + users)
-        key = key[np.r_[True, key[1:] != key[:-1]]]
-        acc, usr = key // n_users, (key % n_users).astype(USER_DTYPE)
-        first = np.flatnonzero(np.r_[True, acc[1:] != acc[:-1]])
-        uniq = acc[first]
-        counts = np.diff(np.r_[first, acc.size])
+        acc, usr, uniq, counts = kernels.split_pairs(key, n_users)
         need = self.length[uniq] + counts
         grow = need > self.cap[uniq]
         if grow.any():

@@ -22,6 +22,19 @@ OPPOSED, NEUTRAL, SYMPATHIZER, SUPPORTER = 0, 1, 2, 3
 NEVER = np.iinfo(np.int32).min // 2
 
 
+def draw_weighted(cum: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(cum, x, side="right")`` (``cum`` cumulative weights, ``0 <= x``).
+
+    Same results, several times faster for millions of draws over millions of users: a bucket
+    index (one bucket per four entries of ``cum``) leaves a short search near each answer.
+    """
+    if x.size < 1024 or cum.size < 1024:
+        return np.searchsorted(cum, x, side="right")
+    top = np.nextafter(max(float(cum[-1]), float(x.max())), np.inf)
+    edges = np.linspace(0.0, top, cum.size // 4 + 1)
+    return kernels.search_right(cum, x, edges, np.searchsorted(cum, edges, side="right"))
+
+
 class Users:
     """All simulated users of the reachable audience."""
 
