@@ -10,8 +10,11 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sim.population import NEUTRAL, OPPOSED, SUPPORTER, SYMPATHIZER, Users
+from sim import kernels
+from sim.population import NEUTRAL, OPPOSED, SUPPORTER, SYMPATHIZER, Users, draw_weighted
 from sim.scenario import Population
 
 
@@ -183,3 +186,32 @@ def test_counts_equal_a_recount_after_many_updates() -> None:
         assert ((u.attitude >= -1) & (u.attitude <= 1)).all()
     assert u.counts.sum() == n
     assert u.counts[SUPPORTER] > 0 and u.counts[OPPOSED] > 0  # the run moved people both ways
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1024, 20_000),
+    m=st.integers(1024, 5_000),
+    zero_share=st.floats(0.0, 0.9),
+    spread=st.floats(0.0, 5.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_draw_weighted_equals_searchsorted(
+    n: int, m: int, zero_share: float, spread: float, seed: int
+) -> None:
+    """The bucketed search gives numpy's answer exactly, ties and zero weights included."""
+    rng = np.random.default_rng(seed)
+    weights = np.exp(spread * rng.normal(size=n)) * (rng.random(n) >= zero_share)
+    weights[0] += 1.0
+    cum = np.cumsum(weights)
+    x = rng.random(m) * cum[-1]
+    x[:50] = cum[rng.integers(0, n, 50)]  # exact ties
+    x[50] = 0.0
+    np.testing.assert_array_equal(draw_weighted(cum, x), np.searchsorted(cum, x, side="right"))
+
+
+def test_pro_doses_stop_at_the_cap() -> None:
+    users = Users(10, Population(users=10), np.random.default_rng(0))
+    users.pro_dose[3] = kernels.DOSE_MAX - 1
+    users.add_pro_views(np.array([3, 3, 3, 4]))
+    assert users.pro_dose[3] == kernels.DOSE_MAX and users.pro_dose[4] == 1
