@@ -1,0 +1,104 @@
+"""Where one run's time goes: seconds per step of the day and per compiled kernel.
+
+Wraps each step method of ``sim.model.PropagandaModel`` (``_post``, ``_expose``, ...) and each
+numba kernel of ``sim.kernels`` with a timer, runs one replicate of a scenario, and prints the
+totals, largest first, with the number of calls. Step times include the kernels they call; the
+rest of a step's time is its numpy and Python glue. Building the model (users, initial accounts
+and followers) is timed on its own. A sampling profiler (py-spy, pyinstrument) sees numba
+kernels only as opaque native frames; these wrappers name them.
+
+Usage (from the repository root)::
+
+    .venv/bin/python benchmarks/profile_run.py --scale 5
+    .venv/bin/python benchmarks/profile_run.py --scale 1 --set end=2014-12-31
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import functools
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from sim import kernels  # noqa: E402
+from sim import model as model_module  # noqa: E402
+from sim.loader import load_scenario  # noqa: E402
+
+STEPS = (
+    "_refollow",
+    "_post",
+    "_expose",
+    "_update_users",
+    "_decide_follows",
+    "_moderate",
+    "_suspend",
+    "_operators_decide",
+    "_recreate",
+    "_abandon",
+    "_encrypted",
+    "_record",
+)
+
+
+def instrument(totals: collections.Counter[str], calls: collections.Counter[str]) -> None:
+    """Replace the step methods and kernels by timed wrappers that add to ``totals``."""
+
+    def timed(fn: Callable[..., Any], label: str) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                totals[label] += time.perf_counter() - t
+                calls[label] += 1
+
+        return wrapper
+
+    for name in STEPS:
+        cls = model_module.PropagandaModel
+        setattr(cls, name, timed(getattr(cls, name), f"step {name}"))
+    for name in dir(kernels):
+        fn = getattr(kernels, name)
+        if hasattr(fn, "py_func"):  # a numba dispatcher
+            setattr(kernels, name, timed(fn, f"kernel {name}"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenario", default=str(REPO / "scenarios" / "baseline.yaml"))
+    parser.add_argument("--scale", type=float, default=20.0)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    sc = load_scenario(args.scenario, [f"scale={args.scale:g}", *args.set])
+    # untimed: imports and loading the compiled kernels
+    model_module.simulate(load_scenario(args.scenario, ["scale=1000", "end=2014-01-05"]), 0)
+
+    totals: collections.Counter[str] = collections.Counter()
+    calls: collections.Counter[str] = collections.Counter()
+    instrument(totals, calls)
+    t0 = time.perf_counter()
+    model = model_module.PropagandaModel(sc, args.seed)
+    t1 = time.perf_counter()
+    model.run()
+    t2 = time.perf_counter()
+    print(f"{sc.name} at 1:{sc.scale:g}: {model.users.n:,} users, {sc.warmup_days + sc.days} days")
+    print(f"build {t1 - t0:.2f} s, days {t2 - t1:.2f} s, total {t2 - t0:.2f} s\n")
+    width = max(len(k) for k in totals)
+    for label, seconds in totals.most_common():
+        share = 100 * seconds / (t2 - t0)
+        print(f"{label:<{width}}  {seconds:8.2f} s  {share:5.1f}%  {calls[label]:8,d} calls")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
