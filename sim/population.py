@@ -57,7 +57,7 @@ class Users:
         self.last_update = np.zeros(n, dtype=np.int32)
         self.follow_cap = follow_cap[order].astype(np.int32)
         self.n_following = np.zeros(n, dtype=np.int32)
-        self.member_channel = np.full(n, -1, dtype=np.int64)  # encrypted channel, -1 none
+        self.member_channel = np.full(n, -1, dtype=np.int32)  # encrypted channel, -1 none
         self.last_reached = np.full(n, NEVER, dtype=np.int32)
         self.state = self._classify(self.attitude, params)
         self.counts = np.bincount(self.state, minlength=4).astype(np.int64)
