@@ -227,14 +227,13 @@ def update_attitudes(
 
 
 @njit(cache=True)
-def gate_follows(
-    r, run_end, p_run, users, state, n_following, follow_cap
-):  # pragma: no cover - compiled
+def gate_follows(r, run_end, p_run, users, state, follows):  # pragma: no cover - compiled
     """Indices of follow candidates that follow: ``r < p_base * engagement * room``.
 
     Candidates come in runs: run ``j`` ends before index ``run_end[j]`` and has ``p_base =
     p_run[j]``. Engagement is 1 for sympathizers and supporters (state >= 2), 0.1 for
-    neutral users and 0 for opposed ones; room is the free share of the user's follow budget.
+    neutral users and 0 for opposed ones; room is the free share of the user's follow budget
+    (``follows[u] = (follows made, budget)``).
     """
     out = np.empty(len(r), np.int64)
     n = 0
@@ -249,7 +248,7 @@ def gate_follows(
             if st == 0:
                 continue
             eng = 1.0 if st >= 2 else 0.1
-            room = 1.0 - n_following[u] / follow_cap[u]
+            room = 1.0 - follows[u, 0] / follows[u, 1]
             if room <= 0.0:
                 continue
             if r[i] < p * eng * min(room, 1.0):

@@ -519,8 +519,7 @@ class PropagandaModel(mesa.Model):
             np.asarray(p_base, dtype=np.float64),
             users,
             u.state,
-            u.n_following,
-            u.follow_cap,
+            u.follows,
         )
         self._follow(acc[take], users[take])
 

@@ -55,14 +55,18 @@ class Users:
         self.baseline = base[order].astype(np.float32)
         self.attitude = self.baseline.copy()
         self.last_update = np.zeros(n, dtype=np.int32)
-        self.follow_cap = follow_cap[order].astype(np.int32)
-        self.n_following = np.zeros(n, dtype=np.int32)
+        # follows made and follow budget side by side: the follow gate reads both for a random
+        # user, and one memory access then brings both
+        self.follows = np.zeros((n, 2), dtype=np.int32)
+        self.n_following = self.follows[:, 0]
+        self.follow_cap = self.follows[:, 1]
+        self.follow_cap[:] = follow_cap[order]
         self.member_channel = np.full(n, -1, dtype=np.int32)  # encrypted channel, -1 none
         self.last_reached = np.full(n, NEVER, dtype=np.int32)
         self.state = self._classify(self.attitude, params)
         self.counts = np.bincount(self.state, minlength=4).astype(np.int64)
         # users grouped by language: ``by_language_sorted[lang_start[l]:lang_start[l + 1]]``
-        self.by_language_sorted = np.argsort(self.language, kind="stable")
+        self.by_language_sorted = np.argsort(self.language, kind="stable").astype(np.int32)
         self.lang_count = np.bincount(self.language, minlength=3)
         self.lang_start = np.r_[0, np.cumsum(self.lang_count)]
         # the day's doses (pro views, credibility-weighted counter views), cleared when applied
