@@ -395,7 +395,7 @@ class PropagandaModel(mesa.Model):
             views_i = int(np.sum(n_views[on]) + np.sum(n_disc[on]))
             views_i += sv_local.size if one else int(np.count_nonzero(plat[sv_local] == i))
             tally.impressions[i] = views_i
-            tally.shares[i] = s_local.size if one else int(np.count_nonzero(on_s))
+            tally.shares[i] = s_local.size if one else int(np.count_nonzero(plat[s_local] == i))
             tally.shares_observed_weight[i] = float(np.sum(1.0 - loss * ev[s_local][on_s]))
         return ex
 
@@ -585,7 +585,7 @@ class PropagandaModel(mesa.Model):
         plat, tally = t.platform[ids], self._tally
         for i in range(len(self.open_names)):
             on = self._on_platform(plat, i)
-            tally.susp_n[i] += ids.size if on is ALL else int(on.sum())
+            tally.susp_n[i] += int(np.count_nonzero(plat == i))
             tally.susp_followers[i] += float(self.graph.length[ids[on]].sum())
             tally.susp_age[i] += float((d - t.created[ids[on]]).sum())
         t.active[ids] = False
