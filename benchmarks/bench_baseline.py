@@ -67,6 +67,7 @@ def child(scenario_path: str, scale: float) -> dict:
     scenario = load_scenario(scenario_path, [f"scale={scale:g}"])
     days = scenario.warmup_days + scenario.days
     t0 = time.perf_counter()
+    c0 = time.process_time()
     model = PropagandaModel(scenario)
     t_init = time.perf_counter() - t0
     edges = [model.graph.n_edges]
@@ -74,12 +75,14 @@ def child(scenario_path: str, scale: float) -> dict:
         model.step()
         edges.append(model.graph.n_edges)
     seconds = time.perf_counter() - t0
+    cpu_seconds = time.process_time() - c0
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     return {
         "scale": scale,
         "users": int(model.users.n),
         "days": days,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "init_seconds": t_init,
         "edges_peak": int(max(edges)),
         "edges_end": int(edges[-1]),
@@ -147,6 +150,7 @@ def machine() -> dict[str, str]:
 
 def summarise(runs: list[dict]) -> dict:
     secs = [r["seconds"] for r in runs]
+    cpu = [r["cpu_seconds"] for r in runs]
     first = runs[0]
     median = statistics.median(secs)
     return {
@@ -158,6 +162,9 @@ def summarise(runs: list[dict]) -> dict:
         "median": median,
         "min": min(secs),
         "max": max(secs),
+        "cpu_median": statistics.median(cpu),
+        "cpu_min": min(cpu),
+        "cpu_max": max(cpu),
         "per_day": median / first["days"],
         "peak_mb": max(r["peak_mb"] for r in runs),
         "repeats": len(runs),
@@ -168,8 +175,9 @@ def table(rows: list[dict]) -> str:
     rows = sorted(rows, key=lambda r: r["users"])
     lines = [
         "| scale | simulated users | follow edges (peak) | days | seconds per run: median "
-        "(min-max) | seconds per day | peak memory | time ratio | users ratio | edges ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "(min-max) | CPU seconds per run: median (min-max) | seconds per day | peak memory | "
+        "time ratio | users ratio | edges ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     prev = None
     for r in rows:
@@ -183,14 +191,18 @@ def table(rows: list[dict]) -> str:
             ]
         lines.append(
             f"| 1:{r['scale']:g} | {r['users']:,} | {r['edges_peak']:,} | {r['days']} | "
-            f"{r['median']:.2f} ({r['min']:.2f}-{r['max']:.2f}) | {r['per_day'] * 1000:.1f} ms | "
+            f"{r['median']:.2f} ({r['min']:.2f}-{r['max']:.2f}) | "
+            f"{r['cpu_median']:.2f} ({r['cpu_min']:.2f}-{r['cpu_max']:.2f}) | "
+            f"{r['per_day'] * 1000:.1f} ms | "
             f"{r['peak_mb']:,.0f} MB | " + " | ".join(ratios) + " |"
         )
         prev = r
     return "\n".join(lines)
 
 
-def report(rows: list[dict], info: dict[str, str], repeats: int, scenario: Path) -> str:
+def report(
+    rows: list[dict], info: dict[str, str], repeats: int, scenario: Path, load: str = ""
+) -> str:
     try:
         shown = scenario.resolve().relative_to(REPO)
     except ValueError:
@@ -199,12 +211,15 @@ def report(rows: list[dict], info: dict[str, str], repeats: int, scenario: Path)
         [
             f"Measured on {info['date']} at commit `{info['commit']}`: {info['cpu']}, "
             f"{info['cores']} cores; {info['versions']}.",
-            f"Scenario `{shown}`, {repeats} run(s) per scale, each in a fresh process.",
+            f"Scenario `{shown}`, {repeats} run(s) per scale, each in a fresh process."
+            + (f" {load}" if load else ""),
             "",
             table(rows),
             "",
             "Time and memory cover building the model and simulating every day (warm-up "
-            "included); ratios compare each scale with the next coarser one.",
+            "included); ratios (of wall-clock medians) compare each scale with the next coarser "
+            "one. CPU seconds are the run's own processor time: on a busy machine they stay "
+            "close to what an idle machine would take, where wall-clock time does not.",
         ]
     )
 
@@ -245,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeats < 1 or any(s < 1 for s in args.scales):
         parser.error("--repeats must be >= 1 and every scale >= 1")
 
+    load_before = os.getloadavg()[0]
     rows = []
     for scale in args.scales:
         runs = []
@@ -252,14 +268,16 @@ def main(argv: list[str] | None = None) -> int:
             r = run_child(args.scenario, scale)
             runs.append(r)
             print(
-                f"scale 1:{scale:g} run {i + 1}/{args.repeats}: {r['seconds']:.2f} s, "
+                f"scale 1:{scale:g} run {i + 1}/{args.repeats}: {r['seconds']:.2f} s "
+                f"({r['cpu_seconds']:.2f} s CPU), "
                 f"{r['users']:,} users, {r['edges_peak']:,} edges at peak, "
                 f"{r['peak_mb']:,.0f} MB",
                 file=sys.stderr,
                 flush=True,
             )
         rows.append(summarise(runs))
-    text = report(rows, machine(), args.repeats, args.scenario)
+    load = f"Load average (1 min) {load_before:.1f} before and {os.getloadavg()[0]:.1f} after."
+    text = report(rows, machine(), args.repeats, args.scenario, load)
     print(text)
     if args.write:
         write_readme(text)
