@@ -68,8 +68,8 @@ def feed_views(
     Two passes, on purpose: the first reads the follower lists and decides the kinds, the
     second adds the doses. In one loop, the hard-to-predict branch on the kind discards the
     dose updates in flight (each a likely cache miss at millions of users) whenever it is
-    mispredicted; apart, both loops keep many memory accesses in flight (1.7 times faster at
-    full scale).
+    mispredicted; apart, both loops keep many memory accesses in flight (about a fifth faster
+    at 1:2 in a whole run).
     """
     total = len(rnd)
     users = np.empty(total, pool.dtype)
@@ -245,7 +245,8 @@ def gate_follows(r, run_end, p_run, users, state, follows):  # pragma: no cover 
     In passes (as in ``feed_views``): first the candidates whose uniform can pass at all, then
     their users' states, then the budgets of the engaged ones, then the decisions. Each pass
     either branches on data already at hand or reads memory without branching, so the random
-    reads of the user arrays stay in flight together.
+    reads of the user arrays stay in flight together (about a third faster at 1:2 in a whole
+    run).
     """
     cand = np.empty(len(r), np.int64)
     p_cand = np.empty(len(r), np.float64)
@@ -298,13 +299,11 @@ def track_reach(reached, last_reached, buckets, day):  # pragma: no cover - comp
     """
     w = len(buckets)
     buckets[day % w] = 0
-    prev = np.empty(len(reached), last_reached.dtype)
-    for k in range(len(reached)):  # random reads and writes only, no branch (see feed_views)
-        u = reached[k]
-        prev[k] = last_reached[u]
+    for u in reached:
+        prev = last_reached[u]
+        if day - prev < w:
+            buckets[prev % w] -= 1
         last_reached[u] = day
-    for k in range(len(reached)):
-        buckets[prev[k] % w] -= (day - prev[k]) < w
     buckets[day % w] += len(reached)
 
 
