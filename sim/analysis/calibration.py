@@ -26,6 +26,7 @@ import logging
 import math
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,7 +37,7 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
-from sim.analysis.problem import Prior, Target, load_priors, load_targets
+from sim.analysis.problem import Prior, Target, load_priors, load_targets, prior_lines
 from sim.loader import Problem, ScenarioError, load_scenario
 from sim.scenario import Scenario
 
@@ -81,12 +82,14 @@ def with_parameters(base: Mapping[str, Any], values: Mapping[str, float]) -> Sce
 def check_priors(base: Mapping[str, Any], priors: Mapping[str, Prior], file: str) -> None:
     """Every prior names a scenario key and both ends of its range give a valid scenario."""
     problems = []
+    lines = prior_lines(file) if Path(file).is_file() else {}
     for key, prior in priors.items():
+        line = lines.get(key)
         for end in (prior.low, prior.high):
             try:
                 with_parameters(base, {key: end})
             except (KeyError, TypeError):
-                problems.append(Problem("not a key of the scenario", file, None, key))
+                problems.append(Problem("not a key of the scenario", file, line, key))
                 break
             except ValidationError as err:
                 why = "; ".join(e["msg"] for e in err.errors())
@@ -169,7 +172,7 @@ class Setup:
 
 
 @dataclass(frozen=True)
-class Problem_:
+class Calibration:
     """The loaded problem of a setup: base scenario, priors, targets."""
 
     base: dict
@@ -181,7 +184,7 @@ class Problem_:
         return SimulateTargets(self.base, self.priors, self.targets)
 
 
-def load_problem(setup: Setup) -> Problem_:
+def load_problem(setup: Setup) -> Calibration:
     """Load and check the scenario, priors and targets of a setup (ScenarioError if bad)."""
     sc = load_scenario(setup.scenario, [*setup.overrides, f"scale={setup.scale:g}"])
     targets = tuple(load_targets(setup.targets))
@@ -197,7 +200,7 @@ def load_problem(setup: Setup) -> Problem_:
                 setup.targets,
             )
         )
-    return Problem_(base, priors, targets)
+    return Calibration(base, priors, targets)
 
 
 def make_sampler(workers: int, scheduler: str | None) -> Any:
@@ -239,7 +242,7 @@ class _GenerationLog(logging.Handler):
 def run_abc(
     folder: Path,
     setup: Setup,
-    problem: Problem_,
+    problem: Calibration,
     sampler: Any,
     resume: bool,
     out: Callable[[str], None] = print,
@@ -258,7 +261,7 @@ def run_abc(
 
 
 def _run(
-    folder: Path, setup: Setup, problem: Problem_, sampler: Any, resume: bool, out: Callable
+    folder: Path, setup: Setup, problem: Calibration, sampler: Any, resume: bool, out: Callable
 ) -> Any:
     import pyabc
 
@@ -272,6 +275,8 @@ def _run(
         TargetDistance(problem.targets),
         population_size=setup.particles,
         sampler=sampler,
+        # the first generation accepts its whole prior sample: no separate calibration sample
+        eps=pyabc.MedianEpsilon(initial_epsilon=math.inf),
     )
     db = "sqlite:///" + str((folder / DB_NAME).resolve())
     if resume:
@@ -284,11 +289,13 @@ def _run(
     if remaining <= 0:
         out(f"all {setup.generations} generations are done")
         return history
-    abc.run(
-        minimum_epsilon=setup.min_epsilon,
-        max_nr_populations=remaining,
-        max_walltime=dt.timedelta(minutes=setup.minutes),
-    )
+    with warnings.catch_warnings():  # pyabc compares epsilons with the first one, infinite
+        warnings.filterwarnings("ignore", "invalid value", RuntimeWarning)
+        abc.run(
+            minimum_epsilon=setup.min_epsilon,
+            max_nr_populations=remaining,
+            max_walltime=dt.timedelta(minutes=setup.minutes),
+        )
     return history
 
 
@@ -356,7 +363,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def finish(
-    folder: Path, history: Any, problem: Problem_, setup: Setup, calib_id: str, overlay: Path
+    folder: Path, history: Any, problem: Calibration, setup: Setup, calib_id: str, overlay: Path
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """Write posterior.parquet, generations.csv and the overlay; returns posterior, estimate."""
     post = posterior(history, problem.priors)

@@ -210,3 +210,10 @@ def load_targets(file: str | Path = TARGETS_FILE) -> list[Target]:
 def load_priors(file: str | Path = PRIORS_FILE) -> dict[str, Prior]:
     """The free parameters of ``file`` (default ``calibration/priors.yaml``), by dotted key."""
     return _validate(PriorsFile, Path(file), "free parameters ('parameters:')").parameters
+
+
+def prior_lines(file: str | Path) -> dict[str, int | None]:
+    """The line of each parameter in a priors file (for messages about a loaded prior)."""
+    data = _read_yaml(str(file))
+    section = data.get("parameters", {})
+    return {k: src.line for k, src in getattr(section, "locs", {}).items()}
