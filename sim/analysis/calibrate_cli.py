@@ -83,14 +83,14 @@ def add_parser(sub: Any, formatter: Any) -> None:
     p.add_argument(
         "--scale",
         type=_positive(float),
-        default=80.0,
-        help="scale of the calibration runs (default 80; outputs are scale-free)",
+        default=100.0,
+        help="scale of the calibration runs (default 100; outputs are scale-free)",
     )
     p.add_argument(
         "--particles",
         type=_positive(int),
-        default=100,
-        help="particles per generation (default 100)",
+        default=80,
+        help="particles per generation (default 80)",
     )
     p.add_argument(
         "--generations",
@@ -100,7 +100,7 @@ def add_parser(sub: Any, formatter: Any) -> None:
     p.add_argument(
         "--minutes",
         type=_positive(float),
-        help="stop after the generation that passes this wall time (default 50)",
+        help="stop after the generation that passes this wall time (default 45)",
     )
     p.add_argument(
         "--min-epsilon",
@@ -189,7 +189,7 @@ def cmd_calibrate(args: argparse.Namespace, command_line: list[str]) -> int:
             priors=args.priors,
             particles=args.particles,
             generations=args.generations or 10,
-            minutes=args.minutes or 50.0,
+            minutes=args.minutes or 45.0,
             min_epsilon=args.min_epsilon,
             command=shlex.join(command_line),
             created=dt.datetime.now().isoformat(timespec="seconds"),
@@ -220,6 +220,8 @@ def cmd_calibrate(args: argparse.Namespace, command_line: list[str]) -> int:
                 f"`propsim calibrate --resume {calib_id}`"
             )
             raise
+        finally:
+            cal.close_sampler(sampler)
     if history.max_t < 0:
         cal.log("no generation finished; nothing to write")
         return 1

@@ -153,12 +153,12 @@ class Setup:
 
     scenario: str = "scenarios/baseline.yaml"
     overrides: list[str] = field(default_factory=list)
-    scale: float = 80.0
+    scale: float = 100.0
     targets: str = "calibration/targets.yaml"
     priors: str = "calibration/priors.yaml"
-    particles: int = 100
+    particles: int = 80
     generations: int = 10
-    minutes: float = 50.0
+    minutes: float = 45.0
     min_epsilon: float = 0.0
     command: str = ""
     created: str = ""
@@ -211,10 +211,25 @@ def make_sampler(workers: int, scheduler: str | None) -> Any:
     if scheduler:
         from distributed import Client
 
-        return pyabc.sampler.DaskDistributedSampler(dask_client=Client(scheduler, timeout=30))
+        from sim.cli import BadInput
+
+        try:
+            client = Client(scheduler, timeout=30)
+        except ValueError as err:  # a malformed address: bad input
+            raise BadInput(f"--scheduler {scheduler}: {err}") from None
+        except (OSError, TimeoutError) as err:  # no scheduler there: a failure
+            raise OSError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
+        return pyabc.sampler.DaskDistributedSampler(dask_client=client)
     if workers > 1:
         return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
     return pyabc.sampler.SingleCoreSampler()
+
+
+def close_sampler(sampler: Any) -> None:
+    """Disconnect from a Dask cluster (the cluster itself keeps running)."""
+    client = getattr(sampler, "client", None)
+    if client is not None:
+        client.close()
 
 
 class _GenerationLog(logging.Handler):
@@ -325,13 +340,10 @@ def point_estimate(post: pd.DataFrame, priors: Mapping[str, Prior]) -> dict[str,
 
 
 def generations_table(history: Any) -> pd.DataFrame:
-    """Per generation: epsilon, simulations, particles and acceptance rate."""
+    """Per generation: epsilon, simulations, accepted particles and wall time (s)."""
     pops = history.get_all_populations()
-    pops = pops[pops["t"] >= 0].copy()
-    counts = history.get_nr_particles_per_population()
-    pops["particles"] = [int(counts.get(t, 0)) for t in pops["t"]]
-    pops["acceptance"] = pops["particles"] / pops["samples"]
-    return pops[["t", "epsilon", "samples", "particles", "acceptance"]].reset_index(drop=True)
+    pops = pops[pops["t"] >= 0]
+    return pops[["t", "epsilon", "samples", "particles", "wall_time"]].reset_index(drop=True)
 
 
 def overlay_text(estimate: Mapping[str, float], calib_id: str, command: str) -> str:

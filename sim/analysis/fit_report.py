@@ -62,6 +62,35 @@ def run_many(scenarios: Sequence[Scenario], seeds: Sequence[int], workers: int) 
     return out
 
 
+def mechanism_values(dailies: Sequence[pd.DataFrame], sc: Scenario) -> pd.DataFrame:
+    """Quantities the targets do not constrain directly, per run: what the fit implies about
+    the mechanisms (recruitment, evasion, migration) beyond the calibrated numbers."""
+    p = sc.platform_names("open")[0]
+    encs = sc.platform_names("encrypted")
+
+    def true_drop(d: pd.DataFrame) -> float:
+        x = d[f"{p}.pro_posts_true"]
+        late, early = x.iloc[-91:].mean(), x.iloc[-91 - 731 : -731].mean()
+        return float(late / early) if len(x) > 822 and early > 0 else float("nan")
+
+    rows = []
+    for d in dailies:
+        half = len(d) // 2
+        rows.append(
+            {
+                "recruits, first half of the run": float(d["new_recruits"].iloc[:half].sum()),
+                "recruits, second half of the run": float(d["new_recruits"].iloc[half:].sum()),
+                "sympathizers, last day": float(d["sympathizers"].iloc[-1]),
+                "true pro posts, last 91 days / same days two years earlier": true_drop(d),
+                "mean evasion of active accounts, last day": float(d[f"{p}.mean_evasion"].iloc[-1]),
+                "encrypted-channel members, last day": float(
+                    sum(d[f"{e}.members"].iloc[-1] for e in encs)
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def target_values(dailies: Sequence[pd.DataFrame], sc: Scenario, targets: Sequence[Target]):
     platform = sc.platform_names("open")[0]
     return pd.DataFrame([{t.id: t.simulate(d, platform) for t in targets} for d in dailies])
@@ -247,6 +276,7 @@ def write_report(
     predictive.assign(particle=rows).to_parquet(folder / "predictive.parquet", index=False)
     table = fit_table(problem.targets, predictive, point)
     ident = identification(post, problem.priors)
+    mech = mechanism_values(dailies[:draws], base_sc)
 
     figures = report.parent / "figures"
     figures.mkdir(parents=True, exist_ok=True)
@@ -262,7 +292,9 @@ def write_report(
                 series.append(f"calibration_predictive_{path.name}")
                 shutil.copy(path, figures / series[-1])
 
-    text = markdown(calib_id, setup, problem, table, ident, post, gens, draws, base_sc, series)
+    text = markdown(
+        calib_id, setup, problem, table, ident, mech, post, gens, draws, base_sc, series
+    )
     tmp_report = report.with_name(report.name + ".tmp")
     tmp_report.write_text(text, encoding="utf-8")
     tmp_report.replace(report)
@@ -275,6 +307,7 @@ def markdown(
     problem: Calibration,
     table: pd.DataFrame,
     ident: pd.DataFrame,
+    mech: pd.DataFrame,
     post: pd.DataFrame,
     gens: pd.DataFrame,
     draws: int,
@@ -282,7 +315,7 @@ def markdown(
     series: Sequence[str],
 ) -> str:
     """The report's text (figures are referenced relative to the report)."""
-    wall = float(gens["wall_time"].sum())
+    wall = float(gens["wall_time"].fillna(0).sum())
     n_sims = int(gens["samples"].sum())
     fit_rows = [
         [
@@ -311,6 +344,14 @@ def markdown(
     gen_rows = [
         [str(int(g.t)), f"{g.epsilon:.3g}", f"{int(g.samples):,}", f"{g.particles / g.samples:.0%}"]
         for _, g in gens.iterrows()
+    ]
+    mech_rows = [
+        [
+            name,
+            fmt(float(mech[name].median())),
+            f"{fmt(float(mech[name].quantile(0.05)))} - {fmt(float(mech[name].quantile(0.95)))}",
+        ]
+        for name in mech.columns
     ]
     corr = correlations(post, problem.priors)
     corr_text = (
@@ -342,8 +383,8 @@ not a point to hit): epsilon <= 1 means the particle meets every target.
 
 Command: `{setup.command}`
 
-- generations: {len(gens)}; simulations: {n_sims:,} (including pyabc's calibration sample);
-  wall time: {wall / 60:.0f} min on this machine (2 cores, shared)
+- generations: {len(gens)}; simulations: {n_sims:,}; wall time of the generations:
+  {wall / 60:.0f} min on the development machine (2 cores shared with other work)
 - final epsilon: {gens["epsilon"].iloc[-1]:.3g} (largest excess of the worst target, in
   tolerances, that the last generation's particles all stay within)
 
@@ -395,6 +436,14 @@ Parameters that trade off against each other (weighted posterior correlation, pr
 a loose pair can still be constrained jointly.
 
 {corr_text}
+
+## What the fit implies beyond the targets
+
+Quantities no target constrains directly, over the same predictive draws (median and 90%
+range): they show which mechanisms the calibrated model runs on, and are what later public
+figures (outside the calibration window or on other quantities) would test.
+
+{_md_table(["quantity", "median", "90% range"], mech_rows)}
 
 {discussion}
 """

@@ -351,12 +351,12 @@ def test_resume_after_an_interrupt(synthetic: Path, tmp_path: Path, monkeypatch)
 
     def flaky(self, sample):
         calls["n"] += 1
-        if calls["n"] > 20:  # well into the second generation
+        if calls["n"] > 10:  # into the second generation
             raise KeyboardInterrupt
         return real(self, sample)
 
     monkeypatch.setattr(cal.SimulateTargets, "__call__", flaky)
-    args = ["--particles", "6", "--workers", "1", "--generations", "3"]
+    args = ["--particles", "6", "--workers", "1", "--generations", "2"]
     code = calibrate(
         tmp_path, *args, targets=synthetic / "targets.yaml", priors=synthetic / "priors.yaml"
     )
@@ -383,7 +383,7 @@ def test_resume_after_an_interrupt(synthetic: Path, tmp_path: Path, monkeypatch)
         == 0
     )
     history = pyabc.History("sqlite:///" + str(folder / "abc.db"))
-    assert history.max_t == 2 > done
+    assert history.max_t == 1 > done
 
 
 @pytest.mark.parametrize(
@@ -416,3 +416,60 @@ def test_bad_priors_file_exit_2(synthetic: Path, tmp_path: Path, capsys) -> None
     err = capsys.readouterr().err
     assert code == 2 and "population.relaxtion" in err and "p.yaml" in err
     assert not (tmp_path / "runs").exists()
+
+
+def test_runs_on_a_dask_cluster(synthetic: Path, tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False) as cluster:
+        code = calibrate(
+            tmp_path,
+            "--particles",
+            "4",
+            "--generations",
+            "1",
+            "--scheduler",
+            cluster.scheduler_address,
+            targets=synthetic / "targets.yaml",
+            priors=synthetic / "priors.yaml",
+        )
+    assert code == 0
+    _, history = history_of(tmp_path / "runs")
+    assert history.max_t == 0 and history.total_nr_simulations >= 4
+
+
+# --- fit report tables -------------------------------------------------------------------------
+
+
+def test_fit_table_medians_intervals_and_verdicts() -> None:
+    from sim.analysis.fit_report import fit_table
+
+    ts = [target(id="a", value=10.0, tolerance=1.0), target(id="b", low=5.0, tolerance=1.0)]
+    predictive = pd.DataFrame({"a": np.linspace(9, 13, 21), "b": np.linspace(0, 4, 21)})
+    table = fit_table(ts, predictive, predictive).set_index("target")
+    assert table.loc["a", "median"] == 11 and bool(table.loc["a", "met"])
+    assert table.loc["b", "median"] == 2 and not bool(table.loc["b", "met"])
+    assert table.loc["a", "q05"] == pytest.approx(9.2) and table.loc["a", "q95"] == pytest.approx(
+        12.8
+    )
+    assert table.loc["a", "inside_90"] == pytest.approx(11 / 21)
+
+
+def test_identification_tells_pinned_from_loose() -> None:
+    from sim.analysis.fit_report import identification
+
+    rng = np.random.default_rng(1)
+    priors = {
+        "x": cal.Prior(low=0, high=1, why="w"),
+        "y": cal.Prior(low=0.01, high=1, scale="log", why="w"),
+    }
+    post = pd.DataFrame(
+        {
+            "x": rng.uniform(0, 1, 2000),  # as wide as the prior
+            "y": 10 ** rng.uniform(-1.05, -0.95, 2000),  # a twentieth of the log range
+            "weight": np.full(2000, 1 / 2000),
+        }
+    )
+    ident = identification(post, priors).set_index("parameter")
+    assert ident.loc["x", "verdict"] == "loose" and ident.loc["y", "verdict"] == "pinned"
+    assert ident.loc["y", "q05"] < 0.1 < ident.loc["y", "q95"]
