@@ -57,14 +57,6 @@ class PlotTarget:
     low: float | None = None
     high: float | None = None
 
-    @property
-    def first_day(self) -> dt.date:
-        return min(w[0] for w in self.windows)
-
-    @property
-    def last_day(self) -> dt.date:
-        return max(w[1] for w in self.windows)
-
 
 def _as_plot_target(t: Target) -> PlotTarget:
     """A calibration target as drawn: levels and two-sided ranges in place, others as notes."""

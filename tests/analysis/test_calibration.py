@@ -252,6 +252,13 @@ def calibrate(tmp: Path, *extra: str, targets: Path | None = None, priors: Path 
     return cli.main([*argv, *extra])
 
 
+def resume(tmp: Path, calib_id: str, *extra: str) -> int:
+    out = ["--out", str(tmp / "runs"), "--overlay", str(tmp / "calibrated.yaml")]
+    return cli.main(
+        ["calibrate", "--resume", calib_id, *out, "--no-report", "--workers", "1", *extra]
+    )
+
+
 TRUTH = {"accounts.initial": 25_000.0, "observation.anti_recall": 0.4}
 
 
@@ -319,25 +326,7 @@ def test_resume_continues_the_generations(synthetic: Path, tmp_path: Path, capsy
     folder, history = history_of(tmp_path / "runs")
     assert history.max_t == 0
     first = pd.read_parquet(folder / "posterior.parquet")
-    assert (
-        cli.main(
-            [
-                "calibrate",
-                "--resume",
-                folder.name,
-                "--out",
-                str(tmp_path / "runs"),
-                "--overlay",
-                str(tmp_path / "calibrated.yaml"),
-                "--no-report",
-                "--generations",
-                "2",
-                "--workers",
-                "1",
-            ]
-        )
-        == 0
-    )
+    assert resume(tmp_path, folder.name, "--generations", "2") == 0
     history = pyabc.History("sqlite:///" + str(folder / "abc.db"))
     assert history.max_t == 1
     assert len(pd.read_csv(folder / "generations.csv")) == 2
@@ -365,23 +354,7 @@ def test_resume_after_an_interrupt(synthetic: Path, tmp_path: Path, monkeypatch)
     done = history.max_t
     assert done >= 0 and not (folder / "posterior.parquet").exists()
     monkeypatch.setattr(cal.SimulateTargets, "__call__", real)
-    assert (
-        cli.main(
-            [
-                "calibrate",
-                "--resume",
-                folder.name,
-                "--out",
-                str(tmp_path / "runs"),
-                "--overlay",
-                str(tmp_path / "calibrated.yaml"),
-                "--no-report",
-                "--workers",
-                "1",
-            ]
-        )
-        == 0
-    )
+    assert resume(tmp_path, folder.name) == 0
     history = pyabc.History("sqlite:///" + str(folder / "abc.db"))
     assert history.max_t == 1 > done
 
