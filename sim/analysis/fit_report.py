@@ -81,6 +81,9 @@ def mechanism_values(dailies: Sequence[pd.DataFrame], sc: Scenario) -> pd.DataFr
                 "recruits, first half of the run": float(d["new_recruits"].iloc[:half].sum()),
                 "recruits, second half of the run": float(d["new_recruits"].iloc[half:].sum()),
                 "sympathizers, last day": float(d["sympathizers"].iloc[-1]),
+                "mean followers of active accounts, Sep-Dec 2014 (census: 1,004)": float(
+                    d.loc["2014-09-01":"2014-12-31", f"{p}.mean_followers"].mean()
+                ),
                 "true pro posts, last 91 days / same days two years earlier": true_drop(d),
                 "mean evasion of active accounts, last day": float(d[f"{p}.mean_evasion"].iloc[-1]),
                 "encrypted-channel members, last day": float(
