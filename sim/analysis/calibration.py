@@ -317,11 +317,28 @@ def _run(
 # --- results -------------------------------------------------------------------------------
 
 
+def truncate_weights(w: np.ndarray) -> np.ndarray:
+    """Importance weights capped at sqrt(n) times their mean, renormalised (truncated importance
+    sampling, Ionides 2008): with few particles in many dimensions ABC-SMC weights can pile on
+    one or two particles, and the posterior summaries would then describe those alone."""
+    w = np.asarray(w, dtype=float) / np.sum(w)
+    capped = np.minimum(w, w.mean() * math.sqrt(len(w)))
+    return capped / capped.sum()
+
+
+def ess(w: np.ndarray) -> float:
+    """Effective sample size of normalised weights."""
+    w = np.asarray(w, dtype=float) / np.sum(w)
+    return float(1.0 / np.sum(w**2))
+
+
 def posterior(history: Any, priors: Mapping[str, Prior]) -> pd.DataFrame:
-    """The last generation's particles in scenario units, with their normalised weights."""
+    """The last generation's particles in scenario units, with pyabc's normalised weights
+    (``weight_raw``) and the truncated weights used for every summary (``weight``)."""
     df, w = history.get_distribution(m=0, t=history.max_t)
     table = pd.DataFrame([to_scenario_units(priors, row) for _, row in df.iterrows()])
-    table["weight"] = np.asarray(w) / np.sum(w)
+    table["weight_raw"] = np.asarray(w) / np.sum(w)
+    table["weight"] = truncate_weights(table["weight_raw"].to_numpy())
     return table.reset_index(drop=True)
 
 

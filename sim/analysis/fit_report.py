@@ -30,6 +30,7 @@ from tqdm import tqdm
 from sim.analysis.calibration import (
     Calibration,
     Setup,
+    ess,
     to_sample_space,
     weighted_quantile,
     with_parameters,
@@ -430,6 +431,12 @@ over the prior's (on the prior's own scale, log for log priors; 1 = the data say
 **Pinned**: width < {PINNED}; **narrowed**: {PINNED} to {LOOSE}; **loose**: > {LOOSE} — a loose
 parameter is not known from these targets, and a scenario that depends on it should be run
 across its range (`propsim sweep`), not at the calibrated value alone.
+
+The posterior is the last generation's {len(post)} particles. pyabc's importance weights
+piled onto few of them (effective sample size {ess(post["weight_raw"]):.1f} of {len(post)}), so
+every summary here uses weights truncated at sqrt(n) times their mean (truncated importance
+sampling), effective sample size {ess(post["weight"]):.1f}: the intervals rest on that many
+particles, and a longer run (more particles, `--resume`) would sharpen them.
 
 {_md_table(["parameter", "prior", "median", "90% interval", "width", "verdict"], id_rows)}
 

@@ -20,7 +20,7 @@ from sim.analysis import calibration as cal
 from sim.analysis.problem import Target, load_priors, load_targets
 from sim.loader import ScenarioError, load_scenario
 from sim.model import simulate
-from sim.scenario import resolve_parent
+from sim.scenario import Scenario, resolve_parent
 
 REPO = Path(__file__).resolve().parents[2]
 BASELINE = REPO / "scenarios" / "baseline.yaml"
@@ -213,16 +213,11 @@ def test_overlay_round_trips_through_extends(tmp_path: Path) -> None:
     estimate = {"population.relaxation": 0.0123, "moderation.twitter.follower_weight": 0.45}
     (tmp_path / "calibrated.yaml").write_text(cal.overlay_text(estimate, "X", "propsim calibrate"))
     child = tmp_path / "child.yaml"
-    child.write_text(
-        BASELINE.read_text().replace("name: baseline", "extends: calibrated.yaml\nname: child")
-    )
+    child.write_text("extends: calibrated.yaml\nname: child\n")
     sc = load_scenario(child)
     assert sc.population.relaxation == 0.0123
     assert sc.moderation["twitter"].follower_weight == 0.45
-    assert (
-        sc.moderation["twitter"].intensity
-        == load_scenario(BASELINE).moderation["twitter"].intensity
-    )
+    assert sc.population.pro_effect == Scenario().population.pro_effect  # the rest: defaults
 
 
 def test_baseline_extends_the_calibrated_overlay() -> None:
@@ -291,9 +286,9 @@ def history_of(runs: Path):
 def test_recovers_known_parameters(synthetic: Path, tmp_path: Path, capsys) -> None:
     for f in ("targets.yaml", "priors.yaml"):
         (tmp_path / f).write_text((synthetic / f).read_text())
-    code = calibrate(tmp_path, "--particles", "20", "--generations", "3", "--workers", "2")
+    code = calibrate(tmp_path, "--particles", "20", "--generations", "4", "--workers", "2")
     assert code == 0, capsys.readouterr().err
-    assert "generation 2: epsilon" in capsys.readouterr().err
+    assert "generation 3: epsilon" in capsys.readouterr().err
     folder, _ = history_of(tmp_path / "runs")
     post = pd.read_parquet(folder / "posterior.parquet")
     assert post["weight"].sum() == pytest.approx(1.0)
@@ -304,8 +299,8 @@ def test_recovers_known_parameters(synthetic: Path, tmp_path: Path, capsys) -> N
             for q in (0.05, 0.95)
         )
         assert lo <= truth <= hi, (key, lo, hi)
-        # and the targets do identify it: the interval is narrower than the prior's 90%
-        assert priors[key].to_unit(hi) - priors[key].to_unit(lo) < 0.75 * 0.9, (key, lo, hi)
+        # and the targets do identify it: the interval is clearly narrower than the prior's
+        assert priors[key].to_unit(hi) - priors[key].to_unit(lo) < 0.85 * 0.9, (key, lo, hi)
     overlay = yaml.safe_load((tmp_path / "calibrated.yaml").read_text())
     assert 10_000 <= overlay["accounts"]["initial"] <= 40_000
 
@@ -446,3 +441,12 @@ def test_identification_tells_pinned_from_loose() -> None:
     ident = identification(post, priors).set_index("parameter")
     assert ident.loc["x", "verdict"] == "loose" and ident.loc["y", "verdict"] == "pinned"
     assert ident.loc["y", "q05"] < 0.1 < ident.loc["y", "q95"]
+
+
+def test_truncated_weights_cap_a_dominant_particle() -> None:
+    w = np.array([0.9, *[0.1 / 99] * 99])
+    t = cal.truncate_weights(w)
+    assert t.sum() == pytest.approx(1.0) and t.max() < 0.9
+    assert cal.ess(t) > cal.ess(w)
+    flat = np.full(50, 1 / 50)
+    assert np.allclose(cal.truncate_weights(flat), flat)  # nothing to cap
