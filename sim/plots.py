@@ -9,8 +9,8 @@ band; each scheduled policy event of the scenario is a dashed vertical line with
 Calibration targets (SPEC section 5) are drawn on the panels of the quantity they are about,
 only when the scenario's dates cover the target's windows: a box for a range, a line for a
 level, a note (with shaded windows) for targets that are not a level. They are all in one
-place, ``TARGETS``; ``load_targets`` is the single point to switch them to
-``calibration/targets.yaml`` once calibration owns them.
+place, ``calibration/targets.yaml`` (read by ``sim.analysis.problem``), so that the plots and
+the calibration share one definition; ``load_targets`` turns them into what is drawn.
 
 Uses matplotlib's object API with the Agg canvas only (no ``pyplot``): no global backend state,
 safe in threads and on machines without a display.
@@ -19,6 +19,7 @@ safe in threads and on machines without a display.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from sim.analysis.problem import Target
+from sim.analysis.problem import load_targets as load_calibration_targets
 from sim.metrics import describe
 from sim.scenario import PurgeEvent, Scenario, SetEvent, TakedownEvent
 
@@ -54,78 +57,24 @@ class PlotTarget:
     low: float | None = None
     high: float | None = None
 
-    @property
-    def first_day(self) -> dt.date:
-        return min(w[0] for w in self.windows)
 
-    @property
-    def last_day(self) -> dt.date:
-        return max(w[1] for w in self.windows)
-
-
-def _d(s: str) -> dt.date:
-    return dt.date.fromisoformat(s)
-
-
-TARGETS: tuple[PlotTarget, ...] = (
-    PlotTarget(
-        "traffic_drop",
-        "pro_posts_observed",
-        ((_d("2014-04-01"), _d("2014-06-30")), (_d("2016-04-01"), _d("2016-06-30"))),
-        "target: observed posts Apr-Jun 2016 = 0.55 x Apr-Jun 2014 (a 45% drop)",
-    ),
-    PlotTarget(
-        "posts_2014",
-        "pro_posts_observed",
-        ((_d("2014-09-01"), _d("2014-12-31")),),
-        "90,000-133,000 posts/day",
-        low=90_000,
-        high=133_000,
-    ),
-    PlotTarget(
-        "accounts_2014",
-        "active_accounts",
-        ((_d("2014-09-01"), _d("2014-12-31")),),
-        "46,000-70,000 accounts",
-        low=46_000,
-        high=70_000,
-    ),
-    PlotTarget(
-        "suspensions",
-        "suspensions",
-        ((_d("2015-07-01"), _d("2016-02-05")),),
-        "target: >125,000 suspended 2015-07-01..2016-02-05",
-    ),
-    PlotTarget(
-        "followers_2014",
-        "mean_followers_suspended",
-        ((_d("2014-01-01"), _d("2014-12-31")),),
-        "~1,500 (2014)",
-        low=1_500,
-        high=1_500,
-    ),
-    PlotTarget(
-        "followers_2016",
-        "mean_followers_suspended",
-        ((_d("2016-01-01"), _d("2016-06-30")),),
-        "~300 (H1 2016)",
-        low=300,
-        high=300,
-    ),
-    PlotTarget(
-        "anti_pro_ratio_2016",
-        "anti_pro_ratio",
-        ((_d("2016-01-01"), _d("2016-06-30")),),
-        "~6:1 (H1 2016; lower in 2015)",
-        low=6,
-        high=6,
-    ),
-)
+def _as_plot_target(t: Target) -> PlotTarget:
+    """A calibration target as drawn: levels and two-sided ranges in place, others as notes."""
+    lo, hi = t.bounds
+    drawn = t.reduce != "ratio" and math.isfinite(lo) and math.isfinite(hi)
+    return PlotTarget(
+        t.id,
+        t.metric,
+        tuple(t.windows),
+        t.label,
+        low=lo if drawn else None,
+        high=hi if drawn else None,
+    )
 
 
 def load_targets() -> tuple[PlotTarget, ...]:
-    """The targets to draw. The one place to switch to ``calibration/targets.yaml`` later."""
-    return TARGETS
+    """The targets to draw: those of ``calibration/targets.yaml``, which calibration fits."""
+    return tuple(_as_plot_target(t) for t in load_calibration_targets())
 
 
 def targets_in_range(

@@ -1,0 +1,251 @@
+"""The ``propsim calibrate`` subcommand: its arguments and the steps it runs.
+
+Data flow: arguments -> ``calibration.Setup`` (new, or ``setup.json`` of a run to resume) ->
+``calibration.load_problem`` (all input checked before anything is written; bad input is a
+``ScenarioError`` or ``BadInput``, exit 2) -> results/calibration/<id>/ (``abc.db``,
+``setup.json``) -> ``calibration.run_abc`` -> ``calibration.finish`` (posterior, overlay) ->
+``fit_report.write_report`` (docs/calibration.md and its figures).
+
+``sim.cli`` only calls ``add_parser`` and dispatches to ``cmd_calibrate``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shlex
+import textwrap
+from pathlib import Path
+from typing import Any
+
+DEFAULT_OUT = Path("results") / "calibration"
+
+
+def _positive(kind: type) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+        return value
+
+    return parse
+
+
+def add_parser(sub: Any, formatter: Any) -> None:
+    """Add ``calibrate`` to the ``propsim`` subparsers."""
+    p = sub.add_parser(
+        "calibrate",
+        help="fit the free parameters to the public record (ABC-SMC)",
+        formatter_class=formatter,
+        description=textwrap.dedent(
+            """\
+            Fit the free parameters of --priors to the targets of --targets by approximate
+            Bayesian computation (pyabc's ABC-SMC), running the scenario at a reduced --scale.
+            A particle's distance is the largest excess of any target over its observed level
+            or range, in tolerances: epsilon <= 1 means every target is met.
+
+            Writes results/calibration/<id>/ (abc.db: pyabc's history, one entry per
+            generation; setup.json; posterior.parquet; generations.csv), the calibrated
+            overlay (default calibration/calibrated.yaml: the weighted posterior median,
+            which scenarios/baseline.yaml extends) and the fit report (default
+            docs/calibration.md with docs/figures/calibration_*.png), whose posterior
+            predictive draws run at the scenario's own scale.
+
+            An interrupted calibration keeps its finished generations: continue it with
+            --resume ID.
+            """
+        ),
+        epilog=textwrap.dedent(
+            """\
+            examples:
+              propsim calibrate                                  # the default: about 50 min
+              propsim calibrate --particles 50 --generations 3 --minutes 10
+              propsim calibrate --resume 20261128-193000 --generations 12
+              propsim calibrate --report-only 20261128-193000    # redo the fit report
+              propsim calibrate --scheduler tcp://10.0.0.5:8786  # on a Dask cluster
+            """
+        ),
+    )
+    p.add_argument("--scenario", default="scenarios/baseline.yaml", help="base scenario")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override of the base scenario (repeatable), as for `propsim run`",
+    )
+    p.add_argument("--targets", default="calibration/targets.yaml", help="targets file")
+    p.add_argument("--priors", default="calibration/priors.yaml", help="free parameters file")
+    p.add_argument(
+        "--scale",
+        type=_positive(float),
+        default=100.0,
+        help="scale of the calibration runs (default 100; outputs are scale-free)",
+    )
+    p.add_argument(
+        "--particles",
+        type=_positive(int),
+        default=80,
+        help="particles per generation (default 80)",
+    )
+    p.add_argument(
+        "--generations",
+        type=_positive(int),
+        help="generations in all, including resumed ones (default 10)",
+    )
+    p.add_argument(
+        "--minutes",
+        type=_positive(float),
+        help="stop after the generation that passes this wall time (default 45)",
+    )
+    p.add_argument(
+        "--min-epsilon",
+        type=float,
+        default=0.0,
+        metavar="EPS",
+        help="stop once epsilon falls to EPS (default 0: run all generations)",
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive(int),
+        default=os.cpu_count() or 1,
+        help=f"simulations run in N processes (default: all cores, here {os.cpu_count() or 1})",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the simulations on the Dask cluster at ADDRESS instead",
+    )
+    p.add_argument(
+        "--out",
+        default=str(DEFAULT_OUT),
+        metavar="DIR",
+        help=f"folder of calibration runs (default {DEFAULT_OUT})",
+    )
+    p.add_argument(
+        "--overlay",
+        default="calibration/calibrated.yaml",
+        metavar="FILE",
+        help="where to write the calibrated overlay",
+    )
+    p.add_argument(
+        "--report",
+        default="docs/calibration.md",
+        metavar="FILE",
+        help="where to write the fit report (figures go to figures/ beside it)",
+    )
+    p.add_argument(
+        "--draws",
+        type=_positive(int),
+        default=20,
+        help="posterior predictive draws for the report (default 20)",
+    )
+    p.add_argument("--no-report", action="store_true", help="skip the fit report")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--resume", metavar="ID", help="continue the calibration ID")
+    mode.add_argument(
+        "--report-only",
+        metavar="ID",
+        help="write the overlay and fit report of the finished calibration ID",
+    )
+    p.set_defaults(func=cmd_calibrate)
+
+
+def _existing(out: Path, calib_id: str) -> Path:
+    from sim.cli import BadInput
+
+    folder = out / calib_id
+    if not (folder / "setup.json").is_file():
+        known = sorted(f.name for f in out.glob("*") if (f / "setup.json").is_file())
+        raise BadInput(
+            f"no calibration {calib_id!r} in {out}"
+            + (f" (found: {', '.join(known[-5:])})" if known else "")
+        )
+    return folder
+
+
+def cmd_calibrate(args: argparse.Namespace, command_line: list[str]) -> int:
+    """Run, resume or report a calibration; returns the exit code."""
+    from sim.analysis import calibration as cal
+
+    out = Path(args.out)
+    existing = args.resume or args.report_only
+    if existing:
+        folder = _existing(out, existing)
+        setup = cal.Setup.load(folder)
+        calib_id = existing
+        setup.generations = args.generations or setup.generations
+        setup.minutes = args.minutes or setup.minutes
+    else:
+        setup = cal.Setup(
+            scenario=args.scenario,
+            overrides=list(args.set),
+            scale=args.scale,
+            targets=args.targets,
+            priors=args.priors,
+            particles=args.particles,
+            generations=args.generations or 10,
+            minutes=args.minutes or 45.0,
+            min_epsilon=args.min_epsilon,
+            command=shlex.join(command_line),
+            created=dt.datetime.now().isoformat(timespec="seconds"),
+        )
+        calib_id = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        folder = out / calib_id
+    problem = cal.load_problem(setup)  # every input checked before anything is written
+    if args.report_only:
+        import pyabc
+
+        history = pyabc.History("sqlite:///" + str((folder / cal.DB_NAME).resolve()))
+    else:
+        sampler = cal.make_sampler(args.workers, args.scheduler)
+        if not existing:
+            folder.mkdir(parents=True, exist_ok=False)
+            setup.save(folder)
+        cal.log(
+            f"calibration {calib_id}: {len(problem.priors)} parameters, "
+            f"{len(problem.targets)} targets, scale 1:{setup.scale:g}, "
+            f"{setup.particles} particles, up to {setup.generations} generations or "
+            f"{setup.minutes:g} min; history in {folder / cal.DB_NAME}"
+        )
+        try:
+            history = cal.run_abc(folder, setup, problem, sampler, bool(existing), cal.log)
+        except KeyboardInterrupt:
+            cal.log(
+                f"interrupted; finished generations are kept: continue with "
+                f"`propsim calibrate --resume {calib_id}`"
+            )
+            raise
+        finally:
+            cal.close_sampler(sampler)
+    if history.max_t < 0:
+        cal.log("no generation finished; nothing to write")
+        return 1
+    post, estimate = cal.finish(folder, history, problem, setup, calib_id, Path(args.overlay))
+    gens = cal.generations_table(history)
+    cal.log(
+        f"{len(gens)} generations, {int(gens['samples'].sum()):,} simulations, final "
+        f"epsilon {gens['epsilon'].iloc[-1]:.3g}; posterior in {folder / cal.POSTERIOR_NAME}, "
+        f"overlay {args.overlay}"
+    )
+    if not args.no_report:
+        from sim.analysis import fit_report
+
+        fit_report.write_report(
+            Path(args.report),
+            folder,
+            calib_id,
+            setup,
+            problem,
+            post,
+            estimate,
+            gens,
+            draws=args.draws,
+            workers=args.workers,
+        )
+        cal.log(f"fit report {args.report}")
+    return 0

@@ -1,0 +1,409 @@
+"""ABC-SMC calibration of the free parameters (priors) to the public record (targets), with pyabc.
+
+Data flow::
+
+    calibration/priors.yaml, calibration/targets.yaml (sim.analysis.problem)
+    + base scenario (scenarios/baseline.yaml at a reduced --scale, as a plain dict)
+      -> pyabc.ABCSMC: prior -> SimulateTargets (one model run -> each target's simulated value)
+         -> TargetDistance (largest excess over a target's level or range, in tolerances)
+      -> history database results/calibration/<id>/abc.db (one row set per generation; resumable)
+      -> posterior.parquet (parameters in scenario units + weights)
+      -> calibration/calibrated.yaml (the weighted posterior median of each parameter), which
+         scenarios/baseline.yaml extends.
+
+The distance is the largest excess over all targets, so a particle within epsilon <= 1 meets
+every target. Log-uniform priors are sampled on the log10 scale (the transition kernel then moves
+in orders of magnitude); ``to_scenario_units`` converts back. Every simulation draws its seed from
+numpy's global generator, which pyabc's samplers seed per worker process.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import logging
+import math
+import sys
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import ValidationError
+
+from sim.analysis.problem import Prior, Target, load_priors, load_targets, prior_lines
+from sim.loader import Problem, ScenarioError, load_scenario
+from sim.scenario import Scenario
+
+DB_NAME = "abc.db"
+SETUP_NAME = "setup.json"
+POSTERIOR_NAME = "posterior.parquet"
+
+
+# --- parameters ----------------------------------------------------------------------------
+
+
+def to_sample_space(prior: Prior) -> tuple[float, float]:
+    """The prior's range on the scale pyabc samples (log10 for log-uniform priors)."""
+    if prior.scale == "log":
+        return math.log10(prior.low), math.log10(prior.high)
+    return prior.low, prior.high
+
+
+def to_scenario_units(priors: Mapping[str, Prior], sample: Mapping[str, float]) -> dict:
+    """A pyabc parameter sample in scenario units (undoing the log10 of log priors)."""
+    return {
+        k: 10.0 ** float(sample[k]) if p.scale == "log" else float(sample[k])
+        for k, p in priors.items()
+    }
+
+
+def _put(tree: dict, key: str, value: float) -> None:
+    *parents, last = key.split(".")
+    for part in parents:
+        tree = tree[part]
+    tree[last] = value
+
+
+def with_parameters(base: Mapping[str, Any], values: Mapping[str, float]) -> Scenario:
+    """The base scenario (a ``Scenario.model_dump()``) with ``values`` at their dotted keys."""
+    tree = copy.deepcopy(dict(base))
+    for key, value in values.items():
+        _put(tree, key, value)
+    return Scenario.model_validate(tree)
+
+
+def check_priors(base: Mapping[str, Any], priors: Mapping[str, Prior], file: str) -> None:
+    """Every prior names a scenario key and both ends of its range give a valid scenario."""
+    problems = []
+    lines = prior_lines(file) if Path(file).is_file() else {}
+    for key, prior in priors.items():
+        line = lines.get(key)
+        for end in (prior.low, prior.high):
+            try:
+                with_parameters(base, {key: end})
+            except (KeyError, TypeError):
+                problems.append(Problem("not a key of the scenario", file, line, key))
+                break
+            except ValidationError as err:
+                why = "; ".join(e["msg"] for e in err.errors())
+                problems.append(
+                    Problem(f"{end:g} gives an invalid scenario: {why}", file, None, key)
+                )
+                break
+    if problems:
+        raise ScenarioError(problems)
+
+
+# --- model and distance (picklable, for process pools and Dask) -----------------------------
+
+
+@dataclass(frozen=True)
+class SimulateTargets:
+    """pyabc model: one run of the base scenario with the sampled parameters -> target values."""
+
+    base: dict
+    priors: dict[str, Prior]
+    targets: tuple[Target, ...]
+
+    def scenario(self, sample: Mapping[str, float]) -> Scenario:
+        return with_parameters(self.base, to_scenario_units(self.priors, sample))
+
+    def __call__(self, sample: Mapping[str, float]) -> dict[str, float]:
+        from sim.model import simulate  # imported in the worker, not by the CLI at start-up
+
+        sc = self.scenario(sample)
+        seed = int(np.random.randint(0, 2**31 - 1))  # pyabc seeds numpy in each worker
+        daily = simulate(sc, seed)
+        platform = sc.platform_names("open")[0]
+        return {t.id: t.simulate(daily, platform) for t in self.targets}
+
+
+@dataclass(frozen=True)
+class TargetDistance:
+    """pyabc distance: the largest excess of a target over its level or range, in tolerances.
+
+    The observation lives in the targets themselves (levels, ranges, bounds), so ``x0`` only
+    names them.
+    """
+
+    targets: tuple[Target, ...]
+
+    def __call__(self, x: Mapping[str, float], x0: Mapping[str, float] | None = None) -> float:
+        return max(t.excess(float(x[t.id])) for t in self.targets)
+
+
+def observed_summary(targets: Sequence[Target]) -> dict[str, float]:
+    """The observation as pyabc stores it: each target's level or nearest finite bound."""
+    return {t.id: next(b for b in t.bounds if math.isfinite(b)) for t in targets}
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+@dataclass
+class Setup:
+    """Everything that defines a calibration; stored as setup.json for ``--resume``."""
+
+    scenario: str = "scenarios/baseline.yaml"
+    overrides: list[str] = field(default_factory=list)
+    scale: float = 100.0
+    targets: str = "calibration/targets.yaml"
+    priors: str = "calibration/priors.yaml"
+    particles: int = 80
+    generations: int = 10
+    minutes: float = 45.0
+    min_epsilon: float = 0.0
+    command: str = ""
+    created: str = ""
+
+    def save(self, folder: Path) -> None:
+        (folder / SETUP_NAME).write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, folder: Path) -> Setup:
+        return cls(**json.loads((folder / SETUP_NAME).read_text()))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The loaded problem of a setup: base scenario, priors, targets."""
+
+    base: dict
+    priors: dict[str, Prior]
+    targets: tuple[Target, ...]
+
+    @property
+    def model(self) -> SimulateTargets:
+        return SimulateTargets(self.base, self.priors, self.targets)
+
+
+def load_problem(setup: Setup) -> Calibration:
+    """Load and check the scenario, priors and targets of a setup (ScenarioError if bad)."""
+    sc = load_scenario(setup.scenario, [*setup.overrides, f"scale={setup.scale:g}"])
+    targets = tuple(load_targets(setup.targets))
+    priors = load_priors(setup.priors)
+    base = sc.model_dump()
+    check_priors(base, priors, setup.priors)
+    outside = [t.id for t in targets if t.first_day < sc.start or t.last_day > sc.end]
+    if outside:
+        raise ScenarioError(
+            Problem(
+                f"targets {', '.join(outside)} lie outside the scenario's dates "
+                f"{sc.start}..{sc.end}",
+                setup.targets,
+            )
+        )
+    return Calibration(base, priors, targets)
+
+
+def make_sampler(workers: int, scheduler: str | None) -> Any:
+    """pyabc sampler: a Dask cluster, a pool of ``workers`` processes, or one process."""
+    import pyabc
+
+    logging.getLogger("ABC").setLevel(logging.WARNING)  # pyabc's chatter; run_abc reports
+    if scheduler:
+        from distributed import Client
+
+        from sim.cli import BadInput
+
+        try:
+            client = Client(scheduler, timeout=30)
+        except ValueError as err:  # a malformed address: bad input
+            raise BadInput(f"--scheduler {scheduler}: {err}") from None
+        except (OSError, TimeoutError) as err:  # no scheduler there: a failure
+            raise OSError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
+        return pyabc.sampler.DaskDistributedSampler(dask_client=client)
+    if workers > 1:
+        return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
+    return pyabc.sampler.SingleCoreSampler()
+
+
+def close_sampler(sampler: Any) -> None:
+    """Disconnect from a Dask cluster (the cluster itself keeps running)."""
+    client = getattr(sampler, "client", None)
+    if client is not None:
+        client.close()
+
+
+class _GenerationLog(logging.Handler):
+    """Turns pyabc's log into one progress line per generation (epsilon, acceptance, time)."""
+
+    def __init__(self, out: Callable[[str], None], start: float) -> None:
+        super().__init__(logging.INFO)
+        self.out, self.start, self.eps = out, start, math.nan
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if msg.startswith("t: ") and "eps:" in msg:
+            self.t = msg.split(",")[0][3:]
+            self.eps = float(msg.split("eps:")[1].strip(" ."))
+        elif msg.startswith("Accepted:"):
+            n, rest = msg[len("Accepted:") :].split("/", 1)
+            total, rate = rest.split("=")[0], rest.split("=")[1].split(",")[0]
+            self.out(
+                f"generation {self.t}: epsilon {self.eps:.3g}, accepted {n.strip()} of "
+                f"{total.strip()} simulations ({float(rate):.0%}), "
+                f"{time.monotonic() - self.start:,.0f} s elapsed"
+            )
+
+
+def run_abc(
+    folder: Path,
+    setup: Setup,
+    problem: Calibration,
+    sampler: Any,
+    resume: bool,
+    out: Callable[[str], None] = print,
+) -> Any:
+    """Run (or continue) ABC-SMC with its history in ``folder/abc.db``; returns the History."""
+    # pyabc logs to the "ABC" logger: our handler alone, for one line per generation
+    logger = logging.getLogger("ABC")
+    saved = logger.handlers, logger.level, logger.propagate
+    logger.handlers = [_GenerationLog(out, time.monotonic())]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        return _run(folder, setup, problem, sampler, resume, out)
+    finally:
+        logger.handlers, logger.level, logger.propagate = saved
+
+
+def _run(
+    folder: Path, setup: Setup, problem: Calibration, sampler: Any, resume: bool, out: Callable
+) -> Any:
+    import pyabc
+
+    lows_highs = {k: to_sample_space(p) for k, p in problem.priors.items()}
+    prior = pyabc.Distribution(
+        **{k: pyabc.RV("uniform", lo, hi - lo) for k, (lo, hi) in lows_highs.items()}
+    )
+    abc = pyabc.ABCSMC(
+        problem.model,
+        prior,
+        TargetDistance(problem.targets),
+        population_size=setup.particles,
+        sampler=sampler,
+        # the first generation accepts its whole prior sample: no separate calibration sample
+        eps=pyabc.MedianEpsilon(initial_epsilon=math.inf),
+    )
+    db = "sqlite:///" + str((folder / DB_NAME).resolve())
+    if resume:
+        history = abc.load(db, 1)
+        done = history.max_t + 1
+    else:
+        history = abc.new(db, observed_summary(problem.targets))
+        done = 0
+    remaining = setup.generations - done
+    if remaining <= 0:
+        out(f"all {setup.generations} generations are done")
+        return history
+    with warnings.catch_warnings():  # pyabc compares epsilons with the first one, infinite
+        warnings.filterwarnings("ignore", "invalid value", RuntimeWarning)
+        abc.run(
+            minimum_epsilon=setup.min_epsilon,
+            max_nr_populations=remaining,
+            max_walltime=dt.timedelta(minutes=setup.minutes),
+        )
+    return history
+
+
+# --- results -------------------------------------------------------------------------------
+
+
+def truncate_weights(w: np.ndarray) -> np.ndarray:
+    """Importance weights capped at sqrt(n) times their mean, renormalised (truncated importance
+    sampling, Ionides 2008): with few particles in many dimensions ABC-SMC weights can pile on
+    one or two particles, and the posterior summaries would then describe those alone."""
+    w = np.asarray(w, dtype=float) / np.sum(w)
+    capped = np.minimum(w, w.mean() * math.sqrt(len(w)))
+    return capped / capped.sum()
+
+
+def ess(w: np.ndarray) -> float:
+    """Effective sample size of normalised weights."""
+    w = np.asarray(w, dtype=float) / np.sum(w)
+    return float(1.0 / np.sum(w**2))
+
+
+def posterior(history: Any, priors: Mapping[str, Prior]) -> pd.DataFrame:
+    """The last generation's particles in scenario units, with pyabc's normalised weights
+    (``weight_raw``) and the truncated weights used for every summary (``weight``)."""
+    df, w = history.get_distribution(m=0, t=history.max_t)
+    table = pd.DataFrame([to_scenario_units(priors, row) for _, row in df.iterrows()])
+    table["weight_raw"] = np.asarray(w) / np.sum(w)
+    table["weight"] = truncate_weights(table["weight_raw"].to_numpy())
+    return table.reset_index(drop=True)
+
+
+def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
+    """Quantile ``q`` of ``x`` under weights ``w`` (midpoint interpolation of the weighted CDF)."""
+    order = np.argsort(x)
+    x, w = np.asarray(x)[order], np.asarray(w)[order]
+    cdf = (np.cumsum(w) - 0.5 * w) / w.sum()
+    return float(np.interp(q, cdf, x))
+
+
+def point_estimate(post: pd.DataFrame, priors: Mapping[str, Prior]) -> dict[str, float]:
+    """The weighted posterior median of each parameter, to 3 significant digits."""
+    w = post["weight"].to_numpy()
+    return {k: float(f"{weighted_quantile(post[k].to_numpy(), w, 0.5):.3g}") for k in priors}
+
+
+def generations_table(history: Any) -> pd.DataFrame:
+    """Per generation: epsilon, simulations, accepted particles and wall time (s)."""
+    pops = history.get_all_populations()
+    pops = pops[pops["t"] >= 0]
+    return pops[["t", "epsilon", "samples", "particles", "wall_time"]].reset_index(drop=True)
+
+
+def overlay_text(estimate: Mapping[str, float], calib_id: str, command: str) -> str:
+    """The calibrated overlay: the estimate as a nested scenario fragment, with provenance."""
+    tree: dict = {}
+    for key, value in estimate.items():
+        node = tree
+        *parents, last = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    head = (
+        "# Calibrated overlay: the free parameters of calibration/priors.yaml at their weighted\n"
+        "# posterior medians. Written by `propsim calibrate`; do not edit by hand.\n"
+        f"# Calibration {calib_id} of {dt.date.today().isoformat()}: results/calibration/"
+        f"{calib_id}/\n"
+        f"# Command: {command}\n"
+        "# Fit, intervals and what the targets identify: docs/calibration.md\n"
+    )
+    return head + yaml.safe_dump(tree, sort_keys=True, width=100)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write a file under a temporary name and rename it: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def finish(
+    folder: Path, history: Any, problem: Calibration, setup: Setup, calib_id: str, overlay: Path
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Write posterior.parquet, generations.csv and the overlay; returns posterior, estimate."""
+    post = posterior(history, problem.priors)
+    tmp = folder / (POSTERIOR_NAME + ".tmp")
+    post.to_parquet(tmp, index=False)
+    tmp.replace(folder / POSTERIOR_NAME)
+    generations_table(history).to_csv(folder / "generations.csv", index=False)
+    estimate = point_estimate(post, problem.priors)
+    write_atomic(overlay, overlay_text(estimate, calib_id, setup.command))
+    return post, estimate
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

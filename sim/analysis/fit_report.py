@@ -1,0 +1,459 @@
+"""The fit report of a calibration: posterior predictive check, marginal posteriors, and what
+the targets identify; written as ``docs/calibration.md`` with figures in ``docs/figures/``.
+
+Data flow: posterior (``calibration.posterior``) -> ``predictive``: ``draws`` particles drawn by
+weight, each run once at the base scenario's own scale (default 1:20) with its own seed, and
+the calibrated point estimate run over a few seeds -> target values per run -> ``fit_table``
+(observed, tolerance, predictive median and 90% interval, met?) and ``identification``
+(posterior 90% width against the prior's) -> figures (``figure_fit``, ``figure_marginals``, and
+the run plots of ``sim.plots`` over the predictive draws) -> markdown. The hand-written
+interpretation in ``calibration/discussion.md`` is included as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing as mp
+import shutil
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from tqdm import tqdm
+
+from sim.analysis.calibration import (
+    Calibration,
+    Setup,
+    ess,
+    to_sample_space,
+    weighted_quantile,
+    with_parameters,
+)
+from sim.analysis.problem import Prior, Target, fmt
+from sim.loader import load_scenario
+from sim.plots import figure_specs, make_plots
+from sim.runner import _run_one
+from sim.scenario import Scenario
+
+DISCUSSION = Path(__file__).resolve().parents[2] / "calibration" / "discussion.md"
+POINT_SEEDS = 5
+PINNED, LOOSE = 0.4, 0.75  # posterior 90% width / prior 90% width
+
+
+# --- runs ----------------------------------------------------------------------------------
+
+
+def run_many(scenarios: Sequence[Scenario], seeds: Sequence[int], workers: int) -> list:
+    """One run per (scenario, seed), in a process pool; daily tables in input order."""
+    ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+    bar = tqdm(total=len(seeds), unit="run", desc="predictive", file=sys.stderr)
+    with ProcessPoolExecutor(max(1, workers), mp_context=ctx) as pool:
+        futures = [pool.submit(_run_one, s, seed) for s, seed in zip(scenarios, seeds, strict=True)]
+        out = []
+        for f in futures:
+            out.append(f.result())
+            bar.update(1)
+    bar.close()
+    return out
+
+
+def mechanism_values(dailies: Sequence[pd.DataFrame], sc: Scenario) -> pd.DataFrame:
+    """Quantities the targets do not constrain directly, per run: what the fit implies about
+    the mechanisms (recruitment, evasion, migration) beyond the calibrated numbers."""
+    p = sc.platform_names("open")[0]
+    encs = sc.platform_names("encrypted")
+
+    def true_drop(d: pd.DataFrame) -> float:
+        x = d[f"{p}.pro_posts_true"]
+        late, early = x.iloc[-91:].mean(), x.iloc[-91 - 731 : -731].mean()
+        return float(late / early) if len(x) > 822 and early > 0 else float("nan")
+
+    rows = []
+    for d in dailies:
+        half = len(d) // 2
+        rows.append(
+            {
+                "recruits, first half of the run": float(d["new_recruits"].iloc[:half].sum()),
+                "recruits, second half of the run": float(d["new_recruits"].iloc[half:].sum()),
+                "sympathizers, last day": float(d["sympathizers"].iloc[-1]),
+                "mean followers of active accounts, Sep-Dec 2014 (census: 1,004)": float(
+                    d.loc["2014-09-01":"2014-12-31", f"{p}.mean_followers"].mean()
+                ),
+                "true pro posts, last 91 days / same days two years earlier": true_drop(d),
+                "mean evasion of active accounts, last day": float(d[f"{p}.mean_evasion"].iloc[-1]),
+                "encrypted-channel members, last day": float(
+                    sum(d[f"{e}.members"].iloc[-1] for e in encs)
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def target_values(dailies: Sequence[pd.DataFrame], sc: Scenario, targets: Sequence[Target]):
+    platform = sc.platform_names("open")[0]
+    return pd.DataFrame([{t.id: t.simulate(d, platform) for t in targets} for d in dailies])
+
+
+# --- tables --------------------------------------------------------------------------------
+
+
+def fit_table(
+    targets: Sequence[Target], predictive: pd.DataFrame, point: pd.DataFrame
+) -> pd.DataFrame:
+    """Per target: observation, tolerance, predictive median and 90% interval, met?"""
+    rows = []
+    for t in targets:
+        x = predictive[t.id].to_numpy(dtype=float)
+        med = float(np.nanmedian(x))
+        rows.append(
+            {
+                "target": t.id,
+                "observed": t.observed_text,
+                "tolerance": fmt(t.tolerance),
+                "median": med,
+                "q05": float(np.nanquantile(x, 0.05)),
+                "q95": float(np.nanquantile(x, 0.95)),
+                "inside_90": float(np.mean([t.met(v) for v in x])),
+                "point": float(np.nanmedian(point[t.id])),
+                "met": t.met(med),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def identification(post: pd.DataFrame, priors: Mapping[str, Prior]) -> pd.DataFrame:
+    """Per parameter: prior range, posterior median and 90% interval, and how much narrower
+    the interval is than the prior's (on the prior's own scale, log for log priors)."""
+    w = post["weight"].to_numpy()
+    rows = []
+    for k, p in priors.items():
+        q = [weighted_quantile(post[k].to_numpy(), w, a) for a in (0.05, 0.5, 0.95)]
+        ratio = (p.to_unit(q[2]) - p.to_unit(q[0])) / 0.9
+        verdict = "pinned" if ratio < PINNED else "loose" if ratio > LOOSE else "narrowed"
+        rows.append(
+            {
+                "parameter": k,
+                "prior": f"{p.low:g} - {p.high:g}" + (" (log)" if p.scale == "log" else ""),
+                "q05": q[0],
+                "median": q[1],
+                "q95": q[2],
+                "width_ratio": ratio,
+                "verdict": verdict,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def correlations(post: pd.DataFrame, priors: Mapping[str, Prior], at_least: float = 0.4):
+    """Weighted correlations between parameters (prior scale) of at least ``at_least``."""
+    keys = list(priors)
+    z = np.column_stack([[priors[k].to_unit(v) for v in post[k]] for k in keys])
+    c = np.cov(z, rowvar=False, aweights=post["weight"].to_numpy())
+    d = np.sqrt(np.diag(c))
+    r = c / np.outer(d, d)
+    pairs = [
+        (keys[i], keys[j], float(r[i, j]))
+        for i in range(len(keys))
+        for j in range(i + 1, len(keys))
+        if abs(r[i, j]) >= at_least
+    ]
+    return sorted(pairs, key=lambda x: -abs(x[2]))
+
+
+# --- figures -------------------------------------------------------------------------------
+
+
+def figure_fit(path: Path, targets: Sequence[Target], table: pd.DataFrame) -> None:
+    """One panel per target: the observation (and its tolerance) and the predictive interval."""
+    n = len(targets)
+    cols = 4
+    fig = Figure(figsize=(12, 2.6 * -(-n // cols)), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(-(-n // cols), cols, squeeze=False).ravel()
+    for ax, t, (_, row) in zip(axes, targets, table.iterrows(), strict=False):
+        lo, hi = t.bounds
+        span = [v for v in (lo, hi, row.q05, row.q95) if np.isfinite(v)]
+        a, b = min(span), max(span)
+        pad = 0.3 * (b - a) + t.tolerance
+        lo_d = lo if np.isfinite(lo) else a - pad
+        hi_d = hi if np.isfinite(hi) else b + pad
+        ax.axhspan(lo_d - t.tolerance, hi_d + t.tolerance, color="tab:red", alpha=0.12)
+        if lo_d == hi_d:
+            ax.axhline(lo_d, color="tab:red", lw=2)
+        else:
+            ax.axhspan(lo_d, hi_d, color="tab:red", alpha=0.25)
+        ax.errorbar(
+            [0],
+            [row["median"]],
+            yerr=[[row["median"] - row.q05], [row.q95 - row["median"]]],
+            fmt="o",
+            color="k",
+            capsize=6,
+        )
+        ax.plot([0.25], [row.point], "D", color="tab:blue", ms=5)
+        ax.set_xlim(-1, 1)
+        ax.set_xticks([])
+        ax.set_ylim(a - pad, b + pad)
+        ax.set_title(f"{t.id}\nobserved {t.observed_text}", fontsize=8.5)
+        ax.tick_params(labelsize=7)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    fig.suptitle(
+        "Posterior predictive (black: median and 90% interval; blue: calibrated baseline) "
+        "against the targets (red: observed, light red: tolerance)",
+        fontsize=10,
+    )
+    fig.savefig(path, dpi=100)
+
+
+def figure_marginals(
+    path: Path, post: pd.DataFrame, priors: Mapping[str, Prior], estimate: Mapping[str, float]
+) -> None:
+    """Weighted histogram of each parameter over its prior range (flat = not identified)."""
+    keys = list(priors)
+    cols = 4
+    fig = Figure(figsize=(12, 2.4 * -(-len(keys) // cols)), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(-(-len(keys) // cols), cols, squeeze=False).ravel()
+    w = post["weight"].to_numpy()
+    for ax, k in zip(axes, keys, strict=False):
+        p = priors[k]
+        lo, hi = to_sample_space(p)
+        x = np.log10(post[k]) if p.scale == "log" else post[k]
+        ax.hist(x, bins=15, range=(lo, hi), weights=w, density=True, color="tab:blue", alpha=0.7)
+        ax.axhline(1 / (hi - lo), color="0.4", ls="--", lw=1)  # the prior's density
+        e = estimate[k]
+        ax.axvline(np.log10(e) if p.scale == "log" else e, color="k", lw=1.5)
+        ax.set_title(k + (" (log10)" if p.scale == "log" else ""), fontsize=8.5)
+        ax.set_yticks([])
+        ax.tick_params(labelsize=7)
+    for ax in axes[len(keys) :]:
+        ax.set_visible(False)
+    fig.suptitle(
+        "Marginal posteriors (bars) against the prior (dashed); black: calibrated value",
+        fontsize=10,
+    )
+    fig.savefig(path, dpi=100)
+
+
+# --- the report ----------------------------------------------------------------------------
+
+
+def _md_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def write_report(
+    report: Path,
+    folder: Path,
+    calib_id: str,
+    setup: Setup,
+    problem: Calibration,
+    post: pd.DataFrame,
+    estimate: Mapping[str, float],
+    gens: pd.DataFrame,
+    draws: int = 20,
+    workers: int = 2,
+) -> pd.DataFrame:
+    """Run the predictive check and write the report and its figures; returns the fit table."""
+    base_sc = load_scenario(setup.scenario, setup.overrides)  # the scenario's own scale
+    base = base_sc.model_dump()
+    rng = np.random.default_rng(0)
+    rows = rng.choice(len(post), size=draws, p=post["weight"].to_numpy())
+    scenarios = [with_parameters(base, post.loc[i, list(problem.priors)].to_dict()) for i in rows]
+    calibrated = with_parameters(base, estimate)
+    dailies = run_many(
+        [*scenarios, *[calibrated] * POINT_SEEDS],
+        [*range(1, draws + 1), *range(1, POINT_SEEDS + 1)],
+        workers,
+    )
+    predictive = target_values(dailies[:draws], base_sc, problem.targets)
+    point = target_values(dailies[draws:], base_sc, problem.targets)
+    predictive.assign(particle=rows).to_parquet(folder / "predictive.parquet", index=False)
+    table = fit_table(problem.targets, predictive, point)
+    ident = identification(post, problem.priors)
+    mech = mechanism_values(dailies[:draws], base_sc)
+
+    figures = report.parent / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    figure_fit(figures / "calibration_fit.png", problem.targets, table)
+    figure_marginals(figures / "calibration_marginals.png", post, problem.priors, estimate)
+    with_targets = {
+        f.file for f in figure_specs(base_sc) if any(p.target_metrics for p in f.panels)
+    }
+    series = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in make_plots(dailies[:draws], base_sc, Path(tmp)):
+            if path.stem in with_targets:
+                series.append(f"calibration_predictive_{path.name}")
+                shutil.copy(path, figures / series[-1])
+
+    text = markdown(
+        calib_id, setup, problem, table, ident, mech, post, gens, draws, base_sc, series
+    )
+    tmp_report = report.with_name(report.name + ".tmp")
+    tmp_report.write_text(text, encoding="utf-8")
+    tmp_report.replace(report)
+    return table
+
+
+def markdown(
+    calib_id: str,
+    setup: Setup,
+    problem: Calibration,
+    table: pd.DataFrame,
+    ident: pd.DataFrame,
+    mech: pd.DataFrame,
+    post: pd.DataFrame,
+    gens: pd.DataFrame,
+    draws: int,
+    base_sc: Scenario,
+    series: Sequence[str],
+) -> str:
+    """The report's text (figures are referenced relative to the report)."""
+    wall = float(gens["wall_time"].fillna(0).sum())
+    n_sims = int(gens["samples"].sum())
+    fit_rows = [
+        [
+            r.target,
+            r.observed,
+            r.tolerance,
+            fmt(r["median"]),
+            f"{fmt(r.q05)} - {fmt(r.q95)}",
+            f"{r.inside_90:.0%}",
+            fmt(r.point),
+            "yes" if r.met else "**no**",
+        ]
+        for _, r in table.iterrows()
+    ]
+    id_rows = [
+        [
+            f"`{r.parameter}`",
+            r.prior,
+            f"{r['median']:.3g}",
+            f"{r.q05:.3g} - {r.q95:.3g}",
+            f"{r.width_ratio:.2f}",
+            r.verdict,
+        ]
+        for _, r in ident.iterrows()
+    ]
+    gen_rows = [
+        [str(int(g.t)), f"{g.epsilon:.3g}", f"{int(g.samples):,}", f"{g.particles / g.samples:.0%}"]
+        for _, g in gens.iterrows()
+    ]
+    mech_rows = [
+        [
+            name,
+            fmt(float(mech[name].median())),
+            f"{fmt(float(mech[name].quantile(0.05)))} - {fmt(float(mech[name].quantile(0.95)))}",
+        ]
+        for name in mech.columns
+    ]
+    corr = correlations(post, problem.priors)
+    corr_text = (
+        "\n".join(f"- `{a}` and `{b}`: {r:+.2f}" for a, b, r in corr)
+        if corr
+        else "- none of |r| >= 0.4"
+    )
+    discussion = DISCUSSION.read_text(encoding="utf-8") if DISCUSSION.is_file() else ""
+    met = int(table["met"].sum())
+    return f"""# Calibration: fit to the public record
+
+Generated by `propsim calibrate` (`sim/analysis/fit_report.py`) on {dt.date.today()} from
+calibration **{calib_id}** (`results/calibration/{calib_id}/`, not in git); the calibrated values
+are in [`calibration/calibrated.yaml`](../calibration/calibrated.yaml), which
+[`scenarios/baseline.yaml`](../scenarios/baseline.yaml) extends. Targets:
+[`calibration/targets.yaml`](../calibration/targets.yaml) (SPEC section 5, with sources and
+tolerances); free parameters and their priors:
+[`calibration/priors.yaml`](../calibration/priors.yaml).
+
+## Method
+
+Approximate Bayesian computation with sequential Monte Carlo (pyabc `ABCSMC`,
+{setup.particles} particles, median-quantile epsilon schedule, multivariate normal transition;
+log-uniform priors are sampled on the log10 scale). Each simulation runs `{setup.scenario}` at
+1:{setup.scale:g} (outputs are in real-world units and scale-free up to noise) with a fresh seed.
+A particle's distance is the **largest excess of any target** over its observed level or range,
+in units of the target's tolerance (0 inside a range, so a bound or a range is a constraint,
+not a point to hit): epsilon <= 1 means the particle meets every target.
+
+Command: `{setup.command}`
+
+- generations: {len(gens)}; simulations: {n_sims:,}; wall time of the generations:
+  {wall / 60:.0f} min on the development machine (2 cores shared with other work)
+- final epsilon: {gens["epsilon"].iloc[-1]:.3g} (largest excess of the worst target, in
+  tolerances, that the last generation's particles all stay within)
+
+{_md_table(["generation", "epsilon", "simulations", "acceptance"], gen_rows)}
+
+## Fit: posterior predictive at 1:{base_sc.scale:g}
+
+{draws} particles drawn from the posterior by weight, each run once at the baseline's own scale
+(1:{base_sc.scale:g}) with its own seed; "calibrated" is the calibrated baseline (the point
+estimate) over {POINT_SEEDS} seeds (median). "Met" means the predictive median is within the
+tolerance of the observation; "draws within" is the share of draws that are.
+**{met} of {len(table)} targets are met.**
+
+{
+        _md_table(
+            [
+                "target",
+                "observed",
+                "tolerance",
+                "predictive median",
+                "90% interval",
+                "draws within",
+                "calibrated",
+                "met",
+            ],
+            fit_rows,
+        )
+    }
+
+![fit](figures/calibration_fit.png)
+
+The predictive draws over time, with the targets (red):
+
+{chr(10).join(f"![{name}](figures/{name})" for name in series)}
+
+## What the targets identify
+
+Posterior median and 90% interval of each free parameter; "width" is the 90% interval's width
+over the prior's (on the prior's own scale, log for log priors; 1 = the data say nothing).
+**Pinned**: width < {PINNED}; **narrowed**: {PINNED} to {LOOSE}; **loose**: > {LOOSE} — a loose
+parameter is not known from these targets, and a scenario that depends on it should be run
+across its range (`propsim sweep`), not at the calibrated value alone.
+
+The posterior is the last generation's {len(post)} particles. pyabc's importance weights
+piled onto few of them (effective sample size {ess(post["weight_raw"]):.1f} of {len(post)}), so
+every summary here uses weights truncated at sqrt(n) times their mean (truncated importance
+sampling), effective sample size {ess(post["weight"]):.1f}: the intervals rest on that many
+particles, and a longer run (more particles, `--resume`) would sharpen them.
+
+{_md_table(["parameter", "prior", "median", "90% interval", "width", "verdict"], id_rows)}
+
+![marginals](figures/calibration_marginals.png)
+
+Parameters that trade off against each other (weighted posterior correlation, prior scale):
+a loose pair can still be constrained jointly.
+
+{corr_text}
+
+## What the fit implies beyond the targets
+
+Quantities no target constrains directly, over the same predictive draws (median and 90%
+range): they show which mechanisms the calibrated model runs on, and are what later public
+figures (outside the calibration window or on other quantities) would test.
+
+{_md_table(["quantity", "median", "90% range"], mech_rows)}
+
+{discussion}
+"""

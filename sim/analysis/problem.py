@@ -1,0 +1,219 @@
+"""The calibration problem as plain data: targets (``calibration/targets.yaml``) and priors
+(``calibration/priors.yaml``), validated with pydantic.
+
+Data flow: YAML file -> ``sim.loader``'s line-recording YAML reader -> pydantic models here
+(``TargetsFile``, ``PriorsFile``) -> ``load_targets`` / ``load_priors``. Any problem is one
+``ScenarioError`` naming the file, line and key (the CLI turns it into exit code 2).
+
+A ``Target`` reduces one daily metric of the first open platform over dated windows to a number
+(``Target.simulate``) and scores it against the observation (``Target.excess``: how far outside
+the level or range, in units of the tolerance). Plots, calibration and the fit report all read
+targets from here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.loader import Problem, ScenarioError, _read_yaml, _source
+from sim.metrics import METRIC_BY_NAME
+
+REPO = Path(__file__).resolve().parents[2]
+TARGETS_FILE = REPO / "calibration" / "targets.yaml"
+PRIORS_FILE = REPO / "calibration" / "priors.yaml"
+
+Window = tuple[dt.date, dt.date]
+
+
+def fmt(x: float) -> str:
+    """A figure as the report shows it: thousands separators, three digits below 100."""
+    if not math.isfinite(x):
+        return "n/a"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Target(_Strict):
+    """One observed figure: a reduction of a daily metric over windows, and its tolerance."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    label: str
+    metric: str
+    weight: str | None = None
+    reduce: Literal["mean", "sum", "ratio"]
+    windows: list[Window] = Field(min_length=1, max_length=2)
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    tolerance: float = Field(gt=0)
+    source: str
+
+    @model_validator(mode="after")
+    def _check(self) -> Target:
+        for name in (self.metric, self.weight):
+            if name is not None and name not in METRIC_BY_NAME:
+                raise ValueError(f"unknown metric {name!r} (see `propsim metrics`)")
+        if (self.reduce == "ratio") != (len(self.windows) == 2):
+            raise ValueError("reduce: ratio needs exactly two windows, the others one")
+        for a, b in self.windows:
+            if b < a:
+                raise ValueError(f"window ends ({b}) before it starts ({a})")
+        if (self.value is None) == (self.low is None and self.high is None):
+            raise ValueError("give either value (a level) or low and/or high (a range or bound)")
+        if self.low is not None and self.high is not None and self.high < self.low:
+            raise ValueError(f"high ({self.high:g}) is below low ({self.low:g})")
+        return self
+
+    # --- the observation ------------------------------------------------------------------
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The observed level or range as [low, high] (infinite where unbounded)."""
+        if self.value is not None:
+            return self.value, self.value
+        lo = -math.inf if self.low is None else self.low
+        hi = math.inf if self.high is None else self.high
+        return lo, hi
+
+    @property
+    def observed_text(self) -> str:
+        lo, hi = self.bounds
+        if self.value is not None:
+            return fmt(self.value)
+        if math.isinf(hi):
+            return f"> {fmt(lo)}"
+        if math.isinf(lo):
+            return f"< {fmt(hi)}"
+        return f"{fmt(lo)} - {fmt(hi)}"
+
+    def excess(self, x: float) -> float:
+        """Distance of a simulated value from the observation in tolerances (0 inside a range).
+
+        NaN (nothing to measure, e.g. no suspensions in a window) is infinitely far.
+        """
+        if not math.isfinite(x):
+            return math.inf
+        lo, hi = self.bounds
+        return max(lo - x, x - hi, 0.0) / self.tolerance
+
+    def met(self, x: float) -> bool:
+        return self.excess(x) <= 1.0
+
+    # --- the simulated figure -------------------------------------------------------------
+    @property
+    def first_day(self) -> dt.date:
+        return min(w[0] for w in self.windows)
+
+    @property
+    def last_day(self) -> dt.date:
+        return max(w[1] for w in self.windows)
+
+    def column(self, name: str, platform: str) -> str:
+        return name if METRIC_BY_NAME[name].scope == "global" else f"{platform}.{name}"
+
+    def _over(self, daily: pd.DataFrame, platform: str, window: Window) -> float:
+        idx = pd.DatetimeIndex(daily.index)
+        sel = (idx >= pd.Timestamp(window[0])) & (idx <= pd.Timestamp(window[1]))
+        x = daily.loc[sel, self.column(self.metric, platform)].to_numpy(dtype=float)
+        if self.reduce == "sum":
+            return float(np.nansum(x)) if sel.any() else math.nan
+        if self.weight is None:
+            ok = ~np.isnan(x)
+            return float(x[ok].mean()) if ok.any() else math.nan
+        w = daily.loc[sel, self.column(self.weight, platform)].to_numpy(dtype=float)
+        ok = ~np.isnan(x) & ~np.isnan(w)
+        total = w[ok].sum()
+        return float((x[ok] * w[ok]).sum() / total) if total > 0 else math.nan
+
+    def simulate(self, daily: pd.DataFrame, platform: str) -> float:
+        """The target's quantity in one replicate's daily table (``platform``: first open one)."""
+        values = [self._over(daily, platform, w) for w in self.windows]
+        if self.reduce != "ratio":
+            return values[0]
+        return values[1] / values[0] if values[0] > 0 else math.nan
+
+
+class TargetsFile(_Strict):
+    targets: list[Target] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> TargetsFile:
+        ids = [t.id for t in self.targets]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"duplicate target ids: {', '.join(dup)}")
+        return self
+
+
+class Prior(_Strict):
+    """A free parameter: a dotted scenario key, its range and the reason for it."""
+
+    low: float
+    high: float
+    scale: Literal["uniform", "log"] = "uniform"
+    why: str
+
+    @model_validator(mode="after")
+    def _check(self) -> Prior:
+        if not self.high > self.low:
+            raise ValueError(f"high ({self.high:g}) must be above low ({self.low:g})")
+        if self.scale == "log" and self.low <= 0:
+            raise ValueError("a log-uniform range needs low > 0")
+        return self
+
+    def to_unit(self, x: float) -> float:
+        """Position of ``x`` in the range, 0..1 (on the log scale for log priors)."""
+        if self.scale == "log":
+            return (math.log(x) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+        return (x - self.low) / (self.high - self.low)
+
+
+class PriorsFile(_Strict):
+    parameters: dict[str, Prior] = Field(min_length=1)
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def _validate[M: BaseModel](model: type[M], file: Path, what: str) -> M:
+    name = str(file)
+    if file.exists() and not file.is_dir() and not file.read_bytes().strip():
+        raise ScenarioError(Problem(f"the file is empty: expected the {what}", name, 1))
+    data = _read_yaml(name)
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        problems = []
+        for e in err.errors():
+            path = [p for p in e["loc"] if p != "[key]"]
+            src = _source(data, path)
+            key = ".".join(str(p) for p in path) or None
+            msg = e["msg"].removeprefix("Value error, ")
+            problems.append(Problem(msg, src.file if src else name, src.line if src else None, key))
+        raise ScenarioError(problems) from None
+
+
+def load_targets(file: str | Path = TARGETS_FILE) -> list[Target]:
+    """The calibration targets of ``file`` (default ``calibration/targets.yaml``)."""
+    return _validate(TargetsFile, Path(file), "calibration targets ('targets:')").targets
+
+
+def load_priors(file: str | Path = PRIORS_FILE) -> dict[str, Prior]:
+    """The free parameters of ``file`` (default ``calibration/priors.yaml``), by dotted key."""
+    return _validate(PriorsFile, Path(file), "free parameters ('parameters:')").parameters
+
+
+def prior_lines(file: str | Path) -> dict[str, int | None]:
+    """The line of each parameter in a priors file (for messages about a loaded prior)."""
+    data = _read_yaml(str(file))
+    section = data.get("parameters", {})
+    return {k: src.line for k, src in getattr(section, "locs", {}).items()}

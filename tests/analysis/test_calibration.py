@@ -1,0 +1,452 @@
+"""Calibration: targets and priors as data, the distance, the overlay, the CLI, resuming, and the
+recovery of known parameters from targets the model made itself (tiny scale, few particles)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyabc
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sim import cli
+from sim.analysis import calibration as cal
+from sim.analysis.problem import Target, load_priors, load_targets
+from sim.loader import ScenarioError, load_scenario
+from sim.model import simulate
+from sim.scenario import Scenario, resolve_parent
+
+REPO = Path(__file__).resolve().parents[2]
+BASELINE = REPO / "scenarios" / "baseline.yaml"
+SPEC5 = {
+    "traffic_drop",
+    "followers_2014",
+    "followers_2016",
+    "anti_pro_ratio_2016",
+    "suspensions",
+    "accounts_2014",
+    "posts_2014",
+}
+# tiny and short: two months of 2014 at 1:500 (about 0.4 s a run)
+TINY = ["end=2014-02-28", "warmup_days=10"]
+TINY_SCALE = "500"
+WINDOW = [dt.date(2014, 1, 1), dt.date(2014, 2, 28)]
+
+
+def target(**kw) -> Target:
+    base = {
+        "id": "t",
+        "label": "t",
+        "metric": "active_accounts",
+        "reduce": "mean",
+        "windows": [WINDOW],
+        "tolerance": 10.0,
+        "source": "test",
+    }
+    return Target.model_validate(base | kw)
+
+
+def write_yaml(path: Path, data) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+# --- targets and priors as data --------------------------------------------------------------
+
+
+def test_shipped_targets_cover_spec5_and_load_into_plots() -> None:
+    targets = load_targets(REPO / "calibration" / "targets.yaml")
+    assert {t.id for t in targets} >= SPEC5
+    from sim import plots
+
+    assert {t.id for t in plots.load_targets()} == {t.id for t in targets}
+
+
+def test_shipped_priors_are_valid_scenario_keys() -> None:
+    priors = load_priors(REPO / "calibration" / "priors.yaml")
+    base = load_scenario(BASELINE).model_dump()
+    cal.check_priors(base, priors, "priors.yaml")  # raises if a key or an end is invalid
+    assert all(p.why.strip() for p in priors.values())
+
+
+@pytest.mark.parametrize(
+    ("edit", "fragments"),
+    [
+        (lambda t: t.update(metirc=t.pop("metric")), ["metirc", "targets.0"]),
+        (lambda t: t.update(metric="no_such_metric"), ["no_such_metric"]),
+        (lambda t: t.update(tolerance=-1), ["tolerance"]),
+        (lambda t: t.update(value=None, low=5, high=1), ["below low"]),
+        (lambda t: t.update(reduce="ratio"), ["two windows"]),
+        (lambda t: t.update(windows=[["2014-02-01", "2014-01-01"]]), ["before it starts"]),
+    ],
+)
+def test_bad_targets_name_file_line_and_key(tmp_path: Path, edit, fragments) -> None:
+    t = {
+        "id": "x",
+        "label": "x",
+        "metric": "active_accounts",
+        "reduce": "mean",
+        "windows": [["2014-01-01", "2014-02-28"]],
+        "value": 1.0,
+        "tolerance": 1.0,
+        "source": "s",
+    }
+    edit(t)
+    path = write_yaml(tmp_path / "targets.yaml", {"targets": [t]})
+    with pytest.raises(ScenarioError) as err:
+        load_targets(path)
+    text = str(err.value)
+    assert f"{path}:" in text and all(f in text for f in fragments), text
+
+
+@pytest.mark.parametrize(
+    ("prior", "fragment"),
+    [
+        ({"low": 2, "high": 1, "why": "w"}, "must be above low"),
+        ({"low": 0, "high": 1, "scale": "log", "why": "w"}, "low > 0"),
+        ({"low": 0, "high": 1}, "why"),
+        ({"low": 0, "high": 1, "why": "w", "scale": "cubic"}, "scale"),
+    ],
+)
+def test_bad_priors(tmp_path: Path, prior, fragment) -> None:
+    path = write_yaml(tmp_path / "priors.yaml", {"parameters": {"population.relaxation": prior}})
+    with pytest.raises(ScenarioError, match=fragment):
+        load_priors(path)
+
+
+def test_prior_keys_and_ranges_checked_against_the_scenario() -> None:
+    base = load_scenario(BASELINE).model_dump()
+    bad = {
+        "population.relaxtion": {"low": 0.1, "high": 0.2, "why": "typo"},
+        "population.relaxation": {"low": 0.5, "high": 2.0, "why": "above 1"},
+    }
+    priors = {k: cal.Prior.model_validate(v) for k, v in bad.items()}
+    with pytest.raises(ScenarioError) as err:
+        cal.check_priors(base, priors, "p.yaml")
+    assert "population.relaxtion" in str(err.value) and "population.relaxation" in str(err.value)
+
+
+@given(
+    st.one_of(st.text(max_size=5), st.floats(allow_nan=True), st.none(), st.lists(st.integers()))
+)
+def test_any_bad_tolerance_is_a_clean_error(tmp_path_factory, value) -> None:
+    tmp = tmp_path_factory.mktemp("t")
+    t = {"id": "x", "label": "x", "metric": "suspensions", "reduce": "sum", "low": 1.0}
+    t |= {"windows": [["2014-01-01", "2014-02-28"]], "tolerance": value, "source": "s"}
+    path = write_yaml(tmp / "targets.yaml", {"targets": [t]})
+    try:
+        loaded = load_targets(path)
+    except ScenarioError as err:
+        assert "tolerance" in str(err)
+    else:  # only a positive number may pass
+        assert loaded[0].tolerance > 0
+
+
+# --- distance --------------------------------------------------------------------------------
+
+
+def test_excess_on_levels_ranges_and_bounds() -> None:
+    level = target(value=100.0, tolerance=10.0)
+    assert level.excess(100) == 0 and level.excess(115) == 1.5 and level.excess(80) == 2.0
+    rng = target(low=50.0, high=70.0, tolerance=5.0)
+    assert rng.excess(60) == 0 and rng.excess(75) == 1.0 and rng.excess(40) == 2.0
+    bound = target(low=125.0, tolerance=10.0)
+    assert bound.excess(1e9) == 0 and bound.excess(120) == 0.5
+    assert math.isinf(level.excess(float("nan")))
+    assert rng.met(74) and not rng.met(76)
+
+
+@given(st.floats(-1e6, 1e6), st.floats(-1e6, 1e6), st.floats(0.01, 1e4), st.floats(-1e7, 1e7))
+def test_excess_is_zero_inside_and_grows_outside(a: float, b: float, tol: float, x: float) -> None:
+    lo, hi = min(a, b), max(a, b)
+    t = target(low=lo, high=hi, tolerance=tol)
+    e = t.excess(x)
+    assert e >= 0
+    assert (e == 0) == (lo <= x <= hi)
+    assert t.excess(x + (1 if x > hi else -1 if x < lo else 0)) >= e
+
+
+def test_distance_is_the_worst_target() -> None:
+    ts = (target(id="a", value=0.0, tolerance=1.0), target(id="b", low=0.0, tolerance=2.0))
+    d = cal.TargetDistance(ts)
+    assert d({"a": 0.5, "b": -6.0}) == 3.0
+    assert d({"a": -0.5, "b": 10.0}) == 0.5
+
+
+def test_reductions_on_a_hand_made_table() -> None:
+    idx = pd.date_range("2014-01-01", periods=4, freq="D")
+    daily = pd.DataFrame(
+        {
+            "twitter.suspensions": [1.0, 3.0, 0.0, 4.0],
+            "twitter.mean_followers_suspended": [100.0, 200.0, np.nan, 50.0],
+            "supporters": [1.0, 2.0, 3.0, 4.0],
+        },
+        index=idx,
+    )
+    w = [dt.date(2014, 1, 1), dt.date(2014, 1, 4)]
+    early, late = [w[0], dt.date(2014, 1, 2)], [dt.date(2014, 1, 3), w[1]]
+    mean = target(metric="mean_followers_suspended", windows=[w], value=1.0)
+    weighted = target(
+        metric="mean_followers_suspended", weight="suspensions", windows=[w], value=1.0
+    )
+    total = target(metric="suspensions", reduce="sum", windows=[w], value=1.0)
+    ratio = target(metric="supporters", reduce="ratio", windows=[early, late], value=1.0)
+    assert mean.simulate(daily, "twitter") == pytest.approx(350 / 3)
+    assert weighted.simulate(daily, "twitter") == pytest.approx((100 + 600 + 200) / 8)
+    assert total.simulate(daily, "twitter") == 8.0
+    assert ratio.simulate(daily, "twitter") == pytest.approx(3.5 / 1.5)
+
+
+def test_weighted_quantile() -> None:
+    x = np.array([3.0, 1.0, 2.0])
+    assert cal.weighted_quantile(x, np.ones(3), 0.5) == 2.0
+    assert cal.weighted_quantile(x, np.array([0.0, 0.0, 1.0]), 0.5) == 2.0
+
+
+def test_overlay_round_trips_through_extends(tmp_path: Path) -> None:
+    estimate = {"population.relaxation": 0.0123, "moderation.twitter.follower_weight": 0.45}
+    (tmp_path / "calibrated.yaml").write_text(cal.overlay_text(estimate, "X", "propsim calibrate"))
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: calibrated.yaml\nname: child\n")
+    sc = load_scenario(child)
+    assert sc.population.relaxation == 0.0123
+    assert sc.moderation["twitter"].follower_weight == 0.45
+    assert sc.population.pro_effect == Scenario().population.pro_effect  # the rest: defaults
+
+
+def test_baseline_extends_the_calibrated_overlay() -> None:
+    text = BASELINE.read_text()
+    assert "extends: ../calibration/calibrated.yaml" in text
+    overlay = yaml.safe_load((REPO / "calibration" / "calibrated.yaml").read_text())
+    sc = load_scenario(BASELINE)
+    priors = load_priors(REPO / "calibration" / "priors.yaml")
+    for key in priors:
+        *path, last = key.split(".")
+        node = overlay
+        for p in path:
+            node = node[p]
+        parent, name = resolve_parent(sc, key)
+        assert getattr(parent, name) == node[last]
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def calibrate(tmp: Path, *extra: str, targets: Path | None = None, priors: Path | None = None):
+    argv = ["calibrate", "--scenario", str(BASELINE), "--scale", TINY_SCALE, "--no-report"]
+    argv += [a for s in TINY for a in ("--set", s)]
+    argv += ["--out", str(tmp / "runs"), "--overlay", str(tmp / "calibrated.yaml")]
+    argv += ["--targets", str(targets or tmp / "targets.yaml")]
+    argv += ["--priors", str(priors or tmp / "priors.yaml")]
+    return cli.main([*argv, *extra])
+
+
+def resume(tmp: Path, calib_id: str, *extra: str) -> int:
+    out = ["--out", str(tmp / "runs"), "--overlay", str(tmp / "calibrated.yaml")]
+    return cli.main(
+        ["calibrate", "--resume", calib_id, *out, "--no-report", "--workers", "1", *extra]
+    )
+
+
+TRUTH = {"accounts.initial": 25_000.0, "observation.anti_recall": 0.4}
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory) -> Path:
+    """Targets made by the model itself at TRUTH, and priors around it."""
+    tmp = tmp_path_factory.mktemp("synthetic")
+    sc = load_scenario(BASELINE, [*TINY, f"scale={TINY_SCALE}"])
+    sc = cal.with_parameters(sc.model_dump(), TRUTH)
+    daily = simulate(sc, 12345)
+    rows = []
+    for i, metric in enumerate(("active_accounts", "anti_posts_observed")):
+        t = target(id=f"t{i}", metric=metric, value=1.0)
+        x = t.simulate(daily, "twitter")
+        rows.append(t.model_dump(mode="json") | {"value": x, "tolerance": 0.12 * x})
+    write_yaml(tmp / "targets.yaml", {"targets": rows})
+    priors = {
+        "accounts.initial": {"low": 10_000, "high": 40_000, "why": "around the truth"},
+        "observation.anti_recall": {"low": 0.1, "high": 0.9, "scale": "log", "why": "idem"},
+    }
+    write_yaml(tmp / "priors.yaml", {"parameters": priors})
+    return tmp
+
+
+def history_of(runs: Path):
+    (folder,) = [f for f in runs.iterdir() if f.is_dir()]
+    return folder, pyabc.History("sqlite:///" + str(folder / "abc.db"))
+
+
+def test_recovers_known_parameters(synthetic: Path, tmp_path: Path, capsys) -> None:
+    for f in ("targets.yaml", "priors.yaml"):
+        (tmp_path / f).write_text((synthetic / f).read_text())
+    code = calibrate(tmp_path, "--particles", "20", "--generations", "4", "--workers", "2")
+    assert code == 0, capsys.readouterr().err
+    assert "generation 3: epsilon" in capsys.readouterr().err
+    folder, _ = history_of(tmp_path / "runs")
+    post = pd.read_parquet(folder / "posterior.parquet")
+    assert post["weight"].sum() == pytest.approx(1.0)
+    priors = load_priors(tmp_path / "priors.yaml")
+    for key, truth in TRUTH.items():
+        lo, hi = (
+            cal.weighted_quantile(post[key].to_numpy(), post["weight"].to_numpy(), q)
+            for q in (0.05, 0.95)
+        )
+        assert lo <= truth <= hi, (key, lo, hi)
+        # and the targets do identify it: the interval is clearly narrower than the prior's
+        assert priors[key].to_unit(hi) - priors[key].to_unit(lo) < 0.85 * 0.9, (key, lo, hi)
+    overlay = yaml.safe_load((tmp_path / "calibrated.yaml").read_text())
+    assert 10_000 <= overlay["accounts"]["initial"] <= 40_000
+
+
+def test_resume_continues_the_generations(synthetic: Path, tmp_path: Path, capsys) -> None:
+    args = ["--particles", "6", "--workers", "1"]
+    assert (
+        calibrate(
+            tmp_path,
+            *args,
+            "--generations",
+            "1",
+            targets=synthetic / "targets.yaml",
+            priors=synthetic / "priors.yaml",
+        )
+        == 0
+    )
+    folder, history = history_of(tmp_path / "runs")
+    assert history.max_t == 0
+    first = pd.read_parquet(folder / "posterior.parquet")
+    assert resume(tmp_path, folder.name, "--generations", "2") == 0
+    history = pyabc.History("sqlite:///" + str(folder / "abc.db"))
+    assert history.max_t == 1
+    assert len(pd.read_csv(folder / "generations.csv")) == 2
+    assert not pd.read_parquet(folder / "posterior.parquet").equals(first)
+    assert "generation 1: epsilon" in capsys.readouterr().err
+
+
+def test_resume_after_an_interrupt(synthetic: Path, tmp_path: Path, monkeypatch) -> None:
+    calls = {"n": 0}
+    real = cal.SimulateTargets.__call__
+
+    def flaky(self, sample):
+        calls["n"] += 1
+        if calls["n"] > 10:  # into the second generation
+            raise KeyboardInterrupt
+        return real(self, sample)
+
+    monkeypatch.setattr(cal.SimulateTargets, "__call__", flaky)
+    args = ["--particles", "6", "--workers", "1", "--generations", "2"]
+    code = calibrate(
+        tmp_path, *args, targets=synthetic / "targets.yaml", priors=synthetic / "priors.yaml"
+    )
+    assert code == cli.EXIT_INTERRUPTED
+    folder, history = history_of(tmp_path / "runs")
+    done = history.max_t
+    assert done >= 0 and not (folder / "posterior.parquet").exists()
+    monkeypatch.setattr(cal.SimulateTargets, "__call__", real)
+    assert resume(tmp_path, folder.name) == 0
+    history = pyabc.History("sqlite:///" + str(folder / "abc.db"))
+    assert history.max_t == 1 > done
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--resume", "nope"], "no calibration 'nope'"),
+        (["--report-only", "nope"], "no calibration 'nope'"),
+        (["--scale", "0"], "must be above 0"),
+        (["--particles", "many"], "expected a number"),
+        (["--set", "population.relaxation=7"], "relaxation"),
+    ],
+)
+def test_bad_arguments_exit_2_and_write_nothing(
+    synthetic: Path, tmp_path: Path, capsys, extra, fragment
+) -> None:
+    code = calibrate(
+        tmp_path, *extra, targets=synthetic / "targets.yaml", priors=synthetic / "priors.yaml"
+    )
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_BAD_INPUT and fragment in err and "Traceback" not in err
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "calibrated.yaml").exists()
+
+
+def test_bad_priors_file_exit_2(synthetic: Path, tmp_path: Path, capsys) -> None:
+    priors = write_yaml(
+        tmp_path / "p.yaml",
+        {"parameters": {"population.relaxtion": {"low": 0.01, "high": 0.02, "why": "typo"}}},
+    )
+    code = calibrate(tmp_path, targets=synthetic / "targets.yaml", priors=priors)
+    err = capsys.readouterr().err
+    assert code == 2 and "population.relaxtion" in err and "p.yaml" in err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_runs_on_a_dask_cluster(synthetic: Path, tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False) as cluster:
+        code = calibrate(
+            tmp_path,
+            "--particles",
+            "4",
+            "--generations",
+            "1",
+            "--scheduler",
+            cluster.scheduler_address,
+            targets=synthetic / "targets.yaml",
+            priors=synthetic / "priors.yaml",
+        )
+    assert code == 0
+    _, history = history_of(tmp_path / "runs")
+    assert history.max_t == 0 and history.total_nr_simulations >= 4
+
+
+# --- fit report tables -------------------------------------------------------------------------
+
+
+def test_fit_table_medians_intervals_and_verdicts() -> None:
+    from sim.analysis.fit_report import fit_table
+
+    ts = [target(id="a", value=10.0, tolerance=1.0), target(id="b", low=5.0, tolerance=1.0)]
+    predictive = pd.DataFrame({"a": np.linspace(9, 13, 21), "b": np.linspace(0, 4, 21)})
+    table = fit_table(ts, predictive, predictive).set_index("target")
+    assert table.loc["a", "median"] == 11 and bool(table.loc["a", "met"])
+    assert table.loc["b", "median"] == 2 and not bool(table.loc["b", "met"])
+    assert table.loc["a", "q05"] == pytest.approx(9.2) and table.loc["a", "q95"] == pytest.approx(
+        12.8
+    )
+    assert table.loc["a", "inside_90"] == pytest.approx(11 / 21)
+
+
+def test_identification_tells_pinned_from_loose() -> None:
+    from sim.analysis.fit_report import identification
+
+    rng = np.random.default_rng(1)
+    priors = {
+        "x": cal.Prior(low=0, high=1, why="w"),
+        "y": cal.Prior(low=0.01, high=1, scale="log", why="w"),
+    }
+    post = pd.DataFrame(
+        {
+            "x": rng.uniform(0, 1, 2000),  # as wide as the prior
+            "y": 10 ** rng.uniform(-1.05, -0.95, 2000),  # a twentieth of the log range
+            "weight": np.full(2000, 1 / 2000),
+        }
+    )
+    ident = identification(post, priors).set_index("parameter")
+    assert ident.loc["x", "verdict"] == "loose" and ident.loc["y", "verdict"] == "pinned"
+    assert ident.loc["y", "q05"] < 0.1 < ident.loc["y", "q95"]
+
+
+def test_truncated_weights_cap_a_dominant_particle() -> None:
+    w = np.array([0.9, *[0.1 / 99] * 99])
+    t = cal.truncate_weights(w)
+    assert t.sum() == pytest.approx(1.0) and t.max() < 0.9
+    assert cal.ess(t) > cal.ess(w)
+    flat = np.full(50, 1 / 50)
+    assert np.allclose(cal.truncate_weights(flat), flat)  # nothing to cap
