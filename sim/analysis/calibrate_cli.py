@@ -110,6 +110,12 @@ def add_parser(sub: Any, formatter: Any) -> None:
         help="stop once epsilon falls to EPS (default 0: run all generations)",
     )
     p.add_argument(
+        "--seed",
+        type=int,
+        help="seed of the proposals and runs: with --workers 1 a calibration is reproducible "
+        "(pyabc seeds its worker processes itself)",
+    )
+    p.add_argument(
         "--workers",
         type=_positive(int),
         default=os.cpu_count() or 1,
@@ -191,6 +197,7 @@ def cmd_calibrate(args: argparse.Namespace, command_line: list[str]) -> int:
             generations=args.generations or 10,
             minutes=args.minutes or 45.0,
             min_epsilon=args.min_epsilon,
+            seed=args.seed,
             command=shlex.join(command_line),
             created=dt.datetime.now().isoformat(timespec="seconds"),
         )

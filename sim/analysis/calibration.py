@@ -160,6 +160,7 @@ class Setup:
     generations: int = 10
     minutes: float = 45.0
     min_epsilon: float = 0.0
+    seed: int | None = None  # seeds the proposals and the runs' seeds (reproducible on 1 worker)
     command: str = ""
     created: str = ""
 
@@ -304,6 +305,10 @@ def _run(
     if remaining <= 0:
         out(f"all {setup.generations} generations are done")
         return history
+    if setup.seed is not None:
+        # pyabc draws from numpy's global generator in this process (proposals, and the runs'
+        # seeds on one worker); worker processes of the multicore sampler seed themselves
+        np.random.seed((setup.seed + done) % 2**32)
     with warnings.catch_warnings():  # pyabc compares epsilons with the first one, infinite
         warnings.filterwarnings("ignore", "invalid value", RuntimeWarning)
         abc.run(
