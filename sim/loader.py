@@ -283,7 +283,7 @@ def _yaml_problem(err: yaml.YAMLError, file: str, text: str) -> Problem:
     return Problem(f"YAML syntax error: {problem}{hint}", file, line)
 
 
-def _read_yaml(file: str) -> LineDict:
+def read_yaml(file: str) -> LineDict:
     """Read one YAML file into a LineDict. ``file`` is the path as it should be shown."""
     try:
         raw = Path(file).read_bytes()
@@ -365,7 +365,7 @@ def _deep_merge(base: dict[str, Any], child: dict[str, Any]) -> LineDict:
 
 def _load_tree(file: str, chain: list[tuple[Path, str]]) -> LineDict:
     """Load ``file`` and, recursively, what it extends. ``chain`` lists the files extending it."""
-    data = _read_yaml(file)
+    data = read_yaml(file)
     if "extends" not in data:
         return data
     target = data.pop("extends")
@@ -669,7 +669,7 @@ def _clean_loc(loc: Sequence[Part]) -> tuple[list[Part], _Kind | None]:
     return path, parent
 
 
-def _source(data: LineDict, path: Sequence[Part]) -> Source | None:
+def source_of(data: LineDict, path: Sequence[Part]) -> Source | None:
     """Where the deepest existing key of ``path`` was written (nearest parent if not written)."""
     src: Source | None = data.loc
     node: Any = data
@@ -859,12 +859,12 @@ def _translate(
                 for t, k, _ in overrides
                 if k.split(".")[: len(section)] == [str(p) for p in section]
             ]
-            src = _source(data, path)
+            src = source_of(data, path)
             if used and (src is None or src.override is None):
                 message += " (with " + ", ".join(f"--set {t}" for t in used) + ")"
         elif e["type"] in ("union_tag_invalid", "union_tag_not_found"):
             path = [*path, _TAG_FIELD]
-        src = _source(data, path)
+        src = source_of(data, path)
         key = _dotted(path) or None
         if src is not None and src.override is not None:
             problem = Problem(message, main_file, None, key, override=src.override)

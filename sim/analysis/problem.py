@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.loader import Problem, ScenarioError, _read_yaml, _source
+from sim.loader import Problem, ScenarioError, read_yaml, source_of
 from sim.metrics import METRIC_BY_NAME
 
 REPO = Path(__file__).resolve().parents[2]
@@ -188,14 +188,14 @@ def _validate[M: BaseModel](model: type[M], file: Path, what: str) -> M:
     name = str(file)
     if file.exists() and not file.is_dir() and not file.read_bytes().strip():
         raise ScenarioError(Problem(f"the file is empty: expected the {what}", name, 1))
-    data = _read_yaml(name)
+    data = read_yaml(name)
     try:
         return model.model_validate(data)
     except ValidationError as err:
         problems = []
         for e in err.errors():
             path = [p for p in e["loc"] if p != "[key]"]
-            src = _source(data, path)
+            src = source_of(data, path)
             key = ".".join(str(p) for p in path) or None
             msg = e["msg"].removeprefix("Value error, ")
             problems.append(Problem(msg, src.file if src else name, src.line if src else None, key))
@@ -214,6 +214,6 @@ def load_priors(file: str | Path = PRIORS_FILE) -> dict[str, Prior]:
 
 def prior_lines(file: str | Path) -> dict[str, int | None]:
     """The line of each parameter in a priors file (for messages about a loaded prior)."""
-    data = _read_yaml(str(file))
+    data = read_yaml(str(file))
     section = data.get("parameters", {})
     return {k: src.line for k, src in getattr(section, "locs", {}).items()}
