@@ -4,7 +4,8 @@ Data flow of ``propsim run``: scenario YAML + ``--set`` overrides -> ``sim.loade
 (validation; errors are ``ScenarioError``) -> ``sim.runner.run_replicates`` (``sim.model``) ->
 daily tables -> ``sim.results.write_results`` (results folder, plots) -> summary table printed.
 
-Subcommands: ``run``, ``validate``, ``schema``, ``metrics``. Exit codes: 0 done, 2 bad input
+Subcommands: ``run``, ``validate``, ``schema``, ``metrics``; ``sweep`` and ``sensitivity``
+are added by ``sim.analysis.commands``. Exit codes: 0 done, 2 bad input
 (scenario errors, bad arguments), 1 failure, 130 interrupted. Bad input never prints a
 traceback, and nothing is written before the input has been checked. Heavy modules (the model,
 pandas, matplotlib) are imported only by the subcommands that need them.
@@ -404,6 +405,11 @@ def build_parser() -> argparse.ArgumentParser:
         "every summary outcome, with its unit and meaning.",
     )
     met.set_defaults(func=cmd_metrics)
+
+    # sweep and sensitivity: options and flow live in sim.analysis.commands
+    from sim.analysis.commands import add_parsers as add_analysis_parsers
+
+    add_analysis_parsers(sub, _FMT)
     return parser
 
 
