@@ -344,7 +344,7 @@ def _sweep_plan(args: argparse.Namespace) -> Plan:
         points=points,
         overrides=overrides,
         seeds=replicate_seeds(seed, replicates),
-        scenarios=list(scenarios),
+        scenarios=[_resolved(s, seed, replicates) for s in scenarios],
         design={
             "design": args.design,
             "vary": list(args.vary),
@@ -504,7 +504,7 @@ def _sensitivity_plan(args: argparse.Namespace) -> tuple[Plan, str]:
         points=points,
         overrides=overrides,
         seeds=replicate_seeds(seed, replicates),
-        scenarios=list(scenarios),
+        scenarios=[_resolved(s, seed, replicates) for s in scenarios],
         outcomes=tuple(params.outcomes),
         design={
             "method": args.method,

@@ -197,12 +197,15 @@ def lever_values(lever: Lever, x: float, base: dict[str, Any] | None) -> dict[st
         new = [total * x] + [
             total * (1 - x) * (old / rest if rest else 1 / (len(olds) - 1)) for old in olds[1:]
         ]
-        if not any(isinstance(o, int) for o in olds):
-            new[-1] = total - sum(new[:-1])  # the sum stays exact
-    out: dict[str, Any] = {}
-    for k, old, value in zip(lever.keys, olds, new, strict=True):
-        out[k] = round(value) if isinstance(old, int) and not isinstance(old, bool) else value
-    return out
+    new = [round(v) if _whole(old) else v for old, v in zip(olds, new, strict=True)]
+    if lever.mode == "share":
+        new[-1] = total - sum(new[:-1])  # the total stays exact
+    return dict(zip(lever.keys, new, strict=True))
+
+
+def _whole(value: Any) -> bool:
+    """Whole-number fields (messengers, ...) get whole values."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def lever_overrides(
