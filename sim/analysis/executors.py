@@ -109,7 +109,7 @@ class DaskExecutor:
         # pure=False: two tasks that pickle alike are still two runs (never deduplicated)
         futures = {client.submit(fn, task, pure=False): task for task in tasks}
         try:
-            for fut in as_completed(list(futures)):
+            for fut in as_completed(list(futures), loop=client.loop):
                 result = fut.result()
                 task = futures.pop(fut)
                 fut.release()
