@@ -456,6 +456,7 @@ def _read_params(path_text: str | None) -> tuple[Any, str]:
 def _sensitivity_plan(args: argparse.Namespace) -> tuple[Plan, str]:
     from sim.analysis import sensitivity as sa
     from sim.analysis.outcomes import column_for
+    from sim.metrics import column_names
     from sim.analysis.sweep import Plan, load_points
     from sim.runner import encrypted_platforms, open_platforms, replicate_seeds
 
@@ -467,15 +468,19 @@ def _sensitivity_plan(args: argparse.Namespace) -> tuple[Plan, str]:
         raise BadInput(str(err)) from None
     params, text = _read_params(args.params)
     base = _load(args)
+    opens, encs = open_platforms(base), encrypted_platforms(base)
+    columns = column_names(opens, encs)
     for spec in params.outcomes:
         try:
-            column = column_for(spec.metric, open_platforms(base), encrypted_platforms(base))
+            column = column_for(spec.metric, opens, encs)
         except ValueError as err:
             raise BadInput(f"{args.params}: outcomes: {spec.name}: {err}") from None
-        if column.split(".")[0] not in base.platforms and "." in column:
+        if column not in columns:
+            bare = column.rsplit(".", 1)[-1]
+            like = [c for c in columns if c.rsplit(".", 1)[-1] == bare]
             raise BadInput(
-                f"{args.params}: outcomes: {spec.name}: the scenario has no platform "
-                f"{column.split('.')[0]!r} ({', '.join(base.platforms)})"
+                f"{args.params}: outcomes: {spec.name}: the scenario has no metric {column!r}"
+                + (f" (it has {', '.join(like)})" if like else "")
             )
     seed = base.seed if args.seed is None else args.seed
     replicates = args.replicates or 1
@@ -491,12 +496,16 @@ def _sensitivity_plan(args: argparse.Namespace) -> tuple[Plan, str]:
                     f"{args.params}: levers: {lever.name}: mode {lever.mode} needs numeric keys "
                     f"that exist in the scenario ({', '.join(lever.keys)})"
                 ) from None
-            load_points(Path(args.scenario), args.set, [own], label(f"{lever.name} (x={x:g})"))
+            load_points(
+                Path(args.scenario), args.set, [own], label(f"{lever.name} (x={x:g})"), False
+            )
     prob = sa.problem(params.levers)
     x = sa.sample(prob, args.method, args.n, seed)
     points = [{name: float(v) for name, v in zip(prob["names"], row, strict=True)} for row in x]
     overrides = [sa.lever_overrides(params.levers, p, dump) for p in points]
-    scenarios = load_points(Path(args.scenario), args.set, overrides, label("a sample point"))
+    scenarios = load_points(
+        Path(args.scenario), args.set, overrides, label("a sample point"), False
+    )
     plan = Plan(
         kind="sensitivity",
         name=base.name,

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol, TypeVar
 
+CONNECT_TIMEOUT = 10.0  # seconds to wait for a scheduler to answer
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -76,9 +77,9 @@ class LocalExecutor:
 class DaskExecutor:
     """A Dask distributed cluster reached through its scheduler's address."""
 
-    def __init__(self, address: str, timeout: float = 30.0) -> None:
+    def __init__(self, address: str, timeout: float | None = None) -> None:
         self.address = address
-        self.timeout = timeout
+        self.timeout = CONNECT_TIMEOUT if timeout is None else timeout
         self.client: Any = None
 
     def describe(self) -> str:

@@ -49,23 +49,20 @@ class Lever(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(..., min_length=1, description="Name in tables and plots")
-    keys: list[str] = Field(..., min_length=1, description="Dotted scenario keys it sets")
+    key: str | None = Field(None, description="The one dotted scenario key it sets")
+    keys: list[str] = Field([], description="Dotted scenario keys it sets (instead of key)")
     mode: Literal["set", "scale", "share"] = Field("set", description="How x sets the keys")
     bounds: tuple[float, float] = Field(..., description="Lower and upper bound of x")
     description: str = ""
 
-    @model_validator(mode="before")
-    @classmethod
-    def _one_key(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "key" in data:
-            if "keys" in data:
-                raise ValueError("give either key or keys, not both")
-            data = {**data, "keys": [data["key"]]}
-            del data["key"]
-        return data
-
     @model_validator(mode="after")
     def _check(self) -> Lever:
+        if self.key is not None:
+            if self.keys:
+                raise ValueError("give either key or keys, not both")
+            object.__setattr__(self, "keys", [self.key])
+        if not self.keys:
+            raise ValueError("give the scenario key it sets: key: KEY or keys: [KEY, ...]")
         lo, hi = self.bounds
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
             raise ValueError(f"bounds must be finite with lower < upper, got [{lo}, {hi}]")

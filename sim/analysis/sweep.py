@@ -460,12 +460,17 @@ def find_resumable(out_dir: Path, plan: Plan) -> Path | None:
 
 
 def load_points(
-    path: Path, sets: Sequence[str], overrides: list[list[str]], label: Callable[[str], str]
+    path: Path,
+    sets: Sequence[str],
+    overrides: list[list[str]],
+    label: Callable[[str], str],
+    name_file: bool = True,
 ) -> list[Scenario]:
     """Each point's scenario: the file, the ``--set`` texts, then the point's own texts.
 
     A problem with a point's own text is reported with ``label(text)`` in place of ``--set
-    text`` (e.g. ``--vary key=value``), so the message names what the user wrote.
+    text`` (e.g. ``--vary key=value``), so the message names what the user wrote; without
+    ``name_file`` the scenario file is left out of it (when the label names its own file).
     """
     from dataclasses import replace
 
@@ -481,6 +486,8 @@ def load_points(
             for p in err.problems:
                 if p.override is not None and p.override not in own_sets:
                     p = replace(p, override=None, key=label(p.override))
+                    if not name_file:
+                        p = replace(p, file=None, line=None)
                 for text in own:  # "(with --set k=v)" notes of section-level checks
                     p = replace(p, message=p.message.replace(f"--set {text}", label(text)))
                 problems.append(p)

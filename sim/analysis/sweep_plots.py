@@ -3,7 +3,7 @@
 Data flow: the run table of a finished sweep (``sim.analysis.sweep.read_runs``: one row per run,
 the varied keys and the outcomes) -> ``make_sweep_plots`` -> ``plots/*.png``.
 
-- one varied key: each outcome against it, median over replicates as a line, 5-95% as a band;
+- one key of a grid: each outcome against it, median over replicates as a line, 5-95% as a band;
 - two keys of a grid: a heat map per outcome of the median over replicates;
 - otherwise (Latin hypercube, three or more keys): each outcome against each key as a scatter.
 
@@ -51,7 +51,7 @@ def make_sweep_plots(runs: pd.DataFrame, keys: list[str], grid: bool, out_dir: P
     out_dir.mkdir(parents=True, exist_ok=True)
     reps = runs["replicate"].nunique()
     note = f"{runs['point'].nunique()} points x {reps} replicate{'s' if reps > 1 else ''}"
-    if len(keys) == 1:
+    if len(keys) == 1 and grid:
         key = keys[0]
         q = runs.groupby(key)[outcomes].quantile([0.05, 0.5, 0.95]).unstack()
         fig, axes = _grid_axes(len(outcomes))

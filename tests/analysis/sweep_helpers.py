@@ -46,6 +46,8 @@ def tiny_plan(
         points=points,
         overrides=overrides,
         seeds=replicate_seeds(seed, replicates),
-        scenarios=[s.model_copy(update={"seed": seed, "replicates": replicates}) for s in scenarios],
+        scenarios=[
+            s.model_copy(update={"seed": seed, "replicates": replicates}) for s in scenarios
+        ],
         design={"design": "grid", "vary": [f"{KEY}={','.join(map(str, values))}"], "samples": None},
     )

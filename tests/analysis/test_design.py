@@ -33,7 +33,9 @@ def test_range_drops_floating_noise_and_keeps_whole_numbers() -> None:
     assert all(isinstance(v, int) for v in d.parse_values("10:50:5"))
 
 
-@given(st.lists(st.one_of(finite, st.integers(-10**6, 10**6)), min_size=1, max_size=8, unique=True))
+@given(
+    st.lists(st.one_of(finite, st.integers(-(10**6), 10**6)), min_size=1, max_size=8, unique=True)
+)
 def test_list_round_trips_through_value_text(values: list[float]) -> None:
     text = ",".join(d.value_text(v) for v in values)
     parsed = d.parse_values(text)
@@ -49,7 +51,11 @@ def test_list_items_keep_their_yaml_types() -> None:
     assert d.parse_values("1,2.5,true") == (1, 2.5, True)
 
 
-@given(st.lists(st.lists(st.integers(0, 99), min_size=1, max_size=5, unique=True), min_size=1, max_size=4))
+@given(
+    st.lists(
+        st.lists(st.integers(0, 99), min_size=1, max_size=5, unique=True), min_size=1, max_size=4
+    )
+)
 def test_grid_is_every_combination_once(value_lists: list[list[int]]) -> None:
     varies = [d.Vary(f"k{i}", tuple(v)) for i, v in enumerate(value_lists)]
     points = d.grid_points(varies)

@@ -76,7 +76,9 @@ def _rows(plan: sw.Plan, executor: Executor) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values(["point", "replicate"]).reset_index(drop=True)
 
 
-def test_one_worker_two_workers_and_dask_give_identical_rows(tmp_path: Path, dask_scheduler: str) -> None:
+def test_one_worker_two_workers_and_dask_give_identical_rows(
+    tmp_path: Path, dask_scheduler: str
+) -> None:
     plan = tiny_plan(write_tiny(tmp_path), values=(0.001, 0.05), replicates=2)
     one = _rows(plan, LocalExecutor(1))
     assert len(one) == 4 and one["total_suspensions"].nunique() > 1

@@ -26,8 +26,15 @@ def tiny(tmp_path: Path) -> Path:
 
 
 def _run(folder: Path, plan: sw.Plan, tasks: list[sw.Task]) -> None:
-    sw.execute(folder, tasks, sw.simulate_task, LocalExecutor(1), total=len(plan.tasks()),
-               progress=False, desc="t")
+    sw.execute(
+        folder,
+        tasks,
+        sw.simulate_task,
+        LocalExecutor(1),
+        total=len(plan.tasks()),
+        progress=False,
+        desc="t",
+    )
 
 
 def test_a_sweep_writes_one_part_per_run_and_a_complete_folder(tiny: Path, tmp_path: Path) -> None:
@@ -56,7 +63,9 @@ def test_a_sweep_writes_one_part_per_run_and_a_complete_folder(tiny: Path, tmp_p
     assert not (final / sw.LOCK).exists()
 
 
-def test_resume_runs_only_what_is_missing_and_gives_the_same_rows(tiny: Path, tmp_path: Path) -> None:
+def test_resume_runs_only_what_is_missing_and_gives_the_same_rows(
+    tiny: Path, tmp_path: Path
+) -> None:
     plan = tiny_plan(tiny)
     whole = sw.create_folder(tmp_path / "a", plan, ["x"])
     _run(whole, plan, plan.tasks())
@@ -84,7 +93,9 @@ def test_a_folder_is_worked_on_by_one_process_at_a_time(tiny: Path, tmp_path: Pa
         pass
 
 
-def test_a_bare_resume_finds_the_unfinished_folder_of_the_same_sweep(tiny: Path, tmp_path: Path) -> None:
+def test_a_bare_resume_finds_the_unfinished_folder_of_the_same_sweep(
+    tiny: Path, tmp_path: Path
+) -> None:
     plan = tiny_plan(tiny)
     folder = sw.create_folder(tmp_path, plan, ["x"])
     assert sw.find_resumable(tmp_path, plan) == folder
