@@ -194,7 +194,7 @@ def add_parsers(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
 # --- shared flow -------------------------------------------------------------------------------
 
 
-def _resume_dir(args: argparse.Namespace, extra: list[str]) -> Path | None:
+def _resume_dir(args: argparse.Namespace, extra: list[tuple[str, Any]]) -> Path | None:
     """The folder of ``--resume DIR``, checking that no design was given with it."""
     if not args.resume:
         return None
@@ -456,8 +456,8 @@ def _read_params(path_text: str | None) -> tuple[Any, str]:
 def _sensitivity_plan(args: argparse.Namespace) -> tuple[Plan, str]:
     from sim.analysis import sensitivity as sa
     from sim.analysis.outcomes import column_for
-    from sim.metrics import column_names
     from sim.analysis.sweep import Plan, load_points
+    from sim.metrics import column_names
     from sim.runner import encrypted_platforms, open_platforms, replicate_seeds
 
     if args.scenario is None:

@@ -57,14 +57,12 @@ class LocalExecutor:
         # results are written while later tasks are still being submitted.
         pool = ProcessPoolExecutor(min(self.workers, len(tasks)), mp_context=pool_context())
         try:
-            todo = iter(tasks)
             pending: dict[Future[R], T] = {}
+            queued = 0
             while True:
-                while len(pending) < 2 * self.workers:
-                    task = next(todo, None)
-                    if task is None:
-                        break
-                    pending[pool.submit(fn, task)] = task
+                while len(pending) < 2 * self.workers and queued < len(tasks):
+                    pending[pool.submit(fn, tasks[queued])] = tasks[queued]
+                    queued += 1
                 if not pending:
                     break
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)

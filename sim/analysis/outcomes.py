@@ -14,7 +14,8 @@ either may be left out): ``mean`` (``sim.metrics.window_mean``), ``sum``, ``last
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -86,5 +87,10 @@ def outcome_value(
     values = values[~np.isnan(values)]
     if values.size == 0:
         return float("nan")
-    reduce = {"sum": np.sum, "last": lambda v: v[-1], "max": np.max, "min": np.min}[spec.stat]
-    return float(reduce(values))
+    reduce: dict[str, Callable[[np.ndarray], Any]] = {
+        "sum": np.sum,
+        "last": lambda v: v[-1],
+        "max": np.max,
+        "min": np.min,
+    }
+    return float(reduce[spec.stat](values))

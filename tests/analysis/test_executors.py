@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,7 +53,8 @@ def dask_scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     procs: list[subprocess.Popen] = []
     try:
         for name, args in (
-            ("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]),
+            ("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", str(port),
+                           "--no-dashboard"]),
             ("worker", ["worker", address, "--nworkers", "1", "--nthreads", "1",
                         "--no-dashboard", "--host", "127.0.0.1"]),
         ):  # fmt: skip

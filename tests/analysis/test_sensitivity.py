@@ -107,8 +107,8 @@ BASE = {
 
 
 def test_lever_modes() -> None:
-    scale = sa.Lever(name="s", mode="scale", bounds=(0, 3),
-                     keys=["moderation.twitter.intensity", "timeline.0.values.moderation.twitter.intensity"])  # fmt: skip
+    keys = ["moderation.twitter.intensity", "timeline.0.values.moderation.twitter.intensity"]
+    scale = sa.Lever(name="s", mode="scale", bounds=(0, 3), keys=keys)
     assert sa.lever_values(scale, 2.0, BASE) == pytest.approx(
         {
             "moderation.twitter.intensity": 0.06,
@@ -124,8 +124,8 @@ def test_lever_modes() -> None:
 
 @given(st.floats(0, 1))
 def test_share_levers_keep_the_total(x: float) -> None:
-    langs = sa.Lever(name="ar", mode="share", bounds=(0, 1),
-                     keys=[f"population.languages.{k}" for k in ("arabic", "english", "other")])  # fmt: skip
+    keys = [f"population.languages.{k}" for k in ("arabic", "english", "other")]
+    langs = sa.Lever(name="ar", mode="share", bounds=(0, 1), keys=keys)
     v = sa.lever_values(langs, x, BASE)
     assert sum(v.values()) == pytest.approx(1.0, abs=1e-12)
     assert v["population.languages.arabic"] == pytest.approx(x)

@@ -86,9 +86,12 @@ def test_resume_runs_only_what_is_missing_and_gives_the_same_rows(
 
 def test_a_folder_is_worked_on_by_one_process_at_a_time(tiny: Path, tmp_path: Path) -> None:
     folder = sw.create_folder(tmp_path, tiny_plan(tiny), ["x"])
-    with sw.locked(folder), pytest.raises(sw.FolderError, match="another propsim"):
-        with sw.locked(folder):
-            pass
+    with (
+        sw.locked(folder),
+        pytest.raises(sw.FolderError, match="another propsim"),
+        sw.locked(folder),
+    ):
+        pass
     with sw.locked(folder):  # released
         pass
 
