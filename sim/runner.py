@@ -6,7 +6,8 @@ a list of daily tables (one ``pandas.DataFrame`` per replicate, in replicate ord
 ``sim.results.write_results``.
 
 Also holds the two helpers that list a scenario's platforms by kind, in scenario order; they
-give the platform arguments of ``sim.metrics.column_names`` and ``sim.metrics.summarize``.
+give the platform arguments of ``sim.metrics.column_names`` and ``sim.metrics.summarize``; and
+``run_one``, ``check_columns`` and ``pool_context``, which sweeps (``sim.analysis``) share.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ import os
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -296,18 +297,50 @@ class _Interrupted(Exception):
     pass
 
 
-def _guard(run: Any) -> int:
+def _drive(
+    args: argparse.Namespace,
+    command_line: list[str],
+    kind: str,
+    design_flags: list[tuple[str, Any]],
+    make_plan: Callable[[argparse.Namespace], tuple[Plan, dict[str, str]]],
+    finish: Callable[[Path, Plan, bool, float], tuple[Path, Any]],
+    show: Callable[[Any, Plan], str],
+) -> int:
+    """The flow both commands share: plan (or reopen), run what is missing, finish, print."""
+    from sim.analysis.sweep import simulate_task
+
+    t0 = time.perf_counter()
+    folder = _resume_dir(args, design_flags)
+    files: dict[str, str] = {}
+    if folder is not None:
+        _, plan = _open(folder, kind)
+    else:
+        plan, files = make_plan(args)
+    executor = _executor(args)
+    if folder is None:
+        folder = _start(args, plan, command_line, files)
     try:
-        return int(run())
+        _execute(args, folder, plan, simulate_task, executor)
     except _Interrupted:
         return EXIT_INTERRUPTED
+    final, result = finish(folder, plan, not args.no_plots, time.perf_counter() - t0)
+    print(final if args.quiet else f"{show(result, plan)}\n\nResults: {final}")
+    return EXIT_OK
 
 
 # --- sweep -------------------------------------------------------------------------------------
 
 
 def cmd_sweep(args: argparse.Namespace, command_line: list[str]) -> int:
-    return _guard(lambda: _sweep(args, command_line))
+    return _drive(
+        args,
+        command_line,
+        "sweep",
+        [("--vary", args.vary), ("--set", args.set)],
+        lambda a: (_sweep_plan(a), {}),
+        _finish_sweep,
+        lambda runs, plan: sweep_table(runs, plan.keys),
+    )
 
 
 def _sweep_plan(args: argparse.Namespace) -> Plan:
@@ -363,30 +396,6 @@ def _resolved(base: Any, seed: int, replicates: int) -> Any:
         raise BadInput(f"--seed/--replicates: {err.errors()[0]['msg']}") from None
 
 
-def _sweep(args: argparse.Namespace, command_line: list[str]) -> int:
-    from sim.analysis.sweep import simulate_task
-
-    t0 = time.perf_counter()
-    folder = _resume_dir(args, [("--vary", args.vary), ("--set", args.set)])
-    if folder is not None:
-        _, plan = _open(folder, "sweep")
-    else:
-        plan = _sweep_plan(args)
-    executor = _executor(args)
-    if folder is None:
-        folder = _start(args, plan, command_line, {})
-    _execute(args, folder, plan, simulate_task, executor)
-    final, runs = _finish_sweep(
-        folder, plan, plots=not args.no_plots, seconds=time.perf_counter() - t0
-    )
-    if args.quiet:
-        print(final)
-    else:
-        print(sweep_table(runs, plan.keys))
-        print(f"\nResults: {final}")
-    return EXIT_OK
-
-
 def _finish_sweep(folder: Path, plan: Plan, plots: bool, seconds: float) -> tuple[Path, Any]:
     from sim.analysis.sweep import PLOTS_DIR, finish_folder, read_runs
     from sim.analysis.sweep_plots import make_sweep_plots
@@ -435,7 +444,17 @@ def sweep_table(runs: Any, keys: list[str]) -> str:
 
 
 def cmd_sensitivity(args: argparse.Namespace, command_line: list[str]) -> int:
-    return _guard(lambda: _sensitivity(args, command_line))
+    from sim.analysis.sensitivity import indices_text
+
+    return _drive(
+        args,
+        command_line,
+        "sensitivity",
+        [("--params", args.params), ("--set", args.set)],
+        _sensitivity_plan,
+        finish_sensitivity,
+        lambda indices, plan: indices_text(indices, plan.design["method"]),
+    )
 
 
 PARAMS_FILE = "params.yaml"
@@ -453,7 +472,7 @@ def _read_params(path_text: str | None) -> tuple[Any, str]:
     return params, path.read_text(encoding="utf-8")
 
 
-def _sensitivity_plan(args: argparse.Namespace) -> tuple[Plan, str]:
+def _sensitivity_plan(args: argparse.Namespace) -> tuple[Plan, dict[str, str]]:
     from sim.analysis import sensitivity as sa
     from sim.analysis.outcomes import column_for
     from sim.analysis.sweep import Plan, load_points
@@ -524,33 +543,7 @@ def _sensitivity_plan(args: argparse.Namespace) -> tuple[Plan, str]:
             "analysis_seed": seed,
         },
     )
-    return plan, text
-
-
-def _sensitivity(args: argparse.Namespace, command_line: list[str]) -> int:
-    from sim.analysis.sweep import simulate_task
-
-    t0 = time.perf_counter()
-    folder = _resume_dir(args, [("--params", args.params), ("--set", args.set)])
-    if folder is not None:
-        _, plan = _open(folder, "sensitivity")
-    else:
-        plan, text = _sensitivity_plan(args)
-    executor = _executor(args)
-    if folder is None:
-        folder = _start(args, plan, command_line, {PARAMS_FILE: text})
-    _execute(args, folder, plan, simulate_task, executor)
-    final, indices = finish_sensitivity(
-        folder, plan, plots=not args.no_plots, seconds=time.perf_counter() - t0
-    )
-    if args.quiet:
-        print(final)
-    else:
-        from sim.analysis.sensitivity import indices_text
-
-        print(indices_text(indices, plan.design["method"]))
-        print(f"\nResults: {final}")
-    return EXIT_OK
+    return plan, {PARAMS_FILE: text}
 
 
 INDICES_CSV, INDICES_PARQUET, INDICES_PNG = "indices.csv", "indices.parquet", "indices.png"
