@@ -199,7 +199,10 @@ def _resume_dir(args: argparse.Namespace, extra: list[tuple[str, Any]]) -> Path 
     """The folder of ``--resume DIR``, checking that no design was given with it."""
     if not args.resume:
         return None
-    given = [flag for flag, on in [("SCENARIO", args.scenario), *extra] if on]
+    common = [("SCENARIO", args.scenario), ("--replicates", args.replicates)]
+    given = [
+        flag for flag, on in [*common, ("--seed", args.seed), *extra] if on is not None and on != []
+    ]
     if given:
         raise BadInput(
             f"--resume {args.resume}: the folder holds the whole design; drop {', '.join(given)}"
@@ -336,7 +339,7 @@ def cmd_sweep(args: argparse.Namespace, command_line: list[str]) -> int:
         args,
         command_line,
         "sweep",
-        [("--vary", args.vary), ("--set", args.set)],
+        [("--vary", args.vary), ("--set", args.set), ("--samples", args.samples)],
         lambda a: (_sweep_plan(a), {}),
         _finish_sweep,
         lambda runs, plan: sweep_table(runs, plan.keys),

@@ -101,6 +101,8 @@ def test_resume_needs_an_unfinished_folder(tiny: Path, out: Path, tmp_path: Path
     assert code == 2 and "no such folder" in err
     code, _, err = _main(capsys, "sweep", str(tiny), "--resume", str(tmp_path))
     assert code == 2 and "drop SCENARIO" in err
+    code, _, err = _main(capsys, "sensitivity", "--resume", str(tmp_path), "--seed", "3")
+    assert code == 2 and "drop --seed" in err
     assert _main(capsys, "sweep", str(tiny), "--vary", f"{KEY}=0.1", "--replicates", "1",
                  "--workers", "1", "--out", str(out), "--quiet", "--no-plots")[0] == 0  # fmt: skip
     (done,) = out.iterdir()
