@@ -203,3 +203,35 @@ def test_help_lists_the_new_commands(capsys) -> None:
         assert cli.main([command, "--help"]) == 0
         assert "--resume" in capsys.readouterr().out
     assert os.cpu_count()
+
+
+def test_ctrl_c_then_resume_finishes_a_sensitivity_run(
+    tiny: Path, out: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sim.analysis import sweep as sw
+
+    params = tmp_path / "levers.yaml"
+    params.write_text(PARAMS)
+    write_part, written = sw.write_part, []
+
+    def interrupted_after_two(*args, **kw):  # Ctrl-C while the third run is being saved
+        if len(written) == 2:
+            raise KeyboardInterrupt
+        written.append(write_part(*args, **kw))
+
+    monkeypatch.setattr(sw, "write_part", interrupted_after_two)
+    args = ["--params", str(params), "--method", "morris", "--n", "2", "--workers", "1"]
+    code, _, err = _main(capsys, "sensitivity", str(tiny), *args, "--out", str(out))
+    assert code == 130
+    (partial,) = out.iterdir()
+    assert f"2 of 6 runs are saved in {partial}" in err
+    assert f"propsim sensitivity --resume {partial}" in err
+    saved = {p.name: p.stat().st_mtime_ns for p in written}
+    monkeypatch.setattr(sw, "write_part", write_part)
+    code, stdout, err = _main(capsys, "sensitivity", "--resume", str(partial), "--workers", "1")
+    assert code == 0, err
+    assert "6 runs, 2 already done" in err
+    (final,) = out.iterdir()
+    assert not sw.is_partial(final) and len(pd.read_csv(final / "indices.csv")) == 4
+    for name, mtime in saved.items():  # the two runs saved before Ctrl-C were kept, not redone
+        assert (final / "runs" / name).stat().st_mtime_ns == mtime
