@@ -292,8 +292,6 @@ def _execute(
                 raise _Interrupted from None
     except FolderError as err:
         raise BadInput(str(err)) from None
-    finally:
-        executor.close()
 
 
 class _Interrupted(Exception):
@@ -320,12 +318,14 @@ def _drive(
     else:
         plan, files = make_plan(args)
     executor = _executor(args)
-    if folder is None:
-        folder = _start(args, plan, command_line, files)
     try:
+        if folder is None:
+            folder = _start(args, plan, command_line, files)
         _execute(args, folder, plan, simulate_task, executor)
     except _Interrupted:
         return EXIT_INTERRUPTED
+    finally:
+        executor.close()
     final, result = finish(folder, plan, not args.no_plots, time.perf_counter() - t0)
     print(final if args.quiet else f"{show(result, plan)}\n\nResults: {final}")
     return EXIT_OK

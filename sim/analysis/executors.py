@@ -39,9 +39,12 @@ class LocalExecutor:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
 
     def close(self) -> None:
-        pass
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
 
     def describe(self) -> str:
         return "this process" if self.workers == 1 else f"{self.workers} local processes"
@@ -53,15 +56,15 @@ class LocalExecutor:
             return
         from sim.runner import pool_context
 
-        # At most 2 tasks queued per worker: an interrupted sweep then wastes little work, and
-        # results are written while later tasks are still being submitted.
-        pool = ProcessPoolExecutor(min(self.workers, len(tasks)), mp_context=pool_context())
+        self.pool = ProcessPoolExecutor(min(self.workers, len(tasks)), mp_context=pool_context())
         try:
+            # At most 2 tasks queued per worker: an interrupted sweep then wastes little work,
+            # and results are written while later tasks are still being submitted.
             pending: dict[Future[R], T] = {}
             queued = 0
             while True:
                 while len(pending) < 2 * self.workers and queued < len(tasks):
-                    pending[pool.submit(fn, tasks[queued])] = tasks[queued]
+                    pending[self.pool.submit(fn, tasks[queued])] = tasks[queued]
                     queued += 1
                 if not pending:
                     break
@@ -69,7 +72,7 @@ class LocalExecutor:
                 for fut in done:
                     yield pending.pop(fut), fut.result()
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            self.close()
 
 
 class DaskExecutor:
