@@ -127,9 +127,17 @@ def run_replicates(
 
 
 def pool_context() -> Any:
-    """The multiprocessing context of worker pools (here and in ``sim.analysis.executors``)."""
+    """The multiprocessing context of worker pools (here and in ``sim.analysis.executors``).
+
+    Forkserver where there is one, with the model preloaded in the server (``sim._preload``),
+    so that workers start without importing it and loading its compiled kernels each.
+    """
     # not "fork": this process may run threads (a queue's manager, numba), which fork breaks
-    return mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["__main__", "sim._preload"])
+    return ctx
 
 
 def _run_in_pool(
