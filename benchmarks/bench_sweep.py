@@ -1,6 +1,6 @@
 """Speed of ``propsim sweep``: one worker against two, and the overhead per run (issue 5, point 4).
 
-The sweep is 16 short runs: the baseline at ``--set scale=160 --set end=2015-06-30`` with
+The sweep is 16 short runs: the baseline at ``--set scale=160`` (2014 to mid-2016) with
 ``--vary moderation.twitter.intensity`` at 4 values x 4 replicates. Each repeat runs the whole
 command (``propsim sweep ... --workers N --no-plots --quiet``) in a fresh process, once with one
 worker and once with two (alternating, so that changes in the machine's load hit both alike),
@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 README = Path(__file__).resolve().parent / "README.md"
 BEGIN, END = "<!-- BEGIN SWEEP RESULTS -->", "<!-- END SWEEP RESULTS -->"
 PROPSIM = Path(sys.executable).parent / "propsim"
-SETS = ["--set", "scale=160", "--set", "end=2015-06-30"]
+SETS = ["--set", "scale=160"]
 VARY = ["--vary", "moderation.twitter.intensity=0.0001,0.0003,0.001,0.003", "--replicates", "4"]
 RUNS = 16
 
