@@ -348,8 +348,7 @@ def cmd_sweep(args: argparse.Namespace, command_line: list[str]) -> int:
 
 def _sweep_plan(args: argparse.Namespace) -> Plan:
     from sim.analysis import design as d
-    from sim.analysis.sweep import Plan, load_points, point_overrides
-    from sim.runner import replicate_seeds
+    from sim.analysis.sweep import load_points, point_overrides
 
     if args.scenario is None:
         raise BadInput("give a SCENARIO file (or --resume DIR)")
@@ -373,20 +372,36 @@ def _sweep_plan(args: argparse.Namespace) -> Plan:
         raise BadInput(str(err)) from None
     overrides = [point_overrides(p) for p in points]
     scenarios = load_points(Path(args.scenario), args.set, overrides, lambda t: f"--vary {t}")
+    design = {"design": args.design, "vary": list(args.vary), "samples": args.samples}
+    return _plan("sweep", base, points, overrides, scenarios, seed, replicates, args, design)
+
+
+def _plan(
+    kind: str,
+    base: Any,
+    points: list[dict[str, Any]],
+    overrides: list[list[str]],
+    scenarios: list[Any],
+    seed: int,
+    replicates: int,
+    args: argparse.Namespace,
+    design: dict[str, Any],
+    outcomes: tuple[Any, ...] = (),
+) -> Plan:
+    """A plan with the seeds applied to the base and to every point's scenario."""
+    from sim.analysis.sweep import Plan
+    from sim.runner import replicate_seeds
+
     return Plan(
-        kind="sweep",
+        kind=kind,
         name=base.name,
         base=_resolved(base, seed, replicates),
         points=points,
         overrides=overrides,
         seeds=replicate_seeds(seed, replicates),
         scenarios=[_resolved(s, seed, replicates) for s in scenarios],
-        design={
-            "design": args.design,
-            "vary": list(args.vary),
-            "samples": args.samples,
-            "sets": list(args.set),
-        },
+        outcomes=outcomes,
+        design={**design, "sets": list(args.set)},
     )
 
 
@@ -478,9 +493,9 @@ def _read_params(path_text: str | None) -> tuple[Any, str]:
 def _sensitivity_plan(args: argparse.Namespace) -> tuple[Plan, dict[str, str]]:
     from sim.analysis import sensitivity as sa
     from sim.analysis.outcomes import column_for
-    from sim.analysis.sweep import Plan, load_points
+    from sim.analysis.sweep import load_points
     from sim.metrics import column_names
-    from sim.runner import encrypted_platforms, open_platforms, replicate_seeds
+    from sim.runner import encrypted_platforms, open_platforms
 
     if args.scenario is None:
         raise BadInput("give a SCENARIO file (or --resume DIR)")
@@ -528,24 +543,17 @@ def _sensitivity_plan(args: argparse.Namespace) -> tuple[Plan, dict[str, str]]:
     scenarios = load_points(
         Path(args.scenario), args.set, overrides, label("a sample point"), False
     )
-    plan = Plan(
-        kind="sensitivity",
-        name=base.name,
-        base=_resolved(base, seed, replicates),
-        points=points,
-        overrides=overrides,
-        seeds=replicate_seeds(seed, replicates),
-        scenarios=[_resolved(s, seed, replicates) for s in scenarios],
-        outcomes=tuple(params.outcomes),
-        design={
-            "method": args.method,
-            "n": args.n,
-            "problem": prob,
-            "params_file": PARAMS_FILE,
-            "sets": list(args.set),
-            "analysis_seed": seed,
-        },
-    )
+    design = {
+        "method": args.method,
+        "n": args.n,
+        "problem": prob,
+        "params_file": PARAMS_FILE,
+        "analysis_seed": seed,
+    }
+    plan = _plan(
+        "sensitivity", base, points, overrides, scenarios, seed, replicates, args, design,
+        tuple(params.outcomes),
+    )  # fmt: skip
     return plan, {PARAMS_FILE: text}
 
 
