@@ -308,9 +308,12 @@ def _drive(
     show: Callable[[Any, Plan], str],
 ) -> int:
     """The flow both commands share: plan (or reopen), run what is missing, finish, print."""
+    from sim.analysis.executors import LocalExecutor
     from sim.analysis.sweep import simulate_task
 
     t0 = time.perf_counter()
+    if args.scheduler is None:
+        LocalExecutor(args.workers).prepare()
     folder = _resume_dir(args, design_flags)
     files: dict[str, str] = {}
     if folder is not None:

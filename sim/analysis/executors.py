@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol, TypeVar
 
+from sim.runner import pool_context
+
 CONNECT_TIMEOUT = 10.0  # seconds to wait for a scheduler to answer
 T = TypeVar("T")
 R = TypeVar("R")
@@ -41,6 +43,15 @@ class LocalExecutor:
         self.workers = workers
         self.pool: ProcessPoolExecutor | None = None
 
+    def prepare(self) -> None:
+        """Start the pool's fork server now: it loads the model (``sim._preload``) while this
+        process checks the input, instead of after. Nothing waits for it, so bad input still
+        ends at once."""
+        if self.workers > 1 and pool_context().get_start_method() == "forkserver":
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()
+
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
@@ -54,8 +65,6 @@ class LocalExecutor:
             for task in tasks:
                 yield task, fn(task)
             return
-        from sim.runner import pool_context
-
         self.pool = ProcessPoolExecutor(min(self.workers, len(tasks)), mp_context=pool_context())
         try:
             # At most 2 tasks queued per worker: an interrupted sweep then wastes little work,
