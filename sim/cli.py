@@ -4,8 +4,9 @@ Data flow of ``propsim run``: scenario YAML + ``--set`` overrides -> ``sim.loade
 (validation; errors are ``ScenarioError``) -> ``sim.runner.run_replicates`` (``sim.model``) ->
 daily tables -> ``sim.results.write_results`` (results folder, plots) -> summary table printed.
 
-Subcommands: ``run``, ``validate``, ``schema``, ``metrics``, ``calibrate`` (its arguments and
-steps in ``sim.analysis.calibrate_cli``). Exit codes: 0 done, 2 bad input
+Subcommands: ``run``, ``validate``, ``schema``, ``metrics``; ``calibrate`` (its arguments and
+steps in ``sim.analysis.calibrate_cli``); ``sweep`` and ``sensitivity`` (added by
+``sim.analysis.commands``). Exit codes: 0 done, 2 bad input
 (scenario errors, bad arguments), 1 failure, 130 interrupted. Bad input never prints a
 traceback, and nothing is written before the input has been checked. Heavy modules (the model,
 pandas, matplotlib) are imported only by the subcommands that need them.
@@ -409,6 +410,10 @@ def build_parser() -> argparse.ArgumentParser:
     from sim.analysis.calibrate_cli import add_parser as add_calibrate
 
     add_calibrate(sub, _FMT)
+    # sweep and sensitivity: options and flow live in sim.analysis.commands
+    from sim.analysis.commands import add_parsers as add_analysis_parsers
+
+    add_analysis_parsers(sub, _FMT)
     return parser
 
 

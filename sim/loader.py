@@ -650,9 +650,9 @@ _BOUND_KEYS = {
 }
 
 
-def _clean_loc(loc: Sequence[Part]) -> tuple[list[Part], _Kind | None]:
+def _clean_loc(loc: Sequence[Part], root: _Kind | None = None) -> tuple[list[Part], _Kind | None]:
     """Drop pydantic's union tags from ``loc``; return the path and the kind of its parent."""
-    kind: _Kind | None = _ROOT
+    kind: _Kind | None = root or _ROOT
     parent: _Kind | None = None
     path: list[Part] = []
     for part in loc:
@@ -897,6 +897,30 @@ def load_scenario(path: str | Path, overrides: Sequence[str] | None = None) -> S
         return Scenario.model_validate(data)
     except ValidationError as err:
         raise _translate(err, data, file, parsed) from None
+
+
+def load_yaml_model[M: BaseModel](model: type[M], path: str | Path, what: str = "") -> M:
+    """Read a YAML data file that is not a scenario (no ``extends``, no ``--set``: calibration
+    targets and priors, sensitivity parameters) and validate it with ``model``.
+
+    Raises ScenarioError (and nothing else) naming the file, line and key of each problem, worded
+    as for scenarios; ``what`` names the expected content in the message for an empty file.
+    """
+    file = str(path)
+    if what and Path(path).is_file() and not Path(path).read_bytes().strip():
+        raise ScenarioError(Problem(f"the file is empty: expected the {what}", file, 1))
+    data = read_yaml(file)
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        problems = []
+        for e in err.errors():
+            loc, parent = _clean_loc(e["loc"], _Kind("model", model))
+            src = source_of(data, loc)
+            message = _describe(e, loc, parent)
+            line = src.line if src else None
+            problems.append(Problem(message, src.file if src else file, line, _dotted(loc) or None))
+        raise ScenarioError(problems) from None
 
 
 def scenario_to_yaml(s: Scenario) -> str:

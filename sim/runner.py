@@ -6,7 +6,8 @@ a list of daily tables (one ``pandas.DataFrame`` per replicate, in replicate ord
 ``sim.results.write_results``.
 
 Also holds the two helpers that list a scenario's platforms by kind, in scenario order; they
-give the platform arguments of ``sim.metrics.column_names`` and ``sim.metrics.summarize``.
+give the platform arguments of ``sim.metrics.column_names`` and ``sim.metrics.summarize``; and
+``run_one``, ``check_columns`` and ``pool_context``, which sweeps (``sim.analysis``) share.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def replicate_seeds(seed: int, replicates: int) -> list[int]:
     return [seed + r for r in range(replicates)]
 
 
-def _check_columns(daily: pd.DataFrame, scenario: Scenario) -> None:
+def check_columns(daily: pd.DataFrame, scenario: Scenario) -> None:
     """Fail fast (after the first replicate) if the model breaks the daily-table contract."""
     expected = column_names(open_platforms(scenario), encrypted_platforms(scenario))
     got = list(daily.columns)
@@ -67,7 +68,7 @@ def _simulate_function() -> Simulate:
     return simulate
 
 
-def _run_one(scenario: Scenario, seed: int, ticks: Any = None) -> pd.DataFrame:
+def run_one(scenario: Scenario, seed: int, ticks: Any = None) -> pd.DataFrame:
     """One replicate (in a worker process or in this one); ``ticks`` receives day counts."""
     simulate = _simulate_function()
     done = 0
@@ -121,19 +122,32 @@ def run_replicates(
             dailies = _run_in_pool(scenario, seeds, min(workers, replicates), bar)
         bar.update(max(0, replicates * days_per_run - bar.n))
     for daily in dailies:
-        _check_columns(daily, scenario)
+        check_columns(daily, scenario)
     return dailies
+
+
+def pool_context() -> Any:
+    """The multiprocessing context of worker pools (here and in ``sim.analysis.executors``).
+
+    Forkserver where there is one, with the model preloaded in the server (``sim._preload``),
+    so that workers start without importing it and loading its compiled kernels each.
+    """
+    # not "fork": this process may run threads (a queue's manager, numba), which fork breaks
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["__main__", "sim._preload"])
+    return ctx
 
 
 def _run_in_pool(
     scenario: Scenario, seeds: list[int], workers: int, bar: tqdm
 ) -> list[pd.DataFrame]:
     """Replicates in a process pool; progress messages come back through a managed queue."""
-    # not "fork": this process may run threads (the queue's manager, numba), which fork breaks
-    ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+    ctx = pool_context()
     with ctx.Manager() as manager, ProcessPoolExecutor(workers, mp_context=ctx) as pool:
         ticks = manager.Queue()
-        futures = [pool.submit(_run_one, scenario, s, ticks) for s in seeds]
+        futures = [pool.submit(run_one, scenario, s, ticks) for s in seeds]
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)

@@ -38,7 +38,7 @@ from sim.analysis.calibration import (
 from sim.analysis.problem import Prior, Target, fmt
 from sim.loader import load_scenario
 from sim.plots import figure_specs, make_plots
-from sim.runner import _run_one
+from sim.runner import run_one
 from sim.scenario import Scenario
 
 DISCUSSION = Path(__file__).resolve().parents[2] / "calibration" / "discussion.md"
@@ -54,7 +54,7 @@ def run_many(scenarios: Sequence[Scenario], seeds: Sequence[int], workers: int) 
     ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
     bar = tqdm(total=len(seeds), unit="run", desc="predictive", file=sys.stderr)
     with ProcessPoolExecutor(max(1, workers), mp_context=ctx) as pool:
-        futures = [pool.submit(_run_one, s, seed) for s, seed in zip(scenarios, seeds, strict=True)]
+        futures = [pool.submit(run_one, s, seed) for s, seed in zip(scenarios, seeds, strict=True)]
         out = []
         for f in futures:
             out.append(f.result())

@@ -20,9 +20,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sim.loader import Problem, ScenarioError, read_yaml, source_of
+from sim.loader import load_yaml_model, read_yaml
 from sim.metrics import METRIC_BY_NAME
 
 REPO = Path(__file__).resolve().parents[2]
@@ -184,32 +184,14 @@ class PriorsFile(_Strict):
 # --- loading -------------------------------------------------------------------------------
 
 
-def _validate[M: BaseModel](model: type[M], file: Path, what: str) -> M:
-    name = str(file)
-    if file.exists() and not file.is_dir() and not file.read_bytes().strip():
-        raise ScenarioError(Problem(f"the file is empty: expected the {what}", name, 1))
-    data = read_yaml(name)
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        problems = []
-        for e in err.errors():
-            path = [p for p in e["loc"] if p != "[key]"]
-            src = source_of(data, path)
-            key = ".".join(str(p) for p in path) or None
-            msg = e["msg"].removeprefix("Value error, ")
-            problems.append(Problem(msg, src.file if src else name, src.line if src else None, key))
-        raise ScenarioError(problems) from None
-
-
 def load_targets(file: str | Path = TARGETS_FILE) -> list[Target]:
     """The calibration targets of ``file`` (default ``calibration/targets.yaml``)."""
-    return _validate(TargetsFile, Path(file), "calibration targets ('targets:')").targets
+    return load_yaml_model(TargetsFile, file, "calibration targets ('targets:')").targets
 
 
 def load_priors(file: str | Path = PRIORS_FILE) -> dict[str, Prior]:
     """The free parameters of ``file`` (default ``calibration/priors.yaml``), by dotted key."""
-    return _validate(PriorsFile, Path(file), "free parameters ('parameters:')").parameters
+    return load_yaml_model(PriorsFile, file, "free parameters ('parameters:')").parameters
 
 
 def prior_lines(file: str | Path) -> dict[str, int | None]:

@@ -1,0 +1,291 @@
+"""Global sensitivity (Sobol or Morris, with SALib) of chosen outcomes to chosen levers.
+
+Data flow::
+
+    parameter file (YAML) ──load_params──> Params (levers: dotted keys, mode, bounds;
+    outcomes: metric, stat, window)  ──problem──> SALib problem (plain dict)
+    ──sample (SALib.sample.sobol / .morris)──> X: one row per point, one column per lever
+    ──lever_overrides──> --set texts per point ──> sim.analysis.sweep (the same folders and
+    executors as a sweep; a run's outcomes are computed in the worker) ──> runs table
+    ──analyze (SALib.analyze.sobol / .morris on the replicate mean per point)──> indices table
+
+A lever sets one or more scenario keys from one number ``x``: ``mode: set`` sets each key to
+``x``; ``mode: scale`` multiplies each key's value in the base scenario by ``x`` (so a dated
+ramp of several timeline values keeps its shape); ``mode: share`` gives the first key the share
+``x`` of the keys' total in the base scenario and splits the rest among the others in proportion
+to their base values (shares that must sum to one, or a fixed number of messengers split
+between groups). Whole-number fields are rounded.
+
+The evaluation function is pluggable: ``sim.analysis.sweep.simulate_task`` runs the model;
+``ishigami_task`` evaluates the Ishigami function, whose indices are known, through the same
+sampling, executors, folders and analysis (the test of the pipeline).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sim.analysis.design import value_text
+from sim.analysis.outcomes import OutcomeSpec
+from sim.analysis.sweep import RunResult, Task
+
+Method = Literal["sobol", "morris"]
+MORRIS_LEVELS = 4
+INDEX_COLUMNS: dict[str, list[str]] = {
+    "sobol": ["S1", "S1_conf", "ST", "ST_conf"],
+    "morris": ["mu", "mu_star", "mu_star_conf", "sigma"],
+}
+
+
+class Lever(BaseModel):
+    """A policy lever: one number within bounds that sets one or more scenario keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(..., min_length=1, description="Name in tables and plots")
+    key: str | None = Field(None, description="The one dotted scenario key it sets")
+    keys: list[str] = Field([], description="Dotted scenario keys it sets (instead of key)")
+    mode: Literal["set", "scale", "share"] = Field("set", description="How x sets the keys")
+    bounds: tuple[float, float] = Field(..., description="Lower and upper bound of x")
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> Lever:
+        if self.key is not None:
+            if self.keys:
+                raise ValueError("give either key or keys, not both")
+            object.__setattr__(self, "keys", [self.key])
+        if not self.keys:
+            raise ValueError("give the scenario key it sets: key: KEY or keys: [KEY, ...]")
+        lo, hi = self.bounds
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise ValueError(f"bounds must be finite with lower < upper, got [{lo}, {hi}]")
+        if self.mode == "share" and (lo < 0 or hi > 1 or len(self.keys) < 2):
+            raise ValueError("mode share needs bounds within [0, 1] and at least two keys")
+        if len(set(self.keys)) != len(self.keys):
+            raise ValueError("a key is listed twice")
+        return self
+
+
+class Params(BaseModel):
+    """A sensitivity parameter file: the levers and the outcomes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    levers: list[Lever] = Field(..., min_length=1)
+    outcomes: list[OutcomeSpec] = Field(..., min_length=1)
+
+    @field_validator("levers", "outcomes")
+    @classmethod
+    def _unique(cls, v: list[Any]) -> list[Any]:
+        names = [x.name for x in v]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"names must be unique; {', '.join(twice)} appear twice")
+        return v
+
+    @model_validator(mode="after")
+    def _keys_once(self) -> Params:
+        keys = [k for lever in self.levers for k in lever.keys]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:
+            raise ValueError(f"a key may belong to one lever only: {', '.join(twice)}")
+        return self
+
+
+def load_params(path: Path) -> Params:
+    """Read and validate a parameter file; problems raise ``ScenarioError`` (file:line: key)."""
+    from sim.loader import load_yaml_model
+
+    return load_yaml_model(Params, path)
+
+
+def problem(levers: list[Lever]) -> dict[str, Any]:
+    """The SALib problem definition: plain data."""
+    return {
+        "num_vars": len(levers),
+        "names": [lv.name for lv in levers],
+        "bounds": [list(lv.bounds) for lv in levers],
+    }
+
+
+def check_n(method: Method, n: int) -> None:
+    """Sobol (Saltelli) sampling needs a power of two; both need at least two."""
+    if n < 2:
+        raise ValueError(f"--n must be at least 2, got {n}")
+    if method == "sobol" and n & (n - 1):
+        raise ValueError(f"--n must be a power of two for Sobol sampling (e.g. 32, 64), got {n}")
+
+
+def sample(prob: dict[str, Any], method: Method, n: int, seed: int) -> np.ndarray:
+    """SALib's sample: Sobol N*(D+2) rows (first and total order), Morris N*(D+1) rows."""
+    if method == "sobol":
+        from SALib.sample import sobol
+
+        return sobol.sample(prob, n, calc_second_order=False, seed=seed)
+    from SALib.sample import morris
+
+    return morris.sample(prob, n, num_levels=MORRIS_LEVELS, seed=seed)
+
+
+def runs_per_design(method: Method, n: int, levers: int) -> int:
+    return n * (levers + 2) if method == "sobol" else n * (levers + 1)
+
+
+def _get(data: Any, key: str) -> Any:
+    """A value of a dumped scenario by dotted key (timeline ``values`` keys contain dots)."""
+    parts = key.split(".")
+    node = data
+    i = 0
+    while i < len(parts):
+        if isinstance(node, list):
+            node = node[int(parts[i])]
+        elif parts[i] in node:
+            node = node[parts[i]]
+        else:  # the rest of the path is one key (a timeline event's values)
+            node = node[".".join(parts[i:])]
+            break
+        i += 1
+    return node
+
+
+def lever_values(lever: Lever, x: float, base: dict[str, Any] | None) -> dict[str, Any]:
+    """The value of each of the lever's keys for ``x`` (``base``: the dumped base scenario)."""
+    if lever.mode == "set":
+        return {k: x for k in lever.keys}
+    if base is None:
+        raise ValueError(f"lever {lever.name}: mode {lever.mode} needs a base scenario")
+    olds = [_get(base, k) for k in lever.keys]
+    if lever.mode == "scale":
+        new = [old * x for old in olds]
+    else:
+        total = sum(olds)
+        rest = sum(olds[1:])
+        new = [total * x] + [
+            total * (1 - x) * (old / rest if rest else 1 / (len(olds) - 1)) for old in olds[1:]
+        ]
+    new = [round(v) if _whole(old) else v for old, v in zip(olds, new, strict=True)]
+    if lever.mode == "share":
+        new[-1] = total - sum(new[:-1])  # the total stays exact
+    return dict(zip(lever.keys, new, strict=True))
+
+
+def _whole(value: Any) -> bool:
+    """Whole-number fields (messengers, ...) get whole values."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def lever_overrides(
+    levers: list[Lever], point: dict[str, float], base: dict[str, Any] | None
+) -> list[str]:
+    """The ``--set`` texts of one design point (lever name -> x)."""
+    return [
+        f"{k}={value_text(v)}"
+        for lever in levers
+        for k, v in lever_values(lever, point[lever.name], base).items()
+    ]
+
+
+def ishigami_task(task: Task) -> RunResult:
+    """The Ishigami function of the point's x1, x2, x3 (levers named so): a known answer."""
+    from SALib.test_functions import Ishigami
+
+    x = np.array([[task.values["x1"], task.values["x2"], task.values["x3"]]])
+    return RunResult({"ishigami": float(Ishigami.evaluate(x)[0])})
+
+
+ISHIGAMI_S1 = (0.3139, 0.4424, 0.0)  # analytic, a = 7, b = 0.1
+ISHIGAMI_ST = (0.5576, 0.4424, 0.2437)
+
+
+def analyze(
+    runs: pd.DataFrame,
+    prob: dict[str, Any],
+    method: Method,
+    outcomes: list[str],
+    seed: int,
+) -> pd.DataFrame:
+    """Indices per outcome and lever (SALib), on the mean over replicates at each point."""
+    names = prob["names"]
+    means = runs.groupby("point", sort=True)[[*names, *outcomes]].mean()
+    x = means[names].to_numpy(dtype=float)
+    rows = []
+    for outcome in outcomes:
+        y = means[outcome].to_numpy(dtype=float)
+        if not np.all(np.isfinite(y)) or np.ptp(y) == 0:
+            res: dict[str, Any] = {c: [math.nan] * len(names) for c in INDEX_COLUMNS[method]}
+        elif method == "sobol":
+            from SALib.analyze import sobol
+
+            res = sobol.analyze(prob, y, calc_second_order=False, seed=seed)
+        else:
+            from SALib.analyze import morris
+
+            res = morris.analyze(prob, x, y, num_levels=MORRIS_LEVELS, seed=seed)
+        for i, name in enumerate(names):
+            rows.append(
+                {"outcome": outcome, "lever": name}
+                | {c: float(res[c][i]) for c in INDEX_COLUMNS[method]}
+            )
+    return pd.DataFrame(rows, columns=["outcome", "lever", *INDEX_COLUMNS[method]])
+
+
+def indices_text(indices: pd.DataFrame, method: Method) -> str:
+    """The printed table of indices, with 95% confidence half-widths."""
+    lines = []
+    if method == "sobol":
+        head = f"{'lever':<26} {'S1':>16} {'ST':>16}"
+        fmt = lambda r: f"{r.S1:6.3f} ± {r.S1_conf:5.3f}   {r.ST:6.3f} ± {r.ST_conf:5.3f}"  # noqa: E731
+    else:
+        head = f"{'lever':<26} {'mu*':>20} {'sigma':>10} {'mu':>10}"
+        fmt = lambda r: f"{r.mu_star:10.4g} ± {r.mu_star_conf:<7.3g} {r.sigma:10.4g} {r.mu:10.4g}"  # noqa: E731
+    for outcome, block in indices.groupby("outcome", sort=False):
+        lines += [f"{outcome}", head, "-" * len(head)]
+        lines += [f"{r.lever:<26} {fmt(r)}" for r in block.itertuples()]
+        lines.append("")
+    lines.append("(± is the 95% confidence half-width from bootstrap resampling)")
+    return "\n".join(lines)
+
+
+def bar_chart(indices: pd.DataFrame, method: Method, path: Path) -> Path:
+    """One panel per outcome: S1 and ST (Sobol) or mu* (Morris) per lever, with 95% intervals."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    outcomes = list(dict.fromkeys(indices["outcome"]))
+    fig = Figure(figsize=(8, 1.0 + 2.6 * len(outcomes)), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(len(outcomes), 1, squeeze=False)[:, 0]
+    for ax, outcome in zip(axes, outcomes, strict=True):
+        block = indices[indices["outcome"] == outcome]
+        y = np.arange(len(block))
+        if method == "sobol":
+            for off, (col, label) in enumerate((("S1", "first order S1"), ("ST", "total ST"))):
+                ax.barh(
+                    y + (off - 0.5) * 0.38,
+                    block[col],
+                    height=0.38,
+                    xerr=block[f"{col}_conf"],
+                    capsize=3,
+                    label=label,
+                    color=f"C{off}",
+                )
+            ax.set_xlim(min(0.0, ax.get_xlim()[0]), max(1.0, ax.get_xlim()[1]))
+            ax.legend(fontsize=8, loc="lower right")
+        else:
+            ax.barh(y, block["mu_star"], xerr=block["mu_star_conf"], capsize=3, color="C0")
+            ax.set_xlabel("mu* (mean absolute elementary effect)")
+        ax.set_yticks(y, block["lever"])
+        ax.invert_yaxis()
+        ax.set_title(outcome, loc="left", fontsize=10)
+        ax.grid(True, axis="x", alpha=0.3)
+    fig.suptitle(f"{'Sobol' if method == 'sobol' else 'Morris'} indices, 95% intervals")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    return path

@@ -1,0 +1,495 @@
+"""Sweeps: many variants of one scenario, run on an executor, saved run by run, resumable.
+
+Data flow::
+
+    base scenario + points ({dotted key: value}) + seeds ──> Plan (point scenarios validated by
+    sim.loader, one --set text per varied key) ──> create_folder: a hidden, resumable folder
+    <out>/.<name>-<kind>-<time>.partial/ with manifest.json, scenario.yaml, points.csv
+    ──> execute: tasks (point x replicate) not yet saved go to an Executor; each finished run is
+    written as runs/point_<p>-rep_<r>.parquet (temp file + rename, so a part file exists iff its
+    run is complete) ──> finish_folder: runs.csv/.parquet (one row per run), plots, then the
+    folder is renamed to <out>/<name>-<kind>-<time>/.
+
+Common random numbers: replicate ``r`` uses seed ``seed + r`` at every point
+(``sim.runner.replicate_seeds``), so differences between points come from the policy.
+
+A part file holds the run's daily metrics (columns ``point``, ``replicate``, ``seed``, ``date``
+and the metrics) and, in its Parquet metadata, the run's row (point, the varied values,
+replicate, seed, outcomes) and its run time. ``read_runs`` assembles the rows from the metadata
+alone; ``pandas.read_parquet(folder / "runs")`` reads every daily table at once.
+
+Resuming (``open_folder`` + ``pending_tasks``): the manifest holds the resolved base scenario
+(``scenario.yaml``) and each point's ``--set`` texts, so the remaining tasks are rebuilt without
+the original files; a lock file keeps two processes from working on one folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.analysis.design import value_text
+from sim.analysis.executors import Executor
+from sim.analysis.outcomes import OutcomeSpec, outcome_value
+from sim.scenario import Scenario
+
+MANIFEST = "manifest.json"
+SCENARIO_FILE = "scenario.yaml"
+POINTS_CSV = "points.csv"
+RUNS_DIR = "runs"
+RUNS_CSV = "runs.csv"
+RUNS_PARQUET = "runs.parquet"
+PLOTS_DIR = "plots"
+LOCK = ".lock"
+PARTIAL = ".partial"
+FORMAT_VERSION = 1
+_ROW_KEY = b"propsim.run"
+_SECONDS_KEY = b"propsim.seconds"
+_PART = re.compile(r"^point_(\d+)-rep_(\d+)\.parquet$")
+
+
+class FolderError(ValueError):
+    """A ``--resume`` folder that cannot be resumed (the text is the message for the user)."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One run: a point of the design and a replicate, with everything the worker needs."""
+
+    point: int
+    replicate: int
+    seed: int
+    values: dict[str, Any]  # the varied values of the point, as shown in the run table
+    scenario: Scenario | None = None  # the point's resolved scenario (None for analytic models)
+    outcomes: tuple[OutcomeSpec, ...] = ()  # outcomes computed on top of sim.metrics.summarize
+
+
+@dataclass
+class RunResult:
+    """What a worker sends back: the daily table (if any), the outcomes, the run's time."""
+
+    outcomes: dict[str, float]
+    daily: pd.DataFrame | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class Plan:
+    """A sweep to run: the points, their --set texts and scenarios, the seeds, what to report."""
+
+    kind: str  # "sweep" or "sensitivity": the folder name and how it is finished
+    name: str
+    base: Scenario | None
+    points: list[dict[str, Any]]
+    overrides: list[list[str]]  # per point, the --set texts that make its scenario
+    seeds: list[int]
+    scenarios: list[Scenario | None] = field(default_factory=list)
+    outcomes: tuple[OutcomeSpec, ...] = ()
+    design: dict[str, Any] = field(default_factory=dict)  # shown in the manifest
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.points[0]) if self.points else []
+
+    def tasks(self) -> list[Task]:
+        scenarios = self.scenarios or [None] * len(self.points)
+        return [
+            Task(p, r, seed, values, scenarios[p], self.outcomes)
+            for p, values in enumerate(self.points)
+            for r, seed in enumerate(self.seeds)
+        ]
+
+
+def point_overrides(point: dict[str, Any]) -> list[str]:
+    """The ``--set`` texts of a sweep point: ``key=value`` per varied key."""
+    return [f"{k}={value_text(v)}" for k, v in point.items()]
+
+
+# --- the work of one run ---------------------------------------------------------------------
+
+
+def simulate_task(task: Task) -> RunResult:
+    """Run the model for one task (in a worker): summary outcomes plus the task's own outcomes."""
+    import warnings
+
+    from sim.metrics import summarize
+    from sim.runner import check_columns, encrypted_platforms, open_platforms, run_one
+
+    assert task.scenario is not None, "a model run needs the point's scenario"
+    t0 = time.perf_counter()
+    daily = run_one(task.scenario, task.seed)
+    seconds = time.perf_counter() - t0
+    check_columns(daily, task.scenario)
+    opens, encs = open_platforms(task.scenario), encrypted_platforms(task.scenario)
+    with warnings.catch_warnings():  # empty windows give NaN, as in the run's summary table
+        warnings.simplefilter("ignore", RuntimeWarning)
+        outcomes = summarize(daily, opens, encs)
+        for spec in task.outcomes:
+            outcomes[spec.name] = outcome_value(daily, spec, opens, encs)
+    return RunResult(outcomes, daily, seconds)
+
+
+# --- the folder --------------------------------------------------------------------------------
+
+
+def part_name(point: int, replicate: int) -> str:
+    return f"point_{point:06d}-rep_{replicate:04d}.parquet"
+
+
+def final_name(folder: Path) -> str:
+    """``.<name>.partial`` -> ``<name>``."""
+    return folder.name.removeprefix(".").removesuffix(PARTIAL)
+
+
+def is_partial(folder: Path) -> bool:
+    return folder.name.startswith(".") and folder.name.endswith(PARTIAL)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _base_manifest(plan: Plan, command_line: Sequence[str], started: dt.datetime) -> dict:
+    from sim.results import git_state, package_version
+
+    commit, dirty = git_state()
+    return {
+        "format_version": FORMAT_VERSION,
+        "kind": plan.kind,
+        "name": plan.name,
+        "scenario": plan.base.model_dump(mode="json") if plan.base else None,
+        "design": plan.design,
+        "keys": plan.keys,
+        "points": plan.points,
+        "overrides": plan.overrides,
+        "seeds": plan.seeds,
+        "replicates": len(plan.seeds),
+        "runs": len(plan.points) * len(plan.seeds),
+        "outcomes": [o.model_dump(mode="json") for o in plan.outcomes],
+        "package_version": package_version(),
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "started": started.isoformat(timespec="seconds"),
+        "command_line": shlex.join(command_line),
+        "python_version": platform.python_version(),
+        "numpy_version": np.__version__,
+        "pandas_version": pd.__version__,
+    }
+
+
+def create_folder(
+    out_dir: Path,
+    plan: Plan,
+    command_line: Sequence[str],
+    files: dict[str, str] | None = None,
+    started: dt.datetime | None = None,
+) -> Path:
+    """Make the hidden in-progress folder with the manifest, base scenario and points."""
+    from sim.loader import scenario_to_yaml
+
+    started = started or dt.datetime.now().astimezone()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{plan.name}-{plan.kind}-{started:%Y%m%d-%H%M%S}"
+    for k in range(1, 1000):
+        name = stem if k == 1 else f"{stem}-{k}"
+        folder = out_dir / f".{name}{PARTIAL}"
+        if (out_dir / name).exists():
+            continue
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        break
+    else:
+        raise FileExistsError(f"no free folder name for {stem!r} in {out_dir}")
+    try:
+        (folder / RUNS_DIR).mkdir()
+        if plan.base is not None:
+            (folder / SCENARIO_FILE).write_text(scenario_to_yaml(plan.base), encoding="utf-8")
+        pd.DataFrame(plan.points).rename_axis("point").to_csv(folder / POINTS_CSV)
+        for fname, text in (files or {}).items():
+            (folder / fname).write_text(text, encoding="utf-8")
+        _write_json(folder / MANIFEST, _base_manifest(plan, command_line, started))
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    try:
+        return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FolderError(f"{folder}: not a sweep folder (no {MANIFEST})") from None
+    except (OSError, ValueError) as err:
+        raise FolderError(f"{folder}: cannot read {MANIFEST} ({err})") from None
+
+
+def open_folder(folder: Path) -> tuple[dict[str, Any], Plan]:
+    """An unfinished sweep folder's manifest and plan (point scenarios rebuilt from it)."""
+    from sim.loader import ScenarioError, load_scenario
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FolderError(f"--resume {folder}: no such folder")
+    manifest = read_manifest(folder)
+    if manifest.get("format_version") != FORMAT_VERSION or "overrides" not in manifest:
+        raise FolderError(f"--resume {folder}: not a sweep or sensitivity folder of this version")
+    outcomes = tuple(OutcomeSpec.model_validate(o) for o in manifest["outcomes"])
+    base: Scenario | None = None
+    scenarios: list[Scenario | None] = []
+    if manifest["scenario"] is not None:
+        path = folder / SCENARIO_FILE
+        try:
+            base = load_scenario(path)
+            scenarios = [load_scenario(path, list(o)) for o in manifest["overrides"]]
+        except ScenarioError as err:
+            raise FolderError(f"--resume {folder}: its scenario no longer loads: {err}") from None
+    plan = Plan(
+        kind=manifest["kind"],
+        name=manifest["name"],
+        base=base,
+        points=manifest["points"],
+        overrides=manifest["overrides"],
+        seeds=manifest["seeds"],
+        scenarios=scenarios,
+        outcomes=outcomes,
+        design=manifest["design"],
+    )
+    return manifest, plan
+
+
+@contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """Hold the folder's lock: a second process working on it would duplicate runs."""
+    fd = os.open(folder / LOCK, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FolderError(f"{folder}: another propsim process is working on it") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def done_runs(folder: Path) -> set[tuple[int, int]]:
+    """(point, replicate) of every saved run; leftovers of killed writes are removed."""
+    done = set()
+    for entry in os.scandir(folder / RUNS_DIR):
+        if entry.name.startswith("."):  # a temp file of a write that was killed
+            os.unlink(entry.path)
+            continue
+        m = _PART.match(entry.name)
+        if m:
+            done.add((int(m.group(1)), int(m.group(2))))
+    return done
+
+
+def pending_tasks(folder: Path, plan: Plan) -> list[Task]:
+    done = done_runs(folder)
+    return [t for t in plan.tasks() if (t.point, t.replicate) not in done]
+
+
+def run_row(task: Task, result: RunResult) -> dict[str, Any]:
+    return {
+        "point": task.point,
+        **task.values,
+        "replicate": task.replicate,
+        "seed": task.seed,
+        **result.outcomes,
+    }
+
+
+def write_part(folder: Path, task: Task, result: RunResult) -> Path:
+    """Save one finished run atomically: a temp file renamed to its final name."""
+    if result.daily is not None:
+        daily = result.daily.rename_axis("date").reset_index()
+        daily.insert(0, "seed", task.seed)
+        daily.insert(0, "replicate", task.replicate)
+        daily.insert(0, "point", task.point)
+        table = pa.Table.from_pandas(daily, preserve_index=False)
+    else:
+        table = pa.table({"point": pa.array([], pa.int64())})
+    meta = {
+        _ROW_KEY: json.dumps(run_row(task, result), default=str).encode(),
+        _SECONDS_KEY: repr(result.seconds).encode(),
+    }
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
+    final = folder / RUNS_DIR / part_name(task.point, task.replicate)
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    pq.write_table(table, tmp)
+    os.replace(tmp, final)
+    return final
+
+
+def read_part_meta(path: Path) -> tuple[dict[str, Any], float]:
+    """A part file's run row and run time, from its Parquet metadata alone."""
+    meta = pq.read_schema(path).metadata or {}
+    return json.loads(meta[_ROW_KEY]), float(meta[_SECONDS_KEY])
+
+
+def read_runs(folder: Path, with_seconds: bool = False) -> pd.DataFrame:
+    """One row per saved run, ordered by point and replicate."""
+    paths = sorted((folder / RUNS_DIR).glob("point_*.parquet"))
+    rows = []
+    for path in paths:
+        row, seconds = read_part_meta(path)
+        if with_seconds:
+            row["run_seconds"] = seconds
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    return df.sort_values(["point", "replicate"], kind="stable").reset_index(drop=True)
+
+
+def read_daily(folder: Path) -> pd.DataFrame:
+    """Every run's daily metrics in one table (columns point, replicate, seed, date, ...)."""
+    return pd.read_parquet(folder / RUNS_DIR, engine="pyarrow")
+
+
+def execute(
+    folder: Path,
+    tasks: Sequence[Task],
+    fn: Callable[[Task], RunResult],
+    executor: Executor,
+    *,
+    total: int,
+    progress: bool,
+    desc: str,
+) -> None:
+    """Run the tasks on the executor and save each run as it finishes (with a progress bar)."""
+    import sys
+
+    from tqdm import tqdm
+
+    with tqdm(
+        total=total,
+        initial=total - len(tasks),
+        unit="run",
+        desc=desc,
+        file=sys.stderr,
+        disable=not (progress and sys.stderr.isatty()),
+        dynamic_ncols=True,
+    ) as bar:
+        for task, result in executor.run(fn, list(tasks)):
+            write_part(folder, task, result)
+            bar.update(1)
+
+
+def finish_folder(folder: Path, updates: dict[str, Any]) -> Path:
+    """Write the run table, complete the manifest and give the folder its final name."""
+    runs = read_runs(folder)
+    runs.to_csv(folder / RUNS_CSV, index=False)
+    runs.to_parquet(folder / RUNS_PARQUET, engine="pyarrow", index=False)
+    manifest = read_manifest(folder)
+    final = folder.parent / final_name(folder)
+    manifest.update(updates)
+    manifest["finished"] = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    manifest["reproduce"] = reproduce_command(manifest, final)
+    _write_json(folder / MANIFEST, manifest)
+    (folder / LOCK).unlink(missing_ok=True)
+    if final.exists():
+        raise FileExistsError(f"{final} exists; the finished sweep stays in {folder}")
+    os.rename(folder, final)
+    return final
+
+
+def reproduce_command(manifest: dict[str, Any], final: Path) -> str:
+    """The command that re-runs a finished folder from its own files."""
+    design = manifest["design"]
+    cmd = ["propsim", manifest["kind"], str(final / SCENARIO_FILE)]
+    seeds = manifest["seeds"]
+    if manifest["kind"] == "sensitivity":
+        cmd += ["--params", str(final / design["params_file"])]
+        cmd += ["--method", design["method"], "--n", str(design["n"])]
+    else:
+        for vary in design["vary"]:
+            cmd += ["--vary", vary]
+        if design["design"] == "lhs":
+            cmd += ["--design", "lhs", "--samples", str(design["samples"])]
+    cmd += ["--replicates", str(len(seeds)), "--seed", str(seeds[0])]
+    return shlex.join(cmd)
+
+
+def elapsed_since(started: str) -> float:
+    """Seconds from a manifest's ``started`` time to now."""
+    return (dt.datetime.now().astimezone() - dt.datetime.fromisoformat(started)).total_seconds()
+
+
+def find_resumable(out_dir: Path, plan: Plan) -> Path | None:
+    """The newest unfinished folder in ``out_dir`` holding the same plan (for a bare --resume)."""
+    if not out_dir.is_dir():
+        return None
+    same = []
+    for entry in out_dir.iterdir():
+        if entry.is_dir() and is_partial(entry) and (entry / MANIFEST).is_file():
+            try:
+                manifest = read_manifest(entry)
+            except FolderError:
+                continue
+            base = plan.base.model_dump(mode="json") if plan.base else None
+            if (
+                manifest.get("kind") == plan.kind
+                and manifest.get("overrides") == plan.overrides
+                and manifest.get("seeds") == plan.seeds
+                and manifest.get("scenario") == base
+            ):
+                same.append(entry)
+    return max(same, key=lambda p: p.name) if same else None
+
+
+def load_points(
+    path: Path,
+    sets: Sequence[str],
+    overrides: list[list[str]],
+    label: Callable[[str], str],
+    name_file: bool = True,
+) -> list[Scenario]:
+    """Each point's scenario: the file, the ``--set`` texts, then the point's own texts.
+
+    A problem with a point's own text is reported with ``label(text)`` in place of ``--set
+    text`` (e.g. ``--vary key=value``), so the message names what the user wrote; without
+    ``name_file`` the scenario file is left out of it (when the label names its own file).
+    """
+    from dataclasses import replace
+
+    from sim.loader import ScenarioError, load_scenario
+
+    own_sets = set(sets)
+    scenarios = []
+    for own in overrides:
+        try:
+            scenarios.append(load_scenario(path, [*sets, *own]))
+        except ScenarioError as err:
+            problems = []
+            for p in err.problems:
+                if p.override is not None and p.override not in own_sets:
+                    p = replace(p, override=None, key=label(p.override))
+                    if not name_file:
+                        p = replace(p, file=None, line=None)
+                for text in own:  # "(with --set k=v)" notes of section-level checks
+                    p = replace(p, message=p.message.replace(f"--set {text}", label(text)))
+                problems.append(p)
+            raise ScenarioError(problems) from None
+    return scenarios

@@ -1,0 +1,98 @@
+"""PNG plots of a sweep: outcomes against the varied keys.
+
+Data flow: the run table of a finished sweep (``sim.analysis.sweep.read_runs``: one row per run,
+the varied keys and the outcomes) -> ``make_sweep_plots`` -> ``plots/*.png``.
+
+- one key of a grid: each outcome against it, median over replicates as a line, 5-95% as a band;
+- two keys of a grid: a heat map per outcome of the median over replicates;
+- otherwise (Latin hypercube, three or more keys): each outcome against each key as a scatter.
+
+Numeric keys only; a sweep over text or dates gets no plots. Uses matplotlib's object API with
+the Agg canvas, as ``sim.plots`` does.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from sim.metrics import OUTCOMES
+
+
+def _numeric(runs: pd.DataFrame, keys: list[str]) -> bool:
+    return all(pd.api.types.is_numeric_dtype(runs[k]) for k in keys)
+
+
+def _outcomes(runs: pd.DataFrame) -> list[str]:
+    return [o.name for o in OUTCOMES if o.name in runs and runs[o.name].notna().any()]
+
+
+def _grid_axes(n: int, width: float = 4.2) -> tuple[Figure, list]:
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    fig = Figure(figsize=(width * cols, 3.2 * rows + 0.6), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = list(fig.subplots(rows, cols, squeeze=False).ravel())
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes[:n]
+
+
+def make_sweep_plots(runs: pd.DataFrame, keys: list[str], grid: bool, out_dir: Path) -> list[Path]:
+    """Draw the sweep's plots into ``out_dir``; returns their paths (none for non-numeric keys)."""
+    outcomes = _outcomes(runs)
+    if runs.empty or not outcomes or not _numeric(runs, keys):
+        return []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    reps = runs["replicate"].nunique()
+    note = f"{runs['point'].nunique()} points x {reps} replicate{'s' if reps > 1 else ''}"
+    if len(keys) == 1 and grid:
+        key = keys[0]
+        q = runs.groupby(key)[outcomes].quantile([0.05, 0.5, 0.95]).unstack()
+        fig, axes = _grid_axes(len(outcomes))
+        for ax, o in zip(axes, outcomes, strict=True):
+            x = q.index.to_numpy(dtype=float)
+            ax.fill_between(x, q[(o, 0.05)], q[(o, 0.95)], alpha=0.25, linewidth=0)
+            ax.plot(x, q[(o, 0.5)], marker="o", markersize=3)
+            ax.set_title(o, fontsize=9, loc="left")
+            ax.set_xlabel(key, fontsize=8)
+            ax.grid(True, alpha=0.3)
+        fig.suptitle(f"Outcomes against {key}: median and 5-95% over replicates ({note})")
+        paths = [out_dir / "outcomes.png"]
+        fig.savefig(paths[0], dpi=100)
+        return paths
+    if len(keys) == 2 and grid:
+        a, b = keys
+        med = runs.groupby([a, b])[outcomes].median()
+        fig, axes = _grid_axes(len(outcomes))
+        for ax, o in zip(axes, outcomes, strict=True):
+            table = med[o].unstack(b)
+            im = ax.imshow(table.to_numpy(dtype=float), origin="lower", aspect="auto")
+            ax.set_xticks(np.arange(table.shape[1]), [f"{v:g}" for v in table.columns], fontsize=7)
+            ax.set_yticks(np.arange(table.shape[0]), [f"{v:g}" for v in table.index], fontsize=7)
+            ax.set_xlabel(b, fontsize=8)
+            ax.set_ylabel(a, fontsize=8)
+            ax.set_title(o, fontsize=9, loc="left")
+            fig.colorbar(im, ax=ax, shrink=0.8)
+        fig.suptitle(f"Median over replicates ({note})")
+        paths = [out_dir / "heatmaps.png"]
+        fig.savefig(paths[0], dpi=100)
+        return paths
+    paths = []
+    for key in keys:
+        fig, axes = _grid_axes(len(outcomes))
+        for ax, o in zip(axes, outcomes, strict=True):
+            ax.scatter(runs[key], runs[o], s=6, alpha=0.5)
+            ax.set_title(o, fontsize=9, loc="left")
+            ax.set_xlabel(key, fontsize=8)
+            ax.grid(True, alpha=0.3)
+        fig.suptitle(f"Outcomes against {key}, every run ({note})")
+        path = out_dir / f"scatter_{key.replace('.', '_')}.png"
+        fig.savefig(path, dpi=100)
+        paths.append(path)
+    return paths

@@ -1,0 +1,53 @@
+"""Helpers of the analysis tests: a tiny scenario file and sweep plans over it.
+
+The tiny scenario is ``tests/conftest.py``'s small scenario cut to 30 days at 1:1000 with a
+5-day warm-up (a run takes a few hundredths of a second), written as YAML so that the plans go
+through ``sim.loader`` like the command line's.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+from conftest import SMALL
+
+from sim.analysis.sweep import Plan, load_points, point_overrides
+from sim.loader import load_scenario
+from sim.runner import replicate_seeds
+
+TINY: dict[str, Any] = copy.deepcopy(SMALL) | {
+    "name": "tiny",
+    "end": "2015-01-30",
+    "scale": 1000,
+    "warmup_days": 5,
+}
+KEY = "moderation.twitter.intensity"
+
+
+def write_tiny(folder: Path, **changes: Any) -> Path:
+    path = folder / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY | changes, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def tiny_plan(
+    path: Path, values: tuple[float, ...] = (0.001, 0.02, 0.1), replicates: int = 2, seed: int = 7
+) -> Plan:
+    points = [{KEY: v} for v in values]
+    overrides = [point_overrides(p) for p in points]
+    scenarios = load_points(path, [], overrides, lambda t: f"--vary {t}")
+    return Plan(
+        kind="sweep",
+        name="tiny",
+        base=load_scenario(path).model_copy(update={"seed": seed, "replicates": replicates}),
+        points=points,
+        overrides=overrides,
+        seeds=replicate_seeds(seed, replicates),
+        scenarios=[
+            s.model_copy(update={"seed": seed, "replicates": replicates}) for s in scenarios
+        ],
+        design={"design": "grid", "vary": [f"{KEY}={','.join(map(str, values))}"], "samples": None},
+    )

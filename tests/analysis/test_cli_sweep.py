@@ -1,0 +1,237 @@
+"""``propsim sweep`` and ``propsim sensitivity`` end to end (in-process, one worker)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sweep_helpers import KEY, write_tiny
+
+from sim import cli
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    return write_tiny(tmp_path)
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    return tmp_path / "results"
+
+
+def _main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = cli.main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_sweep_grid_of_two_keys(tiny: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, stdout, err = _main(
+        capsys, "sweep", str(tiny), "--vary", f"{KEY}=0.001,0.05", "--vary",
+        "population.counter_effect=0:0.01:3", "--replicates", "2", "--seed", "4",
+        "--workers", "1", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    (folder,) = out.iterdir()
+    assert folder.name.startswith("tiny-sweep-")
+    runs = pd.read_csv(folder / "runs.csv")
+    assert len(runs) == 2 * 3 * 2 and set(runs.seed) == {4, 5}
+    assert sorted(set(zip(runs[KEY], runs["population.counter_effect"], strict=True))) == [
+        (a, b) for a in (0.001, 0.05) for b in (0.0, 0.005, 0.01)
+    ]
+    assert (folder / "plots" / "heatmaps.png").is_file()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["command_line"].startswith("propsim sweep ")
+    assert "--vary population.counter_effect=0:0.01:3" in manifest["reproduce"]
+    assert manifest["design"]["design"] == "grid" and len(manifest["points"]) == 6
+    assert "Median over 2 replicate(s)" in stdout and f"Results: {folder}" in stdout
+
+
+def test_sweep_lhs_with_quiet_prints_only_the_folder(tiny: Path, out: Path, capsys) -> None:
+    code, stdout, err = _main(
+        capsys, "sweep", str(tiny), "--design", "lhs", "--samples", "4", "--vary",
+        f"{KEY}=0.001:0.05", "--replicates", "1", "--workers", "1", "--out", str(out), "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    folder = Path(stdout.strip())
+    runs = pd.read_csv(folder / "runs.csv")
+    assert len(runs) == 4 and runs[KEY].between(0.001, 0.05).all()
+    assert (folder / "plots" / f"scatter_{KEY.replace('.', '_')}.png").is_file()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--vary", "moderation.twitter.intensty=0.1,0.2"],
+            "--vary moderation.twitter.intensty=0.1: unknown key 'intensty' in moderation.twitter"
+            " — did you mean 'intensity'?",
+        ),
+        (["--vary", f"{KEY}=0.1,2"], f"--vary {KEY}=2: must be <= 1, got 2"),
+        (["--vary", f"{KEY}=0.1:0.2"], "a range is start:stop:count"),
+        (["--vary", f"{KEY}=0.1,0.2", "--design", "lhs", "--samples", "3"], "bounds lo:hi"),
+        (["--vary", f"{KEY}=0.1:0.2", "--design", "lhs"], "--design lhs needs --samples N"),
+        (["--vary", f"{KEY}=0.1,0.2", "--samples", "3"], "--samples is for --design lhs"),
+        ([], "give at least one --vary"),
+        (["--vary", f"{KEY}=0.1", "--set", "scale=0"], "--set scale=0: must be >= 1"),
+        (["--vary", f"{KEY}=0.1", "--scheduler", "tcp://127.0.0.1:9"], "cannot reach a Dask"),
+    ],
+)
+def test_bad_sweep_input_exits_2_naming_the_key_and_writes_nothing(
+    tiny: Path,
+    out: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("sim.analysis.executors.CONNECT_TIMEOUT", 1.0)
+    code, _, err = _main(capsys, "sweep", str(tiny), "--out", str(out), "--workers", "1", *args)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_resume_needs_an_unfinished_folder(tiny: Path, out: Path, tmp_path: Path, capsys) -> None:
+    code, _, err = _main(capsys, "sweep", "--resume", str(tmp_path / "nope"))
+    assert code == 2 and "no such folder" in err
+    code, _, err = _main(capsys, "sweep", str(tiny), "--resume", str(tmp_path))
+    assert code == 2 and "drop SCENARIO" in err
+    code, _, err = _main(capsys, "sensitivity", "--resume", str(tmp_path), "--seed", "3")
+    assert code == 2 and "drop --seed" in err
+    assert _main(capsys, "sweep", str(tiny), "--vary", f"{KEY}=0.1", "--replicates", "1",
+                 "--workers", "1", "--out", str(out), "--quiet", "--no-plots")[0] == 0  # fmt: skip
+    (done,) = out.iterdir()
+    code, _, err = _main(capsys, "sweep", "--resume", str(done))
+    assert code == 2 and "nothing to resume" in err
+
+
+PARAMS = f"""\
+levers:
+  - name: intensity
+    key: {KEY}
+    bounds: [0.001, 0.05]
+  - name: counter
+    key: population.counter_effect
+    bounds: [0.0, 0.01]
+outcomes:
+  - name: posts
+    metric: pro_posts_observed
+    start: 2015-01-10
+  - name: recruits
+    metric: cumulative_recruits
+    stat: last
+"""
+
+
+def test_sensitivity_morris_end_to_end(tiny: Path, out: Path, tmp_path: Path, capsys) -> None:
+    params = tmp_path / "levers.yaml"
+    params.write_text(PARAMS)
+    code, stdout, err = _main(
+        capsys, "sensitivity", str(tiny), "--params", str(params), "--method", "morris",
+        "--n", "3", "--workers", "1", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    (folder,) = out.iterdir()
+    assert folder.name.startswith("tiny-sensitivity-")
+    indices = pd.read_csv(folder / "indices.csv")
+    assert list(indices.columns) == ["outcome", "lever", "mu", "mu_star", "mu_star_conf", "sigma"]
+    assert list(indices.outcome) == ["posts", "posts", "recruits", "recruits"]
+    assert indices["mu_star"].notna().all()
+    runs = pd.read_csv(folder / "runs.csv")
+    assert len(runs) == 3 * 3 and {"posts", "recruits", "intensity", "counter"} <= set(runs.columns)
+    assert (folder / "params.yaml").read_text() == PARAMS
+    assert (folder / "plots" / "indices.png").is_file()
+    assert "mu*" in stdout and "posts" in stdout
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert "--method morris --n 3" in manifest["reproduce"]
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            ("bounds: [0.001, 0.05]", "bounds: [0.001, 5]"),
+            "error: {params}: levers: intensity (x=5) sets moderation.twitter.intensity=5.0: "
+            "must be <= 1, got 5",
+        ),
+        (
+            ("key: population.counter_effect", "key: population.counter_efect"),
+            "unknown key 'counter_efect' in population — did you mean 'counter_effect'?",
+        ),
+        (
+            ("metric: cumulative_recruits", "metric: cumulative_recruit"),
+            ":13: outcomes.1.metric: unknown metric 'cumulative_recruit' — did you mean",
+        ),
+        (
+            ("metric: pro_posts_observed", "metric: telegram.pro_posts_observed"),
+            "outcomes: posts: the scenario has no metric 'telegram.pro_posts_observed' "
+            "(it has twitter.pro_posts_observed)",
+        ),
+    ],
+)
+def test_bad_parameter_files_exit_2(
+    tiny: Path, out: Path, tmp_path: Path, capsys, change: tuple[str, str], message: str
+) -> None:
+    params = tmp_path / "levers.yaml"
+    params.write_text(PARAMS.replace(*change))
+    code, _, err = _main(capsys, "sensitivity", str(tiny), "--params", str(params), "--n", "4",
+                         "--workers", "1", "--out", str(out))  # fmt: skip
+    assert code == 2, err
+    assert message.format(params=params) in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_sensitivity_checks_n_and_the_file(tiny: Path, tmp_path: Path, capsys) -> None:
+    code, _, err = _main(capsys, "sensitivity", str(tiny), "--params", str(tmp_path / "x.yaml"))
+    assert code == 2 and "no such file" in err
+    params = tmp_path / "levers.yaml"
+    params.write_text(PARAMS)
+    code, _, err = _main(capsys, "sensitivity", str(tiny), "--params", str(params), "--n", "12")
+    assert code == 2 and "power of two" in err
+
+
+def test_help_lists_the_new_commands(capsys) -> None:
+    assert cli.main(["--help"]) == 0
+    text = capsys.readouterr().out
+    assert "sweep" in text and "sensitivity" in text
+    for command in ("sweep", "sensitivity"):
+        assert cli.main([command, "--help"]) == 0
+        assert "--resume" in capsys.readouterr().out
+    assert os.cpu_count()
+
+
+def test_ctrl_c_then_resume_finishes_a_sensitivity_run(
+    tiny: Path, out: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sim.analysis import sweep as sw
+
+    params = tmp_path / "levers.yaml"
+    params.write_text(PARAMS)
+    write_part, written = sw.write_part, []
+
+    def interrupted_after_two(*args, **kw):  # Ctrl-C while the third run is being saved
+        if len(written) == 2:
+            raise KeyboardInterrupt
+        written.append(write_part(*args, **kw))
+
+    monkeypatch.setattr(sw, "write_part", interrupted_after_two)
+    args = ["--params", str(params), "--method", "morris", "--n", "2", "--workers", "1"]
+    code, _, err = _main(capsys, "sensitivity", str(tiny), *args, "--out", str(out))
+    assert code == 130
+    (partial,) = out.iterdir()
+    assert f"2 of 6 runs are saved in {partial}" in err
+    assert f"propsim sensitivity --resume {partial}" in err
+    saved = {p.name: p.stat().st_mtime_ns for p in written}
+    monkeypatch.setattr(sw, "write_part", write_part)
+    code, stdout, err = _main(capsys, "sensitivity", "--resume", str(partial), "--workers", "1")
+    assert code == 0, err
+    assert "6 runs, 2 already done" in err
+    (final,) = out.iterdir()
+    assert not sw.is_partial(final) and len(pd.read_csv(final / "indices.csv")) == 4
+    for name, mtime in saved.items():  # the two runs saved before Ctrl-C were kept, not redone
+        assert (final / "runs" / name).stat().st_mtime_ns == mtime
