@@ -40,9 +40,17 @@ import numpy as np
 import pandas as pd
 
 from sim.metrics import OUTCOMES, summarize
-from sim.plots import make_plots
 from sim.runner import encrypted_platforms, open_platforms
 from sim.scenario import Scenario
+
+
+def make_plots(dailies: Sequence[pd.DataFrame], scenario: Any, folder: Path) -> list[Path]:
+    """``sim.plots.make_plots``, imported on first use: matplotlib takes about a second to import,
+    which runs without plots (sweeps, ``--no-plots``) should not pay."""
+    from sim.plots import make_plots as draw
+
+    return draw(dailies, scenario, folder)
+
 
 MANIFEST = "manifest.json"
 SCENARIO_FILE = "scenario.yaml"
