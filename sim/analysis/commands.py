@@ -419,11 +419,12 @@ def _resolved(base: Any, seed: int, replicates: int) -> Any:
 
 def _finish_sweep(folder: Path, plan: Plan, plots: bool, seconds: float) -> tuple[Path, Any]:
     from sim.analysis.sweep import PLOTS_DIR, finish_folder, read_runs
-    from sim.analysis.sweep_plots import make_sweep_plots
 
     runs = read_runs(folder)
     paths = []
-    if plots:
+    if plots:  # (matplotlib takes a second to import: only when drawing)
+        from sim.analysis.sweep_plots import make_sweep_plots
+
         grid = plan.design.get("design") == "grid"
         paths = make_sweep_plots(runs, plan.keys, grid, folder / PLOTS_DIR)
     final = finish_folder(
