@@ -13,7 +13,6 @@ interpretation in ``calibration/discussion.md`` is included as it is.
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing as mp
 import shutil
 import sys
 import tempfile
@@ -38,7 +37,7 @@ from sim.analysis.calibration import (
 from sim.analysis.problem import Prior, Target, fmt
 from sim.loader import load_scenario
 from sim.plots import figure_specs, make_plots
-from sim.runner import run_one
+from sim.runner import pool_context, run_one
 from sim.scenario import Scenario
 
 DISCUSSION = Path(__file__).resolve().parents[2] / "calibration" / "discussion.md"
@@ -51,9 +50,8 @@ PINNED, LOOSE = 0.4, 0.75  # posterior 90% width / prior 90% width
 
 def run_many(scenarios: Sequence[Scenario], seeds: Sequence[int], workers: int) -> list:
     """One run per (scenario, seed), in a process pool; daily tables in input order."""
-    ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
     bar = tqdm(total=len(seeds), unit="run", desc="predictive", file=sys.stderr)
-    with ProcessPoolExecutor(max(1, workers), mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max(1, workers), mp_context=pool_context()) as pool:
         futures = [pool.submit(run_one, s, seed) for s, seed in zip(scenarios, seeds, strict=True)]
         out = []
         for f in futures:
