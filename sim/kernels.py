@@ -170,6 +170,8 @@ def update_attitudes(
     last_update,
     state,
     counts,
+    last_reached,
+    reach_buckets,
     day,
     keep,
     log1p_table,
@@ -179,8 +181,8 @@ def update_attitudes(
     edges,
 ):  # pragma: no cover - compiled
     """Relax, apply the day's doses, reclassify and clear the doses of the ``touched`` users
-    (those with a dose, in index order); returns (users reached by pro content, users newly
-    recruited), in index order.
+    (those with a dose, in index order); keep the 30-day reach; returns (users reached by pro
+    content, users newly recruited), in index order.
 
     For each touched user: ``a = b + (a - b) *
     keep[elapsed]`` (relaxation since the last update, ``keep[n] = (1 - relaxation)**n``, 0
@@ -189,6 +191,11 @@ def update_attitudes(
     reaches (0 opposed .. 3 supporter); supporters stay supporters. ``counts`` per state are
     kept current. Tables replace exp/log1p calls, which would dominate the loop (the counter
     dose's log1p is interpolated on a fine grid, relative error below 3e-5).
+
+    Reach: ``reach_buckets[d % W]`` counts the users last reached by pro content on day d
+    (W = ``len(reach_buckets)``). A user reached today moves from the bucket of their previous
+    reach (if within the window) to today's, which is reset first (it held day ``day - W``).
+    Done here rather than in a pass of its own: the user's other arrays are being read anyway.
     """
     recruits = np.empty(len(touched), np.int64)
     reached = np.empty(len(touched), np.int64)
@@ -196,6 +203,8 @@ def update_attitudes(
     n_reached = 0
     n_keep = len(keep)
     n_log = len(log1p_table)
+    w = len(reach_buckets)
+    reach_buckets[day % w] = 0
     for i in range(len(touched)):
         u = touched[i]
         pro = pro_dose[u]
@@ -209,6 +218,10 @@ def update_attitudes(
         if pro > 0:
             reached[n_reached] = u
             n_reached += 1
+            prev = last_reached[u]
+            if day - prev < w:
+                reach_buckets[prev % w] -= 1
+            last_reached[u] = day
         push = pro_effect * (log1p_table[pro] if pro < n_log else np.log1p(pro))
         if counter > 0:
             push -= counter_effect * _log1p_fine(counter, log1p_fine)
@@ -230,6 +243,7 @@ def update_attitudes(
             if new == 3:
                 recruits[n_rec] = u
                 n_rec += 1
+    reach_buckets[day % w] += n_reached
     return reached[:n_reached], recruits[:n_rec]
 
 
@@ -291,28 +305,11 @@ def scatter_add(target, index, value):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def track_reach(reached, last_reached, buckets, day):  # pragma: no cover - compiled
-    """30-day reach bookkeeping: ``buckets[d % W]`` counts users last reached on day d.
-
-    Users reached today move from the bucket of their previous reach (if within the window)
-    to today's; today's bucket is reset first, as it held day ``day - W``.
-    """
-    w = len(buckets)
-    buckets[day % w] = 0
-    for u in reached:
-        prev = last_reached[u]
-        if day - prev < w:
-            buckets[prev % w] -= 1
-        last_reached[u] = day
-    buckets[day % w] += len(reached)
-
-
-@njit(cache=True)
-def random_users(languages, rnd, by_language, lang_start, n_users):  # pragma: no cover
+def random_users(languages, rnd, lang_start, n_users):  # pragma: no cover - compiled
     """For each language, a uniformly random user speaking it (anyone if nobody does).
 
-    ``by_language`` lists users grouped by language, language l occupying
-    ``lang_start[l]:lang_start[l + 1]``; ``rnd`` holds one uniform per draw.
+    Users are numbered by language: language l has users ``lang_start[l]`` to
+    ``lang_start[l + 1] - 1``. ``rnd`` holds one uniform per draw.
     """
     out = np.empty(len(languages), np.int64)
     for i in range(len(languages)):
@@ -320,7 +317,7 @@ def random_users(languages, rnd, by_language, lang_start, n_users):  # pragma: n
         lo = lang_start[lang]
         n = lang_start[lang + 1] - lo
         if n > 0:
-            out[i] = by_language[lo + int(rnd[i] * n)]
+            out[i] = lo + int(rnd[i] * n)
         else:
             out[i] = int(rnd[i] * n_users)
     return out

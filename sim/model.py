@@ -32,7 +32,6 @@ from .population import OPPOSED, SUPPORTER, SYMPATHIZER, Users, draw_weighted
 from .rng import Streams
 from .scenario import PurgeEvent, Scenario, SetEvent, TakedownEvent, apply_set
 
-REACH_WINDOW = 30  # days in ``users_reached_30d``
 ALL = slice(None)  # selects every entry (the one-platform case, without a mask)
 MOBILIZATION_DAYS = 30  # averaging window of campaign volume that mobilises opposed users
 INITIAL_MAX_AGE = 365  # initial accounts were created up to this many days before warm-up
@@ -147,8 +146,6 @@ class PropagandaModel(mesa.Model):
         self.campaigns = [CounterCampaign(self, n, g) for n, g in sc.counter.items()]
 
         # bookkeeping for metrics
-        # users last reached on day d, kept at index d % REACH_WINDOW
-        self.reach_buckets = np.zeros(REACH_WINDOW, dtype=np.int64)
         self.cum_suspensions = np.zeros(len(self.open_names))
         self.cum_recruits = 0
         self.migrated_operators = 0
@@ -482,7 +479,6 @@ class PropagandaModel(mesa.Model):
         for users, weights in zip(ex.counter_users, ex.counter_weights, strict=True):
             u.add_counter_views(users, weights)
         reached, recruits = u.apply_doses(d, p)
-        self._track_reach(d, reached)
 
         # follows: engaged users with room in their follow budget
         if ex.follow_acc:
@@ -527,10 +523,6 @@ class PropagandaModel(mesa.Model):
         """Add follows (duplicates within the day dropped) and count them against budgets."""
         u = self.users
         scatter_add(u.n_following, self.graph.add_edges(acc, users, u.n), 1)
-
-    def _track_reach(self, d: int, reached: np.ndarray) -> None:
-        """Keep, per day, how many users were last reached that day (for 30-day reach)."""
-        kernels.track_reach(reached, self.users.last_reached, self.reach_buckets, d)
 
     def _moderate(self, d: int, posts: dict) -> None:
         """Step 5: suspensions by hazard and flagging on each open platform."""
@@ -773,7 +765,7 @@ class PropagandaModel(mesa.Model):
         row[col["counter_posts_credible"]] = posts["credible"]
         row[col["counter_posts_organic"]] = posts["organic"]
         row[col["users_reached"]] = reached * s
-        row[col["users_reached_30d"]] = int(self.reach_buckets.sum()) * s
+        row[col["users_reached_30d"]] = u.reached_30d() * s
         row[col["opposed"]] = u.counts[0] * s
         row[col["neutral"]] = u.counts[1] * s
         row[col["sympathizers"]] = u.counts[2] * s

@@ -20,6 +20,7 @@ from .scenario import Population
 
 OPPOSED, NEUTRAL, SYMPATHIZER, SUPPORTER = 0, 1, 2, 3
 NEVER = np.iinfo(np.int32).min // 2
+REACH_WINDOW = 30  # days of ``users_reached_30d``
 
 
 def draw_weighted(cum: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -46,10 +47,12 @@ class Users:
         susceptibility = rng.gamma(k, 1.0 / k, size=n).astype(np.float32)
         base = rng.normal(params.attitude_mean, params.attitude_sd, size=n).clip(-1, 1)
         follow_cap = rng.geometric(1.0 / params.follow_budget, size=n)
-        # Users are numbered from the most to the least sympathetic. The numbering means nothing
-        # to the model (users are drawn independently), but the engaged users, who get most of
-        # the views and follows, then sit together in memory, which keeps the daily loops fast.
-        order = np.argsort(-base, kind="stable")
+        # Users are numbered by language, and within a language from the most to the least
+        # sympathetic. The numbering means nothing to the model (users are drawn
+        # independently), but a random user of a language is then one number in its range,
+        # with no index to read, and the engaged users, who get most of the views and follows,
+        # sit together in memory, which keeps the daily loops fast.
+        order = np.lexsort((-base, language))  # (stable: ties keep their drawing order)
         self.language = language[order]
         self.susceptibility = susceptibility[order]
         self.baseline = base[order].astype(np.float32)
@@ -63,15 +66,18 @@ class Users:
         self.follow_cap[:] = follow_cap[order]
         self.member_channel = np.full(n, -1, dtype=np.int32)  # encrypted channel, -1 none
         self.last_reached = np.full(n, NEVER, dtype=np.int32)
+        # how many users were last reached by pro content on day d, at index d % REACH_WINDOW
+        self.reach_buckets = np.zeros(REACH_WINDOW, dtype=np.int64)
         self.state = self._classify(self.attitude, params)
         self.counts = np.bincount(self.state, minlength=4).astype(np.int64)
-        # users grouped by language: ``by_language_sorted[lang_start[l]:lang_start[l + 1]]``
-        self.by_language_sorted = np.argsort(self.language, kind="stable").astype(np.int32)
+        # the users of language l are ``lang_start[l]`` to ``lang_start[l + 1] - 1``
         self.lang_count = np.bincount(self.language, minlength=3)
         self.lang_start = np.r_[0, np.cumsum(self.lang_count)]
         # the day's doses (pro views, credibility-weighted counter views), cleared when applied
         self.pro_dose = np.zeros(n, dtype=kernels.DOSE_DTYPE)
-        self.counter_dose = np.zeros(n, dtype=np.float64)
+        # (counter doses in 32 bits: half the memory traffic of the daily scan and update; a
+        # dose is a sum of credibility weights, which needs no more precision)
+        self.counter_dose = np.zeros(n, dtype=np.float32)
         self._keep, self._keep_for = kernels.keep_table(params.relaxation), params.relaxation
 
     @staticmethod
@@ -87,9 +93,7 @@ class Users:
 
     def random_users(self, languages: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One random user speaking each given language (languages without users: anyone)."""
-        return kernels.random_users(
-            languages, rng.random(languages.size), self.by_language_sorted, self.lang_start, self.n
-        )
+        return kernels.random_users(languages, rng.random(languages.size), self.lang_start, self.n)
 
     def engagement(self, users: np.ndarray) -> np.ndarray:
         """Willingness to follow/share/join: 1 for sympathizers and supporters, 0.1 neutral."""
@@ -104,12 +108,17 @@ class Users:
         """Add credibility-weighted counter views."""
         kernels.accumulate(users, weights, self.counter_dose)
 
+    def reached_30d(self) -> int:
+        """Users reached by pro content in the last ``REACH_WINDOW`` days (today included)."""
+        return int(self.reach_buckets.sum())
+
     def apply_doses(self, day: int, p: Population) -> tuple[np.ndarray, np.ndarray]:
         """Relax and update the attitudes of everyone with a dose today, then clear the doses.
 
         Applies relaxation since each user's last update, then the doses held in ``pro_dose``
-        and ``counter_dose`` (see ``kernels.update_attitudes``). Returns (users reached by pro
-        content, new recruits), in index order.
+        and ``counter_dose`` (see ``kernels.update_attitudes``), and keeps the 30-day reach
+        (``reach_buckets``, ``reached_30d``). Returns (users reached by pro content, new
+        recruits), in index order.
         """
         if self._keep_for != p.relaxation:  # the table changes only if a policy sets it
             self._keep, self._keep_for = kernels.keep_table(p.relaxation), p.relaxation
@@ -130,6 +139,8 @@ class Users:
             self.last_update,
             self.state,
             self.counts,
+            self.last_reached,
+            self.reach_buckets,
             day,
             self._keep,
             kernels.LOG1P_TABLE,
