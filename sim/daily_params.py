@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .scenario import Moderation, Scenario
+from .moderation import hazard_parameters
+from .scenario import Scenario
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class PlatformParams:
     new_account_platform: np.ndarray  # probabilities of the platform of a new operator
     anti_share: np.ndarray  # normalised account shares: each platform's part of counter speech
     mean_open_view: float  # mean view probability of the open platforms (counter campaigns)
-    moderation: tuple[Moderation, ...]  # by open platform
+    hazard: np.ndarray  # one row of ``moderation.hazard_parameters`` per open platform
     kind_edges: np.ndarray  # cumulative shares: shout-out, then an invite per encrypted platform
     pull: np.ndarray  # by encrypted platform
     join_prob: np.ndarray
@@ -52,7 +53,7 @@ class PlatformParams:
             new_account_platform=weights / weights.sum(),
             anti_share=share / share.sum() if share.sum() > 0 else np.ones_like(share),
             mean_open_view=float(np.mean([p.view_prob for p in op])),
-            moderation=tuple(sc.moderation_for(n) for n in open_names),
+            hazard=np.array([hazard_parameters(sc.moderation_for(n)) for n in open_names]),
             kind_edges=kind_edges,
             pull=np.array([p.pull for p in enc]),
             join_prob=np.array([p.join_prob for p in enc]),

@@ -27,10 +27,10 @@ from .daily_params import PlatformParams
 from .encrypted import ChannelTable, pick_channels
 from .metrics import column_names
 from .network import FollowerGraph, scatter_add
-from .observation import observed_anti, observed_pro
+from .observation import observed_anti, observed_pro_from_visible
 from .population import OPPOSED, SUPPORTER, SYMPATHIZER, Users, draw_weighted
 from .rng import Streams
-from .scenario import PurgeEvent, Scenario, SetEvent, TakedownEvent, apply_set
+from .scenario import Operators, PurgeEvent, Scenario, SetEvent, TakedownEvent, apply_set
 
 ALL = slice(None)  # selects every entry (the one-platform case, without a mask)
 MOBILIZATION_DAYS = 30  # averaging window of campaign volume that mobilises opposed users
@@ -260,8 +260,8 @@ class PropagandaModel(mesa.Model):
     def _reset_day(self) -> None:
         """Clear the day's tallies (after recording; events before the next step add to them)."""
         self._tally = DayTally.zeros(len(self.open_names), len(self.enc_names))
-        self._suspended_today: list[np.ndarray] = []
-        self._lost_followers: dict[int, np.ndarray] = {}
+        # today's suspensions, in order: (account ids, their lost followers, bounds per account)
+        self._suspended_today: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._refollow_acc: list[np.ndarray] = []
         self._refollow_user: list[np.ndarray] = []
         self._new_fresh = np.zeros(len(self.open_names))
@@ -527,19 +527,20 @@ class PropagandaModel(mesa.Model):
     def _moderate(self, d: int, posts: dict) -> None:
         """Step 5: suspensions by hazard and flagging on each open platform."""
         rng = self.streams["moderation"]
-        act, k = posts["act"], posts["k"]
-        plat = self.accounts.platform[act]
-        prob = np.zeros(act.size)
-        for i, m in enumerate(self.params.moderation):
-            on = self._on_platform(plat, i)
-            prob[on] = mod.suspension_probability(
-                k[on],
-                self.graph.length[act[on]],
-                self.accounts.evasion[act[on]],
-                d - self.accounts.created[act[on]],
-                m,
-            )
-        self._suspend(act[rng.random(act.size) < prob], d)
+        act, t = posts["act"], self.accounts
+        r = rng.random(act.size)
+        gone = mod.suspended(
+            act,
+            posts["k"],
+            t.platform,
+            self.graph.length,
+            t.evasion,
+            t.created,
+            d,
+            self.params.hazard,
+            r,
+        )
+        self._suspend(gone, d)
 
     def _abandon(self, d: int) -> None:
         """Operators abandon some accounts (they go silent; followers drift away)."""
@@ -572,22 +573,27 @@ class PropagandaModel(mesa.Model):
     def _suspend(self, ids: np.ndarray, d: int) -> None:
         if ids.size == 0:
             return
-        t = self.accounts
-        self._suspended_today.append(ids)
-        plat, tally = t.platform[ids], self._tally
-        for i in range(len(self.open_names)):
-            on = self._on_platform(plat, i)
-            tally.susp_n[i] += int(np.count_nonzero(plat == i))
-            tally.susp_followers[i] += float(self.graph.length[ids[on]].sum())
-            tally.susp_age[i] += float((d - t.created[ids[on]]).sum())
+        t, tally = self.accounts, self._tally
+        lengths = self.graph.length[ids]
+        ages = d - t.created[ids]
+        if len(self.open_names) == 1:
+            tally.susp_n[0] += ids.size
+            tally.susp_followers[0] += float(lengths.sum())
+            tally.susp_age[0] += float(ages.sum())
+        else:
+            n_open, plat = len(self.open_names), t.platform[ids]
+            tally.susp_n += np.bincount(plat, minlength=n_open)
+            tally.susp_followers += np.bincount(plat, lengths, minlength=n_open)
+            tally.susp_age += np.bincount(plat, ages, minlength=n_open)
         t.active[ids] = False
         t.ended[ids] = d
-        lengths = self.graph.length[ids].copy()
         lost = self.graph.remove_accounts(ids)
         scatter_add(self.users.n_following, lost, -1)
-        # kept until the operator decides: a re-created account's network looks for it
-        for acc, users in zip(ids.tolist(), np.split(lost, np.cumsum(lengths)[:-1]), strict=True):
-            self._lost_followers[acc] = users
+        # kept until the operator decides: a re-created account's network looks for it;
+        # account ids[j] lost the users lost[bounds[j]:bounds[j + 1]]
+        bounds = np.zeros(ids.size + 1, dtype=np.int64)
+        np.cumsum(lengths, out=bounds[1:])
+        self._suspended_today.append((ids, lost, bounds))
 
     def _operators_decide(self, d: int) -> None:
         """Step 6: per suspended account, its operator re-creates, migrates or quits."""
@@ -596,19 +602,41 @@ class PropagandaModel(mesa.Model):
         rng = self.streams["operators"]
         ops = self.sc.accounts.operators
         pulls = self.params.pull
-        for acc in np.concatenate(self._suspended_today).tolist():
-            op = self.operators[int(self.accounts.operator[acc])]
-            op.open_accounts -= 1
-            choice = op.decide(ops, pulls, rng)
-            lost = self._lost_followers.pop(acc, None)
-            if choice == "recreate":
-                delay = max(1, round(rng.exponential(ops.recreate_delay_days)))
-                self._schedule_recreation(d + delay, acc, op, lost)
-            elif choice == "migrate" and not op.migrated:  # (never chosen when no pull)
-                op.migrated = True
-                self.migrated_operators += int(d >= 0)  # counted from the first reported day
-                e = int(rng.choice(pulls.size, p=pulls / pulls.sum()))
-                self._open_channel(op, e, d)
+        for ids, lost_all, bounds in self._suspended_today:
+            operator_of = self.accounts.operator[ids].tolist()
+            b = bounds.tolist()
+            for j, acc in enumerate(ids.tolist()):
+                self._operator_decides(
+                    d,
+                    acc,
+                    self.operators[operator_of[j]],
+                    lost_all[b[j] : b[j + 1]],
+                    rng,
+                    ops,
+                    pulls,
+                )
+
+    def _operator_decides(
+        self,
+        d: int,
+        acc: int,
+        op: Operator,
+        lost: np.ndarray,
+        rng: np.random.Generator,
+        ops: Operators,
+        pulls: np.ndarray,
+    ) -> None:
+        """One suspended account's operator: re-create it (after a delay), migrate or quit."""
+        op.open_accounts -= 1
+        choice = op.decide(ops, pulls, rng)
+        if choice == "recreate":
+            delay = max(1, round(rng.exponential(ops.recreate_delay_days)))
+            self._schedule_recreation(d + delay, acc, op, lost)
+        elif choice == "migrate" and not op.migrated:  # (never chosen when no pull)
+            op.migrated = True
+            self.migrated_operators += int(d >= 0)  # counted from the first reported day
+            e = int(rng.choice(pulls.size, p=pulls / pulls.sum()))
+            self._open_channel(op, e, d)
 
     def _schedule_recreation(
         self, day: int, old: int, op: Operator, lost: np.ndarray | None
@@ -711,21 +739,24 @@ class PropagandaModel(mesa.Model):
         row = self.table[d]
         col = self._col
         act = t.active_ids()
-        act_plat = t.platform[act]
-        k, k_acc = posts["k"], posts["act"]
-        k_plat = t.platform[k_acc]
+        n_open = len(self._open_cols)
+        # per platform: active accounts and their summed followers, ages and evasion; posts and
+        # posts weighted by what the classifier's recall keeps
+        acc_sums = kernels.account_sums(
+            act, t.platform, self.graph.length, t.created, t.evasion, d, n_open
+        )
+        post_sums = kernels.post_sums(
+            posts["act"], posts["k"], t.platform, t.evasion, obs.evasion_recall_loss, n_open
+        )
         campaign_real = posts["government"] + posts["credible"] + posts["organic"]
-        length = self.graph.length
         for i, c in enumerate(self._open_cols):
-            on_k = self._on_platform(k_plat, i)
-            pro_true = (float(k[on_k].sum()) + tally.shares[i]) * s
+            pro_true = (post_sums[i, 0] + tally.shares[i]) * s
             anti_true = campaign_real * self.params.anti_share[i]
-            obs_pro = (
-                observed_pro(k[on_k], t.evasion[k_acc[on_k]], 0.0, obs)
-                + obs.pro_recall * tally.shares_observed_weight[i]
-            ) * s + obs.pro_false_positive * anti_true
+            visible = post_sums[i, 1] + tally.shares_observed_weight[i]
+            obs_pro = observed_pro_from_visible(visible, 0.0, obs) * s
+            obs_pro += obs.pro_false_positive * anti_true
             obs_anti = observed_anti(anti_true, pro_true, obs)
-            on = act if len(self._open_cols) == 1 else act[act_plat == i]
+            n_act, followers, age, evasion = acc_sums[i]
             n_susp = tally.susp_n[i]
             self.cum_suspensions[i] += n_susp * s
             row[c["pro_posts_true"]] = pro_true
@@ -733,7 +764,7 @@ class PropagandaModel(mesa.Model):
             row[c["anti_posts_true"]] = anti_true
             row[c["anti_posts_observed"]] = obs_anti
             row[c["anti_pro_ratio"]] = obs_anti / obs_pro if obs_pro > 0 else np.nan
-            row[c["active_accounts"]] = on.size * s
+            row[c["active_accounts"]] = n_act * s
             row[c["new_accounts_fresh"]] = self._new_fresh[i] * s
             row[c["new_accounts_recreated"]] = self._new_recreated[i] * s
             row[c["suspensions"]] = n_susp * s
@@ -743,12 +774,10 @@ class PropagandaModel(mesa.Model):
             )
             row[c["mean_lifetime_suspended"]] = tally.susp_age[i] / n_susp if n_susp else np.nan
             row[c["impressions"]] = tally.impressions[i] * s
-            if on.size:
-                row[c["mean_followers"]] = float(length[on].mean())
-                row[c["mean_account_age"]] = float((d - t.created[on]).mean())
-                row[c["mean_evasion"]] = float(t.evasion[on].mean())
-            else:
-                row[[c["mean_followers"], c["mean_account_age"], c["mean_evasion"]]] = np.nan
+            nan = np.nan
+            row[c["mean_followers"]] = followers / n_act if n_act else nan
+            row[c["mean_account_age"]] = age / n_act if n_act else nan
+            row[c["mean_evasion"]] = evasion / n_act if n_act else nan
         ch = self.channels
         running = np.zeros(len(self.operators), dtype=bool)
         running[t.operator[act]] = True

@@ -15,8 +15,14 @@ from .scenario import Observation
 
 def observed_pro(posts: np.ndarray, evasion: np.ndarray, anti_true: float, o: Observation) -> float:
     """Observed pro posts from per-account posts and evasion, plus false positives."""
-    recall = o.pro_recall * (1.0 - o.evasion_recall_loss * evasion)
-    return float((posts * recall).sum() + o.pro_false_positive * anti_true)
+    visible = float((posts * (1.0 - o.evasion_recall_loss * evasion)).sum())
+    return observed_pro_from_visible(visible, anti_true, o)
+
+
+def observed_pro_from_visible(visible: float, anti_true: float, o: Observation) -> float:
+    """Observed pro posts from ``visible`` = the sum over posts of ``1 - evasion_recall_loss *
+    evasion`` of their account (what full recall would find), plus false positives."""
+    return o.pro_recall * visible + o.pro_false_positive * anti_true
 
 
 def observed_anti(anti_true: float, pro_true: float, o: Observation) -> float:
