@@ -357,34 +357,42 @@ def append_edges(pool, start, length, accounts, users):  # pragma: no cover - co
 
 
 @njit(cache=True)
-def split_pairs(keys, n_users):  # pragma: no cover - compiled
-    """Sorted pair keys ``account * n_users + user`` -> the distinct pairs, grouped by account.
+def split_pairs(keys, n_users, length, cap):  # pragma: no cover - compiled
+    """Sorted pair keys ``account * n_users + user`` -> the distinct pairs, and the slabs that
+    must grow to take them.
 
-    Returns (account of each distinct pair, its user, the distinct accounts, pairs per distinct
-    account). One pass instead of a chain of numpy calls (division, masks, diffs), which cost
-    more than the work itself for the few dozen follows of a small population's day.
+    Returns (account of each distinct pair, its user, the accounts whose slab is too small,
+    the new capacity of each: the larger of what it needs, twice its capacity and 8). One pass
+    instead of a chain of numpy calls (division, masks, diffs, sums), which cost more than
+    the work itself for the few dozen follows of a small population's day.
     """
     n = len(keys)
     acc = np.empty(n, np.int64)
     usr = np.empty(n, np.int32)
-    uniq = np.empty(n, np.int64)
-    counts = np.empty(n, np.int64)
+    grow = np.empty(n, np.int64)
+    new_cap = np.empty(n, np.int64)
     m = 0
-    g = -1
-    for i in range(n):
-        k = keys[i]
-        if i > 0 and k == keys[i - 1]:
+    n_grow = 0
+    run = 0  # distinct pairs of the current account so far
+    for i in range(n + 1):
+        if i < n and i > 0 and keys[i] == keys[i - 1]:
             continue
-        a = k // n_users
+        a = keys[i] // n_users if i < n else -1
+        if m > 0 and acc[m - 1] != a:  # the previous account is complete: room for it?
+            prev = acc[m - 1]
+            need = length[prev] + run
+            if need > cap[prev]:
+                grow[n_grow] = prev
+                new_cap[n_grow] = max(need, 2 * cap[prev], 8)
+                n_grow += 1
+            run = 0
+        if i == n:
+            break
         acc[m] = a
-        usr[m] = k - a * n_users
+        usr[m] = keys[i] - a * n_users
         m += 1
-        if g < 0 or uniq[g] != a:
-            g += 1
-            uniq[g] = a
-            counts[g] = 0
-        counts[g] += 1
-    return acc[:m], usr[:m], uniq[: g + 1], counts[: g + 1]
+        run += 1
+    return acc[:m], usr[:m], grow[:n_grow], new_cap[:n_grow]
 
 
 @njit(cache=True)

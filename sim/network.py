@@ -110,14 +110,10 @@ class FollowerGraph:
         if accounts.size == 0:
             return np.zeros(0, dtype=USER_DTYPE)
         key = np.sort(accounts.astype(np.int64) * n_users + users)
-        acc, usr, uniq, counts = kernels.split_pairs(key, n_users)
-        need = self.length[uniq] + counts
-        grow = need > self.cap[uniq]
-        if grow.any():
-            g = uniq[grow]
-            new_cap = np.maximum(np.maximum(need[grow], 2 * self.cap[g]), 8)
+        acc, usr, g, new_cap = kernels.split_pairs(key, n_users, self.length, self.cap)
+        if g.size:
             self._reserve(int(new_cap.sum()))
-            new_start = self.end + np.r_[0, np.cumsum(new_cap)[:-1]]
+            new_start = self.end + np.cumsum(new_cap) - new_cap
             # the new slabs lie past ``end``, so they never overlap the old ones
             kernels.copy_slabs(self.pool, self.pool, self.start[g], new_start, self.length[g])
             self.dead += int(self.cap[g].sum())
