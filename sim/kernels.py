@@ -187,10 +187,10 @@ def update_attitudes(
     For each touched user: ``a = b + (a - b) *
     keep[elapsed]`` (relaxation since the last update, ``keep[n] = (1 - relaxation)**n``, 0
     beyond the table), then ``a += s * (pro_effect * log1p(pro) - counter_effect *
-    log1p(counter))``, clipped to [-1, 1]; the state is the number of ``edges`` the attitude
-    reaches (0 opposed .. 3 supporter); supporters stay supporters. ``counts`` per state are
-    kept current. Tables replace exp/log1p calls, which would dominate the loop (the counter
-    dose's log1p is interpolated on a fine grid, relative error below 3e-5).
+    log1p(counter))``, clipped to [-1, 1]; the state is the number of the three ``edges`` the
+    attitude reaches (0 opposed .. 3 supporter); supporters stay supporters. ``counts`` per
+    state are kept current. Tables replace exp/log1p calls, which would dominate the loop
+    (the counter dose's log1p is interpolated on a fine grid, relative error below 3e-5).
 
     Reach: ``reach_buckets[d % W]`` counts the users last reached by pro content on day d
     (W = ``len(reach_buckets)``). A user reached today moves from the bucket of their previous
@@ -204,7 +204,9 @@ def update_attitudes(
     n_keep = len(keep)
     n_log = len(log1p_table)
     w = len(reach_buckets)
-    reach_buckets[day % w] = 0
+    today = day % w
+    reach_buckets[today] = 0
+    e0, e1, e2 = edges[0], edges[1], edges[2]
     for i in range(len(touched)):
         u = touched[i]
         pro = pro_dose[u]
@@ -218,9 +220,9 @@ def update_attitudes(
         if pro > 0:
             reached[n_reached] = u
             n_reached += 1
-            prev = last_reached[u]
-            if day - prev < w:
-                reach_buckets[prev % w] -= 1
+            ago = day - last_reached[u]
+            if ago < w:  # leaves the bucket of day - ago (its index found without a division)
+                reach_buckets[today - ago + (w if ago > today else 0)] -= 1
             last_reached[u] = day
         push = pro_effect * (log1p_table[pro] if pro < n_log else np.log1p(pro))
         if counter > 0:
@@ -232,10 +234,7 @@ def update_attitudes(
         old = state[u]
         new = 3
         if old != 3:
-            new = 0
-            for e in edges:
-                if a >= e:
-                    new += 1
+            new = (a >= e0) + (a >= e1) + (a >= e2)
         if new != old:
             counts[old] -= 1
             counts[new] += 1
@@ -243,7 +242,7 @@ def update_attitudes(
             if new == 3:
                 recruits[n_rec] = u
                 n_rec += 1
-    reach_buckets[day % w] += n_reached
+    reach_buckets[today] += n_reached
     return reached[:n_reached], recruits[:n_rec]
 
 
