@@ -144,3 +144,30 @@ def test_stochastic_round_expectation(x: float) -> None:
 def test_stochastic_round_of_integers_is_exact() -> None:
     rng = np.random.default_rng(6)
     assert [stochastic_round(float(k), rng) for k in range(5)] == [0, 1, 2, 3, 4]
+
+
+def test_suspended_are_those_whose_uniform_falls_below_their_probability() -> None:
+    """Two platforms: the second's settings suspend everyone, the first's nobody."""
+    from sim.moderation import hazard_parameters, suspended
+
+    rng = np.random.default_rng(3)
+    n = 200
+    posts = rng.poisson(4.0, n)
+    followers = rng.integers(0, 5_000, 300)
+    evasion = rng.random(300).astype(np.float32)
+    created = rng.integers(-100, 0, 300).astype(np.int32)
+    accounts = np.sort(rng.choice(300, n, replace=False)).astype(np.int64)
+    platform = (np.arange(300) % 2).astype(np.int8)
+    r = rng.random(n)
+    params = np.array([hazard_parameters(M), hazard_parameters(M)])
+    got = suspended(accounts, posts, platform, followers, evasion, created, 10, params, r)
+    want = r < suspension_probability(
+        posts, followers[accounts], evasion[accounts], 10 - created[accounts], M
+    )
+    np.testing.assert_array_equal(got, accounts[want])
+    everyone = M.model_copy(update={"intensity": 0.0, "flagging": 1.0, "flag_window_days": 1e9})
+    nobody = M.model_copy(update={"intensity": 0.0})
+    params = np.array([hazard_parameters(nobody), hazard_parameters(everyone)])
+    got = suspended(accounts, posts, platform, followers, evasion, created, 10, params, r)
+    on_second = accounts[platform[accounts] == 1]
+    np.testing.assert_array_equal(got, on_second[r[platform[accounts] == 1] < 1 - math.exp(-1)])

@@ -215,3 +215,31 @@ def test_pro_doses_stop_at_the_cap() -> None:
     users.pro_dose[3] = kernels.DOSE_MAX - 1
     users.add_pro_views(np.array([3, 3, 3, 4]))
     assert users.pro_dose[3] == kernels.DOSE_MAX and users.pro_dose[4] == 1
+
+
+def test_users_are_numbered_by_language_then_by_attitude() -> None:
+    u = Users(3_000, Population(), np.random.default_rng(5))
+    assert (np.diff(u.language) >= 0).all()  # one block per language
+    for lang in range(3):
+        lo, hi = u.lang_start[lang], u.lang_start[lang + 1]
+        assert (u.language[lo:hi] == lang).all() and hi - lo == u.lang_count[lang]
+        assert (np.diff(u.baseline[lo:hi]) <= 0).all()  # most sympathetic first
+
+
+def test_random_users_speak_the_language_and_cover_it() -> None:
+    u = Users(2_000, Population(), np.random.default_rng(6))
+    rng = np.random.default_rng(7)
+    for lang in range(3):
+        drawn = u.random_users(np.full(40 * int(u.lang_count[lang]), lang), rng)
+        assert (u.language[drawn] == lang).all()
+        # uniform over the language's users: every one of them drawn, none far too often
+        counts = np.bincount(drawn - u.lang_start[lang], minlength=int(u.lang_count[lang]))
+        assert counts.min() > 0 and counts.max() < 100
+
+
+def test_random_users_of_a_language_nobody_speaks_are_anyone() -> None:
+    p = Population(languages={"arabic": 1.0, "english": 0.0, "other": 0.0})
+    u = Users(500, p, np.random.default_rng(8))
+    assert u.lang_count[1] == 0
+    drawn = u.random_users(np.ones(5_000, dtype=np.int64), np.random.default_rng(9))
+    assert drawn.min() >= 0 and drawn.max() < u.n and np.unique(drawn).size > 400
