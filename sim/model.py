@@ -376,7 +376,7 @@ class PropagandaModel(mesa.Model):
 
         # channel posts seen by members of encrypted channels
         if self.channels.n:
-            members = np.flatnonzero(u.member_channel >= 0)
+            members = u.members
             if members.size:
                 mean = pp.channel_views[self.channels.platform[u.member_channel[members]]]
                 ex.pro_users.append(np.repeat(members, rng.poisson(mean)))
@@ -695,7 +695,7 @@ class PropagandaModel(mesa.Model):
                 sel = usr[plat == e]
                 chosen = pick_channels(ch, ch.active_ids(e), sel.size, frng)
                 if chosen.size:
-                    u.member_channel[sel] = chosen
+                    u.join_channels(sel, chosen)
                     scatter_add(ch.members, chosen, 1)
         mrng = self.streams["moderation"]
         for e, name in enumerate(self.enc_names):
@@ -717,8 +717,7 @@ class PropagandaModel(mesa.Model):
             return
         ch, u = self.channels, self.users
         ch.active[ids] = False
-        members = np.flatnonzero(np.isin(u.member_channel, ids))
-        u.member_channel[members] = -1
+        u.leave_channels(ids)
         ch.members[ids] = 0
         self._tally.takedowns[self.enc_names.index(platform)] += ids.size
         rng = self.streams["operators"]

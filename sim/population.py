@@ -65,6 +65,9 @@ class Users:
         self.follow_cap = self.follows[:, 1]
         self.follow_cap[:] = follow_cap[order]
         self.member_channel = np.full(n, -1, dtype=np.int32)  # encrypted channel, -1 none
+        # the users in a channel, in index order: kept as they join and leave, so that the
+        # day's channel views need no scan of every user
+        self.members = np.zeros(0, dtype=np.int64)
         self.last_reached = np.full(n, NEVER, dtype=np.int32)
         # how many users were last reached by pro content on day d, at index d % REACH_WINDOW
         self.reach_buckets = np.zeros(REACH_WINDOW, dtype=np.int64)
@@ -94,6 +97,17 @@ class Users:
     def random_users(self, languages: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One random user speaking each given language (languages without users: anyone)."""
         return kernels.random_users(languages, rng.random(languages.size), self.lang_start, self.n)
+
+    def join_channels(self, users: np.ndarray, channels: np.ndarray) -> None:
+        """``users`` (distinct, in index order, in no channel yet) join ``channels``."""
+        self.member_channel[users] = channels
+        self.members = np.insert(self.members, np.searchsorted(self.members, users), users)
+
+    def leave_channels(self, channels: np.ndarray) -> None:
+        """The members of ``channels`` (removed channels) are in no channel any more."""
+        gone = np.isin(self.member_channel[self.members], channels)
+        self.member_channel[self.members[gone]] = -1
+        self.members = self.members[~gone]
 
     def engagement(self, users: np.ndarray) -> np.ndarray:
         """Willingness to follow/share/join: 1 for sympathizers and supporters, 0.1 neutral."""

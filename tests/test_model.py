@@ -326,6 +326,7 @@ def test_bookkeeping_is_consistent_every_day() -> None:
         chan_by_op = np.bincount(ch.operator[ch.active_ids()], minlength=n_ops)
         np.testing.assert_array_equal([op.open_accounts for op in model.operators], open_by_op)
         np.testing.assert_array_equal([op.channels for op in model.operators], chan_by_op)
+        np.testing.assert_array_equal(u.members, np.flatnonzero(u.member_channel >= 0))
         members = u.member_channel[u.member_channel >= 0]
         np.testing.assert_array_equal(
             np.bincount(members, minlength=ch.n)[: ch.n], ch.members[: ch.n]
