@@ -256,10 +256,11 @@ def gate_follows(r, run_end, p_run, users, state, follows):  # pragma: no cover 
     (``follows[u] = (follows made, budget)``).
 
     In passes (as in ``feed_views``): first the candidates whose uniform can pass at all, then
-    their users' states, then the budgets of the engaged ones, then the decisions. Each pass
-    either branches on data already at hand or reads memory without branching, so the random
-    reads of the user arrays stay in flight together (about a third faster at 1:2 in a whole
-    run).
+    their users' states, then the budgets of those whose uniform passes their engagement too
+    (room can only lower the chance: most neutral users are out before their budget is read),
+    then the decisions. Each pass either branches on data already at hand or reads memory
+    without branching, so the random reads of the user arrays stay in flight together (about a
+    third faster at 1:2 in a whole run than one loop; the early exit saves a fifth more).
     """
     cand = np.empty(len(r), np.int64)
     p_cand = np.empty(len(r), np.float64)
@@ -276,10 +277,12 @@ def gate_follows(r, run_end, p_run, users, state, follows):  # pragma: no cover 
     for k in range(m):
         st[k] = state[users[cand[k]]]
     m2 = 0
-    for k in range(m):  # opposed users never follow
-        cand[m2] = cand[k]
-        p_cand[m2] = p_cand[k] * (1.0 if st[k] >= 2 else 0.1)
-        m2 += st[k] != 0
+    for k in range(m):  # read the budget only of those who would follow with room to spare
+        i = cand[k]
+        p = p_cand[k] * (1.0 if st[k] >= 2 else (0.1 if st[k] == 1 else 0.0))
+        cand[m2] = i
+        p_cand[m2] = p
+        m2 += r[i] < p
     made = np.empty(m2, np.int32)
     budget = np.empty(m2, np.int32)
     for k in range(m2):
