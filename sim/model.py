@@ -330,7 +330,6 @@ class PropagandaModel(mesa.Model):
         act, k = posts["act"], posts["k"]
         plat = acc_t.platform[act]
         lang = acc_t.language[act]
-        ev = acc_t.evasion[act].astype(np.float64)
         deg = self.graph.length[act]
 
         # feed views: each (post, follower) pair is seen with probability view_prob; a share
@@ -351,14 +350,13 @@ class PropagandaModel(mesa.Model):
             p.share_prob * pp.share_factor[plat],
             u.pro_dose,
         )
+        s_local = sv_local = v_local[:0]  # shared posts, and the views of the shares
         if v_kind.size:
             self._special_views(d, act, lang, v_local, v_user, v_kind, ex, rng)
-
-        # shares by sympathizers and supporters, seen by users of the sharer's language
-        shared = np.flatnonzero(v_kind == -1)
-        shared = shared[u.state[v_user[shared]] >= SYMPATHIZER]
-        s_local = v_local[shared]
-        sv_local = s_local[:0]
+            # shares by sympathizers and supporters, seen by users of the sharer's language
+            shared = np.flatnonzero(v_kind == -1)
+            shared = shared[u.state[v_user[shared]] >= SYMPATHIZER]
+            s_local = v_local[shared]
         if s_local.size:
             n_share_views = rng.poisson(p.share_reach, s_local.size)
             sv_local = np.repeat(s_local, n_share_views)
@@ -366,8 +364,9 @@ class PropagandaModel(mesa.Model):
             self._add_outside_views(act[sv_local], sv_user, p.follow_prob, ex)
         # search/hashtag discovery by non-followers (evasion hides hashtags)
         loss = sc.observation.evasion_recall_loss
-        n_disc = np.zeros(act.size, dtype=np.int64)
+        n_disc = None
         if pp.discovery.any():
+            ev = acc_t.evasion[act].astype(np.float64)
             n_disc = rng.poisson(k * pp.discovery[plat] * (1.0 - loss * ev))
             dv_local = np.repeat(np.arange(act.size), n_disc)
             self._add_outside_views(
@@ -382,19 +381,36 @@ class PropagandaModel(mesa.Model):
                 ex.pro_users.append(np.repeat(members, rng.poisson(mean)))
 
         self._counter_views(posts["organic"], ex)
-
-        # per-platform tallies for the metrics
-        tally = self._tally
-        for i in range(len(self.open_names)):
-            on = self._on_platform(plat, i)
-            on_s = self._on_platform(plat[s_local], i)
-            one = on is ALL
-            views_i = int(np.sum(n_views[on]) + np.sum(n_disc[on]))
-            views_i += sv_local.size if one else int(np.count_nonzero(plat[sv_local] == i))
-            tally.impressions[i] = views_i
-            tally.shares[i] = s_local.size if one else int(np.count_nonzero(plat[s_local] == i))
-            tally.shares_observed_weight[i] = float(np.sum(1.0 - loss * ev[s_local][on_s]))
+        self._tally_views(act, plat, n_views, n_disc, s_local, sv_local, loss)
         return ex
+
+    def _tally_views(
+        self,
+        act: np.ndarray,
+        plat: np.ndarray,
+        n_views: np.ndarray,
+        n_disc: np.ndarray | None,
+        s_local: np.ndarray,
+        sv_local: np.ndarray,
+        loss: float,
+    ) -> None:
+        """Per-platform impressions, shares and what the classifier sees of the shares."""
+        tally = self._tally
+        # what full recall would find of each share (evasion of the shared account hides some)
+        seen = 1.0 - loss * self.accounts.evasion[act[s_local]].astype(np.float64)
+        if len(self.open_names) == 1:
+            views = int(np.sum(n_views)) + (0 if n_disc is None else int(np.sum(n_disc)))
+            tally.impressions[0] = views + sv_local.size
+            tally.shares[0] = s_local.size
+            tally.shares_observed_weight[0] = float(np.sum(seen))
+            return
+        s_plat, sv_plat = plat[s_local], plat[sv_local]
+        for i in range(len(self.open_names)):
+            on = plat == i
+            views = int(np.sum(n_views[on])) + (0 if n_disc is None else int(np.sum(n_disc[on])))
+            tally.impressions[i] = views + int(np.count_nonzero(sv_plat == i))
+            tally.shares[i] = int(np.count_nonzero(s_plat == i))
+            tally.shares_observed_weight[i] = float(np.sum(seen[s_plat == i]))
 
     def _on_platform(self, plat: np.ndarray, i: int) -> np.ndarray | slice:
         """Selector of the entries of ``plat`` on platform ``i``: ``ALL`` when there is one."""
@@ -497,7 +513,9 @@ class PropagandaModel(mesa.Model):
             out_langs = orng.choice(3, size=n_out, p=self.params.account_languages)
             langs = np.concatenate([np.asarray(rec_langs, dtype=np.int64), out_langs])
             ids = self._new_operators_with_accounts(orng, d, languages=langs)
-            np.add.at(self._new_fresh, self.accounts.platform[ids], 1)
+            self._new_fresh += np.bincount(
+                self.accounts.platform[ids], minlength=len(self.open_names)
+            )
         if d >= 0:
             self.cum_recruits += recruits.size
         return int(recruits.size), int(reached.size)
@@ -671,7 +689,7 @@ class PropagandaModel(mesa.Model):
             self._refollow_user.append(np.concatenate(lost))
         for _, op, _ in due:
             op.open_accounts += 1
-        np.add.at(self._new_recreated, t.platform[old], 1)
+        self._new_recreated += np.bincount(t.platform[old], minlength=len(self.open_names))
 
     def _open_channel(self, op: Operator, platform: int, d: int) -> None:
         op.channels += 1
