@@ -1,0 +1,142 @@
+"""Does a change keep results bit-identical, and is it faster? This checkout against a commit.
+
+Checks out ``REV`` in a temporary git worktree, runs the same fixed set of cases with both
+versions of ``sim`` (each in its own process), and prints, per case, whether the daily tables
+are identical (else the largest relative difference and the columns it is in) and the processor
+time of each version. The cases cover the code paths an optimisation is likely to touch: the
+baseline at 1:80 and 1:160 with different seeds, the two policy variants, a scenario with two
+open platforms and hashtag discovery, and the shared configuration of ``reference_mesa.py``.
+
+Usage (from the repository root)::
+
+    .venv/bin/python benchmarks/compare_commits.py HEAD        # uncommitted changes vs HEAD
+    .venv/bin/python benchmarks/compare_commits.py main~3 --repeats 3
+
+Processor times vary by 10% or more on a shared machine; ``--repeats`` runs each version that
+many times, alternating, and reports medians. Exit code 1 if any case differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+
+TWO_PLATFORMS = """extends: {root}/scenarios/baseline.yaml
+name: two_open_platforms
+description: two open platforms, hashtag discovery on both
+platforms:
+  twitter: {{kind: open, account_share: 0.7, discovery: 0.5}}
+  facebook: {{kind: open, account_share: 0.3, view_prob: 0.02, discovery: 0.2}}
+moderation:
+  facebook: {{intensity: 0.001}}
+"""
+
+
+def run_cases(root: Path, out: Path) -> None:
+    """Child process: run every case with the ``sim`` package of ``root``; pickle the tables
+    and processor times to ``out``."""
+    sys.path[:0] = [str(root), str(root / "benchmarks")]
+    from reference_mesa import build_shared_scenario
+
+    from sim.loader import load_scenario
+    from sim.model import simulate
+
+    two = out.with_suffix(".yaml")
+    two.write_text(TWO_PLATFORMS.format(root=root), encoding="utf-8")
+    scenarios = root / "scenarios"
+    cases = {
+        "baseline 1:80, seed 3": (load_scenario(scenarios / "baseline.yaml", ["scale=80"]), 3),
+        "baseline 1:160, seed 11": (load_scenario(scenarios / "baseline.yaml", ["scale=160"]), 11),
+        "no countermeasures 1:160": (
+            load_scenario(scenarios / "no_countermeasures.yaml", ["scale=160"]),
+            5,
+        ),
+        "counter-messaging only 1:160": (
+            load_scenario(scenarios / "counter_messaging_only.yaml", ["scale=160"]),
+            5,
+        ),
+        "two open platforms 1:160": (load_scenario(two, ["scale=160"]), 7),
+        "reference configuration": (build_shared_scenario(days=100), 4),
+    }
+    simulate(load_scenario(scenarios / "baseline.yaml", ["scale=1000", "end=2014-01-05"]), 0)
+    results = {}
+    for name, (scenario, seed) in cases.items():
+        t = time.process_time()
+        daily = simulate(scenario, seed)
+        results[name] = (daily, time.process_time() - t)
+    out.write_bytes(pickle.dumps(results))
+
+
+def compare(old: dict, new: dict) -> bool:
+    """Print one line per case; True if every case is identical."""
+    same_all = True
+    width = max(len(k) for k in old)
+    for name in old:
+        a, b = old[name][0], new[name][0]
+        if a.equals(b):
+            verdict = "identical"
+        else:
+            same_all = False
+            scale = np.maximum(a.abs(), b.abs()).replace(0.0, np.nan)
+            rel = ((a - b).abs() / scale).fillna(0.0)
+            cells = int(((rel > 0) | (a.isna() != b.isna())).to_numpy().sum())
+            worst = rel.max().sort_values(ascending=False)
+            cols = ", ".join(worst.index[:3])
+            verdict = (
+                f"DIFFERS in {cells:,} cells (largest relative difference "
+                f"{worst.iloc[0]:.2g}, in {cols})"
+            )
+        print(f"{name:<{width}}  {verdict}")
+    return same_all
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("rev", help="git revision to compare this checkout against")
+    parser.add_argument("--repeats", type=int, default=1, help="runs of each version (default 1)")
+    parser.add_argument("--child", nargs=2, metavar=("ROOT", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        run_cases(Path(args.child[0]), Path(args.child[1]))
+        return 0
+    with tempfile.TemporaryDirectory(prefix="propsim-compare-") as tmp:
+        other = Path(tmp) / "rev"
+        subprocess.run(
+            ["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(other), args.rev],
+            check=True,
+        )
+        try:
+            runs: dict[str, list[dict]] = {"rev": [], "here": []}
+            for r in range(args.repeats):
+                for label, root in (("rev", other), ("here", REPO)):
+                    out = Path(tmp) / f"{label}{r}.pkl"
+                    cmd = [sys.executable, __file__, args.rev, "--child", str(root), str(out)]
+                    subprocess.run(cmd, check=True)
+                    runs[label].append(pickle.loads(out.read_bytes()))
+        finally:
+            subprocess.run(
+                ["git", "-C", str(REPO), "worktree", "remove", "--force", str(other)], check=True
+            )
+    print(f"This checkout against {args.rev}:")
+    same = compare(runs["rev"][0], runs["here"][0])
+    total = {k: [sum(t for _, t in run.values()) for run in v] for k, v in runs.items()}
+    old_t, new_t = statistics.median(total["rev"]), statistics.median(total["here"])
+    print(
+        f"processor time of all cases (median of {args.repeats}): {args.rev} {old_t:.2f} s, "
+        f"this checkout {new_t:.2f} s (ratio {new_t / old_t:.2f})"
+    )
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
