@@ -14,6 +14,13 @@ Usage (from the repository root)::
 
 Processor times vary by 10% or more on a shared machine; ``--repeats`` runs each version that
 many times, alternating, and reports medians. Exit code 1 if any case differs.
+
+A change meant to alter results per seed but not in distribution (another order of draws,
+another numbering of users) is checked with ``--distribution N``: N seeds of the baseline (at
+``--scale``, default 1:160) with each version, and per summary outcome the means, standard
+deviations and two-sample tests (Mann-Whitney U, Kolmogorov-Smirnov)::
+
+    .venv/bin/python benchmarks/compare_commits.py 7d55a8d --distribution 40
 """
 
 from __future__ import annotations
@@ -77,6 +84,43 @@ def run_cases(root: Path, out: Path) -> None:
     out.write_bytes(pickle.dumps(results))
 
 
+def run_seeds(root: Path, out: Path, n: int, scale: float) -> None:
+    """Child process: summary outcomes of ``n`` seeds of the baseline with ``root``'s ``sim``."""
+    sys.path[:0] = [str(root)]
+    from sim.loader import load_scenario
+    from sim.metrics import summarize
+    from sim.model import simulate
+
+    scenario = load_scenario(root / "scenarios" / "baseline.yaml", [f"scale={scale:g}"])
+    open_names, enc_names = scenario.platform_names("open"), scenario.platform_names("encrypted")
+    first = open_names[0]
+    rows = []
+    for seed in range(1000, 1000 + n):
+        daily = simulate(scenario, seed)
+        row = summarize(daily, open_names, enc_names)
+        edges = daily[f"{first}.mean_followers"] * daily[f"{first}.active_accounts"]
+        row["peak_follow_edges"] = float(edges.max())
+        row["mean_users_reached_30d"] = float(daily["users_reached_30d"].mean())
+        rows.append(row)
+    out.write_bytes(pickle.dumps(rows))
+
+
+def compare_distributions(old: list[dict], new: list[dict]) -> None:
+    """Print means, standard deviations and two-sample test p-values per outcome."""
+    from scipy import stats
+
+    print(f"{'outcome':<32} {'revision':>22} {'this checkout':>22}  MWU p   KS p")
+    for key in old[0]:
+        a = np.array([r[key] for r in old], dtype=float)
+        b = np.array([r[key] for r in new], dtype=float)
+        a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+        mw = stats.mannwhitneyu(a, b).pvalue
+        ks = stats.ks_2samp(a, b).pvalue
+        cell_a = f"{a.mean():.4g} ± {a.std(ddof=1):.3g}"
+        cell_b = f"{b.mean():.4g} ± {b.std(ddof=1):.3g}"
+        print(f"{key:<32} {cell_a:>22} {cell_b:>22}  {mw:.3f}  {ks:.3f}")
+
+
 def compare(old: dict, new: dict) -> bool:
     """Print one line per case; True if every case is identical."""
     same_all = True
@@ -104,10 +148,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("rev", help="git revision to compare this checkout against")
     parser.add_argument("--repeats", type=int, default=1, help="runs of each version (default 1)")
+    parser.add_argument(
+        "--distribution",
+        type=int,
+        default=0,
+        metavar="N",
+        help="compare N seeds of the baseline in distribution instead of the fixed cases",
+    )
+    parser.add_argument("--scale", type=float, default=160.0, help="scale of --distribution")
     parser.add_argument("--child", nargs=2, metavar=("ROOT", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        run_cases(Path(args.child[0]), Path(args.child[1]))
+        root, out = Path(args.child[0]), Path(args.child[1])
+        if args.distribution:
+            run_seeds(root, out, args.distribution, args.scale)
+        else:
+            run_cases(root, out)
         return 0
     with tempfile.TemporaryDirectory(prefix="propsim-compare-") as tmp:
         other = Path(tmp) / "rev"
@@ -121,12 +177,20 @@ def main(argv: list[str] | None = None) -> int:
                 for label, root in (("rev", other), ("here", REPO)):
                     out = Path(tmp) / f"{label}{r}.pkl"
                     cmd = [sys.executable, __file__, args.rev, "--child", str(root), str(out)]
+                    cmd += ["--distribution", str(args.distribution), "--scale", str(args.scale)]
                     subprocess.run(cmd, check=True)
                     runs[label].append(pickle.loads(out.read_bytes()))
         finally:
             subprocess.run(
                 ["git", "-C", str(REPO), "worktree", "remove", "--force", str(other)], check=True
             )
+    if args.distribution:
+        print(
+            f"This checkout against {args.rev}: {args.distribution} seeds of the baseline at "
+            f"1:{args.scale:g}"
+        )
+        compare_distributions(runs["rev"][0], runs["here"][0])
+        return 0
     print(f"This checkout against {args.rev}:")
     same = compare(runs["rev"][0], runs["here"][0])
     total = {k: [sum(t for _, t in run.values()) for run in v] for k, v in runs.items()}
