@@ -22,7 +22,12 @@ class Table:
 
     def add(self, **columns: Any) -> np.ndarray:
         """Append rows given column values (arrays of equal length or scalars); returns ids."""
-        lengths = {np.size(v) for v in columns.values() if np.ndim(v) > 0}
+        # (len of arrays and lists, not np.size/np.ndim: this runs for every batch of new rows)
+        lengths = {
+            len(v)
+            for v in columns.values()
+            if isinstance(v, list | tuple) or (isinstance(v, np.ndarray) and v.ndim > 0)
+        }
         if len(lengths) != 1:
             raise ValueError(f"columns must have one common length, got {sorted(lengths)}")
         m = lengths.pop()
