@@ -464,4 +464,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # ``python -m sim.cli``: this file runs as ``__main__`` while the subcommand modules import
+    # ``sim.cli``, a second copy whose ``BadInput`` this copy's ``main`` would not catch; so
+    # run that copy's ``main``.
+    from sim.cli import main as _main
+
+    sys.exit(_main())
