@@ -438,6 +438,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, or a usage error (already printed)
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     command_line = [PROG, *args_list]
+    start = getattr(args, "start", None)
+    if start is not None:  # background work of the subcommand (a pool's fork server), begun
+        start(args)  # before the imports below so that the two overlap
     try:
         from sim.loader import ScenarioError
     except ImportError as err:
