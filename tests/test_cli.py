@@ -373,6 +373,20 @@ def test_process_bad_input_of_an_analysis_command(tmp_path: Path) -> None:
     assert "--design lhs needs --samples N" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_entry_runs_main_and_freezes_the_heap_for_the_exit(tmp_path: Path) -> None:
+    code = (
+        "import gc, sys\n"
+        "from sim import cli\n"
+        "sys.argv = ['propsim', 'validate', 'missing.yaml']\n"
+        "print(cli.entry(), gc.get_freeze_count() > 0)\n"
+    )
+    proc = subprocess.run(
+        [PYTHON, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert proc.stdout.split() == ["2", "True"], proc.stderr
+    assert "missing.yaml" in proc.stderr
+
+
 def test_process_schema_metrics_help(tmp_path: Path) -> None:
     proc = run_process(["schema"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
