@@ -9,7 +9,9 @@ steps in ``sim.analysis.calibrate_cli``); ``sweep`` and ``sensitivity`` (added b
 ``sim.analysis.commands``). Exit codes: 0 done, 2 bad input
 (scenario errors, bad arguments), 1 failure, 130 interrupted. Bad input never prints a
 traceback, and nothing is written before the input has been checked. Heavy modules (the model,
-pandas, matplotlib) are imported only by the subcommands that need them.
+pandas, matplotlib) are imported only by the subcommands that need them; a subcommand's
+``start`` default, if set, is called right after parsing, before them (sweeps start their
+worker pool's fork server there). ``entry`` is the program: ``main``, then a quick exit.
 """
 
 from __future__ import annotations
