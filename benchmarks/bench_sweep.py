@@ -14,10 +14,14 @@ worker around ``sim.runner.run_one``) is read back from the part files;
 (start-up and finishing shared out, pickling, writing). Pickling a run's result and writing its
 part file are also timed on their own in this process.
 
+Start-up (``--startup N``): the fixed cost of a command alone, as the wall time of the same
+sweep with runs of about 10 ms (one week at 1:1000, no warm-up), N times with each worker count.
+
 Usage (from the repository root)::
 
     .venv/bin/python benchmarks/bench_sweep.py                 # 3 repeats
     .venv/bin/python benchmarks/bench_sweep.py --repeats 5 --write
+    .venv/bin/python benchmarks/bench_sweep.py --startup 5      # start-up only, 1 and 2 workers
 
 ``--write`` puts the table into ``benchmarks/README.md`` between ``<!-- BEGIN SWEEP RESULTS
 -->`` and ``<!-- END SWEEP RESULTS -->``. Run it on a quiet machine: the table records the load
@@ -43,15 +47,16 @@ README = Path(__file__).resolve().parent / "README.md"
 BEGIN, END = "<!-- BEGIN SWEEP RESULTS -->", "<!-- END SWEEP RESULTS -->"
 PROPSIM = Path(sys.executable).parent / "propsim"
 SETS = ["--set", "scale=80"]  # --scale replaces it
+STARTUP_SETS = ["--set", "scale=1000", "--set", "end=2014-01-07", "--set", "warmup_days=0"]
 VARY = ["--vary", "moderation.twitter.intensity=0.0001,0.0003,0.001,0.003", "--replicates", "4"]
 RUNS = 16
 
 
-def sweep(workers: int, out: Path) -> tuple[float, list[float]]:
+def sweep(workers: int, out: Path, sets: list[str] = SETS) -> tuple[float, list[float]]:
     """Wall seconds of one sweep command and the run seconds of its 16 runs."""
     from sim.analysis.sweep import read_runs
 
-    cmd = [str(PROPSIM), "sweep", str(REPO / "scenarios/baseline.yaml"), *SETS, *VARY]
+    cmd = [str(PROPSIM), "sweep", str(REPO / "scenarios/baseline.yaml"), *sets, *VARY]
     cmd += ["--workers", str(workers), "--out", str(out), "--no-plots", "--quiet"]
     t0 = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -81,6 +86,20 @@ def io_costs(repeats: int = 20) -> tuple[float, float, float]:
             write_part(Path(tmp), task, result)
         writing = (time.perf_counter() - t0) / repeats
     return result.seconds, pickling, writing
+
+
+def startup(repeats: int) -> str:
+    """The fixed cost of a command with 1 and 2 workers: the same sweep of runs that take
+    about 10 ms (one week at 1:1000, no warm-up), timed whole; alternating, medians."""
+    walls: dict[int, list[float]] = {1: [], 2: []}
+    with tempfile.TemporaryDirectory() as tmp:
+        sweep(2, Path(tmp) / "warm", STARTUP_SETS)
+        for k in range(repeats):
+            for w in (1, 2) if k % 2 == 0 else (2, 1):
+                walls[w].append(sweep(w, Path(tmp) / f"{w}-{k}", STARTUP_SETS)[0])
+    return "Start-up (16 runs of about 10 ms): " + ", ".join(
+        f"{w} worker{'s' if w > 1 else ''} {_stat(walls[w])} s" for w in (1, 2)
+    )
 
 
 def _stat(xs: list[float]) -> str:
@@ -134,11 +153,22 @@ def main(argv: list[str] | None = None) -> int:
         "start-up of each command weighs more)",
     )
     parser.add_argument("--write", action="store_true", help="write the table into README.md")
+    parser.add_argument(
+        "--startup",
+        type=int,
+        metavar="N",
+        help="only time the fixed cost of a command, N times with 1 and 2 workers: the same "
+        "sweep of runs that take about 10 ms",
+    )
     args = parser.parse_args(argv)
     SETS[1] = f"scale={args.scale:g}"
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     load0 = os.getloadavg()[0]
+    if args.startup:
+        text = startup(args.startup)
+        print(f"{text}; load average (1 min) {load0:.2f} and {os.getloadavg()[0]:.2f}")
+        return 0
     walls: dict[int, list[float]] = {1: [], 2: []}
     runs: dict[int, list[list[float]]] = {1: [], 2: []}
     with tempfile.TemporaryDirectory() as tmp:

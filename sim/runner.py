@@ -7,12 +7,12 @@ a list of daily tables (one ``pandas.DataFrame`` per replicate, in replicate ord
 
 Also holds the two helpers that list a scenario's platforms by kind, in scenario order; they
 give the platform arguments of ``sim.metrics.column_names`` and ``sim.metrics.summarize``; and
-``run_one``, ``check_columns`` and ``pool_context``, which sweeps (``sim.analysis``) share.
+``run_one`` and ``check_columns``, which sweeps (``sim.analysis``) share; worker pools take
+their start method from ``sim.pool.pool_context``.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import sys
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -22,6 +22,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim.metrics import column_names
+from sim.pool import pool_context
 from sim.scenario import Scenario
 
 Simulate = Callable[..., pd.DataFrame]
@@ -124,20 +125,6 @@ def run_replicates(
     for daily in dailies:
         check_columns(daily, scenario)
     return dailies
-
-
-def pool_context() -> Any:
-    """The multiprocessing context of worker pools (here and in ``sim.analysis.executors``).
-
-    Forkserver where there is one, with the model preloaded in the server (``sim._preload``),
-    so that workers start without importing it and loading its compiled kernels each.
-    """
-    # not "fork": this process may run threads (a queue's manager, numba), which fork breaks
-    if "forkserver" not in mp.get_all_start_methods():
-        return mp.get_context("spawn")
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["__main__", "sim._preload"])
-    return ctx
 
 
 def _run_in_pool(

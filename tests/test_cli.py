@@ -366,6 +366,27 @@ def test_process_bad_input(tmp_path: Path, fake_site: Path) -> None:
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 
+def test_process_bad_input_of_an_analysis_command(tmp_path: Path) -> None:
+    # raised in sim.analysis.commands as sim.cli.BadInput, with sim.cli running as __main__
+    proc = run_process(["sweep", "x.yaml", "--vary", "a.b=0:1", "--design", "lhs"], cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "--design lhs needs --samples N" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_entry_runs_main_and_freezes_the_heap_for_the_exit(tmp_path: Path) -> None:
+    code = (
+        "import gc, sys\n"
+        "from sim import cli\n"
+        "sys.argv = ['propsim', 'validate', 'missing.yaml']\n"
+        "print(cli.entry(), gc.get_freeze_count() > 0)\n"
+    )
+    proc = subprocess.run(
+        [PYTHON, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert proc.stdout.split() == ["2", "True"], proc.stderr
+    assert "missing.yaml" in proc.stderr
+
+
 def test_process_schema_metrics_help(tmp_path: Path) -> None:
     proc = run_process(["schema"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -150,7 +150,7 @@ def add_parsers(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     sw.add_argument(
         "--samples", type=_positive_int, metavar="N", help="points of a Latin hypercube"
     )
-    sw.set_defaults(func=cmd_sweep)
+    sw.set_defaults(func=cmd_sweep, start=start_pool)
 
     se = sub.add_parser(
         "sensitivity",
@@ -189,10 +189,23 @@ def add_parsers(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
         default=32,
         help="base sample size: a power of two for Sobol (default: 32)",
     )
-    se.set_defaults(func=cmd_sensitivity)
+    se.set_defaults(func=cmd_sensitivity, start=start_pool)
 
 
 # --- shared flow -------------------------------------------------------------------------------
+
+
+def start_pool(args: argparse.Namespace) -> None:
+    """Called by ``sim.cli.main`` right after parsing, before the heavy imports: start the fork
+    server of a local pool (``sim.pool.start_server``), so that it loads the model while this
+    process imports its own modules and checks the input."""
+    if args.scheduler is None and args.workers > 1:
+        from contextlib import suppress
+
+        from sim.pool import start_server
+
+        with suppress(OSError):  # a head start only: the pool starts it again and reports it
+            start_server()
 
 
 def _resume_dir(args: argparse.Namespace, extra: list[tuple[str, Any]]) -> Path | None:
@@ -308,12 +321,9 @@ def _drive(
     show: Callable[[Any, Plan], str],
 ) -> int:
     """The flow both commands share: plan (or reopen), run what is missing, finish, print."""
-    from sim.analysis.executors import LocalExecutor
     from sim.analysis.sweep import simulate_task
 
-    t0 = time.perf_counter()
-    if args.scheduler is None:
-        LocalExecutor(args.workers).prepare()
+    t0 = time.perf_counter()  # (a local pool's fork server is running already: start_pool)
     folder = _resume_dir(args, design_flags)
     files: dict[str, str] = {}
     if folder is not None:

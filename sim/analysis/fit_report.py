@@ -37,7 +37,8 @@ from sim.analysis.calibration import (
 from sim.analysis.problem import Prior, Target, fmt
 from sim.loader import load_scenario
 from sim.plots import figure_specs, make_plots
-from sim.runner import pool_context, run_one
+from sim.pool import pool_context
+from sim.runner import run_one
 from sim.scenario import Scenario
 
 DISCUSSION = Path(__file__).resolve().parents[2] / "calibration" / "discussion.md"
