@@ -32,7 +32,6 @@ from .population import OPPOSED, SUPPORTER, SYMPATHIZER, Users, draw_weighted
 from .rng import Streams
 from .scenario import Operators, PurgeEvent, Scenario, SetEvent, TakedownEvent, apply_set
 
-ALL = slice(None)  # selects every entry (the one-platform case, without a mask)
 MOBILIZATION_DAYS = 30  # averaging window of campaign volume that mobilises opposed users
 INITIAL_MAX_AGE = 365  # initial accounts were created up to this many days before warm-up
 
@@ -411,10 +410,6 @@ class PropagandaModel(mesa.Model):
             tally.impressions[i] = views + int(np.count_nonzero(sv_plat == i))
             tally.shares[i] = int(np.count_nonzero(s_plat == i))
             tally.shares_observed_weight[i] = float(np.sum(seen[s_plat == i]))
-
-    def _on_platform(self, plat: np.ndarray, i: int) -> np.ndarray | slice:
-        """Selector of the entries of ``plat`` on platform ``i``: ``ALL`` when there is one."""
-        return ALL if len(self.open_names) == 1 else plat == i
 
     def _special_views(
         self,
