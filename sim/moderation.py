@@ -23,11 +23,29 @@ REFERENCE_POSTS = 5.0
 REFERENCE_FOLLOWERS = 1000.0
 
 
+@njit(cache=True, inline="always")
+def _visibility(posts, followers, post_weight, follower_weight):  # pragma: no cover - compiled
+    return ((posts + 0.5) / REFERENCE_POSTS) ** post_weight * (
+        (followers + 1.0) / REFERENCE_FOLLOWERS
+    ) ** follower_weight
+
+
+@njit(cache=True)
+def _visibilities(posts, followers, post_weight, follower_weight):  # pragma: no cover
+    out = np.empty(len(posts))
+    for i in range(len(posts)):
+        out[i] = _visibility(posts[i], followers[i], post_weight, follower_weight)
+    return out
+
+
 def visibility(posts: np.ndarray, followers: np.ndarray, m: Moderation) -> np.ndarray:
     """How visible accounts are to moderators, 1 for the reference account."""
-    return ((posts + 0.5) / REFERENCE_POSTS) ** m.post_weight * (
-        (followers + 1.0) / REFERENCE_FOLLOWERS
-    ) ** m.follower_weight
+    return _visibilities(
+        np.asarray(posts, dtype=np.float64),
+        np.asarray(followers, dtype=np.float64),
+        m.post_weight,
+        m.follower_weight,
+    )
 
 
 def hazard_parameters(m: Moderation) -> np.ndarray:
@@ -56,9 +74,7 @@ def _probabilities(posts, followers, evasion, age, which, params):  # pragma: no
     one = np.float32(1.0)
     for i in range(len(posts)):
         intensity, post_w, follower_w, protection, flagging, window = params[which[i]]
-        vis = ((posts[i] + 0.5) / REFERENCE_POSTS) ** post_w * (
-            (followers[i] + 1.0) / REFERENCE_FOLLOWERS
-        ) ** follower_w
+        vis = _visibility(posts[i], followers[i], post_w, follower_w)
         kept = one - np.float32(protection) * evasion[i]
         h = intensity * vis * kept + flagging * (age[i] < window)
         out[i] = -np.expm1(-h)
