@@ -24,6 +24,7 @@ class PlatformParams:
     view_prob: np.ndarray  # by open platform
     discovery: np.ndarray
     share_factor: np.ndarray
+    share_p: np.ndarray  # chance that a sympathizer shares an ordinary post seen there
     new_account_platform: np.ndarray  # probabilities of the platform of a new operator
     anti_share: np.ndarray  # normalised account shares: each platform's part of counter speech
     mean_open_view: float  # mean view probability of the open platforms (counter campaigns)
@@ -50,6 +51,7 @@ class PlatformParams:
             view_prob=np.array([p.view_prob for p in op]),
             discovery=np.array([p.discovery for p in op]),
             share_factor=np.array([p.share_factor for p in op]),
+            share_p=sc.population.share_prob * np.array([p.share_factor for p in op]),
             new_account_platform=weights / weights.sum(),
             anti_share=share / share.sum() if share.sum() > 0 else np.ones_like(share),
             mean_open_view=float(np.mean([p.view_prob for p in op])),

@@ -5,8 +5,9 @@ thousands at the default scale). In numpy each of them is a chain of 10-20 full-
 with temporaries; fused into one loop each, they run several times faster and keep the day's work
 proportional to what happens (views, reached users), never to the population size.
 
-Random numbers are never drawn here: callers draw them from the model's named numpy streams and
-pass them in, so common random numbers and bit-identical reproducibility are unaffected.
+Random numbers come from the model's named numpy streams: either the caller draws them and
+passes them in, or a kernel takes a stream's handle (``sim.draws``) and draws from the same
+generator itself, which saves the arrays and numpy's fixed cost per call.
 ``cache=True`` stores the compiled code next to this file after the first call.
 """
 
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from . import draws
 
 
 @njit(cache=True)
@@ -46,32 +49,76 @@ def sample_followers(pool, start, length, accounts, counts, rnd):  # pragma: no 
 
 
 @njit(cache=True)
+def daily_posts(active, rate, multiplier, shape, h):  # pragma: no cover - compiled
+    """The day's posts: (ids of the active accounts, in id order; their post counts).
+
+    Account ``a`` posts Poisson(``rate[a] * multiplier * G``) times, where G ~ Gamma(shape,
+    1 / shape) is its day's burst (mean 1); drawn from the stream ``h`` (``sim.draws``).
+    """
+    n = 0
+    for a in range(len(active)):
+        n += active[a]
+    act = np.empty(n, np.int64)
+    k = np.empty(n, np.int64)
+    j = 0
+    for a in range(len(active)):
+        if active[a]:
+            act[j] = a
+            lam = rate[a] * multiplier * (draws.gamma(h, shape) / shape)
+            k[j] = draws.poisson(h, lam)
+            j += 1
+    return act, k
+
+
+@njit(cache=True, inline="always")
+def _gap(h, log_keep, cap):  # pragma: no cover - compiled
+    """Failures before the next success of chance ``1 - exp(log_keep)`` (geometric), at most
+    ``cap`` (which also keeps the float-to-int conversion in range)."""
+    g = np.log1p(-draws.uniform(h)) / log_keep
+    return int(g) if g < cap else cap
+
+
+@njit(cache=True)
 def feed_views(
-    pool, start, length, accounts, counts, phase, rnd, kind_edges, share_p, pro_dose
+    pool, start, length, accounts, posts, platform, view_prob, kind_edges, share_p, pro_dose, h
 ):  # pragma: no cover - compiled
     """Feed views of the day: who sees what, counted into the pro doses.
 
-    Account ``accounts[i]`` gets ``counts[i]`` views, spread over its followers by systematic
-    sampling: positions ``(phase[i] + m) * deg / counts[i]`` for m = 0, 1, ... of its follower
-    list. Every follower has the same chance, ``counts / deg`` views on average (at most one
-    when there are fewer views than followers), and the list is read forward, not at random.
-    One uniform ``rnd[j]`` per view decides the kind of post seen: a shout-out if
-    ``r < kind_edges[0]``, an invite link to encrypted platform ``e`` if
-    ``kind_edges[e] <= r < kind_edges[e + 1]``, else an ordinary post, which becomes a share
-    candidate if ``r`` rescaled to [0, 1) past the last edge is below ``share_p[i]``.
+    Account ``accounts[i]`` (``deg`` followers, ``posts[i]`` posts today, on open platform
+    ``platform[a]``) gets ``c ~ Poisson(deg * posts[i] * view_prob[platform])`` views, spread
+    over its followers by systematic sampling: positions ``(phase + m) * deg / c`` for m = 0,
+    1, ... of its follower list, with one uniform ``phase``. Every follower has the same chance,
+    ``c / deg`` views on average (at most one when there are fewer views than followers), and
+    the list is read forward, not at random.
 
-    Every view adds one to ``pro_dose`` of its user (capped as in ``count_into``). Returns,
-    for the special views only (shout-outs, invites, share candidates): position of the
-    account in ``accounts``, user, and kind (0 shout-out, 1 + e invite to platform e, -1
-    share candidate).
+    Each view is special with probability ``q = last + (1 - last) * share_p[platform]`` (``last
+    = kind_edges[-1]``): a shout-out with probability ``kind_edges[0]``, an invite link to
+    encrypted platform ``e`` with ``kind_edges[e] - kind_edges[e - 1]``, else a share candidate
+    with ``share_p``. The ordinary views between two special ones are skipped over by geometric
+    draws (one draw per special view rather than one per view), and a special view's kind is
+    one uniform scaled to [0, q).
+
+    Every view adds one to ``pro_dose`` of its user (capped as in ``count_into``). Returns (views
+    per account, for the special views only: position of the account in ``accounts``, user,
+    kind: 0 shout-out, 1 + e invite to platform e, -1 share candidate; views per platform).
 
     Two passes, on purpose: the first reads the follower lists and decides the kinds, the
     second adds the doses. In one loop, the hard-to-predict branch on the kind discards the
     dose updates in flight (each a likely cache miss at millions of users) whenever it is
-    mispredicted; apart, both loops keep many memory accesses in flight (about a fifth faster
-    at 1:2 in a whole run).
+    mispredicted; apart, both loops keep many memory accesses in flight.
     """
-    total = len(rnd)
+    n_acc = len(accounts)
+    n_views = np.zeros(n_acc, np.int64)
+    by_platform = np.zeros(len(view_prob), np.int64)
+    total = 0
+    for i in range(n_acc):
+        a = accounts[i]
+        deg = length[a]
+        if deg > 0 and posts[i] > 0:
+            c = draws.poisson(h, deg * posts[i] * view_prob[platform[a]])
+            n_views[i] = c
+            by_platform[platform[a]] += c
+            total += c
     users = np.empty(total, pool.dtype)
     out_local = np.empty(total, np.int64)
     out_user = np.empty(total, np.int64)
@@ -79,35 +126,40 @@ def feed_views(
     last = kind_edges[len(kind_edges) - 1]
     j = 0
     n = 0
-    for i in range(len(accounts)):
+    for i in range(n_acc):
+        c = n_views[i]
+        if c == 0:
+            continue
         a = accounts[i]
         deg = length[a]
-        c = counts[i]
-        if deg == 0 or c == 0:
-            continue
         s = start[a]
         step = deg / c
-        x = phase[i] * step
+        x = draws.uniform(h) * step
+        q = last + (1.0 - last) * share_p[platform[a]]
+        log_keep = np.log1p(-q) if q < 1.0 else -np.inf
+        # views to go before the next special one (geometric); none if q is 0
+        gap = c if q <= 0.0 else _gap(h, log_keep, c)
         for _ in range(c):
             u = pool[s + min(int(x), deg - 1)]
             users[j] = u
             x += step
-            f = rnd[j]
             j += 1
-            kind = -2
+            if gap > 0:
+                gap -= 1
+                continue
+            f = draws.uniform(h) * q
+            kind = -1
             if f < last:
                 kind = 0
                 while f >= kind_edges[kind]:
                     kind += 1
-            elif (f - last) / (1.0 - last) < share_p[i]:
-                kind = -1
-            if kind != -2:
-                out_local[n] = i
-                out_user[n] = u
-                out_kind[n] = kind
-                n += 1
+            out_local[n] = i
+            out_user[n] = u
+            out_kind[n] = kind
+            n += 1
+            gap = _gap(h, log_keep, c)
     count_into(users[:j], pro_dose)
-    return out_local[:n], out_user[:n], out_kind[:n]
+    return n_views, out_local[:n], out_user[:n], out_kind[:n], by_platform
 
 
 # Pro doses are counted in 16 bits: the dose array is then small enough to stay mostly in the
@@ -247,8 +299,9 @@ def update_attitudes(
 
 
 @njit(cache=True)
-def gate_follows(r, run_end, p_run, users, state, follows):  # pragma: no cover - compiled
-    """Indices of follow candidates that follow: ``r < p_base * engagement * room``.
+def gate_follows(h, run_end, p_run, users, state, follows):  # pragma: no cover - compiled
+    """Indices of follow candidates that follow: ``r < p_base * engagement * room``, with one
+    uniform ``r`` per candidate drawn in order from the stream ``h`` (``sim.draws``).
 
     Candidates come in runs: run ``j`` ends before index ``run_end[j]`` and has ``p_base =
     p_run[j]``. Engagement is 1 for sympathizers and supporters (state >= 2), 0.1 for
@@ -262,27 +315,31 @@ def gate_follows(r, run_end, p_run, users, state, follows):  # pragma: no cover 
     without branching, so the random reads of the user arrays stay in flight together (about a
     third faster at 1:2 in a whole run than one loop; the early exit saves a fifth more).
     """
-    cand = np.empty(len(r), np.int64)
-    p_cand = np.empty(len(r), np.float64)
+    n_cand = run_end[len(run_end) - 1] if len(run_end) else 0
+    cand = np.empty(n_cand, np.int64)
+    p_cand = np.empty(n_cand, np.float64)
+    r_cand = np.empty(n_cand, np.float64)
     m = 0
     lo = 0
     for j in range(len(run_end)):
         p = p_run[j]
         for i in range(lo, run_end[j]):
+            r = draws.uniform(h)
             cand[m] = i
             p_cand[m] = p
-            m += r[i] < p
+            r_cand[m] = r
+            m += r < p
         lo = run_end[j]
     st = np.empty(m, np.int8)
     for k in range(m):
         st[k] = state[users[cand[k]]]
     m2 = 0
     for k in range(m):  # read the budget only of those who would follow with room to spare
-        i = cand[k]
         p = p_cand[k] * (1.0 if st[k] >= 2 else (0.1 if st[k] == 1 else 0.0))
-        cand[m2] = i
+        cand[m2] = cand[k]
         p_cand[m2] = p
-        m2 += r[i] < p
+        r_cand[m2] = r_cand[k]
+        m2 += r_cand[k] < p
     made = np.empty(m2, np.int32)
     budget = np.empty(m2, np.int32)
     for k in range(m2):
@@ -293,9 +350,8 @@ def gate_follows(r, run_end, p_run, users, state, follows):  # pragma: no cover 
     n = 0
     for k in range(m2):
         room = 1.0 - made[k] / budget[k]
-        i = cand[k]
-        out[n] = i
-        n += (room > 0.0) & (r[i] < p_cand[k] * min(room, 1.0))
+        out[n] = cand[k]
+        n += (room > 0.0) & (r_cand[k] < p_cand[k] * min(room, 1.0))
     return out[:n]
 
 
@@ -429,17 +485,24 @@ def search_right(cum, x, edges, lo):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def account_sums(ids, platform, length, created, evasion, day, n_platforms):  # pragma: no cover
-    """Per open platform, over the accounts ``ids``: (count, followers, age in days, evasion)
-    summed, one row per platform. One pass instead of a mask and three means per platform."""
+def account_sums(
+    active, platform, length, created, evasion, operator, day, n_platforms, n_operators
+):  # pragma: no cover - compiled
+    """Per open platform, over the active accounts: (count, followers, age in days, evasion)
+    summed, one row per platform; and which operators run an active account. One pass
+    instead of a mask and three means per platform."""
     out = np.zeros((n_platforms, 4))
-    for a in ids:
+    running = np.zeros(n_operators, np.bool_)
+    for a in range(len(active)):
+        if not active[a]:
+            continue
         row = out[platform[a]]
         row[0] += 1.0
         row[1] += length[a]
         row[2] += day - created[a]
         row[3] += evasion[a]
-    return out
+        running[operator[a]] = True
+    return out, running
 
 
 @njit(cache=True)

@@ -28,7 +28,7 @@ from .encrypted import ChannelTable, pick_channels
 from .metrics import column_names
 from .network import FollowerGraph, scatter_add
 from .observation import observed_anti, observed_pro_from_visible
-from .population import OPPOSED, SUPPORTER, SYMPATHIZER, Users, draw_weighted
+from .population import NEUTRAL, OPPOSED, SUPPORTER, SYMPATHIZER, Users, draw_weighted
 from .rng import Streams
 from .scenario import Operators, PurgeEvent, Scenario, SetEvent, TakedownEvent, apply_set
 
@@ -94,8 +94,9 @@ class PropagandaModel(mesa.Model):
     One day, in order (SPEC 2.3); ``step`` calls the methods in this order:
 
     1. Policy events of the timeline fire: Mesa events scheduled half a day before the step
-       (``set`` values, purges, takedowns, campaign starts/ends, delayed re-creations); then
-       ``_refollow``: followers of accounts re-created overnight follow them again.
+       (``set`` values, purges, takedowns, campaign starts/ends, channel re-openings); then
+       ``_recreate``: accounts whose re-creation is due today (after their operators' delays)
+       come back; ``_refollow``: followers of accounts re-created overnight follow them again.
     2. ``_post``: pro accounts draw their posts (heavy-tailed rates, bursty days); counter
        campaigns and opposed users post.
     3. ``_expose``: views of posts by followers (shout-outs and invite links among them), shares
@@ -128,6 +129,7 @@ class PropagandaModel(mesa.Model):
         self.params = PlatformParams.build(sc)
         # where each metric goes in a row of ``table``: by platform (short names) and overall
         self._col = {c: j for j, c in enumerate(self.columns)}
+        self._record_index: tuple[list[np.ndarray], np.ndarray] | None = None
         self._open_cols = [self._columns_of(n) for n in self.open_names]
         self._enc_cols = [self._columns_of(n) for n in self.enc_names]
         self.table = np.full((self.n_days, len(self.columns)), np.nan)
@@ -276,6 +278,7 @@ class PropagandaModel(mesa.Model):
 
     def step(self) -> None:
         d = self.day
+        self._recreate(d)
         self._refollow()
         posts = self._post(d)
         exposure = self._expose(d, posts)
@@ -291,11 +294,13 @@ class PropagandaModel(mesa.Model):
     def _post(self, d: int) -> dict[str, np.ndarray | float]:
         """Step 2: posts of pro accounts (per active account), campaigns and opposed users."""
         a = self.sc.accounts
-        rng = self.streams["posting"]
-        act = self.accounts.active_ids()
-        rate = self.accounts.rate[act] * a.posting.multiplier
-        shape = a.posting.burstiness
-        k = rng.poisson(rate * rng.gamma(shape, 1.0 / shape, act.size))
+        act, k = kernels.daily_posts(
+            self.accounts.column("active"),
+            self.accounts.rate,
+            a.posting.multiplier,
+            a.posting.burstiness,
+            self.streams.handle("posting"),
+        )
         campaign = {"government": 0.0, "credible": 0.0}
         for c in self.campaigns:
             campaign[c.group.kind] += c.posts_today()
@@ -329,25 +334,24 @@ class PropagandaModel(mesa.Model):
         act, k = posts["act"], posts["k"]
         plat = acc_t.platform[act]
         lang = acc_t.language[act]
-        deg = self.graph.length[act]
 
         # feed views: each (post, follower) pair is seen with probability view_prob; a share
         # of posts are shout-outs for young accounts or carry invite links to encrypted
         # platforms; ordinary posts seen by sympathizers may be shared on
         p = sc.population
-        n_views = rng.poisson(deg * k * pp.view_prob[plat])
-        total = int(n_views[deg > 0].sum())
-        v_local, v_user, v_kind = kernels.feed_views(
-            self.graph.pool,
-            self.graph.start,
-            self.graph.length,
+        g = self.graph
+        n_views, v_local, v_user, v_kind, views_by_platform = kernels.feed_views(
+            g.pool,
+            g.start,
+            g.length,
             act,
-            n_views,
-            rng.random(act.size),
-            rng.random(total),
+            k,
+            acc_t.platform,
+            pp.view_prob,
             pp.kind_edges,
-            p.share_prob * pp.share_factor[plat],
+            pp.share_p,
             u.pro_dose,
+            self.streams.handle("exposure"),
         )
         s_local = sv_local = v_local[:0]  # shared posts, and the views of the shares
         if v_kind.size:
@@ -380,14 +384,14 @@ class PropagandaModel(mesa.Model):
                 ex.pro_users.append(np.repeat(members, rng.poisson(mean)))
 
         self._counter_views(posts["organic"], ex)
-        self._tally_views(act, plat, n_views, n_disc, s_local, sv_local, loss)
+        self._tally_views(act, plat, views_by_platform, n_disc, s_local, sv_local, loss)
         return ex
 
     def _tally_views(
         self,
         act: np.ndarray,
         plat: np.ndarray,
-        n_views: np.ndarray,
+        feed_views: np.ndarray,
         n_disc: np.ndarray | None,
         s_local: np.ndarray,
         sv_local: np.ndarray,
@@ -395,21 +399,20 @@ class PropagandaModel(mesa.Model):
     ) -> None:
         """Per-platform impressions, shares and what the classifier sees of the shares."""
         tally = self._tally
+        tally.impressions[:] = feed_views
+        if n_disc is not None:
+            tally.impressions += np.bincount(plat, n_disc, minlength=feed_views.size).astype(
+                np.int64
+            )
+        if s_local.size == 0:
+            return
         # what full recall would find of each share (evasion of the shared account hides some)
         seen = 1.0 - loss * self.accounts.evasion[act[s_local]].astype(np.float64)
-        if len(self.open_names) == 1:
-            views = int(np.sum(n_views)) + (0 if n_disc is None else int(np.sum(n_disc)))
-            tally.impressions[0] = views + sv_local.size
-            tally.shares[0] = s_local.size
-            tally.shares_observed_weight[0] = float(np.sum(seen))
-            return
-        s_plat, sv_plat = plat[s_local], plat[sv_local]
-        for i in range(len(self.open_names)):
-            on = plat == i
-            views = int(np.sum(n_views[on])) + (0 if n_disc is None else int(np.sum(n_disc[on])))
-            tally.impressions[i] = views + int(np.count_nonzero(sv_plat == i))
-            tally.shares[i] = int(np.count_nonzero(s_plat == i))
-            tally.shares_observed_weight[i] = float(np.sum(seen[s_plat == i]))
+        n_open = feed_views.size
+        s_plat = plat[s_local]
+        tally.impressions += np.bincount(plat[sv_local], minlength=n_open)
+        tally.shares[:] = np.bincount(s_plat, minlength=n_open)
+        tally.shares_observed_weight[:] = np.bincount(s_plat, seen, minlength=n_open)
 
     def _special_views(
         self,
@@ -521,10 +524,9 @@ class PropagandaModel(mesa.Model):
         """Candidate (account, user) pairs follow with ``p_base * engagement * room``; the
         candidates come in consecutive runs of ``sizes`` pairs, each with its own ``p_base``."""
         u = self.users
-        r = self.streams["follow"].random(acc.size)
         take = kernels.gate_follows(
-            r,
-            np.cumsum(sizes),
+            self.streams.handle("follow"),
+            np.cumsum(np.asarray(sizes, dtype=np.int64)),
             np.asarray(p_base, dtype=np.float64),
             users,
             u.state,
@@ -539,9 +541,7 @@ class PropagandaModel(mesa.Model):
 
     def _moderate(self, d: int, posts: dict) -> None:
         """Step 5: suspensions by hazard and flagging on each open platform."""
-        rng = self.streams["moderation"]
         act, t = posts["act"], self.accounts
-        r = rng.random(act.size)
         gone = mod.suspended(
             act,
             posts["k"],
@@ -551,7 +551,7 @@ class PropagandaModel(mesa.Model):
             t.created,
             d,
             self.params.hazard,
-            r,
+            self.streams.handle("moderation"),
         )
         self._suspend(gone, d)
 
@@ -654,17 +654,18 @@ class PropagandaModel(mesa.Model):
     def _schedule_recreation(
         self, day: int, old: int, op: Operator, lost: np.ndarray | None
     ) -> None:
-        """Re-create account ``old`` before day ``day``'s step; one Mesa event per day re-creates
-        all the accounts due that day, in the order they were scheduled."""
+        """Re-create account ``old`` before day ``day``'s step (``step`` re-creates all the
+        accounts due that day, in the order they were scheduled)."""
         due = self._recreations.get(day)
         if due is None:
             due = self._recreations[day] = []
-            self._at(day, partial(self._recreate, day))
         due.append((old, op, lost))
 
     def _recreate(self, day: int) -> None:
         """Suspended operators' new accounts; part of each old network follows them again."""
-        due = self._recreations.pop(day)
+        due = self._recreations.pop(day, None)
+        if due is None:
+            return
         t = self.accounts
         old = np.array([acc for acc, _, _ in due], dtype=np.int64)
         ids = t.add(
@@ -673,7 +674,7 @@ class PropagandaModel(mesa.Model):
             operator=t.operator[old],
             rate=t.rate[old],
             evasion=np.array([op.evasion for _, op, _ in due]),
-            created=self.day + 1,
+            created=day,
             recreated=True,
         )
         self.graph.add_accounts(ids.size)
@@ -745,54 +746,103 @@ class PropagandaModel(mesa.Model):
                 self._at(when, partial(self._open_channel, op, e, when))
 
     # --- metrics ------------------------------------------------------------------------
+    # the order in which ``_record`` computes the metrics of an open platform, then the global
+    # ones: each row is filled with one assignment per platform and one for the rest
+    _OPEN_ORDER = (
+        "pro_posts_true",
+        "pro_posts_observed",
+        "anti_posts_true",
+        "anti_posts_observed",
+        "anti_pro_ratio",
+        "active_accounts",
+        "new_accounts_fresh",
+        "new_accounts_recreated",
+        "suspensions",
+        "cumulative_suspensions",
+        "mean_followers_suspended",
+        "mean_lifetime_suspended",
+        "impressions",
+        "mean_followers",
+        "mean_account_age",
+        "mean_evasion",
+    )
+    _GLOBAL_ORDER = (
+        "counter_posts_government",
+        "counter_posts_credible",
+        "counter_posts_organic",
+        "users_reached",
+        "users_reached_30d",
+        "opposed",
+        "neutral",
+        "sympathizers",
+        "supporters",
+        "new_recruits",
+        "cumulative_recruits",
+        "active_operators",
+        "migrated_operators",
+    )
+
     def _record(self, d: int, posts: dict, recruits: int, reached: int) -> None:
         """Step 8: one row of metrics in real-world units."""
         s, obs, t, tally = self.scale, self.sc.observation, self.accounts, self._tally
         row = self.table[d]
-        col = self._col
-        act = t.active_ids()
         n_open = len(self._open_cols)
+        if self._record_index is None:
+            self._record_index = (
+                [np.array([c[m] for m in self._OPEN_ORDER]) for c in self._open_cols],
+                np.array([self._col[m] for m in self._GLOBAL_ORDER]),
+            )
+        open_index, global_index = self._record_index
         # per platform: active accounts and their summed followers, ages and evasion; posts and
-        # posts weighted by what the classifier's recall keeps
-        acc_sums = kernels.account_sums(
-            act, t.platform, self.graph.length, t.created, t.evasion, d, n_open
+        # posts weighted by what the classifier's recall keeps; and which operators run one
+        acc_sums, running = kernels.account_sums(
+            t.column("active"),
+            t.platform,
+            self.graph.length,
+            t.created,
+            t.evasion,
+            t.operator,
+            d,
+            n_open,
+            len(self.operators),
         )
         post_sums = kernels.post_sums(
             posts["act"], posts["k"], t.platform, t.evasion, obs.evasion_recall_loss, n_open
-        )
+        ).tolist()
         campaign_real = posts["government"] + posts["credible"] + posts["organic"]
-        for i, c in enumerate(self._open_cols):
-            pro_true = (post_sums[i, 0] + tally.shares[i]) * s
-            anti_true = campaign_real * self.params.anti_share[i]
-            visible = post_sums[i, 1] + tally.shares_observed_weight[i]
-            obs_pro = observed_pro_from_visible(visible, 0.0, obs) * s
+        nan = float("nan")
+        shares, seen_shares = tally.shares.tolist(), tally.shares_observed_weight.tolist()
+        susp_n, susp_followers = tally.susp_n.tolist(), tally.susp_followers.tolist()
+        susp_age, impressions = tally.susp_age.tolist(), tally.impressions.tolist()
+        new_fresh, new_recreated = self._new_fresh.tolist(), self._new_recreated.tolist()
+        for i, (n_act, followers, age, evasion) in enumerate(acc_sums.tolist()):
+            pro_true = (post_sums[i][0] + shares[i]) * s
+            anti_true = campaign_real * float(self.params.anti_share[i])
+            visible = post_sums[i][1] + seen_shares[i]
+            obs_pro = float(observed_pro_from_visible(visible, 0.0, obs)) * s
             obs_pro += obs.pro_false_positive * anti_true
-            obs_anti = observed_anti(anti_true, pro_true, obs)
-            n_act, followers, age, evasion = acc_sums[i]
-            n_susp = tally.susp_n[i]
+            obs_anti = float(observed_anti(anti_true, pro_true, obs))
+            n_susp = susp_n[i]
             self.cum_suspensions[i] += n_susp * s
-            row[c["pro_posts_true"]] = pro_true
-            row[c["pro_posts_observed"]] = obs_pro
-            row[c["anti_posts_true"]] = anti_true
-            row[c["anti_posts_observed"]] = obs_anti
-            row[c["anti_pro_ratio"]] = obs_anti / obs_pro if obs_pro > 0 else np.nan
-            row[c["active_accounts"]] = n_act * s
-            row[c["new_accounts_fresh"]] = self._new_fresh[i] * s
-            row[c["new_accounts_recreated"]] = self._new_recreated[i] * s
-            row[c["suspensions"]] = n_susp * s
-            row[c["cumulative_suspensions"]] = self.cum_suspensions[i]
-            row[c["mean_followers_suspended"]] = (
-                tally.susp_followers[i] / n_susp if n_susp else np.nan
+            row[open_index[i]] = (
+                pro_true,
+                obs_pro,
+                anti_true,
+                obs_anti,
+                obs_anti / obs_pro if obs_pro > 0 else nan,
+                n_act * s,
+                new_fresh[i] * s,
+                new_recreated[i] * s,
+                n_susp * s,
+                self.cum_suspensions[i],
+                susp_followers[i] / n_susp if n_susp else nan,
+                susp_age[i] / n_susp if n_susp else nan,
+                impressions[i] * s,
+                followers / n_act if n_act else nan,
+                age / n_act if n_act else nan,
+                evasion / n_act if n_act else nan,
             )
-            row[c["mean_lifetime_suspended"]] = tally.susp_age[i] / n_susp if n_susp else np.nan
-            row[c["impressions"]] = tally.impressions[i] * s
-            nan = np.nan
-            row[c["mean_followers"]] = followers / n_act if n_act else nan
-            row[c["mean_account_age"]] = age / n_act if n_act else nan
-            row[c["mean_evasion"]] = evasion / n_act if n_act else nan
         ch = self.channels
-        running = np.zeros(len(self.operators), dtype=bool)
-        running[t.operator[act]] = True
         if self._enc_cols:
             for e, c in enumerate(self._enc_cols):
                 live = ch.active_ids(e)
@@ -802,19 +852,22 @@ class PropagandaModel(mesa.Model):
                 row[c["channel_takedowns"]] = tally.takedowns[e] * s
             running[ch.operator[ch.active_ids()]] = True
         u = self.users
-        row[col["counter_posts_government"]] = posts["government"]
-        row[col["counter_posts_credible"]] = posts["credible"]
-        row[col["counter_posts_organic"]] = posts["organic"]
-        row[col["users_reached"]] = reached * s
-        row[col["users_reached_30d"]] = u.reached_30d() * s
-        row[col["opposed"]] = u.counts[0] * s
-        row[col["neutral"]] = u.counts[1] * s
-        row[col["sympathizers"]] = u.counts[2] * s
-        row[col["supporters"]] = u.counts[SUPPORTER] * s
-        row[col["new_recruits"]] = recruits * s
-        row[col["cumulative_recruits"]] = self.cum_recruits * s
-        row[col["active_operators"]] = int(running.sum()) * s
-        row[col["migrated_operators"]] = self.migrated_operators * s
+        counts = u.counts.tolist()
+        row[global_index] = (
+            posts["government"],
+            posts["credible"],
+            posts["organic"],
+            reached * s,
+            u.reached_30d() * s,
+            counts[OPPOSED] * s,
+            counts[NEUTRAL] * s,
+            counts[SYMPATHIZER] * s,
+            counts[SUPPORTER] * s,
+            recruits * s,
+            self.cum_recruits * s,
+            int(np.count_nonzero(running)) * s,
+            self.migrated_operators * s,
+        )
 
     # --- running ------------------------------------------------------------------------
     def run(self, progress: Callable[[int], None] | None = None) -> pd.DataFrame:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from . import draws
+
 from .scenario import Moderation
 
 REFERENCE_POSTS = 5.0
@@ -94,14 +96,20 @@ def suspension_probability(
 
 
 @njit(cache=True)
-def suspended(accounts, posts, platform, followers, evasion, created, day, params, r):
-    """The ``accounts`` (active, with today's ``posts``) suspended today: those whose uniform
-    ``r`` falls below their probability under their platform's row of ``params``."""
+def suspended(accounts, posts, platform, followers, evasion, created, day, params, h):
+    """The ``accounts`` (active, with today's ``posts``) suspended today: those whose uniform,
+    drawn in order from the stream ``h`` (``sim.draws``), falls below their probability under
+    their platform's row of ``params``."""
     age = day - created[accounts]
     prob = _probabilities(
         posts, followers[accounts], evasion[accounts], age, platform[accounts], params
     )
-    return accounts[r < prob]
+    out = np.empty(len(accounts), np.int64)
+    n = 0
+    for i in range(len(accounts)):
+        out[n] = accounts[i]
+        n += draws.uniform(h) < prob[i]
+    return out[:n]
 
 
 def choose_purged(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:

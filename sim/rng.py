@@ -13,6 +13,8 @@ import zlib
 
 import numpy as np
 
+from . import draws
+
 STREAMS = (
     "mesa",  # the Mesa model's own generator (used by Mesa itself only)
     "init",  # population, initial accounts and network
@@ -39,6 +41,7 @@ class Streams:
     def __init__(self, seed: int) -> None:
         self.seed = int(seed)
         self._gens: dict[str, np.random.Generator] = {}
+        self._handles: dict[str, tuple[int, int]] = {}
 
     def seed_sequence(self, name: str) -> np.random.SeedSequence:
         if name not in STREAMS:
@@ -51,3 +54,15 @@ class Streams:
             gen = np.random.Generator(np.random.PCG64(self.seed_sequence(name)))
             self._gens[name] = gen
         return gen
+
+    def __getstate__(self) -> dict:
+        # addresses are only valid in this process: a copy finds its own
+        return {**self.__dict__, "_handles": {}}
+
+    def handle(self, name: str) -> tuple[int, int]:
+        """The stream ``name`` as compiled kernels draw from it (``sim.draws``): they advance
+        the same generator as ``self[name]``."""
+        h = self._handles.get(name)
+        if h is None:
+            h = self._handles[name] = draws.handle(self[name])
+        return h

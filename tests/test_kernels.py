@@ -28,8 +28,13 @@ def test_account_and_post_sums_equal_numpy(
     length = rng.integers(0, 3_000, n_accounts)
     created = rng.integers(-400, day + 1, n_accounts).astype(np.int32)
     evasion = rng.random(n_accounts).astype(np.float32)
-    ids = np.flatnonzero(rng.random(n_accounts) < 0.7)
-    got = kernels.account_sums(ids, platform, length, created, evasion, day, n_platforms)
+    active = rng.random(n_accounts) < 0.7
+    ids = np.flatnonzero(active)
+    operator = rng.integers(0, 20, n_accounts)
+    got, running = kernels.account_sums(
+        active, platform, length, created, evasion, operator, day, n_platforms, 20
+    )
+    np.testing.assert_array_equal(np.flatnonzero(running), np.unique(operator[ids]))
     posts = rng.poisson(3.0, ids.size)
     loss = float(rng.random())
     got_posts = kernels.post_sums(ids, posts, platform, evasion, loss, n_platforms)

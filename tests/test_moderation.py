@@ -148,6 +148,7 @@ def test_stochastic_round_of_integers_is_exact() -> None:
 
 def test_suspended_are_those_whose_uniform_falls_below_their_probability() -> None:
     """Two platforms: the second's settings suspend everyone, the first's nobody."""
+    from sim.draws import handle as draws_of
     from sim.moderation import hazard_parameters, suspended
 
     rng = np.random.default_rng(3)
@@ -158,9 +159,13 @@ def test_suspended_are_those_whose_uniform_falls_below_their_probability() -> No
     created = rng.integers(-100, 0, 300).astype(np.int32)
     accounts = np.sort(rng.choice(300, n, replace=False)).astype(np.int64)
     platform = (np.arange(300) % 2).astype(np.int8)
-    r = rng.random(n)
+    # the kernel draws one uniform per account from the stream it is handed: the same numbers
+    # as ``random(n)`` on a twin of that stream (each generator is kept alive while in use)
+    gens = [np.random.default_rng(11), np.random.default_rng(11)]
+    stream = iter([draws_of(g) for g in gens]).__next__
+    r = np.random.default_rng(11).random(n)
     params = np.array([hazard_parameters(M), hazard_parameters(M)])
-    got = suspended(accounts, posts, platform, followers, evasion, created, 10, params, r)
+    got = suspended(accounts, posts, platform, followers, evasion, created, 10, params, stream())
     want = r < suspension_probability(
         posts, followers[accounts], evasion[accounts], 10 - created[accounts], M
     )
@@ -168,6 +173,6 @@ def test_suspended_are_those_whose_uniform_falls_below_their_probability() -> No
     everyone = M.model_copy(update={"intensity": 0.0, "flagging": 1.0, "flag_window_days": 1e9})
     nobody = M.model_copy(update={"intensity": 0.0})
     params = np.array([hazard_parameters(nobody), hazard_parameters(everyone)])
-    got = suspended(accounts, posts, platform, followers, evasion, created, 10, params, r)
+    got = suspended(accounts, posts, platform, followers, evasion, created, 10, params, stream())
     on_second = accounts[platform[accounts] == 1]
     np.testing.assert_array_equal(got, on_second[r[platform[accounts] == 1] < 1 - math.exp(-1)])
