@@ -79,6 +79,30 @@ def _gap(h, log_keep, cap):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def pick_active(active, p, h):  # pragma: no cover - compiled
+    """The active rows, each picked with chance ``p``: geometric skips between picks, so the
+    draws (from stream ``h``) number the picks plus one, not the rows."""
+    out = np.empty(0, np.int64)
+    if p <= 0.0:
+        return out
+    log_keep = np.log1p(-p) if p < 1.0 else -np.inf
+    n = len(active)
+    gap = _gap(h, log_keep, n)
+    picked = []
+    for a in range(n):
+        if not active[a]:
+            continue
+        if gap > 0:
+            gap -= 1
+            continue
+        picked.append(a)
+        gap = _gap(h, log_keep, n)
+    if len(picked) == 0:
+        return out
+    return np.array(picked, np.int64)
+
+
+@njit(cache=True)
 def feed_views(
     pool, start, length, accounts, posts, platform, view_prob, kind_edges, share_p, pro_dose, h
 ):  # pragma: no cover - compiled
@@ -393,16 +417,38 @@ def copy_slabs(src_pool, dst_pool, src_start, dst_start, lengths):  # pragma: no
 
 
 @njit(cache=True)
-def gather_slabs(pool, starts, lengths):  # pragma: no cover - compiled
-    """The concatenated contents of the slabs ``pool[starts[i]:starts[i] + lengths[i]]``."""
-    out = np.empty(lengths.sum(), pool.dtype)
-    j = 0
-    for i in range(len(lengths)):
-        s = starts[i]
-        for k in range(lengths[i]):
-            out[j] = pool[s + k]
-            j += 1
-    return out
+def empty_slabs(pool, start, length, cap, accounts):  # pragma: no cover - compiled
+    """Empty the slabs of ``accounts``: returns their concatenated contents, the bounds of each
+    account's part (``bounds[i]:bounds[i + 1]``) and the capacity freed."""
+    bounds = np.zeros(len(accounts) + 1, np.int64)
+    for i in range(len(accounts)):
+        bounds[i + 1] = bounds[i] + length[accounts[i]]
+    out = np.empty(bounds[len(accounts)], pool.dtype)
+    freed = 0
+    for i in range(len(accounts)):
+        a = accounts[i]
+        s = start[a]
+        j = bounds[i]
+        for k in range(length[a]):
+            out[j + k] = pool[s + k]
+        freed += cap[a]
+        length[a] = 0
+        cap[a] = 0
+    return out, bounds, freed
+
+
+@njit(cache=True)
+def end_accounts(ids, day, active, ended, created, platform, bounds, n, followers, age):
+    """Accounts ``ids`` end on ``day`` (inactive, ``ended`` set); per platform, add their number,
+    followers (from the ``bounds`` of ``empty_slabs``) and ages to ``n``, ``followers``, ``age``."""
+    for i in range(len(ids)):
+        a = ids[i]
+        active[a] = False
+        ended[a] = day
+        p = platform[a]
+        n[p] += 1
+        followers[p] += bounds[i + 1] - bounds[i]
+        age[p] += day - created[a]
 
 
 @njit(cache=True)

@@ -557,19 +557,20 @@ class PropagandaModel(mesa.Model):
 
     def _abandon(self, d: int) -> None:
         """Operators abandon some accounts (they go silent; followers drift away)."""
-        rng = self.streams["operators"]
-        act = self.accounts.active_ids()
-        gone = act[rng.random(act.size) < self.sc.accounts.abandon_rate]
+        gone = kernels.pick_active(
+            self.accounts.column("active"),
+            self.sc.accounts.abandon_rate,
+            self.streams.handle("operators"),
+        )
         if gone.size == 0:
             return
-        self.accounts.active[gone] = False
-        self.accounts.ended[gone] = d
-        lost = self.graph.remove_accounts(gone)
+        lost, bounds = self.graph.remove_accounts(gone)
+        t, n_open = self.accounts, len(self.open_names)
+        untallied = np.zeros(n_open, np.int64), np.zeros(n_open), np.zeros(n_open)
+        kernels.end_accounts(gone, d, t.active, t.ended, t.created, t.platform, bounds, *untallied)
         scatter_add(self.users.n_following, lost, -1)
-        for op in np.unique(self.accounts.operator[gone]).tolist():
-            self.operators[op].open_accounts -= int(
-                np.count_nonzero(self.accounts.operator[gone] == op)
-            )
+        for op in t.operator[gone].tolist():
+            self.operators[op].open_accounts -= 1
 
     def _purge(self, platform: str, real_accounts: float) -> None:
         """Timeline purge: suspend ``real_accounts`` (real-world) accounts, visible ones first."""
@@ -587,25 +588,22 @@ class PropagandaModel(mesa.Model):
         if ids.size == 0:
             return
         t, tally = self.accounts, self._tally
-        lengths = self.graph.length[ids]
-        ages = d - t.created[ids]
-        if len(self.open_names) == 1:
-            tally.susp_n[0] += ids.size
-            tally.susp_followers[0] += float(lengths.sum())
-            tally.susp_age[0] += float(ages.sum())
-        else:
-            n_open, plat = len(self.open_names), t.platform[ids]
-            tally.susp_n += np.bincount(plat, minlength=n_open)
-            tally.susp_followers += np.bincount(plat, lengths, minlength=n_open)
-            tally.susp_age += np.bincount(plat, ages, minlength=n_open)
-        t.active[ids] = False
-        t.ended[ids] = d
-        lost = self.graph.remove_accounts(ids)
+        lost, bounds = self.graph.remove_accounts(ids)
+        kernels.end_accounts(
+            ids,
+            d,
+            t.active,
+            t.ended,
+            t.created,
+            t.platform,
+            bounds,
+            tally.susp_n,
+            tally.susp_followers,
+            tally.susp_age,
+        )
         scatter_add(self.users.n_following, lost, -1)
         # kept until the operator decides: a re-created account's network looks for it;
         # account ids[j] lost the users lost[bounds[j]:bounds[j + 1]]
-        bounds = np.zeros(ids.size + 1, dtype=np.int64)
-        np.cumsum(lengths, out=bounds[1:])
         self._suspended_today.append((ids, lost, bounds))
 
     def _operators_decide(self, d: int) -> None:

@@ -63,16 +63,15 @@ class FollowerGraph:
     def n_edges(self) -> int:
         return int(self.length[: self.n_accounts].sum())
 
-    def remove_accounts(self, accounts: np.ndarray) -> np.ndarray:
-        """Drop all follow edges of ``accounts``; returns the users who lost a follow."""
+    def remove_accounts(self, accounts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Drop all follow edges of ``accounts``; returns the users who lost a follow, account
+        ``accounts[i]``'s in ``users[bounds[i]:bounds[i + 1]]``, and ``bounds``."""
         accounts = np.asarray(accounts, dtype=np.int64)
-        if accounts.size == 0:
-            return np.zeros(0, dtype=USER_DTYPE)
-        users = kernels.gather_slabs(self.pool, self.start[accounts], self.length[accounts])
-        self.dead += int(self.cap[accounts].sum())
-        self.length[accounts] = 0
-        self.cap[accounts] = 0
-        return users
+        users, bounds, freed = kernels.empty_slabs(
+            self.pool, self.start, self.length, self.cap, accounts
+        )
+        self.dead += freed
+        return users, bounds
 
     # --- edges --------------------------------------------------------------------------
     def _reserve(self, extra: int) -> None:

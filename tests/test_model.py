@@ -124,7 +124,15 @@ def test_columns_with_other_platforms() -> None:
     df = simulate(sc, 1)
     assert list(df.columns) == column_names(["twitter", "facebook"], [])
     assert (df["facebook.active_accounts"] > 0).all()
-    assert (df["twitter.active_accounts"] > df["facebook.active_accounts"]).all()
+    # a third of new accounts go to facebook (account_share 0.5 against 1): fewer active there,
+    # on average over replicates (with a few dozen operators of several accounts each, one
+    # replicate can have more on facebook)
+    runs = [df] + [simulate(sc, seed) for seed in (2, 3, 4)]
+    mean = {
+        p: np.mean([r[f"{p}.active_accounts"].mean() for r in runs])
+        for p in ("twitter", "facebook")
+    }
+    assert mean["twitter"] > 1.2 * mean["facebook"]
 
 
 def test_no_nan_except_documented(rich: tuple[Scenario, pd.DataFrame]) -> None:

@@ -75,10 +75,11 @@ class GraphMachine(RuleBasedStateMachine):
         accounts = data.draw(
             st.lists(st.integers(0, len(self.oracle) - 1), unique=True, max_size=4)
         )
-        lost = self.g.remove_accounts(np.array(accounts, dtype=np.int64))
+        lost, bounds = self.g.remove_accounts(np.array(accounts, dtype=np.int64))
         want: Counter = Counter()
-        for a in accounts:
+        for i, a in enumerate(accounts):
             want += self.oracle[a]
+            assert Counter(lost[bounds[i] : bounds[i + 1]].tolist()) == self.oracle[a]
             self.oracle[a] = Counter()
         assert Counter(np.asarray(lost).tolist()) == want
 
@@ -151,7 +152,7 @@ def test_random_sequences_with_growth_and_compaction() -> None:
         if oracle and step % 3 == 0:
             k = int(rng.integers(0, max(1, len(oracle) // 4)))
             gone = rng.choice(len(oracle), size=min(k, len(oracle)), replace=False)
-            lost = g.remove_accounts(gone.astype(np.int64))
+            lost, _ = g.remove_accounts(gone.astype(np.int64))
             want: Counter = Counter()
             for a in gone.tolist():
                 want += oracle[a]
@@ -209,7 +210,8 @@ def test_empty_calls() -> None:
     assert g.add_accounts(0).size == 0
     g.add_accounts(2)
     assert np.asarray(g.add_edges(np.zeros(0, np.int64), np.zeros(0, np.int64), 10)).size == 0
-    assert np.asarray(g.remove_accounts(np.zeros(0, np.int64))).size == 0
+    lost, bounds = g.remove_accounts(np.zeros(0, np.int64))
+    assert lost.size == 0 and bounds.tolist() == [0]
     which, users, frac = g.sample_followers(
         np.array([0, 1]), np.array([3, 4]), np.random.default_rng(0)
     )
