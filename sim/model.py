@@ -351,6 +351,7 @@ class PropagandaModel(mesa.Model):
             pp.kind_edges,
             pp.share_p,
             u.pro_dose,
+            u.dosed,
             self.streams.handle("exposure"),
         )
         s_local = sv_local = v_local[:0]  # shared posts, and the views of the shares

@@ -81,6 +81,8 @@ class Users:
         # (counter doses in 32 bits: half the memory traffic of the daily scan and update; a
         # dose is a sum of credibility weights, which needs no more precision)
         self.counter_dose = np.zeros(n, dtype=np.float32)
+        # who has a dose today: one bit per user, set by the first dose (``kernels.count_into``)
+        self.dosed = kernels.new_marks(n)
         self._keep, self._keep_for = kernels.keep_table(params.relaxation), params.relaxation
 
     @staticmethod
@@ -116,11 +118,11 @@ class Users:
 
     def add_pro_views(self, users: np.ndarray) -> None:
         """Count one pro view for each entry of ``users`` (repeats count again)."""
-        kernels.count_into(users, self.pro_dose)
+        kernels.count_into(users, self.pro_dose, self.dosed)
 
     def add_counter_views(self, users: np.ndarray, weights: np.ndarray) -> None:
         """Add credibility-weighted counter views."""
-        kernels.accumulate(users, weights, self.counter_dose)
+        kernels.accumulate(users, weights, self.counter_dose, self.dosed)
 
     def reached_30d(self) -> int:
         """Users reached by pro content in the last ``REACH_WINDOW`` days (today included)."""
@@ -140,9 +142,7 @@ class Users:
             [p.opposed_below, p.sympathizer_above, max(p.supporter_above, p.sympathizer_above)],
             dtype=np.float64,
         )
-        # Users with a dose, found by one vectorised scan of the dose arrays: cheaper than
-        # marking users one by one as they are dosed (a random write per view)
-        touched = np.flatnonzero((self.pro_dose != 0) | (self.counter_dose != 0.0))
+        touched = kernels.marked_users(self.dosed, kernels.DEBRUIJN_POS)
         return kernels.update_attitudes(
             touched,
             self.pro_dose,
