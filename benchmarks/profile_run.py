@@ -33,7 +33,6 @@ from sim import model as model_module  # noqa: E402
 from sim.loader import load_scenario  # noqa: E402
 
 STEPS = (
-    "_refollow",
     "_post",
     "_expose",
     "_update_users",

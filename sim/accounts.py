@@ -78,12 +78,12 @@ class Operator(mesa.Agent):
     def active(self) -> bool:
         return self.open_accounts > 0 or self.channels > 0
 
-    def decide(self, p: Operators, pulls: np.ndarray, rng: np.random.Generator) -> Decision:
-        """What to do after a suspension; more suspensions mean more quitting and migrating."""
+    def decide(self, p: Operators, pull: float, rng: np.random.Generator) -> Decision:
+        """What to do after a suspension; more suspensions mean more quitting and migrating.
+        ``pull`` is the summed pull of the encrypted platforms."""
         self.suspensions += 1
         self.evasion = min(1.0, self.evasion + p.evasion_learning)
         p_quit = min(1.0, p.quit_base + p.quit_per_suspension * (self.suspensions - 1))
-        pull = float(pulls.sum())
         p_migrate = (1.0 - p_quit) * min(
             1.0, pull * (1.0 + p.migrate_per_suspension * self.suspensions)
         )

@@ -31,6 +31,8 @@ class PlatformParams:
     hazard: np.ndarray  # one row of ``moderation.hazard_parameters`` per open platform
     kind_edges: np.ndarray  # cumulative shares: shout-out, then an invite per encrypted platform
     pull: np.ndarray  # by encrypted platform
+    pull_total: float
+    has_discovery: bool  # any open platform with search/hashtag discovery
     join_prob: np.ndarray
     channel_posts: np.ndarray  # posts per channel per day
     channel_views: np.ndarray  # posts per channel per day seen by one member
@@ -58,6 +60,8 @@ class PlatformParams:
             hazard=np.array([hazard_parameters(sc.moderation_for(n)) for n in open_names]),
             kind_edges=kind_edges,
             pull=np.array([p.pull for p in enc]),
+            pull_total=float(sum(p.pull for p in enc)),
+            has_discovery=any(p.discovery > 0 for p in op),
             join_prob=np.array([p.join_prob for p in enc]),
             channel_posts=np.array([p.channel_posts_per_day for p in enc]),
             channel_views=np.array([p.channel_posts_per_day * p.view_prob for p in enc]),

@@ -393,9 +393,10 @@ def update_attitudes(
 
 
 @njit(cache=True)
-def gate_follows(h, run_end, p_run, users, state, follows):  # pragma: no cover - compiled
-    """Indices of follow candidates that follow: ``r < p_base * engagement * room``, with one
-    uniform ``r`` per candidate drawn in order from the stream ``h`` (``sim.draws``).
+def gate_follows(h, run_end, p_run, accounts, users, state, follows):  # pragma: no cover
+    """The follow candidates (``accounts[i]``, ``users[i]``) that follow, as (accounts, users):
+    those with ``r < p_base * engagement * room``, with one uniform ``r`` per candidate drawn
+    in order from the stream ``h`` (``sim.draws``).
 
     Candidates come in runs: run ``j`` ends before index ``run_end[j]`` and has ``p_base =
     p_run[j]``. Engagement is 1 for sympathizers and supporters (state >= 2), 0.1 for
@@ -440,13 +441,16 @@ def gate_follows(h, run_end, p_run, users, state, follows):  # pragma: no cover 
         u = users[cand[k]]
         made[k] = follows[u, 0]
         budget[k] = follows[u, 1]
-    out = np.empty(m2, np.int64)
+    out_acc = np.empty(m2, accounts.dtype)
+    out_usr = np.empty(m2, users.dtype)
     n = 0
     for k in range(m2):
         room = 1.0 - made[k] / budget[k]
-        out[n] = cand[k]
+        i = cand[k]
+        out_acc[n] = accounts[i]
+        out_usr[n] = users[i]
         n += (room > 0.0) & (r_cand[k] < p_cand[k] * min(room, 1.0))
-    return out[:n]
+    return out_acc[:n], out_usr[:n]
 
 
 @njit(cache=True)
@@ -522,25 +526,43 @@ def end_accounts(ids, day, active, ended, created, platform, bounds, n, follower
 
 
 @njit(cache=True)
-def append_edges(pool, start, length, accounts, users):  # pragma: no cover - compiled
-    """Append ``users[i]`` to the slab of ``accounts[i]`` (room must have been made)."""
-    for i in range(len(accounts)):
-        a = accounts[i]
-        pool[start[a] + length[a]] = users[i]
+def insert_pairs(pool, start, length, cap, end, acc, usr, grow, new_cap):  # pragma: no cover
+    """Append the distinct pairs ``(acc[i], usr[i])`` of ``split_pairs`` to the slabs, after
+    moving each slab in ``grow`` to the end of the pool with capacity ``new_cap`` (the pool
+    must have room for them past ``end``). Returns (new end of the pool, capacity freed)."""
+    freed = 0
+    for i in range(len(grow)):
+        a = grow[i]
+        s = start[a]
+        for k in range(length[a]):  # (past ``end``: never overlaps a live slab)
+            pool[end + k] = pool[s + k]
+        freed += cap[a]
+        start[a] = end
+        cap[a] = new_cap[i]
+        end += new_cap[i]
+    for i in range(len(acc)):
+        a = acc[i]
+        pool[start[a] + length[a]] = usr[i]
         length[a] += 1
+    return end, freed
 
 
 @njit(cache=True)
-def split_pairs(keys, n_users, length, cap):  # pragma: no cover - compiled
-    """Sorted pair keys ``account * n_users + user`` -> the distinct pairs, and the slabs that
-    must grow to take them.
+def split_pairs(accounts, users, n_users, length, cap):  # pragma: no cover - compiled
+    """Follow pairs (``accounts[i]``, ``users[i]``) -> the distinct pairs, sorted, and the
+    slabs that must grow to take them.
 
     Returns (account of each distinct pair, its user, the accounts whose slab is too small,
-    the new capacity of each: the larger of what it needs, twice its capacity and 8). One pass
-    instead of a chain of numpy calls (division, masks, diffs, sums), which cost more than
-    the work itself for the few dozen follows of a small population's day.
+    the new capacity of each: the larger of what it needs, twice its capacity and 8). One
+    compiled call instead of a chain of numpy calls (keys, sort, division, masks, diffs,
+    sums), which cost more than the work itself for the few dozen follows of a small
+    population's day.
     """
-    n = len(keys)
+    n = len(accounts)
+    keys = np.empty(n, np.int64)
+    for i in range(n):
+        keys[i] = accounts[i] * n_users + users[i]
+    keys.sort()
     acc = np.empty(n, np.int64)
     usr = np.empty(n, np.int32)
     grow = np.empty(n, np.int64)

@@ -11,6 +11,7 @@ by ``scale``; per-account and per-user figures are reported as they are.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -62,6 +63,10 @@ class DayTally:
     susp_age: np.ndarray
     takedowns: np.ndarray
 
+    def clear(self) -> None:
+        for counts in vars(self).values():
+            counts.fill(0)
+
     @classmethod
     def zeros(cls, n_open: int, n_enc: int) -> DayTally:
         z = np.zeros
@@ -96,7 +101,7 @@ class PropagandaModel(mesa.Model):
     1. Policy events of the timeline fire: Mesa events scheduled half a day before the step
        (``set`` values, purges, takedowns, campaign starts/ends, channel re-openings); then
        ``_recreate``: accounts whose re-creation is due today (after their operators' delays)
-       come back; ``_refollow``: followers of accounts re-created overnight follow them again.
+       come back, and followers of their predecessors follow them again.
     2. ``_post``: pro accounts draw their posts (heavy-tailed rates, bursty days); counter
        campaigns and opposed users post.
     3. ``_expose``: views of posts by followers (shout-outs and invite links among them), shares
@@ -260,26 +265,18 @@ class PropagandaModel(mesa.Model):
     # --- the day ------------------------------------------------------------------------
     def _reset_day(self) -> None:
         """Clear the day's tallies (after recording; events before the next step add to them)."""
-        self._tally = DayTally.zeros(len(self.open_names), len(self.enc_names))
+        if hasattr(self, "_tally"):
+            self._tally.clear()
+        else:
+            self._tally = DayTally.zeros(len(self.open_names), len(self.enc_names))
         # today's suspensions, in order: (account ids, their lost followers, bounds per account)
         self._suspended_today: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self._refollow_acc: list[np.ndarray] = []
-        self._refollow_user: list[np.ndarray] = []
         self._new_fresh = np.zeros(len(self.open_names))
         self._new_recreated = np.zeros(len(self.open_names))
-
-    def _refollow(self) -> None:
-        """Followers of suspended accounts find their re-created successors (shout-outs)."""
-        if not self._refollow_acc:
-            return
-        acc, users = np.concatenate(self._refollow_acc), np.concatenate(self._refollow_user)
-        self._refollow_acc, self._refollow_user = [], []
-        self._decide_follows(acc, users, [users.size], [self.sc.accounts.refollow_prob])
 
     def step(self) -> None:
         d = self.day
         self._recreate(d)
-        self._refollow()
         posts = self._post(d)
         exposure = self._expose(d, posts)
         recruits, reached = self._update_users(d, exposure)
@@ -309,10 +306,10 @@ class PropagandaModel(mesa.Model):
         self.campaign_volume_avg += alpha * (volume - self.campaign_volume_avg)
         p = self.sc.population
         organic = (
-            self.users.counts[OPPOSED]
+            int(self.users.counts[OPPOSED])
             * self.scale
             * p.organic_counter_rate
-            * (1.0 + p.mobilization * np.log1p(self.campaign_volume_avg / 1000.0))
+            * (1.0 + p.mobilization * math.log1p(self.campaign_volume_avg / 1000.0))
         )
         return {
             "act": act,
@@ -369,7 +366,7 @@ class PropagandaModel(mesa.Model):
         # search/hashtag discovery by non-followers (evasion hides hashtags)
         loss = sc.observation.evasion_recall_loss
         n_disc = None
-        if pp.discovery.any():
+        if pp.has_discovery:
             ev = acc_t.evasion[act].astype(np.float64)
             n_disc = rng.poisson(k * pp.discovery[plat] * (1.0 - loss * ev))
             dv_local = np.repeat(np.arange(act.size), n_disc)
@@ -507,7 +504,8 @@ class PropagandaModel(mesa.Model):
         ops = self.sc.accounts.operators
         n_rec_ops = orng.binomial(recruits.size, p.recruit_operate_prob) if recruits.size else 0
         rec_langs = u.language[orng.choice(recruits, n_rec_ops, replace=False)] if n_rec_ops else []
-        n_out = orng.poisson(ops.inflow_per_day / self.scale)
+        # (a Poisson draw of rate 0 consumes no random numbers: skipping it shifts nothing)
+        n_out = orng.poisson(ops.inflow_per_day / self.scale) if ops.inflow_per_day > 0 else 0
         if n_rec_ops or n_out:  # (an empty draw would consume no random numbers either)
             out_langs = orng.choice(3, size=n_out, p=self.params.account_languages)
             langs = np.concatenate([np.asarray(rec_langs, dtype=np.int64), out_langs])
@@ -525,15 +523,16 @@ class PropagandaModel(mesa.Model):
         """Candidate (account, user) pairs follow with ``p_base * engagement * room``; the
         candidates come in consecutive runs of ``sizes`` pairs, each with its own ``p_base``."""
         u = self.users
-        take = kernels.gate_follows(
+        f_acc, f_usr = kernels.gate_follows(
             self.streams.handle("follow"),
             np.cumsum(np.asarray(sizes, dtype=np.int64)),
             np.asarray(p_base, dtype=np.float64),
+            acc,
             users,
             u.state,
             u.follows,
         )
-        self._follow(acc[take], users[take])
+        self._follow(f_acc, f_usr)
 
     def _follow(self, acc: np.ndarray, users: np.ndarray) -> None:
         """Add follows (duplicates within the day dropped) and count them against budgets."""
@@ -640,7 +639,7 @@ class PropagandaModel(mesa.Model):
     ) -> None:
         """One suspended account's operator: re-create it (after a delay), migrate or quit."""
         op.open_accounts -= 1
-        choice = op.decide(ops, pulls, rng)
+        choice = op.decide(ops, self.params.pull_total, rng)
         if choice == "recreate":
             delay = max(1, round(rng.exponential(ops.recreate_delay_days)))
             self._schedule_recreation(d + delay, acc, op, lost)
@@ -677,14 +676,20 @@ class PropagandaModel(mesa.Model):
             recreated=True,
         )
         self.graph.add_accounts(ids.size)
-        lost = [np.zeros(0, np.int32) if f is None else f for _, _, f in due]
-        sizes = np.array([f.size for f in lost], dtype=np.int64)
-        if sizes.any():  # followed in one batch at the next step
-            self._refollow_acc.append(np.repeat(ids, sizes))
-            self._refollow_user.append(np.concatenate(lost))
         for _, op, _ in due:
             op.open_accounts += 1
-        self._new_recreated += np.bincount(t.platform[old], minlength=len(self.open_names))
+        if len(self.open_names) == 1:
+            self._new_recreated[0] += ids.size
+        else:
+            self._new_recreated += np.bincount(t.platform[old], minlength=len(self.open_names))
+        # followers of the old accounts find the new ones (shout-outs within the network)
+        lost = [np.zeros(0, np.int32) if f is None else f for _, _, f in due]
+        sizes = [f.size for f in lost]
+        users = np.concatenate(lost)
+        if users.size:
+            self._decide_follows(
+                np.repeat(ids, sizes), users, [users.size], [self.sc.accounts.refollow_prob]
+            )
 
     def _open_channel(self, op: Operator, platform: int, d: int) -> None:
         op.channels += 1

@@ -108,18 +108,15 @@ class FollowerGraph:
         """
         if accounts.size == 0:
             return np.zeros(0, dtype=USER_DTYPE)
-        key = np.sort(accounts.astype(np.int64) * n_users + users)
-        acc, usr, g, new_cap = kernels.split_pairs(key, n_users, self.length, self.cap)
-        if g.size:
+        acc, usr, grow, new_cap = kernels.split_pairs(
+            accounts, users, n_users, self.length, self.cap
+        )
+        if grow.size:
             self._reserve(int(new_cap.sum()))
-            new_start = self.end + np.cumsum(new_cap) - new_cap
-            # the new slabs lie past ``end``, so they never overlap the old ones
-            kernels.copy_slabs(self.pool, self.pool, self.start[g], new_start, self.length[g])
-            self.dead += int(self.cap[g].sum())
-            self.start[g] = new_start
-            self.cap[g] = new_cap
-            self.end += int(new_cap.sum())
-        kernels.append_edges(self.pool, self.start, self.length, acc, usr)
+        self.end, freed = kernels.insert_pairs(
+            self.pool, self.start, self.length, self.cap, self.end, acc, usr, grow, new_cap
+        )
+        self.dead += freed
         return usr
 
     def sample_followers(

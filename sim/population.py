@@ -138,10 +138,7 @@ class Users:
         """
         if self._keep_for != p.relaxation:  # the table changes only if a policy sets it
             self._keep, self._keep_for = kernels.keep_table(p.relaxation), p.relaxation
-        edges = np.array(
-            [p.opposed_below, p.sympathizer_above, max(p.supporter_above, p.sympathizer_above)],
-            dtype=np.float64,
-        )
+        edges = (p.opposed_below, p.sympathizer_above, max(p.supporter_above, p.sympathizer_above))
         touched = kernels.marked_users(self.dosed, kernels.DEBRUIJN_POS)
         return kernels.update_attitudes(
             touched,

@@ -23,28 +23,31 @@ class Table:
     def add(self, **columns: Any) -> np.ndarray:
         """Append rows given column values (arrays of equal length or scalars); returns ids."""
         # (len of arrays and lists, not np.size/np.ndim: this runs for every batch of new rows)
-        lengths = {
-            len(v)
-            for v in columns.values()
-            if isinstance(v, list | tuple) or (isinstance(v, np.ndarray) and v.ndim > 0)
-        }
-        if len(lengths) != 1:
-            raise ValueError(f"columns must have one common length, got {sorted(lengths)}")
-        m = lengths.pop()
-        need = self.n + m
+        m = -1
+        for v in columns.values():
+            if isinstance(v, list | tuple) or (isinstance(v, np.ndarray) and v.ndim > 0):
+                if m >= 0 and len(v) != m:
+                    lengths = sorted({len(x) for x in columns.values() if np.ndim(x) > 0})
+                    raise ValueError(f"columns must have one common length, got {lengths}")
+                m = len(v)
+        if m < 0:
+            raise ValueError("columns must have one common length, got only scalars")
+        lo, need = self.n, self.n + m
         cap = getattr(self, next(iter(self.FIELDS))).size
         if need > cap:
             size = max(need, 2 * cap)
             for name in self.FIELDS:
                 arr = getattr(self, name)
                 grown = np.zeros(size, dtype=arr.dtype)
-                grown[: self.n] = arr[: self.n]
+                grown[:lo] = arr[:lo]
                 setattr(self, name, grown)
-        ids = np.arange(self.n, need)
-        for name, value in {**self.DEFAULTS, **columns}.items():
-            getattr(self, name)[ids] = value
+        for name, value in self.DEFAULTS.items():
+            if name not in columns:
+                getattr(self, name)[lo:need] = value
+        for name, value in columns.items():
+            getattr(self, name)[lo:need] = value
         self.n = need
-        return ids
+        return np.arange(lo, need)
 
     def column(self, name: str) -> np.ndarray:
         """The filled part of a column."""

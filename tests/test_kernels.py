@@ -59,10 +59,11 @@ def test_split_pairs_dedupes_and_finds_the_slabs_to_grow(
 ) -> None:
     rng = np.random.default_rng(seed)
     n_users = 50
-    keys = np.sort(rng.integers(0, n_accounts, n_pairs) * n_users + rng.integers(0, 9, n_pairs))
+    pair_acc, pair_usr = rng.integers(0, n_accounts, n_pairs), rng.integers(0, 9, n_pairs)
+    keys = np.sort(pair_acc * n_users + pair_usr)
     length = rng.integers(0, 20, n_accounts)
     cap = length + rng.integers(0, 6, n_accounts)
-    acc, usr, grow, new_cap = kernels.split_pairs(keys, n_users, length, cap)
+    acc, usr, grow, new_cap = kernels.split_pairs(pair_acc, pair_usr, n_users, length, cap)
     distinct = np.unique(keys)
     np.testing.assert_array_equal(acc, distinct // n_users)
     np.testing.assert_array_equal(usr, distinct % n_users)
