@@ -18,7 +18,6 @@ import numpy as np
 from numba import njit
 
 from . import draws
-
 from .scenario import Moderation
 
 REFERENCE_POSTS = 5.0

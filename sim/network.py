@@ -108,9 +108,8 @@ class FollowerGraph:
         """
         if accounts.size == 0:
             return np.zeros(0, dtype=USER_DTYPE)
-        acc, usr, grow, new_cap = kernels.split_pairs(
-            accounts, users, n_users, self.length, self.cap
-        )
+        keys = kernels.pair_keys(accounts, users, n_users)
+        acc, usr, grow, new_cap = kernels.split_pairs(keys, n_users, self.length, self.cap)
         if grow.size:
             self._reserve(int(new_cap.sum()))
         self.end, freed = kernels.insert_pairs(

@@ -51,7 +51,7 @@ def test_account_and_post_sums_equal_numpy(
 @settings(max_examples=60, deadline=None)
 @given(
     n_accounts=st.integers(1, 30),
-    n_pairs=st.integers(0, 400),
+    n_pairs=st.integers(0, 6_000),
     seed=st.integers(0, 2**32 - 1),
 )
 def test_split_pairs_dedupes_and_finds_the_slabs_to_grow(
@@ -63,7 +63,8 @@ def test_split_pairs_dedupes_and_finds_the_slabs_to_grow(
     keys = np.sort(pair_acc * n_users + pair_usr)
     length = rng.integers(0, 20, n_accounts)
     cap = length + rng.integers(0, 6, n_accounts)
-    acc, usr, grow, new_cap = kernels.split_pairs(pair_acc, pair_usr, n_users, length, cap)
+    np.testing.assert_array_equal(kernels.pair_keys(pair_acc, pair_usr, n_users), keys)
+    acc, usr, grow, new_cap = kernels.split_pairs(keys, n_users, length, cap)
     distinct = np.unique(keys)
     np.testing.assert_array_equal(acc, distinct // n_users)
     np.testing.assert_array_equal(usr, distinct % n_users)
@@ -73,3 +74,162 @@ def test_split_pairs_dedupes_and_finds_the_slabs_to_grow(
     np.testing.assert_array_equal(grow, uniq[too_small])
     want_cap = np.maximum(np.maximum(need[too_small], 2 * cap[uniq][too_small]), 8)
     np.testing.assert_array_equal(new_cap, want_cap)
+
+
+def _stream(seed: int) -> tuple[np.random.Generator, tuple[int, int]]:
+    """A generator and its handle (the generator must stay alive while the handle is used)."""
+    from sim.draws import handle
+
+    gen = np.random.default_rng(seed)
+    return gen, handle(gen)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 3_000), n_views=st.integers(0, 2_000), seed=st.integers(0, 2**32 - 1))
+def test_marked_users_are_the_dosed_users_in_order(n: int, n_views: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    pro, counter = np.zeros(n, kernels.DOSE_DTYPE), np.zeros(n, np.float32)
+    marks = kernels.new_marks(n)
+    kernels.count_into(rng.integers(0, n, n_views), pro, marks)
+    who = rng.integers(0, n, n_views // 2)
+    weights = np.where(rng.random(who.size) < 0.3, 0.0, rng.random(who.size))
+    kernels.accumulate(who, weights, counter, marks)
+    got = kernels.marked_users(marks, kernels.DEBRUIJN_POS)
+    np.testing.assert_array_equal(got, np.flatnonzero((pro != 0) | (counter != 0)))
+    assert not marks.any()  # cleared for the next day
+
+
+def test_daily_posts_only_active_accounts_at_their_rates() -> None:
+    gen, h = _stream(4)  # (gen, a local, lives as long as the test)
+    active = np.arange(400) % 3 != 0
+    rate = np.where(np.arange(400) < 200, 0.5, 20.0)
+    days = [kernels.daily_posts(active, rate, 1.5, 2.0, h) for _ in range(200)]
+    act = days[0][0]
+    np.testing.assert_array_equal(act, np.flatnonzero(active))
+    k = np.array([d[1] for d in days])
+    assert (k >= 0).all()
+    low, high = k[:, act < 200].mean(), k[:, act >= 200].mean()
+    # mean rate * multiplier (the gamma burst has mean 1)
+    assert abs(low - 0.75) < 0.03 and abs(high - 30.0) < 0.6
+    # burstiness 2: variance of a gamma-Poisson mixture, lam + lam^2 / shape
+    assert abs(k[:, act >= 200].var() / (30 + 30**2 / 2) - 1) < 0.1
+
+
+def test_pick_active_picks_each_active_row_with_its_chance() -> None:
+    gen, h = _stream(8)  # (gen, a local, lives as long as the test)
+    active = np.random.default_rng(1).random(50_000) < 0.4
+    picks = [kernels.pick_active(active, 0.02, h) for _ in range(50)]
+    assert all(active[p].all() and (np.diff(p) > 0).all() for p in picks)
+    n = np.array([p.size for p in picks])
+    assert abs(n.mean() / (0.02 * active.sum()) - 1) < 0.02
+    assert kernels.pick_active(active, 0.0, h).size == 0
+    np.testing.assert_array_equal(kernels.pick_active(active, 1.0, h), np.flatnonzero(active))
+
+
+def _graph(rng: np.random.Generator, n_acc: int, n_users: int) -> tuple[np.ndarray, ...]:
+    length = rng.integers(0, 400, n_acc)
+    start = np.r_[0, np.cumsum(length)[:-1]]
+    pool = rng.integers(0, n_users, int(length.sum())).astype(np.int32)
+    return pool, start, length
+
+
+def test_feed_views_dose_followers_with_the_right_numbers_and_kinds() -> None:
+    rng = np.random.default_rng(3)
+    n_users, n_acc = 5_000, 60
+    pool, start, length = _graph(rng, n_acc, n_users)
+    accounts = np.arange(n_acc)
+    posts = rng.poisson(3.0, n_acc)
+    platform = (accounts % 2).astype(np.int8)
+    view_prob = np.array([0.02, 0.05])
+    kind_edges = np.array([0.15, 0.2])  # shout-outs 15%, invites 5%
+    share_p = np.array([0.1, 0.0])
+    gen, h = _stream(12)  # (gen, a local, lives as long as the test)
+    totals = np.zeros(n_acc)
+    kinds = np.zeros(3)
+    special = 0.0
+    for _ in range(60):
+        dose = np.zeros(n_users, kernels.DOSE_DTYPE)
+        marks = kernels.new_marks(n_users)
+        n_views, local, user, kind, by_platform = kernels.feed_views(
+            pool,
+            start,
+            length,
+            accounts,
+            posts,
+            platform,
+            view_prob,
+            kind_edges,
+            share_p,
+            dose,
+            marks,
+            h,
+        )
+        assert dose.sum() == n_views.sum() == by_platform.sum()
+        assert by_platform.tolist() == [n_views[platform == p].sum() for p in (0, 1)]
+        assert (n_views[(length == 0) | (posts == 0)] == 0).all()
+        np.testing.assert_array_equal(
+            kernels.marked_users(marks, kernels.DEBRUIJN_POS), np.flatnonzero(dose)
+        )
+        for i, u in zip(local.tolist(), user.tolist(), strict=True):  # a follower of its account
+            assert u in pool[start[i] : start[i] + length[i]]
+        totals += n_views
+        kinds += [np.sum(kind == -1), np.sum(kind == 0), np.sum(kind == 1)]
+        special += np.sum(n_views * np.where(platform == 0, 0.2 + 0.8 * 0.1, 0.2))
+    want = length * posts * view_prob[platform] * 60
+    assert abs(totals.sum() / want.sum() - 1) < 0.01
+    seen = totals.sum()
+    # ordinary views are shared only on platform 0 (share_p 0.1 of the 80% ordinary ones)
+    shared = np.sum(totals * (platform == 0)) * 0.8 * 0.1
+    assert abs(kinds[0] / shared - 1) < 0.1
+    assert abs(kinds[1] / (0.15 * seen) - 1) < 0.05 and abs(kinds[2] / (0.05 * seen) - 1) < 0.1
+    assert abs(kinds.sum() / special - 1) < 0.05
+
+
+def test_feed_views_of_a_follower_list_are_spread_evenly() -> None:
+    """Systematic sampling: with more views than followers, everyone gets their share."""
+    pool = np.arange(100, dtype=np.int32)
+    gen, h = _stream(2)  # (gen, a local, lives as long as the test)
+    dose = np.zeros(100, kernels.DOSE_DTYPE)
+    args = (np.array([0]), np.array([100]), np.array([0]), np.array([1]))
+    kernels.feed_views(
+        pool,
+        *args[1:3],
+        args[0],
+        np.array([300]),
+        args[0].astype(np.int8),
+        np.array([0.1]),
+        np.array([0.0]),
+        np.array([0.0]),
+        dose,
+        kernels.new_marks(100),
+        h,
+    )
+    assert dose.min() >= dose.max() - 1  # about 30 views each, never more than one apart
+
+
+def test_gate_follows_respects_engagement_and_budgets() -> None:
+    n = 4_000
+    state = np.repeat(np.arange(4, dtype=np.int8), n // 4)  # opposed, neutral, sympathizer, ...
+    follows = np.zeros((n, 2), np.int32)
+    follows[:, 1] = 10
+    follows[3 * n // 4 :, 0] = 10  # supporters have no room left
+    users = np.tile(np.arange(n), 10)
+    accounts = np.arange(users.size) % 7
+    gen, h = _stream(5)  # (gen, a local, lives as long as the test)
+    run_end = np.array([users.size // 2, users.size])
+    acc, usr = kernels.gate_follows(
+        h, run_end, np.array([1.0, 0.5]), accounts, users, state, follows
+    )
+    assert acc.size == usr.size
+    st_of = state[usr]
+    assert not np.isin(st_of, [0, 3]).any()  # opposed never; no room, never
+    first = np.isin(usr, users[: users.size // 2])
+    # sympathizers always follow at p_base 1 (10 candidates each in the first half), neutral
+    # users a tenth as often
+    n_symp = np.sum(st_of == 2)
+    n_neutral = np.sum(st_of == 1)
+    assert abs(n_neutral / n_symp - 0.1) < 0.03
+    assert first.any()
+    # pairs come back as given
+    key = set(zip(accounts.tolist(), users.tolist(), strict=True))
+    assert all((a, u) in key for a, u in zip(acc.tolist(), usr.tolist(), strict=True))
