@@ -84,7 +84,7 @@ def run_cases(root: Path, out: Path) -> None:
     out.write_bytes(pickle.dumps(results))
 
 
-def run_seeds(root: Path, out: Path, n: int, scale: float) -> None:
+def run_seeds(root: Path, out: Path, n: int, scale: float, first_seed: int = 1000) -> None:
     """Child process: summary outcomes of ``n`` seeds of the baseline with ``root``'s ``sim``."""
     sys.path[:0] = [str(root)]
     from sim.loader import load_scenario
@@ -95,7 +95,7 @@ def run_seeds(root: Path, out: Path, n: int, scale: float) -> None:
     open_names, enc_names = scenario.platform_names("open"), scenario.platform_names("encrypted")
     first = open_names[0]
     rows = []
-    for seed in range(1000, 1000 + n):
+    for seed in range(first_seed, first_seed + n):
         daily = simulate(scenario, seed)
         row = summarize(daily, open_names, enc_names)
         edges = daily[f"{first}.mean_followers"] * daily[f"{first}.active_accounts"]
@@ -156,12 +156,15 @@ def main(argv: list[str] | None = None) -> int:
         help="compare N seeds of the baseline in distribution instead of the fixed cases",
     )
     parser.add_argument("--scale", type=float, default=160.0, help="scale of --distribution")
+    parser.add_argument(
+        "--first-seed", type=int, default=1000, help="first seed of --distribution (default 1000)"
+    )
     parser.add_argument("--child", nargs=2, metavar=("ROOT", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         root, out = Path(args.child[0]), Path(args.child[1])
         if args.distribution:
-            run_seeds(root, out, args.distribution, args.scale)
+            run_seeds(root, out, args.distribution, args.scale, args.first_seed)
         else:
             run_cases(root, out)
         return 0
@@ -178,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                     out = Path(tmp) / f"{label}{r}.pkl"
                     cmd = [sys.executable, __file__, args.rev, "--child", str(root), str(out)]
                     cmd += ["--distribution", str(args.distribution), "--scale", str(args.scale)]
+                    cmd += ["--first-seed", str(args.first_seed)]
                     subprocess.run(cmd, check=True)
                     runs[label].append(pickle.loads(out.read_bytes()))
         finally:
@@ -186,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
             )
     if args.distribution:
         print(
-            f"This checkout against {args.rev}: {args.distribution} seeds of the baseline at "
+            f"This checkout against {args.rev}: {args.distribution} seeds (from "
+            f"{args.first_seed}) of the baseline at "
             f"1:{args.scale:g}"
         )
         compare_distributions(runs["rev"][0], runs["here"][0])
