@@ -115,6 +115,7 @@ def feed_views(
     share_p,
     pro_dose,
     marks,
+    impressions,
     h,
 ):  # pragma: no cover - compiled
     """Feed views of the day: who sees what, counted into the pro doses.
@@ -133,10 +134,12 @@ def feed_views(
     (Skipping to the special views by geometric draws needs a logarithm per special view,
     which costs more than a uniform per view when a sixth of the views are special.)
 
-    Every view adds one to ``pro_dose`` of its user (capped and marked as in ``count_into``).
-    Returns (views
-    per account, for the special views only: position of the account in ``accounts``, user,
-    kind: 0 shout-out, 1 + e invite to platform e, -1 share candidate; views per platform).
+    Every view adds one to ``pro_dose`` of its user (capped and marked as in ``count_into``)
+    and one to ``impressions`` of its platform. Returns, for the special views only (shout-outs,
+    invites, share candidates), one array of three rows: position of the account in
+    ``accounts``, user, and kind (0 shout-out, 1 + e invite to platform e, -1 share candidate).
+    (One array rather than three: each array a compiled function returns costs about a
+    microsecond to hand back to Python.)
 
     Two passes, on purpose: the first reads the follower lists and decides the kinds, the
     second adds the doses. In one loop, the hard-to-predict branch on the kind discards the
@@ -145,7 +148,6 @@ def feed_views(
     """
     n_acc = len(accounts)
     n_views = np.zeros(n_acc, np.int64)
-    by_platform = np.zeros(len(view_prob), np.int64)
     total = 0
     for i in range(n_acc):
         a = accounts[i]
@@ -153,12 +155,10 @@ def feed_views(
         if deg > 0 and posts[i] > 0:
             c = draws.poisson(h, deg * posts[i] * view_prob[platform[a]])
             n_views[i] = c
-            by_platform[platform[a]] += c
+            impressions[platform[a]] += c
             total += c
     users = np.empty(total, pool.dtype)
-    out_local = np.empty(total, np.int64)
-    out_user = np.empty(total, np.int64)
-    out_kind = np.empty(total, np.int8)
+    out = np.empty((3, total), np.int64)
     last = kind_edges[len(kind_edges) - 1]
     j = 0
     n = 0
@@ -186,12 +186,12 @@ def feed_views(
             elif (f - last) / (1.0 - last) < share:
                 kind = -1
             if kind != -2:
-                out_local[n] = i
-                out_user[n] = u
-                out_kind[n] = kind
+                out[0, n] = i
+                out[1, n] = u
+                out[2, n] = kind
                 n += 1
     count_into(users[:j], pro_dose, marks)
-    return n_views, out_local[:n], out_user[:n], out_kind[:n], by_platform
+    return out[:, :n]
 
 
 # Pro doses are counted in 16 bits: the dose array is then small enough to stay mostly in the
@@ -303,7 +303,8 @@ def keep_table(relaxation: float, days: int = 4096) -> np.ndarray:
 
 @njit(cache=True)
 def update_attitudes(
-    touched,
+    marks,
+    positions,
     pro_dose,
     counter_dose,
     attitude,
@@ -322,9 +323,10 @@ def update_attitudes(
     counter_effect,
     edges,
 ):  # pragma: no cover - compiled
-    """Relax, apply the day's doses, reclassify and clear the doses of the ``touched`` users
-    (those with a dose, in index order); keep the 30-day reach; returns (users reached by pro
-    content, users newly recruited), in index order.
+    """Relax, apply the day's doses, reclassify and clear the doses of the users marked in
+    ``marks`` (those with a dose; found and cleared by ``marked_users``, ``positions`` being
+    ``DEBRUIJN_POS``), in index order; keep the 30-day reach; returns (number of users reached
+    by pro content, users newly recruited in index order).
 
     For each touched user: ``a = b + (a - b) *
     keep[elapsed]`` (relaxation since the last update, ``keep[n] = (1 - relaxation)**n``, 0
@@ -339,8 +341,8 @@ def update_attitudes(
     reach (if within the window) to today's, which is reset first (it held day ``day - W``).
     Done here rather than in a pass of its own: the user's other arrays are being read anyway.
     """
+    touched = marked_users(marks, positions)
     recruits = np.empty(len(touched), np.int64)
-    reached = np.empty(len(touched), np.int64)
     n_rec = 0
     n_reached = 0
     n_keep = len(keep)
@@ -360,7 +362,6 @@ def update_attitudes(
         k = keep[elapsed] if elapsed < n_keep else 0.0
         a = b + (attitude[u] - b) * k
         if pro > 0:
-            reached[n_reached] = u
             n_reached += 1
             ago = day - last_reached[u]
             if ago < w:  # leaves the bucket of day - ago (its index found without a division)
@@ -385,14 +386,15 @@ def update_attitudes(
                 recruits[n_rec] = u
                 n_rec += 1
     reach_buckets[today] += n_reached
-    return reached[:n_reached], recruits[:n_rec]
+    return n_reached, recruits[:n_rec]
 
 
 @njit(cache=True)
-def gate_follows(h, run_end, p_run, accounts, users, state, follows):  # pragma: no cover
-    """The follow candidates (``accounts[i]``, ``users[i]``) that follow, as (accounts, users):
-    those with ``r < p_base * engagement * room``, with one uniform ``r`` per candidate drawn
-    in order from the stream ``h`` (``sim.draws``).
+def gate_follows(h, run_end, p_run, accounts, users, state, follows, n_users):  # pragma: no cover
+    """The follow candidates (``accounts[i]``, ``users[i]``) that follow, as pair keys
+    ``account * n_users + user`` (unsorted; see ``FollowerGraph.add_keys``): those with ``r <
+    p_base * engagement * room``, with one uniform ``r`` per candidate drawn in order from the
+    stream ``h`` (``sim.draws``).
 
     Candidates come in runs: run ``j`` ends before index ``run_end[j]`` and has ``p_base =
     p_run[j]``. Engagement is 1 for sympathizers and supporters (state >= 2), 0.1 for
@@ -437,16 +439,14 @@ def gate_follows(h, run_end, p_run, accounts, users, state, follows):  # pragma:
         u = users[cand[k]]
         made[k] = follows[u, 0]
         budget[k] = follows[u, 1]
-    out_acc = np.empty(m2, accounts.dtype)
-    out_usr = np.empty(m2, users.dtype)
+    keys = np.empty(m2, np.int64)
     n = 0
     for k in range(m2):
         room = 1.0 - made[k] / budget[k]
         i = cand[k]
-        out_acc[n] = accounts[i]
-        out_usr[n] = users[i]
+        keys[n] = np.int64(accounts[i]) * n_users + users[i]
         n += (room > 0.0) & (r_cand[k] < p_cand[k] * min(room, 1.0))
-    return out_acc[:n], out_usr[:n]
+    return keys[:n]
 
 
 @njit(cache=True)
@@ -522,82 +522,63 @@ def end_accounts(ids, day, active, ended, created, platform, bounds, n, follower
 
 
 @njit(cache=True)
-def insert_pairs(pool, start, length, cap, end, acc, usr, grow, new_cap):  # pragma: no cover
-    """Append the distinct pairs ``(acc[i], usr[i])`` of ``split_pairs`` to the slabs, after
-    moving each slab in ``grow`` to the end of the pool with capacity ``new_cap`` (the pool
-    must have room for them past ``end``). Returns (new end of the pool, capacity freed)."""
-    freed = 0
-    for i in range(len(grow)):
-        a = grow[i]
-        s = start[a]
-        for k in range(length[a]):  # (past ``end``: never overlaps a live slab)
-            pool[end + k] = pool[s + k]
-        freed += cap[a]
-        start[a] = end
-        cap[a] = new_cap[i]
-        end += new_cap[i]
-    for i in range(len(acc)):
-        a = acc[i]
-        pool[start[a] + length[a]] = usr[i]
-        length[a] += 1
-    return end, freed
+def add_pairs(keys, n_users, pool, start, length, cap, end):  # pragma: no cover - compiled
+    """Append the follow pairs of the sorted ``keys`` (``account * n_users + user``) to their
+    accounts' slabs; a pair repeated in ``keys`` is added once.
 
-
-def pair_keys(accounts: np.ndarray, users: np.ndarray, n_users: int) -> np.ndarray:
-    """Follow pairs as sorted keys ``account * n_users + user``: compiled for a few pairs (one
-    call instead of four numpy calls), numpy's sort for many (several times faster than
-    numba's)."""
-    if accounts.size <= 4096:
-        return _small_pair_keys(accounts, users, n_users)
-    return np.sort(accounts.astype(np.int64) * n_users + users)
-
-
-@njit(cache=True)
-def _small_pair_keys(accounts, users, n_users):  # pragma: no cover - compiled
-    keys = np.empty(len(accounts), np.int64)
-    for i in range(len(accounts)):
-        keys[i] = accounts[i] * n_users + users[i]
-    keys.sort()
-    return keys
-
-
-@njit(cache=True)
-def split_pairs(keys, n_users, length, cap):  # pragma: no cover - compiled
-    """Sorted pair keys ``account * n_users + user`` (``pair_keys``) -> the distinct pairs, and
-    the slabs that must grow to take them.
-
-    Returns (account of each distinct pair, its user, the accounts whose slab is too small,
-    the new capacity of each: the larger of what it needs, twice its capacity and 8). One pass
-    instead of a chain of numpy calls (division, masks, diffs, sums), which cost more than
-    the work itself for the few dozen follows of a small population's day.
+    A slab without room for its new pairs moves to the end of the pool first, with capacity
+    the larger of what it needs, twice its capacity and 8. Returns (users of the pairs added,
+    extra pool room needed, new end of the pool, capacity freed). If the pool has no room past
+    ``end`` for the moved slabs, nothing changes and the room needed is returned: the caller
+    grows the pool and calls again. One compiled call instead of a chain of numpy calls
+    (division, masks, diffs, sums), which cost more than the work itself for the few dozen
+    follows of a small population's day.
     """
     n = len(keys)
-    acc = np.empty(n, np.int64)
-    usr = np.empty(n, np.int32)
-    grow = np.empty(n, np.int64)
-    new_cap = np.empty(n, np.int64)
-    m = 0
-    n_grow = 0
-    run = 0  # distinct pairs of the current account so far
-    for i in range(n + 1):
-        if i < n and i > 0 and keys[i] == keys[i - 1]:
-            continue
-        a = keys[i] // n_users if i < n else -1
-        if m > 0 and acc[m - 1] != a:  # the previous account is complete: room for it?
-            prev = acc[m - 1]
-            need = length[prev] + run
-            if need > cap[prev]:
-                grow[n_grow] = prev
-                new_cap[n_grow] = max(need, 2 * cap[prev], 8)
-                n_grow += 1
-            run = 0
-        if i == n:
-            break
-        acc[m] = a
-        usr[m] = keys[i] - a * n_users
-        m += 1
-        run += 1
-    return acc[:m], usr[:m], grow[:n_grow], new_cap[:n_grow]
+    n_new = 0
+    need = 0  # room for the slabs that move
+    i = 0
+    while i < n:  # per account: its distinct new pairs, and whether its slab must move
+        a = keys[i] // n_users
+        hi = (a + 1) * n_users  # (the account's keys end below: one division per account)
+        run = 0
+        while i < n and keys[i] < hi:
+            run += i == 0 or keys[i] != keys[i - 1]
+            i += 1
+        n_new += run
+        if length[a] + run > cap[a]:
+            need += max(length[a] + run, 2 * cap[a], 8)
+    if end + need > len(pool):
+        return np.empty(0, np.int32), need, end, 0
+    usr = np.empty(n_new, np.int32)
+    freed = 0
+    j = 0
+    i = 0
+    while i < n:
+        a = keys[i] // n_users
+        hi = (a + 1) * n_users
+        lo = i
+        run = 0
+        while i < n and keys[i] < hi:
+            run += i == 0 or keys[i] != keys[i - 1]
+            i += 1
+        if length[a] + run > cap[a]:  # move the slab past ``end`` (no overlap with live slabs)
+            s = start[a]
+            for k in range(length[a]):
+                pool[end + k] = pool[s + k]
+            new_cap = max(length[a] + run, 2 * cap[a], 8)
+            freed += cap[a]
+            start[a] = end
+            cap[a] = new_cap
+            end += new_cap
+        for k in range(lo, i):
+            if k == 0 or keys[k] != keys[k - 1]:
+                u = keys[k] - a * n_users
+                pool[start[a] + length[a]] = u
+                length[a] += 1
+                usr[j] = u
+                j += 1
+    return usr, 0, end, freed
 
 
 @njit(cache=True)
@@ -632,13 +613,28 @@ def search_right(cum, x, edges, lo):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def account_sums(
-    active, platform, length, created, evasion, operator, day, n_platforms, n_operators
+def record_sums(
+    active,
+    platform,
+    length,
+    created,
+    evasion,
+    operator,
+    day,
+    n_platforms,
+    n_operators,
+    posters,
+    posts,
+    recall_loss,
+    other_operators,
 ):  # pragma: no cover - compiled
-    """Per open platform, over the active accounts: (count, followers, age in days, evasion)
-    summed, one row per platform; and which operators run an active account. One pass
-    instead of a mask and three means per platform."""
-    out = np.zeros((n_platforms, 4))
+    """The sums behind a day's metrics row, one row per open platform: over the active accounts,
+    (count, followers, age in days, evasion); over the day's ``posters`` and their ``posts``,
+    (posts, posts weighted by ``1 - recall_loss * evasion``, what a keyword classifier of full
+    recall would find: ``sim.observation``). Also the number of operators who run an active
+    account or are among ``other_operators`` (those with a channel). One compiled call
+    instead of masks and sums per platform."""
+    out = np.zeros((n_platforms, 6))
     running = np.zeros(n_operators, np.bool_)
     for a in range(len(active)):
         if not active[a]:
@@ -649,17 +645,11 @@ def account_sums(
         row[2] += day - created[a]
         row[3] += evasion[a]
         running[operator[a]] = True
-    return out, running
-
-
-@njit(cache=True)
-def post_sums(accounts, posts, platform, evasion, recall_loss, n_platforms):  # pragma: no cover
-    """Per open platform: (posts, posts weighted by ``1 - recall_loss * evasion``), the second
-    being what a keyword classifier of full recall would find (``sim.observation``)."""
-    out = np.zeros((n_platforms, 2))
-    for i in range(len(accounts)):
-        a = accounts[i]
+    for i in range(len(posters)):
+        a = posters[i]
         row = out[platform[a]]
-        row[0] += posts[i]
-        row[1] += posts[i] * (1.0 - recall_loss * evasion[a])
-    return out
+        row[4] += posts[i]
+        row[5] += posts[i] * (1.0 - recall_loss * evasion[a])
+    for o in other_operators:
+        running[o] = True
+    return out, running.sum()

@@ -11,6 +11,7 @@ by ``scale``; per-account and per-user figures are reported as they are.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ MOBILIZATION_DAYS = 30  # averaging window of campaign volume that mobilises opp
 INITIAL_MAX_AGE = 365  # initial accounts were created up to this many days before warm-up
 
 
-@dataclass
+@dataclass(slots=True)
 class Exposure:
     """What step 3 produced for the rest of the day."""
 
@@ -135,6 +136,7 @@ class PropagandaModel(mesa.Model):
         # where each metric goes in a row of ``table``: by platform (short names) and overall
         self._col = {c: j for j, c in enumerate(self.columns)}
         self._record_index: tuple[list[np.ndarray], np.ndarray] | None = None
+        self._no_operators = np.zeros(0, dtype=np.int64)
         self._open_cols = [self._columns_of(n) for n in self.open_names]
         self._enc_cols = [self._columns_of(n) for n in self.enc_names]
         self.table = np.full((self.n_days, len(self.columns)), np.nan)
@@ -267,12 +269,14 @@ class PropagandaModel(mesa.Model):
         """Clear the day's tallies (after recording; events before the next step add to them)."""
         if hasattr(self, "_tally"):
             self._tally.clear()
+            self._new_fresh.fill(0.0)
+            self._new_recreated.fill(0.0)
         else:
             self._tally = DayTally.zeros(len(self.open_names), len(self.enc_names))
+            self._new_fresh = np.zeros(len(self.open_names))
+            self._new_recreated = np.zeros(len(self.open_names))
         # today's suspensions, in order: (account ids, their lost followers, bounds per account)
         self._suspended_today: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self._new_fresh = np.zeros(len(self.open_names))
-        self._new_recreated = np.zeros(len(self.open_names))
 
     def step(self) -> None:
         d = self.day
@@ -337,7 +341,7 @@ class PropagandaModel(mesa.Model):
         # platforms; ordinary posts seen by sympathizers may be shared on
         p = sc.population
         g = self.graph
-        n_views, v_local, v_user, v_kind, views_by_platform = kernels.feed_views(
+        v_local, v_user, v_kind = kernels.feed_views(
             g.pool,
             g.start,
             g.length,
@@ -349,6 +353,7 @@ class PropagandaModel(mesa.Model):
             pp.share_p,
             u.pro_dose,
             u.dosed,
+            self._tally.impressions,
             self.streams.handle("exposure"),
         )
         s_local = sv_local = v_local[:0]  # shared posts, and the views of the shares
@@ -382,31 +387,28 @@ class PropagandaModel(mesa.Model):
                 ex.pro_users.append(np.repeat(members, rng.poisson(mean)))
 
         self._counter_views(posts["organic"], ex)
-        self._tally_views(act, plat, views_by_platform, n_disc, s_local, sv_local, loss)
+        self._tally_views(act, plat, n_disc, s_local, sv_local, loss)
         return ex
 
     def _tally_views(
         self,
         act: np.ndarray,
         plat: np.ndarray,
-        feed_views: np.ndarray,
         n_disc: np.ndarray | None,
         s_local: np.ndarray,
         sv_local: np.ndarray,
         loss: float,
     ) -> None:
-        """Per-platform impressions, shares and what the classifier sees of the shares."""
+        """Per-platform impressions (besides the feed views, which ``feed_views`` counts),
+        shares and what the classifier sees of the shares."""
         tally = self._tally
-        tally.impressions[:] = feed_views
+        n_open = tally.impressions.size
         if n_disc is not None:
-            tally.impressions += np.bincount(plat, n_disc, minlength=feed_views.size).astype(
-                np.int64
-            )
+            tally.impressions += np.bincount(plat, n_disc, minlength=n_open).astype(np.int64)
         if s_local.size == 0:
             return
         # what full recall would find of each share (evasion of the shared account hides some)
         seen = 1.0 - loss * self.accounts.evasion[act[s_local]].astype(np.float64)
-        n_open = feed_views.size
         s_plat = plat[s_local]
         tally.impressions += np.bincount(plat[sv_local], minlength=n_open)
         tally.shares[:] = np.bincount(s_plat, minlength=n_open)
@@ -515,7 +517,7 @@ class PropagandaModel(mesa.Model):
             )
         if d >= 0:
             self.cum_recruits += recruits.size
-        return int(recruits.size), int(reached.size)
+        return int(recruits.size), reached
 
     def _decide_follows(
         self, acc: np.ndarray, users: np.ndarray, sizes: list[int], p_base: list[float]
@@ -523,21 +525,17 @@ class PropagandaModel(mesa.Model):
         """Candidate (account, user) pairs follow with ``p_base * engagement * room``; the
         candidates come in consecutive runs of ``sizes`` pairs, each with its own ``p_base``."""
         u = self.users
-        f_acc, f_usr = kernels.gate_follows(
+        keys = kernels.gate_follows(
             self.streams.handle("follow"),
-            np.cumsum(np.asarray(sizes, dtype=np.int64)),
-            np.asarray(p_base, dtype=np.float64),
+            np.array(list(itertools.accumulate(sizes)), dtype=np.int64),
+            np.array(p_base, dtype=np.float64),
             acc,
             users,
             u.state,
             u.follows,
+            u.n,
         )
-        self._follow(f_acc, f_usr)
-
-    def _follow(self, acc: np.ndarray, users: np.ndarray) -> None:
-        """Add follows (duplicates within the day dropped) and count them against budgets."""
-        u = self.users
-        scatter_add(u.n_following, self.graph.add_edges(acc, users, u.n), 1)
+        scatter_add(u.n_following, self.graph.add_keys(keys, u.n), 1)
 
     def _moderate(self, d: int, posts: dict) -> None:
         """Step 5: suspensions by hazard and flagging on each open platform."""
@@ -666,15 +664,7 @@ class PropagandaModel(mesa.Model):
             return
         t = self.accounts
         old = np.array([acc for acc, _, _ in due], dtype=np.int64)
-        ids = t.add(
-            platform=t.platform[old],
-            language=t.language[old],
-            operator=t.operator[old],
-            rate=t.rate[old],
-            evasion=np.array([op.evasion for _, op, _ in due]),
-            created=day,
-            recreated=True,
-        )
+        ids = t.recreate(old, np.array([op.evasion for _, op, _ in due]), day)
         self.graph.add_accounts(ids.size)
         for _, op, _ in due:
             op.open_accounts += 1
@@ -798,8 +788,11 @@ class PropagandaModel(mesa.Model):
             )
         open_index, global_index = self._record_index
         # per platform: active accounts and their summed followers, ages and evasion; posts and
-        # posts weighted by what the classifier's recall keeps; and which operators run one
-        acc_sums, running = kernels.account_sums(
+        # posts weighted by what the classifier's recall keeps; and the operators running
+        # an account or a channel
+        ch = self.channels
+        with_channel = ch.operator[ch.active_ids()] if self._enc_cols else self._no_operators
+        sums, n_running = kernels.record_sums(
             t.column("active"),
             t.platform,
             self.graph.length,
@@ -809,20 +802,21 @@ class PropagandaModel(mesa.Model):
             d,
             n_open,
             len(self.operators),
+            posts["act"],
+            posts["k"],
+            obs.evasion_recall_loss,
+            with_channel,
         )
-        post_sums = kernels.post_sums(
-            posts["act"], posts["k"], t.platform, t.evasion, obs.evasion_recall_loss, n_open
-        ).tolist()
         campaign_real = posts["government"] + posts["credible"] + posts["organic"]
         nan = float("nan")
         shares, seen_shares = tally.shares.tolist(), tally.shares_observed_weight.tolist()
         susp_n, susp_followers = tally.susp_n.tolist(), tally.susp_followers.tolist()
         susp_age, impressions = tally.susp_age.tolist(), tally.impressions.tolist()
         new_fresh, new_recreated = self._new_fresh.tolist(), self._new_recreated.tolist()
-        for i, (n_act, followers, age, evasion) in enumerate(acc_sums.tolist()):
-            pro_true = (post_sums[i][0] + shares[i]) * s
+        for i, (n_act, followers, age, evasion, n_posts, visible) in enumerate(sums.tolist()):
+            pro_true = (n_posts + shares[i]) * s
             anti_true = campaign_real * float(self.params.anti_share[i])
-            visible = post_sums[i][1] + seen_shares[i]
+            visible += seen_shares[i]
             obs_pro = float(observed_pro_from_visible(visible, 0.0, obs)) * s
             obs_pro += obs.pro_false_positive * anti_true
             obs_anti = float(observed_anti(anti_true, pro_true, obs))
@@ -846,15 +840,12 @@ class PropagandaModel(mesa.Model):
                 age / n_act if n_act else nan,
                 evasion / n_act if n_act else nan,
             )
-        ch = self.channels
-        if self._enc_cols:
-            for e, c in enumerate(self._enc_cols):
-                live = ch.active_ids(e)
-                row[c["members"]] = float(ch.members[live].sum()) * s
-                row[c["channels"]] = live.size * s
-                row[c["channel_posts"]] = live.size * self.params.channel_posts[e] * s
-                row[c["channel_takedowns"]] = tally.takedowns[e] * s
-            running[ch.operator[ch.active_ids()]] = True
+        for e, c in enumerate(self._enc_cols):
+            live = ch.active_ids(e)
+            row[c["members"]] = float(ch.members[live].sum()) * s
+            row[c["channels"]] = live.size * s
+            row[c["channel_posts"]] = live.size * self.params.channel_posts[e] * s
+            row[c["channel_takedowns"]] = tally.takedowns[e] * s
         u = self.users
         counts = u.counts.tolist()
         row[global_index] = (
@@ -869,7 +860,7 @@ class PropagandaModel(mesa.Model):
             counts[SUPPORTER] * s,
             recruits * s,
             self.cum_recruits * s,
-            int(np.count_nonzero(running)) * s,
+            int(n_running) * s,
             self.migrated_operators * s,
         )
 

@@ -106,17 +106,22 @@ class FollowerGraph:
         A pair that already exists from an earlier day is not looked for (the chance is the
         user's share of the account's audience, and looking would cost a search per follow).
         """
-        if accounts.size == 0:
+        return self.add_keys(np.asarray(accounts, dtype=np.int64) * n_users + users, n_users)
+
+    def add_keys(self, keys: np.ndarray, n_users: int) -> np.ndarray:
+        """``add_edges`` for follows given as keys ``account * n_users + user`` (sorted here,
+        in place)."""
+        if keys.size == 0:
             return np.zeros(0, dtype=USER_DTYPE)
-        keys = kernels.pair_keys(accounts, users, n_users)
-        acc, usr, grow, new_cap = kernels.split_pairs(keys, n_users, self.length, self.cap)
-        if grow.size:
-            self._reserve(int(new_cap.sum()))
-        self.end, freed = kernels.insert_pairs(
-            self.pool, self.start, self.length, self.cap, self.end, acc, usr, grow, new_cap
-        )
-        self.dead += freed
-        return usr
+        keys.sort()
+        while True:
+            users, extra, self.end, freed = kernels.add_pairs(
+                keys, n_users, self.pool, self.start, self.length, self.cap, self.end
+            )
+            if extra == 0:
+                self.dead += freed
+                return users
+            self._reserve(extra)
 
     def sample_followers(
         self, accounts: np.ndarray, counts: np.ndarray, rng: np.random.Generator

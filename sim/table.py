@@ -33,14 +33,7 @@ class Table:
         if m < 0:
             raise ValueError("columns must have one common length, got only scalars")
         lo, need = self.n, self.n + m
-        cap = getattr(self, next(iter(self.FIELDS))).size
-        if need > cap:
-            size = max(need, 2 * cap)
-            for name in self.FIELDS:
-                arr = getattr(self, name)
-                grown = np.zeros(size, dtype=arr.dtype)
-                grown[:lo] = arr[:lo]
-                setattr(self, name, grown)
+        self._make_room(need)
         for name, value in self.DEFAULTS.items():
             if name not in columns:
                 getattr(self, name)[lo:need] = value
@@ -48,6 +41,17 @@ class Table:
             getattr(self, name)[lo:need] = value
         self.n = need
         return np.arange(lo, need)
+
+    def _make_room(self, need: int) -> None:
+        """Grow every column to hold at least ``need`` rows (doubling)."""
+        cap = getattr(self, next(iter(self.FIELDS))).size
+        if need > cap:
+            size = max(need, 2 * cap)
+            for name in self.FIELDS:
+                arr = getattr(self, name)
+                grown = np.zeros(size, dtype=arr.dtype)
+                grown[: self.n] = arr[: self.n]
+                setattr(self, name, grown)
 
     def column(self, name: str) -> np.ndarray:
         """The filled part of a column."""
