@@ -158,6 +158,9 @@ class PropagandaModel(mesa.Model):
         self.cum_recruits = 0
         self.migrated_operators = 0
         self.campaign_volume_avg = 0.0
+        self._tally = DayTally.zeros(len(self.open_names), len(self.enc_names))
+        self._new_fresh = np.zeros(len(self.open_names))  # accounts opened today, by platform
+        self._new_recreated = np.zeros(len(self.open_names))
         self._reset_day()
 
         self._seed_accounts(rng)
@@ -267,14 +270,9 @@ class PropagandaModel(mesa.Model):
     # --- the day ------------------------------------------------------------------------
     def _reset_day(self) -> None:
         """Clear the day's tallies (after recording; events before the next step add to them)."""
-        if hasattr(self, "_tally"):
-            self._tally.clear()
-            self._new_fresh.fill(0.0)
-            self._new_recreated.fill(0.0)
-        else:
-            self._tally = DayTally.zeros(len(self.open_names), len(self.enc_names))
-            self._new_fresh = np.zeros(len(self.open_names))
-            self._new_recreated = np.zeros(len(self.open_names))
+        self._tally.clear()
+        self._new_fresh.fill(0.0)
+        self._new_recreated.fill(0.0)
         # today's suspensions, in order: (account ids, their lost followers, bounds per account)
         self._suspended_today: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 

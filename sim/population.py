@@ -2,9 +2,9 @@
 
 Data flow: ``model`` gathers the day's pro and counter doses per user (from ``exposure``) and
 adds them with ``add_pro_views`` / ``add_counter_views``; ``apply_doses`` updates the attitudes
-of the users touched that day and returns who was reached and who was recruited.
-State counts are kept incrementally; the only per-day pass over all users is the one sweep of
-the dose arrays that applies the doses.
+of the users touched that day and returns how many were reached and who was recruited.
+State counts are kept incrementally. The users dosed on a day are marked in a bit set as they
+are dosed, so that finding them costs a pass over one bit per user, not over the dose arrays.
 
 Attitude drifts back toward the user's initial attitude at rate ``relaxation`` per day; the
 drift is applied in closed form when the user is next exposed (a user nobody reaches keeps
@@ -78,10 +78,10 @@ class Users:
         self.lang_start = np.r_[0, np.cumsum(self.lang_count)]
         # the day's doses (pro views, credibility-weighted counter views), cleared when applied
         self.pro_dose = np.zeros(n, dtype=kernels.DOSE_DTYPE)
-        # (counter doses in 32 bits: half the memory traffic of the daily scan and update; a
+        # (counter doses in 32 bits: half the memory traffic of the daily update; a
         # dose is a sum of credibility weights, which needs no more precision)
         self.counter_dose = np.zeros(n, dtype=np.float32)
-        # who has a dose today: one bit per user, set by the first dose (``kernels.count_into``)
+        # who has a dose today: one bit per user, set by each dose (``kernels.count_into``)
         self.dosed = kernels.new_marks(n)
         self._keep, self._keep_for = kernels.keep_table(params.relaxation), params.relaxation
 
