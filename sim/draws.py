@@ -106,7 +106,7 @@ def poisson(h, lam):  # pragma: no cover - compiled
     """A Poisson(lam) count. Below 10: multiplication of uniforms (Knuth). From 10 on: the
     transformed rejection with squeeze of Hoermann (1993), "The transformed rejection method
     for generating Poisson random variables" (PTRS), about two uniforms per draw."""
-    if lam <= 0.0:
+    if not lam > 0.0:  # (also NaN: no draw)
         return 0
     if lam < 10.0:
         limit = math.exp(-lam)

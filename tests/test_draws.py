@@ -67,7 +67,7 @@ def test_poisson_counts_fit_the_poisson_distribution(lam: float) -> None:
 
 def test_poisson_of_rate_zero_draws_nothing() -> None:
     gen, twin = np.random.default_rng(1), np.random.default_rng(1)
-    assert draws.poissons(draws.handle(gen), np.array([0.0, -1.0])).tolist() == [0, 0]
+    assert draws.poissons(draws.handle(gen), np.array([0.0, -1.0, np.nan])).tolist() == [0, 0, 0]
     assert gen.random() == twin.random()
 
 
