@@ -14,6 +14,9 @@ publishes it in ``bit_generator.ctypes`` for this purpose), the addresses are pl
 (so kernels stay cacheable), and the uniforms are bit-identical to ``Generator.random``'s.
 The samplers for other distributions are textbook algorithms (cited per function); they are
 exact in distribution but do not reproduce numpy's draws number for number.
+
+Numba compiles these functions into the kernels that call them, and its cache checks only the
+kernel's own file: after a change here, delete ``sim/__pycache__/*.nbi`` and ``*.nbc``.
 """
 
 from __future__ import annotations
