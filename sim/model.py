@@ -159,6 +159,7 @@ class PropagandaModel(mesa.Model):
         self.migrated_operators = 0
         self.campaign_volume_avg = 0.0
         self._tally = DayTally.zeros(len(self.open_names), len(self.enc_names))
+        self._untallied = DayTally.zeros(len(self.open_names), len(self.enc_names))  # (scratch)
         self._new_fresh = np.zeros(len(self.open_names))  # accounts opened today, by platform
         self._new_recreated = np.zeros(len(self.open_names))
         self._reset_day()
@@ -560,12 +561,8 @@ class PropagandaModel(mesa.Model):
         )
         if gone.size == 0:
             return
-        lost, bounds = self.graph.remove_accounts(gone)
-        t, n_open = self.accounts, len(self.open_names)
-        untallied = np.zeros(n_open, np.int64), np.zeros(n_open), np.zeros(n_open)
-        kernels.end_accounts(gone, d, t.active, t.ended, t.created, t.platform, bounds, *untallied)
-        scatter_add(self.users.n_following, lost, -1)
-        for op in t.operator[gone].tolist():
+        self._end_accounts(gone, d, self._untallied)  # (abandonments are not suspensions)
+        for op in self.accounts.operator[gone].tolist():
             self.operators[op].open_accounts -= 1
 
     def _purge(self, platform: str, real_accounts: float) -> None:
@@ -583,7 +580,18 @@ class PropagandaModel(mesa.Model):
     def _suspend(self, ids: np.ndarray, d: int) -> None:
         if ids.size == 0:
             return
-        t, tally = self.accounts, self._tally
+        lost, bounds = self._end_accounts(ids, d, self._tally)
+        # kept until the operator decides: a re-created account's network looks for it;
+        # account ids[j] lost the users lost[bounds[j]:bounds[j + 1]]
+        self._suspended_today.append((ids, lost, bounds))
+
+    def _end_accounts(
+        self, ids: np.ndarray, d: int, tally: DayTally
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Accounts ``ids`` end on day ``d``: their follow edges go, their followers' follow
+        counts fall, and ``tally`` counts them as suspensions. Returns the users who lost a
+        follow, account ``ids[j]``'s in ``lost[bounds[j]:bounds[j + 1]]``, and ``bounds``."""
+        t = self.accounts
         lost, bounds = self.graph.remove_accounts(ids)
         kernels.end_accounts(
             ids,
@@ -598,9 +606,7 @@ class PropagandaModel(mesa.Model):
             tally.susp_age,
         )
         scatter_add(self.users.n_following, lost, -1)
-        # kept until the operator decides: a re-created account's network looks for it;
-        # account ids[j] lost the users lost[bounds[j]:bounds[j + 1]]
-        self._suspended_today.append((ids, lost, bounds))
+        return lost, bounds
 
     def _operators_decide(self, d: int) -> None:
         """Step 6: per suspended account, its operator re-creates, migrates or quits."""

@@ -23,6 +23,11 @@ NEVER = np.iinfo(np.int32).min // 2
 REACH_WINDOW = 30  # days of ``users_reached_30d``
 
 
+def state_edges(p: Population) -> tuple[float, float, float]:
+    """The attitudes from which a user is neutral, a sympathizer, a supporter."""
+    return (p.opposed_below, p.sympathizer_above, max(p.supporter_above, p.sympathizer_above))
+
+
 def draw_weighted(cum: np.ndarray, x: np.ndarray) -> np.ndarray:
     """``np.searchsorted(cum, x, side="right")`` (``cum`` cumulative weights, ``0 <= x``).
 
@@ -88,10 +93,7 @@ class Users:
     @staticmethod
     def _classify(att: np.ndarray, p: Population) -> np.ndarray:
         """State from attitude: opposed < opposed_below <= neutral < sympathizer_above ..."""
-        edges = np.array(
-            [p.opposed_below, p.sympathizer_above, max(p.supporter_above, p.sympathizer_above)],
-            dtype=att.dtype,
-        )
+        edges = np.array(state_edges(p), dtype=att.dtype)
         state = (att >= edges[0]).view(np.int8) + (att >= edges[1]).view(np.int8)
         state += (att >= edges[2]).view(np.int8)
         return state
@@ -138,7 +140,7 @@ class Users:
         """
         if self._keep_for != p.relaxation:  # the table changes only if a policy sets it
             self._keep, self._keep_for = kernels.keep_table(p.relaxation), p.relaxation
-        edges = (p.opposed_below, p.sympathizer_above, max(p.supporter_above, p.sympathizer_above))
+        edges = state_edges(p)
         return kernels.update_attitudes(
             self.dosed,
             kernels.DEBRUIJN_POS,
