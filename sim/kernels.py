@@ -17,6 +17,7 @@ import numpy as np
 from numba import njit
 
 from . import draws
+from .prefetch import AHEAD, prefetch
 
 
 @njit(cache=True)
@@ -207,11 +208,21 @@ def _mark(marks, u, on):  # pragma: no cover - compiled
     marks[u >> 6] |= np.uint64(on) << np.uint64(u & 63)
 
 
+@njit(cache=True, inline="always")
+def _prefetch_user(u, dose, marks):  # pragma: no cover - compiled
+    # (asked for ``AHEAD`` users early: these increments land at random places, see prefetch)
+    prefetch(dose, u)
+    prefetch(marks, u >> 6)
+
+
 @njit(cache=True)
 def accumulate(users, weights, dose, marks):  # pragma: no cover - compiled
     """``dose[u] += w`` for each (u, w); a nonzero dose sets the user's bit in ``marks`` (see
     ``marked_users``)."""
-    for i in range(len(users)):
+    n = len(users)
+    for i in range(n):
+        if i + AHEAD < n:
+            _prefetch_user(users[i + AHEAD], dose, marks)
         u = users[i]
         w = weights[i]
         _mark(marks, u, w != 0.0)
@@ -222,7 +233,10 @@ def accumulate(users, weights, dose, marks):  # pragma: no cover - compiled
 def count_into(users, dose, marks):  # pragma: no cover - compiled
     """``dose[u] += 1`` for each u (repeats count again), capped at ``DOSE_MAX``; sets the
     user's bit in ``marks``."""
-    for i in range(len(users)):
+    n = len(users)
+    for i in range(n):
+        if i + AHEAD < n:
+            _prefetch_user(users[i + AHEAD], dose, marks)
         u = users[i]
         _mark(marks, u, 1)
         d = dose[u]
@@ -425,6 +439,8 @@ def gate_follows(h, run_end, p_run, accounts, users, state, follows, n_users):  
         lo = run_end[j]
     st = np.empty(m, np.int8)
     for k in range(m):
+        if k + AHEAD < m:
+            prefetch(state, users[cand[k + AHEAD]])
         st[k] = state[users[cand[k]]]
     m2 = 0
     for k in range(m):  # read the budget only of those who would follow with room to spare
@@ -435,7 +451,10 @@ def gate_follows(h, run_end, p_run, accounts, users, state, follows, n_users):  
         m2 += r_cand[k] < p
     made = np.empty(m2, np.int32)
     budget = np.empty(m2, np.int32)
+    flat = follows.reshape(-1)  # (a view: the hint takes 1-d arrays)
     for k in range(m2):
+        if k + AHEAD < m2:
+            prefetch(flat, 2 * users[cand[k + AHEAD]])
         u = users[cand[k]]
         made[k] = follows[u, 0]
         budget[k] = follows[u, 1]

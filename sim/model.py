@@ -21,7 +21,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from . import kernels
+from . import allocator, kernels
 from . import moderation as mod
 from .accounts import AccountTable, Operator, sample_posting_rates
 from .counter import CounterCampaign
@@ -121,6 +121,7 @@ class PropagandaModel(mesa.Model):
 
     def __init__(self, scenario: Scenario, seed: int | None = None) -> None:
         seed = scenario.seed if seed is None else seed
+        allocator.tune()  # keep the day's freed temporaries for the next day (see there)
         self.streams = Streams(seed)
         super().__init__(rng=self.streams["mesa"])
         self.seed = seed

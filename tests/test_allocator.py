@@ -1,0 +1,32 @@
+"""The allocator settings (``sim.allocator``): applied once, where glibc is, and by the model."""
+
+from __future__ import annotations
+
+import ctypes.util
+import sys
+
+import pytest
+
+from sim import allocator
+from sim.model import PropagandaModel
+from sim.scenario import Scenario
+
+
+def test_tune_is_idempotent() -> None:
+    first = allocator.tune()
+    assert allocator.tune() is first
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or "libc.so" not in (ctypes.util.find_library("c") or ""),
+    reason="glibc only",
+)
+def test_tune_takes_on_glibc() -> None:
+    assert allocator.tune() is True
+
+
+def test_model_applies_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[bool] = []
+    monkeypatch.setattr(allocator, "tune", lambda: calls.append(True) or True)
+    PropagandaModel(Scenario(scale=1000), seed=0)
+    assert calls == [True]
