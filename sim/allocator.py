@@ -20,7 +20,6 @@ about the same (measured at 1:1: 1,099 against 1,079 MB).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 
 M_TRIM_THRESHOLD = -1  # (mallopt's parameter numbers, from glibc's malloc.h)
@@ -45,8 +44,9 @@ def _mallopt(param: int, value: int) -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+        # the symbols already loaded into this process (libc among them): no library search,
+        # which would start a subprocess (``ctypes.util.find_library`` runs ``ldconfig -p``)
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # not glibc (e.g. musl has no mallopt)
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
