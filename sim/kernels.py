@@ -497,7 +497,8 @@ def random_users(languages, rnd, lang_start, n_users):  # pragma: no cover - com
 @njit(cache=True)
 def copy_slabs(src_pool, dst_pool, src_start, dst_start, lengths):  # pragma: no cover
     """Copy follower slabs: ``dst_pool[dst_start[i]:][:lengths[i]] = src_pool[src_start[i]:]...``
-    (slab by slab, each read and written forward)."""
+    (slab by slab, each read and written forward). In place (``dst_pool is src_pool``) when
+    the slabs come in pool order and none moves to a later position."""
     for i in range(len(lengths)):
         s = src_start[i]
         d = dst_start[i]

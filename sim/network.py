@@ -87,13 +87,19 @@ class FollowerGraph:
         self.pool = grown
 
     def _compact(self) -> None:
-        """Rewrite live slabs contiguously (each keeps its capacity)."""
+        """Rewrite live slabs contiguously (each keeps its capacity), in place.
+
+        The slabs keep their order in the pool, so each moves toward the front or stays, and
+        copying them forward, front slab first, never overwrites one not yet copied. (A second
+        pool would double the pool's memory while copying, about 0.6 GB at full scale, and
+        its pages would all be faulted in afresh.)
+        """
         n = self.n_accounts
         live = np.flatnonzero(self.cap[:n] > 0)
+        live = live[np.argsort(self.start[live], kind="stable")]
         new_start = np.r_[0, np.cumsum(self.cap[live])[:-1]].astype(np.int64)
-        pool = np.empty_like(self.pool)  # only the first ``length`` entries of a slab are read
-        kernels.copy_slabs(self.pool, pool, self.start[live], new_start, self.length[live])
-        self.pool = pool
+        # (only the first ``length`` entries of a slab are read, so only they are copied)
+        kernels.copy_slabs(self.pool, self.pool, self.start[live], new_start, self.length[live])
         self.start[live] = new_start
         self.end = int(self.cap[live].sum())
         self.dead = 0

@@ -232,3 +232,20 @@ def test_sample_followers_is_uniform() -> None:
     # each follower 10,000 expected; sd about 87
     assert np.abs(counts - 10_000).max() < 450
     assert abs(float(np.mean(frac)) - 0.5) < 0.01
+
+
+def test_compaction_in_place_with_slabs_out_of_account_order() -> None:
+    """A slab that grew was moved behind later accounts' slabs; compacting in place must copy
+    the slabs in pool order, or the first copies overwrite slabs not yet copied."""
+    g = FollowerGraph()
+    g.add_accounts(3)
+    oracle: dict[int, Counter] = {a: Counter() for a in range(3)}
+    for acc, usr in (([0, 1, 2], [10, 11, 12]), ([0] * 40, list(range(100, 140)))):
+        oracle_add(oracle, acc, usr)
+        g.add_edges(np.array(acc), np.array(usr), 1_000)
+    assert g.start[0] > g.start[1], "account 0's slab was meant to move behind account 1's"
+    g.remove_accounts(np.array([2]))
+    oracle[2] = Counter()
+    g._compact()
+    assert_matches(g, oracle)
+    assert g.start[1] < g.start[0]  # pool order kept
