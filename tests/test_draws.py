@@ -23,6 +23,15 @@ def test_uniforms_are_the_generators_own_and_advance_it(seed: int, n: int, m: in
     np.testing.assert_array_equal(draws.uniforms(h, 3), twin.random(3))
 
 
+@pytest.mark.parametrize("bits", [np.random.PCG64, np.random.MT19937, np.random.Philox])
+def test_pcg64_is_stepped_inline_other_generators_are_called(bits: type) -> None:
+    gen, twin = np.random.Generator(bits(17)), np.random.Generator(bits(17))
+    h = draws.handle(gen)
+    assert (h[0] == 0) == (bits is np.random.PCG64)  # 0: the inline PCG64 step
+    np.testing.assert_array_equal(draws.uniforms(h, 1000), twin.random(1000))
+    np.testing.assert_array_equal(gen.random(5), twin.random(5))
+
+
 def test_stream_handles_draw_from_the_named_stream() -> None:
     streams, twin = Streams(9), Streams(9)
     h = streams.handle("exposure")
