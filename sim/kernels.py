@@ -122,77 +122,94 @@ def feed_views(
     """Feed views of the day: who sees what, counted into the pro doses.
 
     Account ``accounts[i]`` (``deg`` followers, ``posts[i]`` posts today, on open platform
-    ``platform[a]``) gets ``c ~ Poisson(deg * posts[i] * view_prob[platform])`` views, spread
-    over its followers by systematic sampling: positions ``(phase + m) * deg / c`` for m = 0,
-    1, ... of its follower list, with one uniform ``phase``. Every follower has the same chance,
-    ``c / deg`` views on average (at most one when there are fewer views than followers), and
-    the list is read forward, not at random.
+    ``p = platform[a]``) gets ``Poisson(deg * posts[i] * view_prob[p])`` views. A view is of a
+    special post with chance ``q = last + (1 - last) * share_p[p]`` (``last`` the last of
+    ``kind_edges``): a shout-out, an invite link, or an ordinary post that becomes a share
+    candidate. By Poisson splitting the account's plain views and special views are then two
+    independent counts, ``Poisson(mean * (1 - q))`` and ``Poisson(mean * q)``, and only the
+    special views need a uniform each, for their kind.
 
-    One uniform ``r`` per view decides the kind of post seen: a shout-out if ``r <
-    kind_edges[0]``, an invite link to encrypted platform ``e`` if ``kind_edges[e] <= r <
-    kind_edges[e + 1]``, else an ordinary post, which becomes a share candidate if ``r``
-    rescaled to [0, 1) past the last edge is below ``share_p`` of the account's platform.
-    (Skipping to the special views by geometric draws needs a logarithm per special view,
-    which costs more than a uniform per view when a sixth of the views are special.)
+    Each group is spread over the followers by systematic sampling: positions ``(phase + m) *
+    deg / c`` for m = 0, 1, ... of the follower list, with one uniform ``phase`` per group.
+    Every follower has the same chance, ``c / deg`` views of the group on average (at most one
+    when the group has fewer views than followers), and the list is read forward, not at random.
+
+    A special view's uniform ``r``, rescaled to ``[0, q)``, decides its kind: a shout-out if
+    ``r < kind_edges[0]``, an invite link to encrypted platform ``e`` if ``kind_edges[e] <= r
+    < kind_edges[e + 1]``, else a share candidate.
 
     Every view adds one to ``pro_dose`` of its user (capped and marked as in ``count_into``)
-    and one to ``impressions`` of its platform. Returns, for the special views only (shout-outs,
-    invites, share candidates), one array of three rows: position of the account in
-    ``accounts``, user, and kind (0 shout-out, 1 + e invite to platform e, -1 share candidate).
-    (One array rather than three: each array a compiled function returns costs about a
-    microsecond to hand back to Python.)
+    and one to ``impressions`` of its platform. Returns, for the special views only, one array
+    of three rows: position of the account in ``accounts``, user, and kind (0 shout-out, 1 + e
+    invite to platform e, -1 share candidate). (One array rather than three: each array a
+    compiled function returns costs about a microsecond to hand back to Python.)
 
-    Two passes, on purpose: the first reads the follower lists and decides the kinds, the
-    second adds the doses. In one loop, the hard-to-predict branch on the kind discards the
-    dose updates in flight (each a likely cache miss at millions of users) whenever it is
-    mispredicted; apart, both loops keep many memory accesses in flight.
+    Draws, in order: per account the two counts; then per account the plain group's phase, and
+    the special group's phase and kinds. The doses are added in a pass of their own
+    (``count_into``), which keeps many of these random memory accesses in flight together.
     """
     n_acc = len(accounts)
-    n_views = np.zeros(n_acc, np.int64)
+    n_plain = np.zeros(n_acc, np.int64)
+    n_special = np.zeros(n_acc, np.int64)
+    last = kind_edges[len(kind_edges) - 1]
+    q = np.empty(len(view_prob))
+    for p in range(len(view_prob)):
+        q[p] = last + (1.0 - last) * min(share_p[p], 1.0)
     total = 0
+    n_spec = 0
     for i in range(n_acc):
         a = accounts[i]
         deg = length[a]
         if deg > 0 and posts[i] > 0:
-            c = draws.poisson(h, deg * posts[i] * view_prob[platform[a]])
-            n_views[i] = c
-            impressions[platform[a]] += c
-            total += c
+            p = platform[a]
+            mean = deg * posts[i] * view_prob[p]
+            c = draws.poisson(h, mean * (1.0 - q[p]))
+            c2 = draws.poisson(h, mean * q[p])
+            n_plain[i] = c
+            n_special[i] = c2
+            impressions[p] += c + c2
+            total += c + c2
+            n_spec += c2
     users = np.empty(total, pool.dtype)
-    out = np.empty((3, total), np.int64)
-    last = kind_edges[len(kind_edges) - 1]
+    out = np.empty((3, n_spec), np.int64)
     j = 0
     n = 0
     for i in range(n_acc):
-        c = n_views[i]
-        if c == 0:
+        c = n_plain[i]
+        c2 = n_special[i]
+        if c + c2 == 0:
             continue
         a = accounts[i]
         deg = length[a]
         s = start[a]
-        step = deg / c
-        x = draws.uniform(h) * step
-        share = share_p[platform[a]]
-        for _ in range(c):
-            u = pool[s + min(int(x), deg - 1)]
-            users[j] = u
-            x += step
-            j += 1
-            f = draws.uniform(h)
-            kind = -2
-            if f < last:
-                kind = 0
-                while f >= kind_edges[kind]:
-                    kind += 1
-            elif (f - last) / (1.0 - last) < share:
+        if c > 0:
+            step = deg / c
+            x = draws.uniform(h) * step
+            for _ in range(c):
+                users[j] = pool[s + min(int(x), deg - 1)]
+                x += step
+                j += 1
+        if c2 > 0:
+            qa = q[platform[a]]
+            step = deg / c2
+            x = draws.uniform(h) * step
+            for _ in range(c2):
+                u = pool[s + min(int(x), deg - 1)]
+                users[j] = u
+                x += step
+                j += 1
+                r = draws.uniform(h) * qa
                 kind = -1
-            if kind != -2:
+                if r < last:
+                    kind = 0
+                    while r >= kind_edges[kind]:
+                        kind += 1
                 out[0, n] = i
                 out[1, n] = u
                 out[2, n] = kind
                 n += 1
-    count_into(users[:j], pro_dose, marks)
-    return out[:, :n]
+    count_into(users, pro_dose, marks)
+    return out
 
 
 # Pro doses are counted in 16 bits: the dose array is then small enough to stay mostly in the
@@ -404,11 +421,12 @@ def update_attitudes(
 
 
 @njit(cache=True)
-def gate_follows(h, run_end, p_run, accounts, users, state, follows, n_users):  # pragma: no cover
-    """The follow candidates (``accounts[i]``, ``users[i]``) that follow, as pair keys
-    ``account * n_users + user`` (unsorted; see ``FollowerGraph.add_keys``): those with ``r <
-    p_base * engagement * room``, with one uniform ``r`` per candidate drawn in order from the
-    stream ``h`` (``sim.draws``).
+def gate_follows(h, run_end, p_run, users, state, follows):  # pragma: no cover - compiled
+    """The follow candidates (users ``users[i]``) that follow, as their indices ``i`` in
+    increasing order: those with ``r < p_base * engagement * room``, with one uniform ``r`` per
+    candidate drawn in order from the stream ``h`` (``sim.draws``). (Indices, not pairs: the
+    caller may choose the account followed only for those who follow, e.g. the account a
+    shout-out promotes.)
 
     Candidates come in runs: run ``j`` ends before index ``run_end[j]`` and has ``p_base =
     p_run[j]``. Engagement is 1 for sympathizers and supporters (state >= 2), 0.1 for
@@ -458,14 +476,13 @@ def gate_follows(h, run_end, p_run, accounts, users, state, follows, n_users):  
         u = users[cand[k]]
         made[k] = follows[u, 0]
         budget[k] = follows[u, 1]
-    keys = np.empty(m2, np.int64)
+    out = np.empty(m2, np.int64)
     n = 0
     for k in range(m2):
         room = 1.0 - made[k] / budget[k]
-        i = cand[k]
-        keys[n] = np.int64(accounts[i]) * n_users + users[i]
+        out[n] = cand[k]
         n += (room > 0.0) & (r_cand[k] < p_cand[k] * min(room, 1.0))
-    return keys[:n]
+    return out[:n]
 
 
 @njit(cache=True)

@@ -39,15 +39,26 @@ INITIAL_MAX_AGE = 365  # initial accounts were created up to this many days befo
 
 
 @dataclass(slots=True)
+class FollowCandidates:
+    """Users who may follow an account, with one base probability (``_decide_follows``).
+
+    ``accounts`` gives, for the indices (into ``users``) of those who do follow, the accounts
+    they follow: chosen only for them, since most candidates do not follow.
+    """
+
+    users: np.ndarray
+    p_base: float
+    accounts: Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(slots=True)
 class Exposure:
     """What step 3 produced for the rest of the day."""
 
     pro_users: list[np.ndarray] = field(default_factory=list)  # one entry per pro view
     counter_users: list[np.ndarray] = field(default_factory=list)
     counter_weights: list[np.ndarray] = field(default_factory=list)
-    follow_acc: list[np.ndarray] = field(default_factory=list)  # follow candidates
-    follow_user: list[np.ndarray] = field(default_factory=list)
-    follow_prob: list[float] = field(default_factory=list)  # one per candidate array
+    follows: list[FollowCandidates] = field(default_factory=list)
     invite_platform: list[np.ndarray] = field(default_factory=list)  # invite-link views
     invite_user: list[np.ndarray] = field(default_factory=list)
 
@@ -356,7 +367,8 @@ class PropagandaModel(mesa.Model):
             self._tally.impressions,
             self.streams.handle("exposure"),
         )
-        s_local = sv_local = v_local[:0]  # shared posts, and the views of the shares
+        s_local = v_local[:0]  # shared posts
+        n_share_views = np.zeros(0, dtype=np.int64)
         if v_kind.size:
             self._special_views(d, act, lang, v_local, v_user, v_kind, ex, rng)
             # shares by sympathizers and supporters, seen by users of the sharer's language
@@ -364,20 +376,15 @@ class PropagandaModel(mesa.Model):
             shared = shared[u.state[v_user[shared]] >= SYMPATHIZER]
             s_local = v_local[shared]
         if s_local.size:
-            n_share_views = rng.poisson(p.share_reach, s_local.size)
-            sv_local = np.repeat(s_local, n_share_views)
-            sv_user = u.random_users(np.repeat(u.language[v_user[shared]], n_share_views), rng)
-            self._add_outside_views(act[sv_local], sv_user, p.follow_prob, ex)
+            langs = u.language[v_user[shared]]
+            n_share_views = self._outside_views(act[s_local], langs, p.share_reach, ex, rng)
         # search/hashtag discovery by non-followers (evasion hides hashtags)
         loss = sc.observation.evasion_recall_loss
         n_disc = None
         if pp.has_discovery:
             ev = acc_t.evasion[act].astype(np.float64)
-            n_disc = rng.poisson(k * pp.discovery[plat] * (1.0 - loss * ev))
-            dv_local = np.repeat(np.arange(act.size), n_disc)
-            self._add_outside_views(
-                act[dv_local], u.random_users(lang[dv_local], rng), p.follow_prob, ex
-            )
+            mean = k * pp.discovery[plat] * (1.0 - loss * ev)
+            n_disc = self._outside_views(act, lang, mean, ex, rng)
 
         # channel posts seen by members of encrypted channels
         if self.channels.n:
@@ -387,7 +394,7 @@ class PropagandaModel(mesa.Model):
                 ex.pro_users.append(np.repeat(members, rng.poisson(mean)))
 
         self._counter_views(posts["organic"], ex)
-        self._tally_views(act, plat, n_disc, s_local, sv_local, loss)
+        self._tally_views(act, plat, n_disc, s_local, n_share_views, loss)
         return ex
 
     def _tally_views(
@@ -396,7 +403,7 @@ class PropagandaModel(mesa.Model):
         plat: np.ndarray,
         n_disc: np.ndarray | None,
         s_local: np.ndarray,
-        sv_local: np.ndarray,
+        n_share_views: np.ndarray,
         loss: float,
     ) -> None:
         """Per-platform impressions (besides the feed views, which ``feed_views`` counts),
@@ -410,7 +417,7 @@ class PropagandaModel(mesa.Model):
         # what full recall would find of each share (evasion of the shared account hides some)
         seen = 1.0 - loss * self.accounts.evasion[act[s_local]].astype(np.float64)
         s_plat = plat[s_local]
-        tally.impressions += np.bincount(plat[sv_local], minlength=n_open)
+        tally.impressions += np.bincount(s_plat, n_share_views, minlength=n_open).astype(np.int64)
         tally.shares[:] = np.bincount(s_plat, minlength=n_open)
         tally.shares_observed_weight[:] = np.bincount(s_plat, seen, minlength=n_open)
 
@@ -430,26 +437,52 @@ class PropagandaModel(mesa.Model):
         is_shout = v_kind == 0
         young = act[(d - acc_t.created[act]) < a_cfg.shoutout_window_days]
         if young.size and is_shout.any():
-            promoted = self._random_account_of_language(
-                young, acc_t.language[young], lang[v_local[is_shout]], rng
+            # the account a shout-out promotes: a young one of the poster's language, chosen
+            # for the viewers who follow it
+            wanted = lang[v_local[is_shout]]
+            promoted = partial(
+                self._random_account_of_language, young, acc_t.language[young], rng=rng
             )
-            ex.follow_acc.append(promoted)
-            ex.follow_user.append(v_user[is_shout])
-            ex.follow_prob.append(a_cfg.shoutout_follow_prob)
+            ex.follows.append(
+                FollowCandidates(
+                    v_user[is_shout],
+                    a_cfg.shoutout_follow_prob,
+                    lambda i: promoted(wanted[i]),
+                )
+            )
         for e_idx in range(len(self.enc_names)):
             sel = v_kind == e_idx + 1
             ex.invite_platform.append(np.full(int(sel.sum()), e_idx))
             ex.invite_user.append(v_user[sel])
 
-    @staticmethod
-    def _add_outside_views(
-        accounts: np.ndarray, users: np.ndarray, follow_prob: float, ex: Exposure
-    ) -> None:
-        """Views of pro posts outside the feed: a pro dose, and a chance to follow the poster."""
-        ex.pro_users.append(users)
-        ex.follow_acc.append(accounts)
-        ex.follow_user.append(users)
-        ex.follow_prob.append(follow_prob)
+    def _outside_views(
+        self,
+        accounts: np.ndarray,
+        languages: np.ndarray,
+        mean: float | np.ndarray,
+        ex: Exposure,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """Views of pro posts outside the feed (shares, discovery); returns their number per
+        source: ``Poisson(mean)`` views of a post of ``accounts[i]`` by random users of
+        ``languages[i]``.
+
+        Each view is a pro dose and, with chance ``population.follow_prob``, a follow
+        candidate (for whom engagement and room then decide). By Poisson splitting the
+        candidate views and the others are two independent counts, so the follow gate sees
+        only the candidates (four in ten at the default), not every view.
+        """
+        pf = self.sc.population.follow_prob
+        total = np.zeros(accounts.size, dtype=np.int64)
+        for share, candidates in ((pf, True), (1.0 - pf, False)):
+            n = rng.poisson(np.multiply(mean, share), accounts.size)
+            idx = np.repeat(np.arange(accounts.size), n)
+            users = self.users.random_users(languages[idx], rng)
+            ex.pro_users.append(users)
+            if candidates and users.size:
+                ex.follows.append(FollowCandidates(users, 1.0, accounts[idx].__getitem__))
+            total += n
+        return total
 
     def _counter_views(self, organic: float, ex: Exposure) -> None:
         """Counter messages seen today: campaigns' posts, and organic counter speech."""
@@ -495,11 +528,8 @@ class PropagandaModel(mesa.Model):
         reached, recruits = u.apply_doses(d, p)
 
         # follows: engaged users with room in their follow budget
-        if ex.follow_acc:
-            f_acc = np.concatenate(ex.follow_acc)
-            f_usr = np.concatenate(ex.follow_user)
-            sizes = [a.size for a in ex.follow_acc]
-            self._decide_follows(f_acc, f_usr, sizes, ex.follow_prob)
+        if ex.follows:
+            self._decide_follows(ex.follows)
 
         # new operators: some recruits, and supporters from outside the modelled audience
         orng = self.streams["operators"]
@@ -519,22 +549,33 @@ class PropagandaModel(mesa.Model):
             self.cum_recruits += recruits.size
         return int(recruits.size), reached
 
-    def _decide_follows(
-        self, acc: np.ndarray, users: np.ndarray, sizes: list[int], p_base: list[float]
-    ) -> None:
-        """Candidate (account, user) pairs follow with ``p_base * engagement * room``; the
-        candidates come in consecutive runs of ``sizes`` pairs, each with its own ``p_base``."""
+    def _decide_follows(self, runs: list[FollowCandidates]) -> None:
+        """The candidates follow with ``p_base * engagement * room`` (``kernels.gate_follows``);
+        the follows are added to the graph and to the users' follow counts."""
         u = self.users
-        keys = kernels.gate_follows(
+        users = np.concatenate([r.users for r in runs]) if len(runs) > 1 else runs[0].users
+        run_end = np.array(list(itertools.accumulate(r.users.size for r in runs)), np.int64)
+        idx = kernels.gate_follows(
             self.streams.handle("follow"),
-            np.array(list(itertools.accumulate(sizes)), dtype=np.int64),
-            np.array(p_base, dtype=np.float64),
-            acc,
+            run_end,
+            np.array([r.p_base for r in runs], dtype=np.float64),
             users,
             u.state,
             u.follows,
-            u.n,
         )
+        # the accounts followed, run by run (``idx`` is increasing)
+        cut = np.searchsorted(idx, run_end)
+        acc = [
+            r.accounts(idx[lo:hi] - first)
+            for r, lo, hi, first in zip(
+                runs,
+                [0, *cut[:-1].tolist()],
+                cut.tolist(),
+                [0, *run_end[:-1].tolist()],
+                strict=True,
+            )
+        ]
+        keys = np.concatenate(acc).astype(np.int64) * u.n + users[idx]
         scatter_add(u.n_following, self.graph.add_keys(keys, u.n), 1)
 
     def _moderate(self, d: int, posts: dict) -> None:
@@ -682,8 +723,9 @@ class PropagandaModel(mesa.Model):
         sizes = [f.size for f in lost]
         users = np.concatenate(lost)
         if users.size:
+            successor = np.repeat(ids, sizes)
             self._decide_follows(
-                np.repeat(ids, sizes), users, [users.size], [self.sc.accounts.refollow_prob]
+                [FollowCandidates(users, self.sc.accounts.refollow_prob, successor.__getitem__)]
             )
 
     def _open_channel(self, op: Operator, platform: int, d: int) -> None:

@@ -122,8 +122,8 @@ outcomes:
   - name: posts
     metric: pro_posts_observed
     start: 2015-01-10
-  - name: recruits
-    metric: cumulative_recruits
+  - name: sympathizers
+    metric: sympathizers
     stat: last
 """
 
@@ -140,10 +140,11 @@ def test_sensitivity_morris_end_to_end(tiny: Path, out: Path, tmp_path: Path, ca
     assert folder.name.startswith("tiny-sensitivity-")
     indices = pd.read_csv(folder / "indices.csv")
     assert list(indices.columns) == ["outcome", "lever", "mu", "mu_star", "mu_star_conf", "sigma"]
-    assert list(indices.outcome) == ["posts", "posts", "recruits", "recruits"]
+    assert list(indices.outcome) == ["posts", "posts", "sympathizers", "sympathizers"]
     assert indices["mu_star"].notna().all()
     runs = pd.read_csv(folder / "runs.csv")
-    assert len(runs) == 3 * 3 and {"posts", "recruits", "intensity", "counter"} <= set(runs.columns)
+    assert len(runs) == 3 * 3
+    assert {"posts", "sympathizers", "intensity", "counter"} <= set(runs.columns)
     assert (folder / "params.yaml").read_text() == PARAMS
     assert (folder / "plots" / "indices.png").is_file()
     assert "mu*" in stdout and "posts" in stdout
@@ -164,8 +165,8 @@ def test_sensitivity_morris_end_to_end(tiny: Path, out: Path, tmp_path: Path, ca
             "unknown key 'counter_efect' in population — did you mean 'counter_effect'?",
         ),
         (
-            ("metric: cumulative_recruits", "metric: cumulative_recruit"),
-            ":13: outcomes.1.metric: unknown metric 'cumulative_recruit' — did you mean",
+            ("metric: sympathizers", "metric: sympathiser"),
+            ":13: outcomes.1.metric: unknown metric 'sympathiser' — did you mean",
         ),
         (
             ("metric: pro_posts_observed", "metric: telegram.pro_posts_observed"),
