@@ -381,6 +381,10 @@ def update_attitudes(
     w = len(reach_buckets)
     today = day % w
     reach_buckets[today] = 0
+    # how long ago each user reached today was last reached: the buckets they leave are
+    # counted after the loop (a decrement there, at an address that waits on the user's
+    # ``last_reached``, held up the loop's other memory accesses: a tenth of its time)
+    agos = np.empty(len(touched), np.int32)
     e0, e1, e2 = edges[0], edges[1], edges[2]
     for i in range(len(touched)):
         u = touched[i]
@@ -392,12 +396,12 @@ def update_attitudes(
         b = baseline[u]
         k = keep[elapsed] if elapsed < n_keep else 0.0
         a = b + (attitude[u] - b) * k
+        ago = w  # (w: not reached today, or not within the window before)
         if pro > 0:
             n_reached += 1
-            ago = day - last_reached[u]
-            if ago < w:  # leaves the bucket of day - ago (its index found without a division)
-                reach_buckets[today - ago + (w if ago > today else 0)] -= 1
+            ago = min(day - last_reached[u], w)
             last_reached[u] = day
+        agos[i] = ago
         push = pro_effect * (log1p_table[pro] if pro < n_log else np.log1p(pro))
         if counter > 0:
             push -= counter_effect * _log1p_fine(counter, log1p_fine)
@@ -406,9 +410,8 @@ def update_attitudes(
         attitude[u] = a
         last_update[u] = day
         old = state[u]
-        new = 3
-        if old != 3:
-            new = (a >= e0) + (a >= e1) + (a >= e2)
+        new = (a >= e0) + (a >= e1) + (a >= e2)
+        new = 3 if old == 3 else new  # (a select: a branch on it was often mispredicted)
         if new != old:
             counts[old] -= 1
             counts[new] += 1
@@ -416,6 +419,11 @@ def update_attitudes(
             if new == 3:
                 recruits[n_rec] = u
                 n_rec += 1
+    leaving = np.zeros(w + 1, np.int64)
+    for i in range(len(agos)):
+        leaving[agos[i]] += 1
+    for ago in range(w):  # (the bucket of day - ago, its index found without a division)
+        reach_buckets[today - ago + (w if ago > today else 0)] -= leaving[ago]
     reach_buckets[today] += n_reached
     return n_reached, recruits[:n_rec]
 
