@@ -115,8 +115,7 @@ class Users:
 
     def engagement(self, users: np.ndarray) -> np.ndarray:
         """Willingness to follow/share/join: 1 for sympathizers and supporters, 0.1 neutral."""
-        st = self.state[users]
-        return np.where(st >= SYMPATHIZER, 1.0, np.where(st == NEUTRAL, 0.1, 0.0))
+        return kernels.ENGAGEMENT[self.state[users]]
 
     def add_pro_views(self, users: np.ndarray) -> None:
         """Count one pro view for each entry of ``users`` (repeats count again)."""
