@@ -44,16 +44,10 @@ class CounterCampaign(mesa.Agent):
         g = self.group
         return g.messengers * g.posts_per_day if self.active else 0.0
 
-    def views(
-        self, view_prob: float, scale: float, rng: np.random.Generator
-    ) -> tuple[np.ndarray, float]:
-        """Languages of the simulated users who see the campaign today, and the weight per view.
-
-        Returns (language of each viewer or -1 for "any language", credibility).
-        """
+    def n_views(self, view_prob: float, scale: float, rng: np.random.Generator) -> int:
+        """How many simulated users see the campaign's posts today (Poisson); who they are is
+        drawn by ``kernels.counter_views`` (``targeting`` of them among the campaign's
+        language)."""
         g = self.group
         mean = self.posts_today() * g.followers / scale * view_prob
-        n = int(rng.poisson(mean)) if mean > 0 else 0
-        targeted = rng.random(n) < g.targeting
-        langs = np.where(targeted, self.language, -1).astype(np.int64)
-        return langs, g.credibility
+        return int(rng.poisson(mean)) if mean > 0 else 0

@@ -497,23 +497,91 @@ def scatter_add(target, index, value):  # pragma: no cover - compiled
         target[i] += value
 
 
-@njit(cache=True)
-def random_users(languages, rnd, lang_start, n_users):  # pragma: no cover - compiled
-    """For each language, a uniformly random user speaking it (anyone if nobody does).
+@njit(cache=True, inline="always")
+def _user_of_language(lang, x, lang_start, n_users):  # pragma: no cover - compiled
+    """The user at ``x`` (uniform on [0, 1)) among those speaking ``lang`` (among all users if
+    nobody does). Users are numbered by language: language l has users ``lang_start[l]`` to
+    ``lang_start[l + 1] - 1``. (Clamped: ``x`` rescaled from a part of [0, 1) may round up
+    to 1.)"""
+    lo = lang_start[lang]
+    n = lang_start[lang + 1] - lo
+    if n > 0:
+        return lo + min(int(x * n), n - 1)
+    return min(int(x * n_users), n_users - 1)
 
-    Users are numbered by language: language l has users ``lang_start[l]`` to
-    ``lang_start[l + 1] - 1``. ``rnd`` holds one uniform per draw.
+
+@njit(cache=True)
+def outside_views(
+    accounts, languages, mean, follow_prob, lang_start, n_users, pro_dose, marks, h
+):  # pragma: no cover - compiled
+    """Views of pro posts outside the feed (shares, discovery), counted into the pro doses.
+
+    Source ``i`` (a post of ``accounts[i]``) gets ``Poisson(mean[i])`` views, each by a random
+    user of ``languages[i]`` (anyone if nobody speaks it) and each a follow candidate with
+    chance ``follow_prob``. One uniform ``r`` per view decides both: a candidate if ``r <
+    follow_prob``, and the user from ``r`` rescaled to [0, 1) within its side of
+    ``follow_prob`` (given the side, that is a fresh uniform). Every view adds one to
+    ``pro_dose`` of its user (as ``count_into``).
+
+    Draws from ``h``, in order: per source its count; then per view its uniform. Returns
+    (candidates' users, the accounts they saw, views per source).
     """
-    out = np.empty(len(languages), np.int64)
-    for i in range(len(languages)):
+    n_src = len(accounts)
+    n_views = np.empty(n_src, np.int64)
+    total = 0
+    for i in range(n_src):
+        n_views[i] = draws.poisson(h, mean[i])
+        total += n_views[i]
+    # both arrays have room for every view: each view is written to both, and the position
+    # of its side advances (no branch on the candidate draw, which goes either way)
+    cand_users = np.empty(total, np.int64)
+    cand_acc = np.empty(total, np.int64)
+    other_users = np.empty(total, np.int64)
+    pf = follow_prob
+    j = 0
+    k = 0
+    for i in range(n_src):
         lang = languages[i]
-        lo = lang_start[lang]
-        n = lang_start[lang + 1] - lo
-        if n > 0:
-            out[i] = lo + int(rnd[i] * n)
+        a = accounts[i]
+        for _ in range(n_views[i]):
+            r = draws.uniform(h)
+            cand = r < pf
+            x = r / pf if cand else (r - pf) / (1.0 - pf)
+            u = _user_of_language(lang, x, lang_start, n_users)
+            cand_users[j] = u
+            cand_acc[j] = a
+            other_users[k] = u
+            j += cand
+            k += 1 - cand
+    count_into(cand_users[:j], pro_dose, marks)
+    count_into(other_users[:k], pro_dose, marks)
+    return cand_users[:j], cand_acc[:j], n_views
+
+
+@njit(cache=True)
+def counter_views(
+    n, targeting, language, weight, mismatch, lang_start, user_language, dose, marks, h
+):  # pragma: no cover - compiled
+    """``n`` views of one campaign's counter posts, accumulated into the counter doses.
+
+    Each view is targeted (with chance ``targeting``) at a random user of ``language``,
+    otherwise at any user; it adds ``weight`` to the viewer's ``dose``, times ``mismatch`` if
+    the viewer does not speak ``language`` (as ``accumulate``). One uniform per view, from
+    ``h``, decides both, as in ``outside_views``.
+    """
+    n_users = len(user_language)
+    users = np.empty(n, np.int64)
+    weights = np.empty(n)
+    for i in range(n):
+        r = draws.uniform(h)
+        if r < targeting:
+            u = _user_of_language(language, r / targeting, lang_start, n_users)
         else:
-            out[i] = int(rnd[i] * n_users)
-    return out
+            u = min(int((r - targeting) / (1.0 - targeting) * n_users), n_users - 1)
+        users[i] = u
+    for i in range(n):
+        weights[i] = weight if user_language[users[i]] == language else weight * mismatch
+    accumulate(users, weights, dose, marks)
 
 
 @njit(cache=True)

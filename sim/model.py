@@ -53,11 +53,9 @@ class FollowCandidates:
 
 @dataclass(slots=True)
 class Exposure:
-    """What step 3 produced for the rest of the day."""
+    """What step 3 produced for the rest of the day (besides the doses, which it counts into
+    the users' pro and counter doses as it draws the views)."""
 
-    pro_users: list[np.ndarray] = field(default_factory=list)  # one entry per pro view
-    counter_users: list[np.ndarray] = field(default_factory=list)
-    counter_weights: list[np.ndarray] = field(default_factory=list)
     follows: list[FollowCandidates] = field(default_factory=list)
     invite_platform: list[np.ndarray] = field(default_factory=list)  # invite-link views
     invite_user: list[np.ndarray] = field(default_factory=list)
@@ -118,7 +116,8 @@ class PropagandaModel(mesa.Model):
        campaigns and opposed users post.
     3. ``_expose``: views of posts by followers (shout-outs and invite links among them), shares
        by sympathizers to users of their language, search/hashtag discovery by non-followers,
-       channel posts seen by members, counter posts seen by their audiences.
+       channel posts seen by members, counter posts seen by their audiences; every view is
+       counted into its viewer's pro or counter dose as it is drawn.
     4. ``_update_users``: attitudes move with the day's pro and counter doses; states change;
        sympathizers follow accounts they discovered; new recruits and outside operators open
        accounts.
@@ -377,23 +376,24 @@ class PropagandaModel(mesa.Model):
             s_local = v_local[shared]
         if s_local.size:
             langs = u.language[v_user[shared]]
-            n_share_views = self._outside_views(act[s_local], langs, p.share_reach, ex, rng)
+            reach = np.full(s_local.size, p.share_reach)
+            n_share_views = self._outside_views(act[s_local], langs, reach, ex)
         # search/hashtag discovery by non-followers (evasion hides hashtags)
         loss = sc.observation.evasion_recall_loss
         n_disc = None
         if pp.has_discovery:
             ev = acc_t.evasion[act].astype(np.float64)
             mean = k * pp.discovery[plat] * (1.0 - loss * ev)
-            n_disc = self._outside_views(act, lang, mean, ex, rng)
+            n_disc = self._outside_views(act, lang, mean, ex)
 
         # channel posts seen by members of encrypted channels
         if self.channels.n:
             members = u.members
             if members.size:
                 mean = pp.channel_views[self.channels.platform[u.member_channel[members]]]
-                ex.pro_users.append(np.repeat(members, rng.poisson(mean)))
+                u.add_pro_views(np.repeat(members, rng.poisson(mean)))
 
-        self._counter_views(posts["organic"], ex)
+        self._counter_views(posts["organic"])
         self._tally_views(act, plat, n_disc, s_local, n_share_views, loss)
         return ex
 
@@ -459,51 +459,62 @@ class PropagandaModel(mesa.Model):
         self,
         accounts: np.ndarray,
         languages: np.ndarray,
-        mean: float | np.ndarray,
+        mean: np.ndarray,
         ex: Exposure,
-        rng: np.random.Generator,
     ) -> np.ndarray:
         """Views of pro posts outside the feed (shares, discovery); returns their number per
-        source: ``Poisson(mean)`` views of a post of ``accounts[i]`` by random users of
-        ``languages[i]``.
+        source: ``Poisson(mean[i])`` views of a post of ``accounts[i]`` by random users of
+        ``languages[i]``, counted into the pro doses here (``kernels.outside_views``).
 
         Each view is a pro dose and, with chance ``population.follow_prob``, a follow
         candidate (for whom engagement and room then decide). By Poisson splitting the
         candidate views and the others are two independent counts, so the follow gate sees
         only the candidates (four in ten at the default), not every view.
         """
-        pf = self.sc.population.follow_prob
-        total = np.zeros(accounts.size, dtype=np.int64)
-        for share, candidates in ((pf, True), (1.0 - pf, False)):
-            n = rng.poisson(np.multiply(mean, share), accounts.size)
-            idx = np.repeat(np.arange(accounts.size), n)
-            users = self.users.random_users(languages[idx], rng)
-            ex.pro_users.append(users)
-            if candidates and users.size:
-                ex.follows.append(FollowCandidates(users, 1.0, accounts[idx].__getitem__))
-            total += n
+        u = self.users
+        cand_users, cand_acc, total = kernels.outside_views(
+            accounts,
+            languages,
+            mean,
+            self.sc.population.follow_prob,
+            u.lang_start,
+            u.n,
+            u.pro_dose,
+            u.dosed,
+            self.streams.handle("exposure"),
+        )
+        if cand_users.size:
+            ex.follows.append(FollowCandidates(cand_users, 1.0, cand_acc.__getitem__))
         return total
 
-    def _counter_views(self, organic: float, ex: Exposure) -> None:
-        """Counter messages seen today: campaigns' posts, and organic counter speech."""
+    def _counter_views(self, organic: float) -> None:
+        """Counter messages seen today, counted into the counter doses: campaigns' posts, and
+        organic counter speech (``kernels.counter_views``)."""
         u, p = self.users, self.sc.population
         crng = self.streams["counter"]
+        h = self.streams.handle("counter")
         for c in self.campaigns:
             if not c.active:
                 continue
-            langs, cred = c.views(self.params.mean_open_view, self.scale, crng)
-            anyone = langs < 0
-            viewers = np.empty(langs.size, dtype=np.int64)
-            viewers[anyone] = crng.integers(0, u.n, int(anyone.sum()))
-            viewers[~anyone] = u.random_users(langs[~anyone], crng)
-            match = u.language[viewers] == c.language
-            ex.counter_users.append(viewers)
-            ex.counter_weights.append(cred * np.where(match, 1.0, p.language_mismatch))
+            n = c.n_views(self.params.mean_open_view, self.scale, crng)
+            kernels.counter_views(
+                n,
+                c.group.targeting,
+                c.language,
+                c.group.credibility,
+                p.language_mismatch,
+                u.lang_start,
+                u.language,
+                u.counter_dose,
+                u.dosed,
+                h,
+            )
         n_org = crng.poisson(organic / self.scale * p.organic_reach) if organic > 0 else 0
-        if n_org:
-            org_users = crng.integers(0, u.n, n_org)
-            ex.counter_users.append(org_users)
-            ex.counter_weights.append(np.full(org_users.size, p.organic_credibility))
+        if n_org:  # (any users: no targeting, no language)
+            kernels.counter_views(
+                n_org, 0.0, 0, p.organic_credibility, 1.0, u.lang_start, u.language,
+                u.counter_dose, u.dosed, h,
+            )  # fmt: skip
 
     @staticmethod
     def _random_account_of_language(
@@ -521,10 +532,6 @@ class PropagandaModel(mesa.Model):
     def _update_users(self, d: int, ex: Exposure) -> tuple[int, int]:
         """Step 4: attitudes, states, follows, recruits starting to operate."""
         u, p = self.users, self.sc.population
-        for users in ex.pro_users:
-            u.add_pro_views(users)
-        for users, weights in zip(ex.counter_users, ex.counter_weights, strict=True):
-            u.add_counter_views(users, weights)
         reached, recruits = u.apply_doses(d, p)
 
         # follows: engaged users with room in their follow budget

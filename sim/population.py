@@ -1,8 +1,9 @@
 """Users as arrays: language, susceptibility, attitude, state, follows and reach bookkeeping.
 
-Data flow: ``model`` gathers the day's pro and counter doses per user (from ``exposure``) and
-adds them with ``add_pro_views`` / ``add_counter_views``; ``apply_doses`` updates the attitudes
-of the users touched that day and returns how many were reached and who was recruited.
+Data flow: the model's exposure step counts the day's pro and counter views into ``pro_dose``
+and ``counter_dose`` as it draws them (compiled kernels such as ``kernels.feed_views``, or
+``add_pro_views`` / ``add_counter_views``); ``apply_doses`` then updates the attitudes of the
+users touched that day and returns how many were reached and who was recruited.
 State counts are kept incrementally. The users dosed on a day are marked in a bit set as they
 are dosed, so that finding them costs a pass over one bit per user, not over the dose arrays.
 
@@ -97,10 +98,6 @@ class Users:
         state = (att >= edges[0]).view(np.int8) + (att >= edges[1]).view(np.int8)
         state += (att >= edges[2]).view(np.int8)
         return state
-
-    def random_users(self, languages: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """One random user speaking each given language (languages without users: anyone)."""
-        return kernels.random_users(languages, rng.random(languages.size), self.lang_start, self.n)
 
     def join_channels(self, users: np.ndarray, channels: np.ndarray) -> None:
         """``users`` (distinct, in index order, in no channel yet) join ``channels``."""

@@ -260,3 +260,58 @@ def test_gate_follows_respects_engagement_and_budgets() -> None:
     n_symp = np.sum(st_of == 2)
     n_neutral = np.sum(st_of == 1)
     assert abs(n_neutral / n_symp - 0.1) < 0.03
+
+
+def test_outside_views_split_candidates_and_count_doses() -> None:
+    n_users = 3_000
+    lang_start = np.array([0, 1_000, 3_000, 3_000])  # language 2 has no users
+    accounts = np.array([4, 9, 5, 7])
+    languages = np.array([0, 1, 2, 1], np.int8)
+    mean = np.array([50.0, 20.0, 10.0, 0.0])
+    gen, h = _stream(21)  # (gen, a local, lives as long as the test)
+    dose = np.zeros(n_users, kernels.DOSE_DTYPE)
+    marks = kernels.new_marks(n_users)
+    n_cand = n_all = 0
+    totals = np.zeros(4)
+    for _ in range(200):
+        users, acc, total = kernels.outside_views(
+            accounts, languages, mean, 0.3, lang_start, n_users, dose, marks, h
+        )
+        assert total[3] == 0 and 7 not in acc  # no views without a mean
+        # candidates speak the language of the source they saw (anyone for language 2)
+        assert np.all(users[acc == 4] < 1_000)
+        assert np.all((users[acc == 9] >= 1_000) & (users[acc == 9] < 3_000))
+        assert np.all((users[acc == 5] >= 0) & (users[acc == 5] < n_users))
+        n_cand += users.size
+        n_all += total.sum()
+        totals += total
+    assert dose.sum() == n_all  # every view, candidate or not, is a pro dose
+    np.testing.assert_array_equal(
+        kernels.marked_users(marks, kernels.DEBRUIJN_POS), np.flatnonzero(dose)
+    )
+    np.testing.assert_allclose(totals / 200, mean, rtol=0.05)
+    assert abs(n_cand / n_all - 0.3) < 0.02
+
+
+def test_counter_views_target_the_language_and_weigh_mismatches() -> None:
+    n_users = 4_000
+    lang_start = np.array([0, 1_000, 4_000, 4_000])
+    user_language = np.repeat(np.arange(2, dtype=np.int8), [1_000, 3_000])
+    gen, h = _stream(8)  # (gen, a local, lives as long as the test)
+    dose = np.zeros(n_users, np.float32)
+    marks = kernels.new_marks(n_users)
+    n = 40_000
+    kernels.counter_views(n, 0.7, 0, 0.5, 0.2, lang_start, user_language, dose, marks, h)
+    # 70% targeted at language 0, the rest at anyone (a quarter of whom speak language 0)
+    share_0 = 0.7 + 0.3 * 0.25
+    weight_0, weight_1 = dose[:1_000].sum(), dose[1_000:].sum()
+    assert abs(weight_0 / (0.5 * n * share_0) - 1) < 0.02  # full weight for language 0
+    assert abs(weight_1 / (0.5 * 0.2 * n * (1 - share_0)) - 1) < 0.03  # a fifth for the rest
+    np.testing.assert_array_equal(
+        kernels.marked_users(marks, kernels.DEBRUIJN_POS), np.flatnonzero(dose)
+    )
+    # organic speech: no targeting, no mismatch: anyone, the same weight
+    dose[:] = 0
+    kernels.counter_views(n, 0.0, 0, 0.5, 1.0, lang_start, user_language, dose, marks, h)
+    assert abs(dose[:1_000].sum() / (0.5 * n / 4) - 1) < 0.03
+    assert dose.sum() == np.float32(0.5 * n)
