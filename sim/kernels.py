@@ -538,6 +538,10 @@ def outside_views(
     cand_acc = np.empty(total, np.int64)
     other_users = np.empty(total, np.int64)
     pf = follow_prob
+    # (products with the inverses, not quotients: a division checks for zero, and that check
+    # keeps the choice of side a branch, mispredicted for four views in ten)
+    to_cand = 1.0 / pf if pf > 0.0 else 0.0
+    to_other = 1.0 / (1.0 - pf) if pf < 1.0 else 0.0
     j = 0
     k = 0
     for i in range(n_src):
@@ -546,7 +550,7 @@ def outside_views(
         for _ in range(n_views[i]):
             r = draws.uniform(h)
             cand = r < pf
-            x = r / pf if cand else (r - pf) / (1.0 - pf)
+            x = r * to_cand if cand else (r - pf) * to_other
             u = _user_of_language(lang, x, lang_start, n_users)
             cand_users[j] = u
             cand_acc[j] = a
@@ -572,13 +576,21 @@ def counter_views(
     n_users = len(user_language)
     users = np.empty(n, np.int64)
     weights = np.empty(n)
+    # the targeted users' range (everyone if nobody speaks the language), and the inverses
+    # of the two sides' widths (see ``outside_views``)
+    lo = lang_start[language]
+    n_lang = lang_start[language + 1] - lo
+    if n_lang == 0:
+        lo, n_lang = 0, n_users
+    to_target = 1.0 / targeting if targeting > 0.0 else 0.0
+    to_rest = 1.0 / (1.0 - targeting) if targeting < 1.0 else 0.0
     for i in range(n):
         r = draws.uniform(h)
-        if r < targeting:
-            u = _user_of_language(language, r / targeting, lang_start, n_users)
-        else:
-            u = min(int((r - targeting) / (1.0 - targeting) * n_users), n_users - 1)
-        users[i] = u
+        targeted = r < targeting
+        x = r * to_target if targeted else (r - targeting) * to_rest
+        first = lo if targeted else 0
+        size = n_lang if targeted else n_users
+        users[i] = first + min(int(x * size), size - 1)
     for i in range(n):
         weights[i] = weight if user_language[users[i]] == language else weight * mismatch
     accumulate(users, weights, dose, marks)
