@@ -82,9 +82,14 @@ class FollowerGraph:
             if self.end + extra <= self.pool.size:
                 return
         size = max(self.end + extra, 2 * self.pool.size)
-        grown = np.empty(size, dtype=USER_DTYPE)
-        grown[: self.end] = self.pool[: self.end]
-        self.pool = grown
+        try:
+            # in place where the allocator can (realloc, for a large pool a remapping of its
+            # pages): no copy of the pool, and no second pool alive while copying
+            self.pool.resize(size, refcheck=True)
+        except ValueError:  # another array shares the pool's memory: copy instead
+            grown = np.empty(size, dtype=USER_DTYPE)
+            grown[: self.end] = self.pool[: self.end]
+            self.pool = grown
 
     def _compact(self) -> None:
         """Rewrite live slabs contiguously (each keeps its capacity), in place.

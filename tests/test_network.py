@@ -249,3 +249,20 @@ def test_compaction_in_place_with_slabs_out_of_account_order() -> None:
     g._compact()
     assert_matches(g, oracle)
     assert g.start[1] < g.start[0]  # pool order kept
+
+
+def test_pool_grows_in_place_or_by_copy_keeping_every_follower() -> None:
+    g = FollowerGraph()
+    g.add_accounts(3)
+    n = 10_000
+    g.add_keys(np.arange(2_000, dtype=np.int64), n)  # account 0: users 0..1999
+    pool_id = id(g.pool)
+    g.add_keys(np.arange(n, n + 3_000, dtype=np.int64), n)  # account 1: grows the pool
+    assert id(g.pool) == pool_id  # resized in place (nothing else held the pool)
+    view = g.followers(0)  # a view of the pool: growing now must copy, not move the memory
+    g.add_keys(np.arange(2 * n, 2 * n + 9_000, dtype=np.int64), n)
+    assert id(g.pool) != pool_id
+    np.testing.assert_array_equal(view, np.arange(2_000))
+    np.testing.assert_array_equal(g.followers(0), np.arange(2_000))
+    np.testing.assert_array_equal(g.followers(1), np.arange(3_000))
+    np.testing.assert_array_equal(g.followers(2), np.arange(9_000))
