@@ -147,6 +147,20 @@ def test_daily_posts_only_active_accounts_at_their_rates() -> None:
     assert abs(k[:, act >= 200].var() / (30 + 30**2 / 2) - 1) < 0.1
 
 
+def test_daily_posts_with_burstiness_one_are_geometric() -> None:
+    """Shape 1: Poisson of an exponential burst, drawn directly as a geometric count."""
+    gen, h = _stream(6)  # (gen, a local, lives as long as the test)
+    active = np.ones(3, bool)
+    rate = np.array([0.0, 0.4, 12.0])
+    k = np.array([kernels.daily_posts(active, rate, 1.5, 1.0, h)[1] for _ in range(40_000)])
+    assert (k[:, 0] == 0).all()  # no rate, no posts
+    for col, m in ((1, 0.6), (2, 18.0)):
+        x = k[:, col]
+        assert abs(x.mean() / m - 1) < 0.03
+        assert abs(np.mean(x == 0) / (1 / (1 + m)) - 1) < 0.05  # P(0) = 1 / (1 + m)
+        assert abs(x.var() / (m + m**2) - 1) < 0.08  # a gamma(1)-Poisson mixture's variance
+
+
 def test_pick_active_picks_each_active_row_with_its_chance() -> None:
     gen, h = _stream(8)  # (gen, a local, lives as long as the test)
     active = np.random.default_rng(1).random(50_000) < 0.4
