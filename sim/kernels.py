@@ -592,6 +592,7 @@ def counter_views(
         lo, n_lang = 0, n_users
     to_target = 1.0 / targeting if targeting > 0.0 else 0.0
     to_rest = 1.0 / (1.0 - targeting) if targeting < 1.0 else 0.0
+    speaks = lang_start[language + 1] > lang_start[language]  # (targeted users speak it)
     for i in range(n):
         r = draws.uniform(h)
         targeted = r < targeting
@@ -599,8 +600,12 @@ def counter_views(
         first = lo if targeted else 0
         size = n_lang if targeted else n_users
         users[i] = first + min(int(x * size), size - 1)
+        weights[i] = weight if (targeted and speaks) or mismatch == 1.0 else -1.0
+    # the language of the others, read only for them (a random access each)
     for i in range(n):
-        weights[i] = weight if user_language[users[i]] == language else weight * mismatch
+        if weights[i] < 0.0:
+            same = user_language[users[i]] == language
+            weights[i] = weight if same else weight * mismatch
     accumulate(users, weights, dose, marks)
 
 

@@ -11,7 +11,6 @@ by ``scale``; per-account and per-user figures are reported as they are.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -560,8 +559,12 @@ class PropagandaModel(mesa.Model):
         """The candidates follow with ``p_base * engagement * room`` (``kernels.gate_follows``);
         the follows are added to the graph and to the users' follow counts."""
         u = self.users
-        users = np.concatenate([r.users for r in runs]) if len(runs) > 1 else runs[0].users
-        run_end = np.array(list(itertools.accumulate(r.users.size for r in runs)), np.int64)
+        if len(runs) == 1:  # (re-follows: few numpy calls for a small day)
+            users = runs[0].users
+            run_end = np.array([users.size], dtype=np.int64)
+        else:
+            users = np.concatenate([r.users for r in runs])
+            run_end = np.cumsum([r.users.size for r in runs], dtype=np.int64)
         idx = kernels.gate_follows(
             self.streams.handle("follow"),
             run_end,
@@ -570,19 +573,18 @@ class PropagandaModel(mesa.Model):
             u.state,
             u.follows,
         )
-        # the accounts followed, run by run (``idx`` is increasing)
-        cut = np.searchsorted(idx, run_end)
-        acc = [
-            r.accounts(idx[lo:hi] - first)
-            for r, lo, hi, first in zip(
-                runs,
-                [0, *cut[:-1].tolist()],
-                cut.tolist(),
-                [0, *run_end[:-1].tolist()],
-                strict=True,
-            )
-        ]
-        keys = np.concatenate(acc).astype(np.int64) * u.n + users[idx]
+        if len(runs) == 1:
+            acc = runs[0].accounts(idx)
+        else:  # the accounts followed, run by run (``idx`` is increasing)
+            parts, lo, first = [], 0, 0
+            cut = np.searchsorted(idx, run_end).tolist()
+            for r, hi, end in zip(runs, cut, run_end.tolist(), strict=True):
+                part = idx[lo:hi]
+                parts.append(r.accounts(part - first if first else part))
+                lo, first = hi, end
+            acc = np.concatenate(parts)
+        keys = acc.astype(np.int64, copy=False) * u.n
+        keys += users[idx]
         scatter_add(u.n_following, self.graph.add_keys(keys, u.n), 1)
 
     def _moderate(self, d: int, posts: dict) -> None:
