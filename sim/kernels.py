@@ -21,35 +21,6 @@ from .prefetch import AHEAD, prefetch
 
 
 @njit(cache=True)
-def sample_followers(pool, start, length, accounts, counts, rnd):  # pragma: no cover - compiled
-    """Views: for each account, ``counts`` uniformly random followers (with replacement).
-
-    ``rnd`` holds one uniform per view (views of accounts without followers are skipped and
-    take none). Returns (position of the account in ``accounts``, user, fractional part of the
-    scaled uniform — a fresh uniform for one more decision).
-    """
-    total = len(rnd)
-    which = np.empty(total, np.int64)
-    users = np.empty(total, np.int64)
-    frac = np.empty(total, np.float64)
-    j = 0
-    for i in range(len(accounts)):
-        a = accounts[i]
-        deg = length[a]
-        if deg == 0:
-            continue
-        s = start[a]
-        for _ in range(counts[i]):
-            x = rnd[j] * deg
-            off = int(x)
-            which[j] = i
-            users[j] = pool[s + off]
-            frac[j] = x - off
-            j += 1
-    return which, users, frac
-
-
-@njit(cache=True)
 def daily_posts(active, rate, multiplier, shape, h):  # pragma: no cover - compiled
     """The day's posts: (ids of the active accounts, in id order; their post counts).
 

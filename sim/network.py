@@ -133,20 +133,3 @@ class FollowerGraph:
                 self.dead += freed
                 return users
             self._reserve(extra)
-
-    def sample_followers(
-        self, accounts: np.ndarray, counts: np.ndarray, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``counts[i]`` uniformly random followers (with replacement) of ``accounts[i]``.
-
-        Returns (position ``i`` in ``accounts`` of each draw, user of each draw, a uniform
-        number per draw). The uniform is the fractional part of the draw that chose the
-        follower: given the follower it is uniform on [0, 1) and independent of it, so callers
-        can use it for one more decision without drawing again. Accounts without followers
-        give no draws.
-        """
-        deg = self.length[accounts]
-        total = int(counts[deg > 0].sum())
-        return kernels.sample_followers(
-            self.pool, self.start, self.length, accounts, counts, rng.random(total)
-        )

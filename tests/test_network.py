@@ -83,20 +83,6 @@ class GraphMachine(RuleBasedStateMachine):
             self.oracle[a] = Counter()
         assert Counter(np.asarray(lost).tolist()) == want
 
-    @precondition(lambda self: self.oracle)
-    @rule(data=st.data())
-    def sample(self, data: st.DataObject) -> None:
-        n_acc = len(self.oracle)
-        accounts = np.array(
-            data.draw(st.lists(st.integers(0, n_acc - 1), max_size=6)), dtype=np.int64
-        )
-        counts = np.array(
-            data.draw(st.lists(st.integers(0, 5), min_size=accounts.size, max_size=accounts.size)),
-            dtype=np.int64,
-        )
-        which, users, frac = self.g.sample_followers(accounts, counts, self.rng)
-        check_sample(self.oracle, accounts, counts, which, users, frac)
-
     @invariant()
     def matches_oracle(self) -> None:
         assert_matches(self.g, self.oracle)
@@ -104,17 +90,6 @@ class GraphMachine(RuleBasedStateMachine):
 
 GraphMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
 TestGraphMachine = GraphMachine.TestCase
-
-
-def check_sample(oracle, accounts, counts, which, users, frac) -> None:
-    deg = np.array([oracle[a].total() for a in accounts.tolist()], dtype=np.int64)
-    want = np.where(deg > 0, counts, 0)
-    np.testing.assert_array_equal(np.bincount(which, minlength=accounts.size), want)
-    assert len(users) == len(which) == len(frac)
-    for i, u in zip(np.asarray(which).tolist(), np.asarray(users).tolist(), strict=True):
-        assert oracle[int(accounts[i])][u] > 0, "sampled a user who does not follow the account"
-    frac = np.asarray(frac)
-    assert ((frac >= 0) & (frac < 1)).all()
 
 
 def test_random_sequences_with_growth_and_compaction() -> None:
@@ -160,9 +135,6 @@ def test_random_sequences_with_growth_and_compaction() -> None:
             assert Counter(np.asarray(lost).tolist()) == want
         if step % 10 == 0:
             assert_matches(g, oracle)
-            accounts = rng.integers(0, len(oracle), 30).astype(np.int64)
-            counts = rng.integers(0, 10, 30).astype(np.int64)
-            check_sample(oracle, accounts, counts, *g.sample_followers(accounts, counts, rng))
     assert_matches(g, oracle)
     if original is not None:
         assert compactions > 0, "the sequence was meant to trigger a compaction"
@@ -212,26 +184,7 @@ def test_empty_calls() -> None:
     assert np.asarray(g.add_edges(np.zeros(0, np.int64), np.zeros(0, np.int64), 10)).size == 0
     lost, bounds = g.remove_accounts(np.zeros(0, np.int64))
     assert lost.size == 0 and bounds.tolist() == [0]
-    which, users, frac = g.sample_followers(
-        np.array([0, 1]), np.array([3, 4]), np.random.default_rng(0)
-    )
-    assert which.size == users.size == frac.size == 0
     assert g.n_edges == 0
-
-
-def test_sample_followers_is_uniform() -> None:
-    g = FollowerGraph()
-    g.add_accounts(2)
-    g.add_edges(np.array([0, 0, 0, 0, 1]), np.array([10, 11, 12, 13, 99]), 100)
-    rng = np.random.default_rng(3)
-    which, users, frac = g.sample_followers(np.array([0, 1]), np.array([40_000, 5]), rng)
-    users = np.asarray(users)
-    assert np.bincount(which).tolist() == [40_000, 5]
-    assert (users[np.asarray(which) == 1] == 99).all()
-    counts = np.array([np.count_nonzero(users == u) for u in (10, 11, 12, 13)])
-    # each follower 10,000 expected; sd about 87
-    assert np.abs(counts - 10_000).max() < 450
-    assert abs(float(np.mean(frac)) - 0.5) < 0.01
 
 
 def test_compaction_in_place_with_slabs_out_of_account_order() -> None:
