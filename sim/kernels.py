@@ -398,11 +398,16 @@ def update_attitudes(
             if new == 3:
                 recruits[n_rec] = u
                 n_rec += 1
-    leaving = np.zeros(w + 1, np.int64)
+    # counted in 8 lanes: most users come back after the same number of days, and one
+    # counter would make each increment wait for the one before
+    leaving = np.zeros((8, w + 1), np.int64)
     for i in range(len(agos)):
-        leaving[agos[i]] += 1
+        leaving[i & 7, agos[i]] += 1
     for ago in range(w):  # (the bucket of day - ago, its index found without a division)
-        reach_buckets[today - ago + (w if ago > today else 0)] -= leaving[ago]
+        left = 0
+        for lane in range(8):
+            left += leaving[lane, ago]
+        reach_buckets[today - ago + (w if ago > today else 0)] -= left
     reach_buckets[today] += n_reached
     return n_reached, recruits[:n_rec]
 
