@@ -62,7 +62,7 @@ def _inline_pcg64_ok() -> bool:
         probe, ref = (np.random.Generator(np.random.PCG64(20140629)) for _ in range(2))
         ref.random(3)  # (advance the reference past a state with an uneven history)
         probe.random(3)
-        got = _inline_uniforms(int(probe.bit_generator.ctypes.state_address), 64)
+        got = uniforms((0, int(probe.bit_generator.ctypes.state_address)), 64)  # (0: inline)
         _INLINE_OK.append(bool(np.array_equal(got, ref.random(64))))
     return _INLINE_OK[0]
 
@@ -96,14 +96,6 @@ def _pcg64_next_double(typingctx, state):  # type: ignore[no-untyped-def]
         return builder.fmul(top, ir.Constant(ir.DoubleType(), 1.0 / 9007199254740992.0))
 
     return sig, codegen
-
-
-@njit(cache=True)
-def _inline_uniforms(state, n):  # pragma: no cover - compiled
-    out = np.empty(n)
-    for i in range(n):
-        out[i] = _pcg64_next_double(state)
-    return out
 
 
 @intrinsic
