@@ -494,6 +494,22 @@ def _user_of_language(lang, x, lang_start, n_users):  # pragma: no cover - compi
     return min(int(x * n_users), n_users - 1)
 
 
+@njit(cache=True, inline="always")
+def _side_widths(p):  # pragma: no cover - compiled
+    """The inverses of the widths of [0, p) and [p, 1) (0 for an empty side), for ``_side``.
+    (Products with the inverses, not quotients: a division checks its divisor for zero, and
+    that check keeps the choice of side a branch, mispredicted whenever it goes either way.)"""
+    return (1.0 / p if p > 0.0 else 0.0), (1.0 / (1.0 - p) if p < 1.0 else 0.0)
+
+
+@njit(cache=True, inline="always")
+def _side(r, p, widths):  # pragma: no cover - compiled
+    """Whether the uniform ``r`` falls below ``p``, and ``r`` rescaled to [0, 1) within its
+    side (given the side, a fresh uniform)."""
+    below = r < p
+    return below, (r * widths[0] if below else (r - p) * widths[1])
+
+
 @njit(cache=True)
 def outside_views(
     accounts, languages, mean, follow_prob, lang_start, n_users, pro_dose, marks, h
@@ -521,20 +537,14 @@ def outside_views(
     cand_users = np.empty(total, np.int64)
     cand_acc = np.empty(total, np.int64)
     other_users = np.empty(total, np.int64)
-    pf = follow_prob
-    # (products with the inverses, not quotients: a division checks for zero, and that check
-    # keeps the choice of side a branch, mispredicted for four views in ten)
-    to_cand = 1.0 / pf if pf > 0.0 else 0.0
-    to_other = 1.0 / (1.0 - pf) if pf < 1.0 else 0.0
+    widths = _side_widths(follow_prob)
     j = 0
     k = 0
     for i in range(n_src):
         lang = languages[i]
         a = accounts[i]
         for _ in range(n_views[i]):
-            r = draws.uniform(h)
-            cand = r < pf
-            x = r * to_cand if cand else (r - pf) * to_other
+            cand, x = _side(draws.uniform(h), follow_prob, widths)
             u = _user_of_language(lang, x, lang_start, n_users)
             cand_users[j] = u
             cand_acc[j] = a
@@ -560,19 +570,15 @@ def counter_views(
     n_users = len(user_language)
     users = np.empty(n, np.int64)
     weights = np.empty(n)
-    # the targeted users' range (everyone if nobody speaks the language), and the inverses
-    # of the two sides' widths (see ``outside_views``)
+    # the targeted users' range (everyone if nobody speaks the language)
     lo = lang_start[language]
     n_lang = lang_start[language + 1] - lo
-    if n_lang == 0:
+    speaks = n_lang > 0  # (then targeted users speak it)
+    if not speaks:
         lo, n_lang = 0, n_users
-    to_target = 1.0 / targeting if targeting > 0.0 else 0.0
-    to_rest = 1.0 / (1.0 - targeting) if targeting < 1.0 else 0.0
-    speaks = lang_start[language + 1] > lang_start[language]  # (targeted users speak it)
+    widths = _side_widths(targeting)
     for i in range(n):
-        r = draws.uniform(h)
-        targeted = r < targeting
-        x = r * to_target if targeted else (r - targeting) * to_rest
+        targeted, x = _side(draws.uniform(h), targeting, widths)
         first = lo if targeted else 0
         size = n_lang if targeted else n_users
         users[i] = first + min(int(x * size), size - 1)
