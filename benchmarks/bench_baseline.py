@@ -1,7 +1,8 @@
 """Time and memory of the baseline scenario at several scales (SPEC 6: speed, linear growth).
 
 For each scale (default 80, 40 and 20, i.e. 1:80, 1:40, 1:20) the baseline
-(``scenarios/baseline.yaml`` loaded by ``sim.loader.load_scenario`` with ``--set scale=S``) is run
+(``scenarios/baseline.yaml`` loaded by ``sim.config.loader.load_scenario`` with ``--set scale=S``)
+is run
 ``--repeats`` times, each run in a fresh Python process so that its peak memory
 (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of that process) is its own. Each child first
 makes an untimed 5-day run at 1:1000 so that one-off costs (imports, loading compiled kernels) are
@@ -53,8 +54,8 @@ def child(scenario_path: str, scale: float) -> dict:
 
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
-    from sim.loader import load_scenario
-    from sim.model import PropagandaModel
+    from sim.config.loader import load_scenario
+    from sim.core.model import PropagandaModel
 
     # untimed: imports, compiled kernels, first-call costs
     tiny = load_scenario(scenario_path, ["scale=1000", "warmup_days=0"])

@@ -1,7 +1,7 @@
 """Speed of the real model against its plain Mesa reference on one shared configuration.
 
 Issue 3 asks that, on a configuration the reference can still run (20,000 users, 200 accounts,
-100 days), the real model (``sim.model.PropagandaModel``) be at least 100 times faster per
+100 days), the real model (``sim.core.model.PropagandaModel``) be at least 100 times faster per
 simulated day than the reference written the way Mesa's examples are
 (``benchmarks/reference_mesa.py``: one Mesa agent per user, account and operator, follower lists
 on the agents, ``shuffle_do``). Both run ``reference_mesa.build_shared_scenario(users, accounts,
@@ -45,8 +45,8 @@ for path in (str(HERE), str(REPO)):
 from bench_baseline import machine, write_readme  # noqa: E402
 from reference_mesa import ReferenceModel, build_shared_scenario  # noqa: E402
 
-from sim.model import PropagandaModel  # noqa: E402
-from sim.scenario import Scenario  # noqa: E402
+from sim.config.schema import Scenario  # noqa: E402
+from sim.core.model import PropagandaModel  # noqa: E402
 
 README = HERE / "README.md"
 BEGIN, END = "<!-- BEGIN REFERENCE RESULTS -->", "<!-- END REFERENCE RESULTS -->"
@@ -116,7 +116,7 @@ def report(real: list[Run], refs: list[Run], sc: Scenario, info: dict[str, str])
         "|---|---|---|---|---|---|",
     ]
     for name, runs in (
-        ("real model (`sim.model`)", real),
+        ("real model (`sim.core.model`)", real),
         ("Mesa reference (`benchmarks/reference_mesa.py`)", refs),
     ):
         rows.append(

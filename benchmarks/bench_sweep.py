@@ -9,7 +9,7 @@ and times its wall clock: start-up, validation, the pool, the runs, pickling, th
 files and the run table. The ratio of the medians must be at least 1.8.
 
 Overhead per run: the time each run spends in the model (``run_seconds``, measured in the
-worker around ``sim.runner.run_one``) is read back from the part files;
+worker around ``sim.execution.runner.run_one``) is read back from the part files;
 ``wall x workers - sum of run_seconds`` over 16 runs is what a run costs beyond the model
 (start-up and finishing shared out, pickling, writing). Pickling a run's result and writing its
 part file are also timed on their own in this process.
@@ -69,7 +69,7 @@ def sweep(workers: int, out: Path, sets: list[str] = SETS) -> tuple[float, list[
 def io_costs(repeats: int = 20) -> tuple[float, float, float]:
     """(model seconds, pickle round trip, part-file write) of one run, in this process."""
     from sim.analysis.sweep import Task, simulate_task, write_part
-    from sim.loader import load_scenario
+    from sim.config.loader import load_scenario
 
     scenario = load_scenario(REPO / "scenarios/baseline.yaml", SETS[1::2])
     task = Task(0, 0, 1, {"moderation.twitter.intensity": 0.0003}, scenario)

@@ -49,14 +49,31 @@ moderation:
 """
 
 
+def _entry_points():
+    """``load_scenario`` and ``simulate`` of the ``sim`` on ``sys.path``, wherever that version
+    keeps them (the package was reorganised into ``sim.config``/``sim.core`` in session 7)."""
+    import importlib
+
+    for loader, model in (
+        ("sim.scenario", "sim.core.model"),
+        ("sim.config.loader", "sim.core.model"),
+        ("sim.loader", "sim.model"),
+    ):
+        try:
+            load = importlib.import_module(loader).load_scenario
+            return load, importlib.import_module(model).simulate
+        except (ImportError, AttributeError):
+            continue
+    raise ImportError("no load_scenario/simulate found in this version of sim")
+
+
 def run_cases(root: Path, out: Path) -> None:
     """Child process: run every case with the ``sim`` package of ``root``; pickle the tables
     and processor times to ``out``."""
     sys.path[:0] = [str(root), str(root / "benchmarks")]
     from reference_mesa import build_shared_scenario
 
-    from sim.loader import load_scenario
-    from sim.model import simulate
+    load_scenario, simulate = _entry_points()
 
     two = out.with_suffix(".yaml")
     two.write_text(TWO_PLATFORMS.format(root=root), encoding="utf-8")
@@ -87,9 +104,9 @@ def run_cases(root: Path, out: Path) -> None:
 def run_seeds(root: Path, out: Path, n: int, scale: float, first_seed: int = 1000) -> None:
     """Child process: summary outcomes of ``n`` seeds of the baseline with ``root``'s ``sim``."""
     sys.path[:0] = [str(root)]
-    from sim.loader import load_scenario
     from sim.metrics import summarize
-    from sim.model import simulate
+
+    load_scenario, simulate = _entry_points()
 
     scenario = load_scenario(root / "scenarios" / "baseline.yaml", [f"scale={scale:g}"])
     open_names, enc_names = scenario.platform_names("open"), scenario.platform_names("encrypted")
@@ -127,6 +144,16 @@ def compare(old: dict, new: dict) -> bool:
     width = max(len(k) for k in old)
     for name in old:
         a, b = old[name][0], new[name][0]
+        # columns are compared by name (a version may order them differently)
+        if set(a.columns) != set(b.columns):
+            same_all = False
+            gone, added = (
+                sorted(set(a.columns) - set(b.columns)),
+                sorted(set(b.columns) - set(a.columns)),
+            )
+            print(f"{name:<{width}}  COLUMNS DIFFER: only old {gone}, only new {added}")
+            continue
+        b = b[list(a.columns)]
         if a.equals(b):
             verdict = "identical"
         else:

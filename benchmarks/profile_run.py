@@ -1,7 +1,7 @@
 """Where one run's time goes: seconds per step of the day and per compiled kernel.
 
-Wraps each step method of ``sim.model.PropagandaModel`` (``_post``, ``_expose``, ...) and each
-numba kernel of ``sim.kernels`` with a timer, runs one replicate of a scenario, and prints the
+Wraps each step method of ``sim.core.model.PropagandaModel`` (``_post``, ``_expose``, ...) and each
+numba kernel of ``sim.core.kernels`` with a timer, runs one replicate of a scenario, and prints the
 totals, largest first, with the number of calls. Step times include the kernels they call; the
 rest of a step's time is its numpy and Python glue. Building the model (users, initial accounts
 and followers) is timed on its own. A sampling profiler (py-spy, pyinstrument) sees numba
@@ -28,9 +28,9 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from sim import kernels  # noqa: E402
-from sim import model as model_module  # noqa: E402
-from sim.loader import load_scenario  # noqa: E402
+from sim.config.loader import load_scenario  # noqa: E402
+from sim.core import kernels  # noqa: E402
+from sim.core import model as model_module  # noqa: E402
 
 STEPS = (
     "_post",

@@ -12,7 +12,7 @@ re-created accounts come back through ``Model.schedule_event``; the daily figure
 by a ``mesa.DataCollector``. It is deliberately the idiomatic, slow way.
 
 Rules implemented (docs/ODD.md sections 5 and 7; parameters read from the same
-``sim.scenario.Scenario`` object as the real model, so both share one configuration):
+``sim.config.schema.Scenario`` object as the real model, so both share one configuration):
 
 - **Initialisation** (ODD 5): users with language, Gamma susceptibility, clipped normal baseline
   attitude, state from the thresholds, geometric follow cap; operators with ``1 + Poisson(m - 1)``
@@ -63,7 +63,7 @@ Usage::
 
     from benchmarks.reference_mesa import build_shared_scenario, run_reference
     sc = build_shared_scenario(users=5000, accounts=60, days=60)
-    daily = run_reference(sc, seed=1)           # and sim.model.simulate(sc, seed=1) to compare
+    daily = run_reference(sc, seed=1)           # and sim.core.model.simulate(sc, seed=1) to compare
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ import numpy as np
 import pandas as pd
 from mesa.agentset import AbstractAgentSet
 
-from sim.scenario import (
+from sim.config.schema import (
     Accounts,
     Moderation,
     Operators,
@@ -117,7 +117,7 @@ def build_shared_scenario(
     start = dt.date(2015, 1, 1)
     return Scenario(
         name="reference_shared",
-        description="Core rules shared by sim.model and benchmarks/reference_mesa.py",
+        description="Core rules shared by sim.core.model and benchmarks/reference_mesa.py",
         start=start,
         end=start + dt.timedelta(days=days - 1),
         warmup_days=warmup_days,
@@ -511,7 +511,7 @@ def run_reference(
     scenario: Scenario, seed: int, view_sampling: ViewSampling = "systematic"
 ) -> pd.DataFrame:
     """Simulate warm-up and reported days; the daily figures, indexed by date like
-    ``sim.model.simulate``."""
+    ``sim.core.model.simulate``."""
     model = ReferenceModel(scenario, seed, view_sampling)
     for _ in range(model.warmup + model.sc.days):
         model.step()

@@ -1,8 +1,10 @@
 """The ``propsim`` command line: a thin layer over loading, running and writing results.
 
-Data flow of ``propsim run``: scenario YAML + ``--set`` overrides -> ``sim.loader.load_scenario``
-(validation; errors are ``ScenarioError``) -> ``sim.runner.run_replicates`` (``sim.model``) ->
-daily tables -> ``sim.results.write_results`` (results folder, plots) -> summary table printed.
+Data flow of ``propsim run``: scenario YAML + ``--set`` overrides ->
+``sim.config.loader.load_scenario``
+(validation; errors are ``ScenarioError``) -> ``sim.execution.runner.run_replicates``
+(``sim.core.model``) ->
+daily tables -> ``sim.io.results.write_results`` (results folder, plots) -> summary table printed.
 
 Subcommands: ``run``, ``validate``, ``schema``, ``metrics``; ``calibrate`` (its arguments and
 steps in ``sim.analysis.calibrate_cli``); ``sweep`` and ``sensitivity`` (added by
@@ -33,7 +35,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sim.scenario import Scenario
+    from sim.config.schema import Scenario
 
 PROG = "propsim"
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -120,7 +122,7 @@ def summary_text(scenario: Scenario, summary: pd.DataFrame, duration: float) -> 
 
 
 def _load(args: argparse.Namespace) -> Scenario:
-    from sim.loader import load_scenario
+    from sim.config.loader import load_scenario
 
     path = Path(args.scenario)
     if not path.exists():
@@ -131,7 +133,7 @@ def _load(args: argparse.Namespace) -> Scenario:
 
 
 def cmd_validate(args: argparse.Namespace, command_line: list[str]) -> int:
-    from sim.results import validate_name
+    from sim.io.results import validate_name
 
     scenario = _load(args)
     try:
@@ -161,8 +163,8 @@ def _prepare_out(out: Path) -> Path:
 def cmd_run(args: argparse.Namespace, command_line: list[str]) -> int:
     from pydantic import ValidationError
 
-    from sim.results import summary_table, validate_name, write_results
-    from sim.runner import replicate_seeds, run_replicates
+    from sim.execution.runner import replicate_seeds, run_replicates
+    from sim.io.results import summary_table, validate_name, write_results
 
     scenario = _load(args)
     try:
@@ -208,7 +210,7 @@ def cmd_run(args: argparse.Namespace, command_line: list[str]) -> int:
 
 
 def cmd_schema(args: argparse.Namespace, command_line: list[str]) -> int:
-    from sim.scenario import Scenario
+    from sim.config.schema import Scenario
 
     text = json.dumps(Scenario.model_json_schema(), indent=2) + "\n"
     if args.out is None:
@@ -445,7 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if start is not None:  # background work of the subcommand (a pool's fork server), begun
         start(args)  # before the imports below so that the two overlap
     try:
-        from sim.loader import ScenarioError
+        from sim.config.loader import ScenarioError
     except ImportError as err:
         _err(f"cannot import the scenario loader: {err}")
         return EXIT_FAILURE

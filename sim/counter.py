@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from .scenario import LANGUAGES, CounterGroup
+from sim.config.schema import LANGUAGES, CounterGroup
 
 if TYPE_CHECKING:
-    from .model import PropagandaModel
+    from sim.core.model import PropagandaModel
 
 
 class CounterCampaign(mesa.Agent):

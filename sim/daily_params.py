@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .moderation import hazard_parameters
-from .scenario import Scenario
+from sim.config.schema import Scenario
+from sim.moderation import hazard_parameters
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,8 @@ from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from sim.config.schema import Scenario
 from sim.metrics import METRICS, OUTCOMES
-from sim.scenario import Scenario
 
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
 

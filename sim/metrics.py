@@ -1,6 +1,7 @@
 """The one list of daily metrics and summary outcomes, their units and meanings.
 
-Data flow: ``sim.model`` fills one row per reported day with the names below (already multiplied
+Data flow: ``sim.core.model`` fills one row per reported day with the names below (already
+multiplied
 by ``scale`` into real-world units) -> a ``pandas.DataFrame`` indexed by date -> results folder
 (Parquet) -> ``summarize`` turns one replicate's daily table into its summary outcomes.
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from . import draws
-from .scenario import Moderation
+from sim.config.schema import Moderation
+from sim.core import draws
 
 REFERENCE_POSTS = 5.0
 REFERENCE_FOLLOWERS = 1000.0
@@ -97,7 +97,7 @@ def suspension_probability(
 @njit(cache=True)
 def suspended(accounts, posts, platform, followers, evasion, created, day, params, h):
     """The ``accounts`` (active, with today's ``posts``) suspended today: those whose uniform,
-    drawn in order from the stream ``h`` (``sim.draws``), falls below their probability under
+    drawn in order from the stream ``h`` (``sim.core.draws``), falls below their probability under
     their platform's row of ``params``."""
     age = day - created[accounts]
     prob = _probabilities(

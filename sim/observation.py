@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .scenario import Observation
+from sim.config.schema import Observation
 
 
 def observed_pro(posts: np.ndarray, evasion: np.ndarray, anti_true: float, o: Observation) -> float:

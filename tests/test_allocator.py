@@ -1,4 +1,5 @@
-"""The allocator settings (``sim.allocator``): applied once, where glibc is, and by the model."""
+"""The allocator settings (``sim.core.allocator``): applied once, where glibc is, and by the
+model."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import sys
 
 import pytest
 
-from sim import allocator
-from sim.model import PropagandaModel
-from sim.scenario import Scenario
+from sim.config.schema import Scenario
+from sim.core import allocator
+from sim.core.model import PropagandaModel
 
 
 def test_tune_is_idempotent() -> None:

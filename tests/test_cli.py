@@ -1,7 +1,8 @@
 """The ``propsim`` CLI end to end: in-process via ``main`` and as ``python -m sim.cli``.
 
-Runs use the fake model of ``tests/test_results.py`` (and its fake loader while ``sim.loader``
-does not exist); ``test_real_model_end_to_end`` uses the real ``sim.model`` when it exists.
+Runs use the fake model of ``tests/test_results.py`` (and its fake loader while
+``sim.config.loader``
+does not exist); ``test_real_model_end_to_end`` uses the real ``sim.core.model`` when it exists.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import pandas as pd
 import pytest
 from test_results import SIMULATE_CALLS, fake_simulate, install_fakes
 
-from sim import cli, results
+from sim import cli
+from sim.io import results
 from sim.metrics import METRICS, OUTCOMES, column_names
 
 REPO = Path(__file__).resolve().parents[1]
@@ -186,7 +188,7 @@ def test_run_scenario_error(tiny: Path, out: Path, fakes: None, capsys) -> None:
 def test_scenario_error_message_is_passed_through(
     tiny: Path, out: Path, fakes: None, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    loader = sys.modules["sim.loader"]
+    loader = sys.modules["sim.config.loader"]
 
     def fail(path, overrides=None):
         raise loader.ScenarioError(
@@ -227,7 +229,7 @@ def test_interrupt_during_run(
             raise KeyboardInterrupt
         return fake_simulate(scenario, seed, progress)
 
-    monkeypatch.setattr(sys.modules["sim.model"], "simulate", interrupted)
+    monkeypatch.setattr(sys.modules["sim.core.model"], "simulate", interrupted)
     assert cli.main(["run", str(tiny), "--out", str(out)]) == 130
     assert "interrupted" in capsys.readouterr().err
     assert folders(out) == []
@@ -250,7 +252,7 @@ def test_model_failure_exits_1(
     def broken(scenario, seed, progress=None):
         raise ZeroDivisionError("oops")
 
-    monkeypatch.setattr(sys.modules["sim.model"], "simulate", broken)
+    monkeypatch.setattr(sys.modules["sim.core.model"], "simulate", broken)
     assert cli.main(["run", str(tiny), "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert "unexpected failure (ZeroDivisionError: oops)" in err

@@ -1,4 +1,5 @@
-"""Draws inside compiled code (``sim.draws``): the same stream as numpy, exact distributions."""
+"""Draws inside compiled code (``sim.core.draws``): the same stream as numpy, exact
+distributions."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from sim import draws
-from sim.rng import Streams
+from sim.core import draws
+from sim.core.rng import Streams
 
 
 @settings(max_examples=30, deadline=None)

@@ -1,4 +1,4 @@
-"""Compiled loops of ``sim.kernels`` against plain numpy on random inputs (hypothesis).
+"""Compiled loops of ``sim.core.kernels`` against plain numpy on random inputs (hypothesis).
 
 Most kernels are tested through the modules that call them (population, network, model); these
 are the ones whose results only reach the metrics.
@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from sim import kernels
+from sim.core import kernels
 
 
 @settings(max_examples=60, deadline=None)
@@ -110,7 +110,7 @@ def test_add_pairs_appends_distinct_pairs_and_moves_full_slabs(
 
 def _stream(seed: int) -> tuple[np.random.Generator, tuple[int, int]]:
     """A generator and its handle (the generator must stay alive while the handle is used)."""
-    from sim.draws import handle
+    from sim.core.draws import handle
 
     gen = np.random.default_rng(seed)
     return gen, handle(gen)

@@ -1,4 +1,4 @@
-"""Tests of sim.loader: extends, --set overrides, and clear messages for malformed scenarios.
+"""Tests of sim.config.loader: extends, --set overrides, and clear messages for malformed scenarios.
 
 Each file in tests/scenarios_bad/ marks the line its error must be reported at with ``# ERROR``.
 """
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.loader import ScenarioError, load_scenario, parse_set, scenario_to_yaml
-from sim.scenario import PurgeEvent, Scenario, SetEvent
+from sim.config.loader import ScenarioError, load_scenario, parse_set, scenario_to_yaml
+from sim.config.schema import PurgeEvent, Scenario, SetEvent
 
 HERE = Path(__file__).parent
 OK = HERE / "scenarios_ok"

@@ -1,4 +1,4 @@
-"""The model end to end (``sim.model``) on small scenarios: reproducibility, common random
+"""The model end to end (``sim.core.model``) on small scenarios: reproducibility, common random
 numbers, accounting identities of the daily table, events, Mesa agents and scale invariance."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 from conftest import make_scenario
 
-from sim.accounts import Operator
+from sim.config.schema import Scenario
+from sim.core.model import PropagandaModel, simulate
+from sim.core.state.accounts import Operator
 from sim.counter import CounterCampaign
 from sim.metrics import column_names
-from sim.model import PropagandaModel, simulate
-from sim.scenario import Scenario
 
 NAN_ALLOWED = ("mean_followers_suspended", "mean_lifetime_suspended", "anti_pro_ratio")
 CUMULATIVE = ("cumulative_suspensions", "cumulative_recruits", "migrated_operators")

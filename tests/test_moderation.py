@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from sim.config.schema import Moderation
 from sim.moderation import (
     REFERENCE_FOLLOWERS,
     REFERENCE_POSTS,
@@ -15,7 +16,6 @@ from sim.moderation import (
     suspension_probability,
     visibility,
 )
-from sim.scenario import Moderation
 
 M = Moderation(
     intensity=0.01, post_weight=0.3, follower_weight=0.6, flagging=0.0, evasion_protection=0.5
@@ -148,7 +148,7 @@ def test_stochastic_round_of_integers_is_exact() -> None:
 
 def test_suspended_are_those_whose_uniform_falls_below_their_probability() -> None:
     """Two platforms: the second's settings suspend everyone, the first's nobody."""
-    from sim.draws import handle as draws_of
+    from sim.core.draws import handle as draws_of
     from sim.moderation import hazard_parameters, suspended
 
     rng = np.random.default_rng(3)

@@ -14,7 +14,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from sim.network import FollowerGraph
+from sim.core.state.graph import FollowerGraph
 
 N_USERS = 40
 

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.model import simulate
+from sim.config.schema import Observation
+from sim.core.model import simulate
 from sim.observation import observed_anti, observed_pro
-from sim.scenario import Observation
 
 OBS = Observation(
     pro_recall=0.3,

@@ -1,4 +1,4 @@
-"""Users (``sim.population``): states from attitudes, attitude updates, state bookkeeping.
+"""Users (``sim.core.state.users``): states from attitudes, attitude updates, state bookkeeping.
 
 The day's doses reach ``Users`` through ``add_pro_views`` / ``add_counter_views`` and are applied
 by ``apply_doses``; ``expose`` below drives them.
@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import kernels
-from sim.population import NEUTRAL, OPPOSED, SUPPORTER, SYMPATHIZER, Users, draw_weighted
-from sim.scenario import Population
+from sim.config.schema import Population
+from sim.core import kernels
+from sim.core.state.users import NEUTRAL, OPPOSED, SUPPORTER, SYMPATHIZER, Users, draw_weighted
 
 
 def expose(users: Users, who, pro, counter, day: int, p: Population) -> np.ndarray:

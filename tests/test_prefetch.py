@@ -1,4 +1,5 @@
-"""The prefetch hint (``sim.prefetch``): changes no value, never faults, takes 1-d arrays only."""
+"""The prefetch hint (``sim.core.prefetch``): changes no value, never faults, takes 1-d arrays
+only."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 from numba import njit
 from numba.core.errors import TypingError
 
-from sim.prefetch import AHEAD, prefetch
+from sim.core.prefetch import AHEAD, prefetch
 
 
 @njit

@@ -16,9 +16,7 @@ from conftest import make_scenario
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.metrics import column_names, describe
-from sim.model import simulate
-from sim.scenario import (
+from sim.config.schema import (
     Accounts,
     Moderation,
     Observation,
@@ -27,6 +25,8 @@ from sim.scenario import (
     Population,
     PostingRates,
 )
+from sim.core.model import simulate
+from sim.metrics import column_names, describe
 
 # columns documented as possibly NaN
 NAN_ALLOWED = ("mean_followers_suspended", "mean_lifetime_suspended", "anti_pro_ratio")

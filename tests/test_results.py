@@ -1,7 +1,7 @@
 """Results folders, plots and the replicate runner, tested against a fake model.
 
 The fakes here (a ``simulate`` with the model's signature and a minimal scenario loader, used
-only while ``sim.loader`` does not exist) are shared with ``tests/test_cli.py``.
+only while ``sim.config.loader`` does not exist) are shared with ``tests/test_cli.py``.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim import plots, results, runner
+from sim.config.schema import Platform, PurgeEvent, Scenario, SetEvent, apply_set
+from sim.execution import runner
+from sim.io import plots, results
 from sim.metrics import METRICS, OUTCOMES, column_names
-from sim.scenario import Platform, PurgeEvent, Scenario, SetEvent, apply_set
 
 STARTED = dt.datetime(2016, 7, 1, 12, 30, 45)
 
@@ -102,13 +103,13 @@ def _fake_scenario_to_yaml(scenario: Scenario) -> str:
 
 
 def fake_model_module() -> types.ModuleType:
-    mod = types.ModuleType("sim.model")
+    mod = types.ModuleType("sim.core.model")
     mod.simulate = fake_simulate  # type: ignore[attr-defined]
     return mod
 
 
 def fake_loader_module() -> types.ModuleType:
-    mod = types.ModuleType("sim.loader")
+    mod = types.ModuleType("sim.config.loader")
     mod.ScenarioError = FakeScenarioError  # type: ignore[attr-defined]
     mod.load_scenario = _fake_load_scenario  # type: ignore[attr-defined]
     mod.scenario_to_yaml = _fake_scenario_to_yaml  # type: ignore[attr-defined]
@@ -117,18 +118,19 @@ def fake_loader_module() -> types.ModuleType:
 
 def real_loader_available() -> bool:
     try:
-        import sim.loader  # noqa: F401
+        import sim.config.loader  # noqa: F401
     except ImportError:
         return False
     return True
 
 
 def install_fakes(setitem=None) -> None:
-    """Fake ``sim.model`` always; fake ``sim.loader`` only while the real one does not exist."""
+    """Fake ``sim.core.model`` always; fake ``sim.config.loader`` only while the real one does not
+    exist."""
     setitem = setitem or sys.modules.__setitem__
-    setitem("sim.model", fake_model_module())
+    setitem("sim.core.model", fake_model_module())
     if not real_loader_available():
-        setitem("sim.loader", fake_loader_module())
+        setitem("sim.config.loader", fake_loader_module())
 
 
 @pytest.fixture
@@ -228,7 +230,7 @@ def test_manifest(tmp_path: Path, fakes: None) -> None:
 
 
 def test_scenario_yaml_loads_back_identical(tmp_path: Path, fakes: None) -> None:
-    from sim.loader import load_scenario
+    from sim.config.loader import load_scenario
 
     scenario = tiny_scenario()
     folder = write(tmp_path, scenario)
@@ -350,7 +352,7 @@ def test_run_replicates_rejects_a_broken_model(
     def bad(scenario, seed, progress=None):
         return fake_simulate(scenario, seed, progress).drop(columns=["supporters"])
 
-    monkeypatch.setattr(sys.modules["sim.model"], "simulate", bad)
+    monkeypatch.setattr(sys.modules["sim.core.model"], "simulate", bad)
     with pytest.raises(RuntimeError, match="missing \\['supporters'\\]"):
         runner.run_replicates(tiny_scenario(), replicates=1, seed=1, progress=False)
 

@@ -1,11 +1,11 @@
-"""Named random streams (``sim.rng``): reproducible, independent, and strict about names."""
+"""Named random streams (``sim.core.rng``): reproducible, independent, and strict about names."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from sim.rng import STREAMS, Streams
+from sim.core.rng import STREAMS, Streams
 
 
 def test_same_name_gives_the_same_generator_object() -> None:

@@ -1,4 +1,5 @@
-"""Replicate runner (``sim.runner``): seeds, the process pool, the daily-table contract."""
+"""Replicate runner (``sim.execution.runner``): seeds, the process pool, the daily-table
+contract."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pandas as pd
 import pytest
 from conftest import make_scenario
 
-from sim.runner import replicate_seeds, run_replicates
+from sim.execution.runner import replicate_seeds, run_replicates
 
 
 def test_replicate_seeds_are_consecutive() -> None:

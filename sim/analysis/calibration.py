@@ -38,8 +38,8 @@ import yaml
 from pydantic import ValidationError
 
 from sim.analysis.problem import Prior, Target, load_priors, load_targets, prior_lines
-from sim.loader import Problem, ScenarioError, load_scenario
-from sim.scenario import Scenario
+from sim.config.loader import Problem, ScenarioError, load_scenario
+from sim.config.schema import Scenario
 
 DB_NAME = "abc.db"
 SETUP_NAME = "setup.json"
@@ -116,7 +116,7 @@ class SimulateTargets:
         return with_parameters(self.base, to_scenario_units(self.priors, sample))
 
     def __call__(self, sample: Mapping[str, float]) -> dict[str, float]:
-        from sim.model import simulate  # imported in the worker, not by the CLI at start-up
+        from sim.core.model import simulate  # imported in the worker, not by the CLI at start-up
 
         sc = self.scenario(sample)
         seed = int(np.random.randint(0, 2**31 - 1))  # pyabc seeds numpy in each worker

@@ -6,7 +6,7 @@ and in the modules it calls, so the CLI stays a thin layer:
     sweep:        SCENARIO + --set + --vary ──sim.analysis.design──> points ──sweep.load_points──>
                   validated point scenarios ──sweep.create_folder──> in-progress folder
     sensitivity:  SCENARIO + --set + --params ──sensitivity.load_params / sample──> points ──(same)
-    both:         ──sweep.execute on sim.analysis.executors──> part files ──finish──> plots,
+    both:         ──sweep.execute on sim.execution.executors──> part files ──finish──> plots,
                   run table (and for sensitivity the indices) ──> final folder, printed table
 
 Everything is checked before the folder is made: bad input ends in ``BadInput`` or
@@ -40,8 +40,8 @@ from sim.cli import (
 )
 
 if TYPE_CHECKING:
-    from sim.analysis.executors import Executor
     from sim.analysis.sweep import Plan
+    from sim.execution.executors import Executor
 
 CORES = os.cpu_count() or 1
 _SET_HELP = (
@@ -197,12 +197,13 @@ def add_parsers(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
 
 def start_pool(args: argparse.Namespace) -> None:
     """Called by ``sim.cli.main`` right after parsing, before the heavy imports: start the fork
-    server of a local pool (``sim.pool.start_server``), so that it loads the model while this
+    server of a local pool (``sim.execution.pool.start_server``), so that it loads the model while
+    this
     process imports its own modules and checks the input."""
     if args.scheduler is None and args.workers > 1:
         from contextlib import suppress
 
-        from sim.pool import start_server
+        from sim.execution.pool import start_server
 
         with suppress(OSError):  # a head start only: the pool starts it again and reports it
             start_server()
@@ -224,7 +225,7 @@ def _resume_dir(args: argparse.Namespace, extra: list[tuple[str, Any]]) -> Path 
 
 
 def _executor(args: argparse.Namespace) -> Executor:
-    from sim.analysis.executors import make_executor
+    from sim.execution.executors import make_executor
 
     executor = make_executor(args.workers, args.scheduler)
     connect = getattr(executor, "connect", None)
@@ -403,7 +404,7 @@ def _plan(
 ) -> Plan:
     """A plan with the seeds applied to the base and to every point's scenario."""
     from sim.analysis.sweep import Plan
-    from sim.runner import replicate_seeds
+    from sim.execution.runner import replicate_seeds
 
     return Plan(
         kind=kind,
@@ -508,8 +509,8 @@ def _sensitivity_plan(args: argparse.Namespace) -> tuple[Plan, dict[str, str]]:
     from sim.analysis import sensitivity as sa
     from sim.analysis.outcomes import column_for
     from sim.analysis.sweep import load_points
+    from sim.execution.runner import encrypted_platforms, open_platforms
     from sim.metrics import column_names
-    from sim.runner import encrypted_platforms, open_platforms
 
     if args.scenario is None:
         raise BadInput("give a SCENARIO file (or --resume DIR)")

@@ -6,7 +6,7 @@ weight, each run once at the base scenario's own scale (default 1:20) with its o
 the calibrated point estimate run over a few seeds -> target values per run -> ``fit_table``
 (observed, tolerance, predictive median and 90% interval, met?) and ``identification``
 (posterior 90% width against the prior's) -> figures (``figure_fit``, ``figure_marginals``, and
-the run plots of ``sim.plots`` over the predictive draws) -> markdown. The hand-written
+the run plots of ``sim.io.plots`` over the predictive draws) -> markdown. The hand-written
 interpretation in ``calibration/discussion.md`` is included as it is.
 """
 
@@ -35,11 +35,11 @@ from sim.analysis.calibration import (
     with_parameters,
 )
 from sim.analysis.problem import Prior, Target, fmt
-from sim.loader import load_scenario
-from sim.plots import figure_specs, make_plots
-from sim.pool import pool_context
-from sim.runner import run_one
-from sim.scenario import Scenario
+from sim.config.loader import load_scenario
+from sim.config.schema import Scenario
+from sim.execution.pool import pool_context
+from sim.execution.runner import run_one
+from sim.io.plots import figure_specs, make_plots
 
 DISCUSSION = Path(__file__).resolve().parents[2] / "calibration" / "discussion.md"
 POINT_SEEDS = 5

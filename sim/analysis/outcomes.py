@@ -41,7 +41,7 @@ class OutcomeSpec(BaseModel):
     @classmethod
     def _known(cls, v: str) -> str:
         if v.rsplit(".", 1)[-1] not in METRIC_BY_NAME:
-            from sim.loader import _suggest
+            from sim.config.loader import _suggest
 
             hint = _suggest(v.rsplit(".", 1)[-1], list(METRIC_BY_NAME))
             raise ValueError(f"unknown metric {v!r}{hint} (`propsim metrics` lists them)")

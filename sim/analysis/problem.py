@@ -1,7 +1,7 @@
 """The calibration problem as plain data: targets (``calibration/targets.yaml``) and priors
 (``calibration/priors.yaml``), validated with pydantic.
 
-Data flow: YAML file -> ``sim.loader``'s line-recording YAML reader -> pydantic models here
+Data flow: YAML file -> ``sim.config.loader``'s line-recording YAML reader -> pydantic models here
 (``TargetsFile``, ``PriorsFile``) -> ``load_targets`` / ``load_priors``. Any problem is one
 ``ScenarioError`` naming the file, line and key (the CLI turns it into exit code 2).
 
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sim.loader import load_yaml_model, read_yaml
+from sim.config.loader import load_yaml_model, read_yaml
 from sim.metrics import METRIC_BY_NAME
 
 REPO = Path(__file__).resolve().parents[2]

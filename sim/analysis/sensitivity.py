@@ -101,7 +101,7 @@ class Params(BaseModel):
 
 def load_params(path: Path) -> Params:
     """Read and validate a parameter file; problems raise ``ScenarioError`` (file:line: key)."""
-    from sim.loader import load_yaml_model
+    from sim.config.loader import load_yaml_model
 
     return load_yaml_model(Params, path)
 

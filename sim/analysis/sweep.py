@@ -3,7 +3,7 @@
 Data flow::
 
     base scenario + points ({dotted key: value}) + seeds ──> Plan (point scenarios validated by
-    sim.loader, one --set text per varied key) ──> create_folder: a hidden, resumable folder
+    sim.config.loader, one --set text per varied key) ──> create_folder: a hidden, resumable folder
     <out>/.<name>-<kind>-<time>.partial/ with manifest.json, scenario.yaml, points.csv
     ──> execute: tasks (point x replicate) not yet saved go to an Executor; each finished run is
     written as runs/point_<p>-rep_<r>.parquet (temp file + rename, so a part file exists iff its
@@ -11,7 +11,7 @@ Data flow::
     folder is renamed to <out>/<name>-<kind>-<time>/.
 
 Common random numbers: replicate ``r`` uses seed ``seed + r`` at every point
-(``sim.runner.replicate_seeds``), so differences between points come from the policy.
+(``sim.execution.runner.replicate_seeds``), so differences between points come from the policy.
 
 A part file holds the run's daily metrics (columns ``point``, ``replicate``, ``seed``, ``date``
 and the metrics) and, in its Parquet metadata, the run's row (point, the varied values,
@@ -46,9 +46,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.analysis.design import value_text
-from sim.analysis.executors import Executor
 from sim.analysis.outcomes import OutcomeSpec, outcome_value
-from sim.scenario import Scenario
+from sim.config.schema import Scenario
+from sim.execution.executors import Executor
 
 MANIFEST = "manifest.json"
 SCENARIO_FILE = "scenario.yaml"
@@ -129,8 +129,8 @@ def simulate_task(task: Task) -> RunResult:
     """Run the model for one task (in a worker): summary outcomes plus the task's own outcomes."""
     import warnings
 
+    from sim.execution.runner import check_columns, encrypted_platforms, open_platforms, run_one
     from sim.metrics import summarize
-    from sim.runner import check_columns, encrypted_platforms, open_platforms, run_one
 
     assert task.scenario is not None, "a model run needs the point's scenario"
     t0 = time.perf_counter()
@@ -169,7 +169,7 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def _base_manifest(plan: Plan, command_line: Sequence[str], started: dt.datetime) -> dict:
-    from sim.results import git_state, package_version
+    from sim.io.results import git_state, package_version
 
     commit, dirty = git_state()
     return {
@@ -204,7 +204,7 @@ def create_folder(
     started: dt.datetime | None = None,
 ) -> Path:
     """Make the hidden in-progress folder with the manifest, base scenario and points."""
-    from sim.loader import scenario_to_yaml
+    from sim.config.loader import scenario_to_yaml
 
     started = started or dt.datetime.now().astimezone()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -246,7 +246,7 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 
 def open_folder(folder: Path) -> tuple[dict[str, Any], Plan]:
     """An unfinished sweep folder's manifest and plan (point scenarios rebuilt from it)."""
-    from sim.loader import ScenarioError, load_scenario
+    from sim.config.loader import ScenarioError, load_scenario
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -474,7 +474,7 @@ def load_points(
     """
     from dataclasses import replace
 
-    from sim.loader import ScenarioError, load_scenario
+    from sim.config.loader import ScenarioError, load_scenario
 
     own_sets = set(sets)
     scenarios = []

@@ -8,7 +8,7 @@ the varied keys and the outcomes) -> ``make_sweep_plots`` -> ``plots/*.png``.
 - otherwise (Latin hypercube, three or more keys): each outcome against each key as a scatter.
 
 Numeric keys only; a sweep over text or dates gets no plots. Uses matplotlib's object API with
-the Agg canvas, as ``sim.plots`` does.
+the Agg canvas, as ``sim.io.plots`` does.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The tiny scenario is ``tests/conftest.py``'s small scenario cut to 30 days at 1:1000 with a
 5-day warm-up (a run takes a few hundredths of a second), written as YAML so that the plans go
-through ``sim.loader`` like the command line's.
+through ``sim.config.loader`` like the command line's.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import yaml
 from conftest import SMALL
 
 from sim.analysis.sweep import Plan, load_points, point_overrides
-from sim.loader import load_scenario
-from sim.runner import replicate_seeds
+from sim.config.loader import load_scenario
+from sim.execution.runner import replicate_seeds
 
 TINY: dict[str, Any] = copy.deepcopy(SMALL) | {
     "name": "tiny",

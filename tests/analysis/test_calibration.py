@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from sim import cli
 from sim.analysis import calibration as cal
 from sim.analysis.problem import Target, load_priors, load_targets
-from sim.loader import ScenarioError, load_scenario
-from sim.model import simulate
-from sim.scenario import Scenario, resolve_parent
+from sim.config.loader import ScenarioError, load_scenario
+from sim.config.schema import Scenario, resolve_parent
+from sim.core.model import simulate
 
 REPO = Path(__file__).resolve().parents[2]
 BASELINE = REPO / "scenarios" / "baseline.yaml"
@@ -63,7 +63,7 @@ def write_yaml(path: Path, data) -> Path:
 def test_shipped_targets_cover_spec5_and_load_into_plots() -> None:
     targets = load_targets(REPO / "calibration" / "targets.yaml")
     assert {t.id for t in targets} >= SPEC5
-    from sim import plots
+    from sim.io import plots
 
     assert {t.id for t in plots.load_targets()} == {t.id for t in targets}
 

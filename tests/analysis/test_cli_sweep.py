@@ -89,7 +89,7 @@ def test_bad_sweep_input_exits_2_naming_the_key_and_writes_nothing(
     message: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("sim.analysis.executors.CONNECT_TIMEOUT", 1.0)
+    monkeypatch.setattr("sim.execution.executors.CONNECT_TIMEOUT", 1.0)
     code, _, err = _main(capsys, "sweep", str(tiny), "--out", str(out), "--workers", "1", *args)
     assert code == 2
     assert message in err and "Traceback" not in err

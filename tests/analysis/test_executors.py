@@ -1,4 +1,4 @@
-"""``sim.analysis.executors``: the same rows in this process, in a local pool and on Dask.
+"""``sim.execution.executors``: the same rows in this process, in a local pool and on Dask.
 
 The Dask test starts a real ``dask scheduler`` and ``dask worker`` (the venv's executables, so
 the worker imports ``sim``) on 127.0.0.1 at a free port, and stops them when it ends.
@@ -20,7 +20,7 @@ import pytest
 from sweep_helpers import tiny_plan, write_tiny
 
 from sim.analysis import sweep as sw
-from sim.analysis.executors import DaskExecutor, Executor, LocalExecutor, make_executor
+from sim.execution.executors import DaskExecutor, Executor, LocalExecutor, make_executor
 
 BIN = Path(sys.executable).parent
 

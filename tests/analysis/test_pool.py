@@ -1,7 +1,9 @@
-"""``sim.pool``: a sweep on local workers starts the pool's fork server before its heavy imports.
+"""``sim.execution.pool``: a sweep on local workers starts the pool's fork server before its heavy
+imports.
 
 Checked in fresh processes (``python -m sim.cli``), where ``sys.modules`` shows what was
-imported when the server was started: a ``sitecustomize`` replaces ``sim.pool.start_server`` by
+imported when the server was started: a ``sitecustomize`` replaces
+``sim.execution.pool.start_server`` by
 one that records that, so no fork server is started here.
 """
 
@@ -17,7 +19,7 @@ import pytest
 from sweep_helpers import write_tiny
 
 REPO = Path(__file__).resolve().parents[2]
-HEAVY = ("pandas", "pydantic", "sim.loader", "sim.model")
+HEAVY = ("pandas", "pydantic", "sim.config.loader", "sim.core.model")
 
 
 def _process(args: list[str], cwd: Path, site: Path | None = None) -> subprocess.CompletedProcess:
@@ -36,11 +38,11 @@ def recording_site(tmp_path: Path) -> Path:
     site.mkdir()
     (site / "sitecustomize.py").write_text(
         "import json, sys\n"
-        "import sim.pool\n"
+        "import sim.execution.pool\n"
         "def start_server():\n"
         f"    heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
         "    print('START ' + json.dumps(heavy), file=sys.stderr)\n"
-        "sim.pool.start_server = start_server\n"
+        "sim.execution.pool.start_server = start_server\n"
     )
     return site
 
@@ -48,7 +50,7 @@ def recording_site(tmp_path: Path) -> Path:
 def test_pool_and_executors_import_no_heavy_module(tmp_path: Path) -> None:
     code = (
         "import json, sys\n"
-        "import sim.pool, sim.analysis.executors\n"
+        "import sim.execution.pool, sim.execution.executors\n"
         f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
     )
     proc = _process(["-c", code], cwd=tmp_path)

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from sim.analysis import sensitivity as sa
 from sim.analysis import sweep as sw
 from sim.analysis.commands import finish_sensitivity
-from sim.analysis.executors import LocalExecutor
 from sim.analysis.outcomes import OutcomeSpec, outcome_value
-from sim.loader import ScenarioError
+from sim.config.loader import ScenarioError
+from sim.execution.executors import LocalExecutor
 
 PI = math.pi
 

@@ -15,7 +15,7 @@ import pytest
 from sweep_helpers import KEY, tiny_plan, write_tiny
 
 from sim.analysis import sweep as sw
-from sim.analysis.executors import LocalExecutor
+from sim.execution.executors import LocalExecutor
 
 REPO = Path(__file__).resolve().parents[2]
 

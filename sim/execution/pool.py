@@ -2,7 +2,8 @@
 
 Light on purpose (standard library only): the sweep and sensitivity commands start the fork
 server (``start_server``) right after parsing their arguments, before this process imports
-pandas, the loader or anything else, so that the server's preload (``sim._preload``: the model
+pandas, the loader or anything else, so that the server's preload (``sim.execution._preload``: the
+model
 and its compiled kernels, about two seconds) overlaps with this process's own imports and its
 checking of the input instead of following them.
 """
@@ -12,13 +13,14 @@ from __future__ import annotations
 import multiprocessing as mp
 from typing import Any
 
-PRELOAD = ["__main__", "sim._preload"]
+PRELOAD = ["__main__", "sim.execution._preload"]
 
 
 def pool_context() -> Any:
-    """The multiprocessing context of worker pools (``sim.runner``, ``sim.analysis``).
+    """The multiprocessing context of worker pools (``sim.execution.runner``, ``sim.analysis``).
 
-    Forkserver where there is one, with the model preloaded in the server (``sim._preload``),
+    Forkserver where there is one, with the model preloaded in the server
+    (``sim.execution._preload``),
     so that workers start without importing it and loading its compiled kernels each.
     """
     # not "fork": this process may run threads (a queue's manager, numba), which fork breaks

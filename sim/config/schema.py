@@ -1,7 +1,7 @@
 """Scenario schema: every parameter of the model, its meaning, unit, default and valid range.
 
-Data flow: YAML file -> ``sim.loader`` (extends, ``--set`` overrides, line numbers) ->
-``Scenario.model_validate`` here -> ``sim.model.PropagandaModel``.
+Data flow: YAML file -> ``sim.config.loader`` (extends, ``--set`` overrides, line numbers) ->
+``Scenario.model_validate`` here -> ``sim.core.model.PropagandaModel``.
 
 All counts of people and accounts are in **real-world units**; the model divides them by
 ``scale``. Per-account and per-user quantities (followers per account, posts per account per day,

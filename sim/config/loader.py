@@ -1,4 +1,4 @@
-"""Loading scenario files: YAML text -> validated :class:`~sim.scenario.Scenario`.
+"""Loading scenario files: YAML text -> validated :class:`~sim.config.schema.Scenario`.
 
 Data flow::
 
@@ -37,7 +37,7 @@ from pydantic.fields import FieldInfo
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from sim.scenario import Scenario
+from sim.config.schema import Scenario
 
 __all__ = [
     "Problem",

@@ -1,14 +1,14 @@
 """Running a scenario's replicates one after another, with one progress bar.
 
-Data flow: validated ``Scenario`` -> ``run_replicates`` calls ``sim.model.simulate`` once per
+Data flow: validated ``Scenario`` -> ``run_replicates`` calls ``sim.core.model.simulate`` once per
 replicate (replicate ``r`` uses seed ``seed + r``) on a private deep copy of the scenario ->
 a list of daily tables (one ``pandas.DataFrame`` per replicate, in replicate order) ->
-``sim.results.write_results``.
+``sim.io.results.write_results``.
 
 Also holds the two helpers that list a scenario's platforms by kind, in scenario order; they
 give the platform arguments of ``sim.metrics.column_names`` and ``sim.metrics.summarize``; and
 ``run_one`` and ``check_columns``, which sweeps (``sim.analysis``) share; worker pools take
-their start method from ``sim.pool.pool_context``.
+their start method from ``sim.execution.pool.pool_context``.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
+from sim.config.schema import Scenario
+from sim.execution.pool import pool_context
 from sim.metrics import column_names
-from sim.pool import pool_context
-from sim.scenario import Scenario
 
 Simulate = Callable[..., pd.DataFrame]
 
@@ -63,8 +63,8 @@ def check_columns(daily: pd.DataFrame, scenario: Scenario) -> None:
 
 
 def _simulate_function() -> Simulate:
-    """``sim.model.simulate``, imported when first needed (the model is the heavy part)."""
-    from sim.model import simulate
+    """``sim.core.model.simulate``, imported when first needed (the model is the heavy part)."""
+    from sim.core.model import simulate
 
     return simulate
 

@@ -1,4 +1,5 @@
-"""Imported by the fork server of worker pools (``sim.runner.pool_context``), never by hand.
+"""Imported by the fork server of worker pools (``sim.execution.runner.pool_context``), never by
+hand.
 
 It imports the model and loads its compiled kernels with a one-day run, once, in the fork
 server; every worker process forked from the server then starts with them, instead of each
@@ -11,8 +12,8 @@ from __future__ import annotations
 import datetime as _dt
 
 try:
-    from sim.model import simulate as _simulate
-    from sim.scenario import Scenario as _Scenario
+    from sim.config.schema import Scenario as _Scenario
+    from sim.core.model import simulate as _simulate
 
     _day = _dt.date(2014, 1, 1)
     _simulate(_Scenario(start=_day, end=_day, warmup_days=0, scale=1000), 0)

@@ -20,18 +20,18 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from . import allocator, kernels
-from . import moderation as mod
-from .accounts import AccountTable, Operator, sample_posting_rates
-from .counter import CounterCampaign
-from .daily_params import PlatformParams
-from .encrypted import ChannelTable, pick_channels
-from .metrics import column_names
-from .network import FollowerGraph, scatter_add
-from .observation import observed_anti, observed_pro_from_visible
-from .population import NEUTRAL, OPPOSED, SUPPORTER, SYMPATHIZER, Users, draw_weighted
-from .rng import Streams
-from .scenario import Operators, PurgeEvent, Scenario, SetEvent, TakedownEvent, apply_set
+from sim import moderation as mod
+from sim.config.schema import Operators, PurgeEvent, Scenario, SetEvent, TakedownEvent, apply_set
+from sim.core import allocator, kernels
+from sim.core.rng import Streams
+from sim.core.state.accounts import AccountTable, Operator, sample_posting_rates
+from sim.core.state.channels import ChannelTable, pick_channels
+from sim.core.state.graph import FollowerGraph, scatter_add
+from sim.core.state.users import NEUTRAL, OPPOSED, SUPPORTER, SYMPATHIZER, Users, draw_weighted
+from sim.counter import CounterCampaign
+from sim.daily_params import PlatformParams
+from sim.metrics import column_names
+from sim.observation import observed_anti, observed_pro_from_visible
 
 MOBILIZATION_DAYS = 30  # averaging window of campaign volume that mobilises opposed users
 INITIAL_MAX_AGE = 365  # initial accounts were created up to this many days before warm-up

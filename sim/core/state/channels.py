@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .table import Table
+from sim.core.state.table import Table
 
 
 class ChannelTable(Table):

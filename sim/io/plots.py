@@ -2,7 +2,7 @@
 
 Data flow: the daily tables of a run's replicates (one ``DataFrame`` per replicate, columns from
 ``sim.metrics.column_names``) + the resolved ``Scenario`` -> ``make_plots`` -> ``plots/*.png``
-in a results folder (called by ``sim.results.write_results``).
+in a results folder (called by ``sim.io.results.write_results``).
 
 Every figure shows, per series, the median over replicates as a line and the 5-95% range as a
 band; each scheduled policy event of the scenario is a dashed vertical line with its label.
@@ -34,8 +34,8 @@ from matplotlib.ticker import FuncFormatter
 
 from sim.analysis.problem import Target
 from sim.analysis.problem import load_targets as load_calibration_targets
+from sim.config.schema import PurgeEvent, Scenario, SetEvent, TakedownEvent
 from sim.metrics import describe
-from sim.scenario import PurgeEvent, Scenario, SetEvent, TakedownEvent
 
 # --- calibration targets (SPEC 5) ----------------------------------------------------------
 

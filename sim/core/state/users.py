@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels
-from .scenario import Population
+from sim.config.schema import Population
+from sim.core import kernels
 
 OPPOSED, NEUTRAL, SYMPATHIZER, SUPPORTER = 0, 1, 2, 3
 NEVER = np.iinfo(np.int32).min // 2

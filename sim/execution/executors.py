@@ -6,7 +6,7 @@ each result as it arrives (``sim.analysis.sweep``). Results depend only on the t
 executor or the number of workers, so every executor gives the same rows.
 
 - ``LocalExecutor(workers)``: ``workers == 1`` runs in this process; otherwise a
-  ``ProcessPoolExecutor`` with the start method of ``sim.pool.pool_context`` (forkserver).
+  ``ProcessPoolExecutor`` with the start method of ``sim.execution.pool.pool_context`` (forkserver).
 - ``DaskExecutor(address)``: a ``distributed.Client`` connected to a running scheduler; tasks are
   submitted and collected with ``as_completed``. The workers must be able to import ``sim``.
 """
@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol, TypeVar
 
-from sim.pool import pool_context
+from sim.execution.pool import pool_context
 
 CONNECT_TIMEOUT = 10.0  # seconds to wait for a scheduler to answer
 T = TypeVar("T")

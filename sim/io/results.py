@@ -1,7 +1,8 @@
 """Results folders: writing a run's outputs atomically, and reading them back.
 
 Data flow: resolved ``Scenario`` + the daily tables of its replicates (from
-``sim.runner.run_replicates``) -> ``write_results`` -> ``<out_dir>/<name>-<YYYYmmdd-HHMMSS>/``
+``sim.execution.runner.run_replicates``) -> ``write_results`` ->
+``<out_dir>/<name>-<YYYYmmdd-HHMMSS>/``
 -> ``read_results`` (and later reports, comparisons) read it back.
 
 Layout of a results folder (see also ``results/README.md``)::
@@ -39,15 +40,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.config.schema import Scenario
+from sim.execution.runner import encrypted_platforms, open_platforms
 from sim.metrics import OUTCOMES, summarize
-from sim.runner import encrypted_platforms, open_platforms
-from sim.scenario import Scenario
 
 
 def make_plots(dailies: Sequence[pd.DataFrame], scenario: Any, folder: Path) -> list[Path]:
-    """``sim.plots.make_plots``, imported on first use: matplotlib takes about a second to import,
+    """``sim.io.plots.make_plots``, imported on first use: matplotlib takes about a second to
+    import,
     which runs without plots (sweeps, ``--no-plots``) should not pay."""
-    from sim.plots import make_plots as draw
+    from sim.io.plots import make_plots as draw
 
     return draw(dailies, scenario, folder)
 
@@ -146,7 +148,7 @@ def reproduce_command(folder: Path, seeds: Sequence[int]) -> str:
 
 
 def _scenario_yaml(scenario: Scenario) -> str:
-    from sim.loader import scenario_to_yaml
+    from sim.config.loader import scenario_to_yaml
 
     return scenario_to_yaml(scenario)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels
+from sim.core import kernels
 
 USER_DTYPE = np.int32
 

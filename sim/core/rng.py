@@ -13,7 +13,7 @@ import zlib
 
 import numpy as np
 
-from . import draws
+from sim.core import draws
 
 STREAMS = (
     "mesa",  # the Mesa model's own generator (used by Mesa itself only)
@@ -60,7 +60,7 @@ class Streams:
         return {**self.__dict__, "_handles": {}}
 
     def handle(self, name: str) -> tuple[int, int]:
-        """The stream ``name`` as compiled kernels draw from it (``sim.draws``): they advance
+        """The stream ``name`` as compiled kernels draw from it (``sim.core.draws``): they advance
         the same generator as ``self[name]``."""
         h = self._handles.get(name)
         if h is None:

@@ -40,7 +40,7 @@ _PCG64_MULT = (2549297995355413924 << 64) + 4865540595714422341
 def handle(gen: np.random.Generator) -> Handle:
     """The addresses compiled code needs to draw from ``gen`` (valid while ``gen`` lives).
 
-    For numpy's ``PCG64`` (every stream of ``sim.rng``) the first address is 0: compiled code
+    For numpy's ``PCG64`` (every stream of ``sim.core.rng``) the first address is 0: compiled code
     then advances the generator inline (``_pcg64_next_double``), about three times faster than
     calling numpy's function through its address, with the same numbers. Any other bit
     generator, or a numpy whose PCG64 state is laid out differently (checked once), is called.

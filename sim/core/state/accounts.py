@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import mesa
 import numpy as np
 
-from .scenario import Operators, PostingRates
-from .table import Table
+from sim.config.schema import Operators, PostingRates
+from sim.core.state.table import Table
 
 if TYPE_CHECKING:
-    from .model import PropagandaModel
+    from sim.core.model import PropagandaModel
 
 Decision = Literal["recreate", "migrate", "quit"]
 

@@ -6,7 +6,7 @@ with temporaries; fused into one loop each, they run several times faster and ke
 proportional to what happens (views, reached users), never to the population size.
 
 Random numbers come from the model's named numpy streams: either the caller draws them and
-passes them in, or a kernel takes a stream's handle (``sim.draws``) and draws from the same
+passes them in, or a kernel takes a stream's handle (``sim.core.draws``) and draws from the same
 generator itself, which saves the arrays and numpy's fixed cost per call.
 ``cache=True`` stores the compiled code next to this file after the first call.
 """
@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from . import draws
-from .prefetch import AHEAD, prefetch
+from sim.core import draws
+from sim.core.prefetch import AHEAD, prefetch
 
 
 @njit(cache=True)
@@ -25,7 +25,7 @@ def daily_posts(active, rate, multiplier, shape, h):  # pragma: no cover - compi
     """The day's posts: (ids of the active accounts, in id order; their post counts).
 
     Account ``a`` posts Poisson(``rate[a] * multiplier * G``) times, where G ~ Gamma(shape,
-    1 / shape) is its day's burst (mean 1); drawn from the stream ``h`` (``sim.draws``). For
+    1 / shape) is its day's burst (mean 1); drawn from the stream ``h`` (``sim.core.draws``). For
     shape 1 (G exponential) that mixture is the geometric distribution of mean ``m = rate[a] *
     multiplier``, ``P(k) = (1 - p) p**k`` with ``p = m / (1 + m)``, drawn directly by
     inversion from one uniform (a quarter of the cost of drawing G and then the Poisson count).
@@ -419,7 +419,7 @@ ENGAGEMENT = np.array([0.0, 0.1, 1.0, 1.0])  # willingness to follow, by state (
 def gate_follows(h, run_end, p_run, users, state, follows):  # pragma: no cover - compiled
     """The follow candidates (users ``users[i]``) that follow, as their indices ``i`` in
     increasing order: those with ``r < p_base * engagement * room``, with one uniform ``r`` per
-    candidate drawn in order from the stream ``h`` (``sim.draws``). (Indices, not pairs: the
+    candidate drawn in order from the stream ``h`` (``sim.core.draws``). (Indices, not pairs: the
     caller may choose the account followed only for those who follow, e.g. the account a
     shout-out promotes.)
 

@@ -1,0 +1,1 @@
+"""Scenario schema and loading: the section models, dotted keys, line-aware YAML."""

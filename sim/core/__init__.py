@@ -1,0 +1,1 @@
+"""The model's shared state, the component contract, random streams and compiled kernels."""
