@@ -54,8 +54,8 @@ def child(scenario_path: str, scale: float) -> dict:
 
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
-    from sim.config.loader import load_scenario
     from sim.core.model import PropagandaModel
+    from sim.scenario import load_scenario
 
     # untimed: imports, compiled kernels, first-call costs
     tiny = load_scenario(scenario_path, ["scale=1000", "warmup_days=0"])

@@ -45,8 +45,8 @@ for path in (str(HERE), str(REPO)):
 from bench_baseline import machine, write_readme  # noqa: E402
 from reference_mesa import ReferenceModel, build_shared_scenario  # noqa: E402
 
-from sim.config.schema import Scenario  # noqa: E402
 from sim.core.model import PropagandaModel  # noqa: E402
+from sim.scenario import Scenario  # noqa: E402
 
 README = HERE / "README.md"
 BEGIN, END = "<!-- BEGIN REFERENCE RESULTS -->", "<!-- END REFERENCE RESULTS -->"

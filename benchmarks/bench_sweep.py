@@ -69,7 +69,7 @@ def sweep(workers: int, out: Path, sets: list[str] = SETS) -> tuple[float, list[
 def io_costs(repeats: int = 20) -> tuple[float, float, float]:
     """(model seconds, pickle round trip, part-file write) of one run, in this process."""
     from sim.analysis.sweep import Task, simulate_task, write_part
-    from sim.config.loader import load_scenario
+    from sim.scenario import load_scenario
 
     scenario = load_scenario(REPO / "scenarios/baseline.yaml", SETS[1::2])
     task = Task(0, 0, 1, {"moderation.twitter.intensity": 0.0003}, scenario)

@@ -49,22 +49,19 @@ moderation:
 """
 
 
-def _entry_points():
-    """``load_scenario`` and ``simulate`` of the ``sim`` on ``sys.path``, wherever that version
-    keeps them (the package was reorganised into ``sim.config``/``sim.core`` in session 7)."""
+def _entry_points(root: Path):
+    """``load_scenario`` and ``simulate`` of the ``sim`` in ``root``, wherever that version keeps
+    them (session 7 reorganised the package), chosen by the files present: trying imports
+    could pick up the editable install's modules for a name the older version lacks."""
     import importlib
 
-    for loader, model in (
-        ("sim.scenario", "sim.core.model"),
-        ("sim.config.loader", "sim.core.model"),
-        ("sim.loader", "sim.model"),
-    ):
-        try:
-            load = importlib.import_module(loader).load_scenario
-            return load, importlib.import_module(model).simulate
-        except (ImportError, AttributeError):
-            continue
-    raise ImportError("no load_scenario/simulate found in this version of sim")
+    if (root / "sim" / "components").is_dir():
+        loader, model = "sim.scenario", "sim.core.model"
+    elif (root / "sim" / "config" / "loader.py").is_file():
+        loader, model = "sim.config.loader", "sim.core.model"
+    else:
+        loader, model = "sim.loader", "sim.model"
+    return importlib.import_module(loader).load_scenario, importlib.import_module(model).simulate
 
 
 def run_cases(root: Path, out: Path) -> None:
@@ -73,7 +70,7 @@ def run_cases(root: Path, out: Path) -> None:
     sys.path[:0] = [str(root), str(root / "benchmarks")]
     from reference_mesa import build_shared_scenario
 
-    load_scenario, simulate = _entry_points()
+    load_scenario, simulate = _entry_points(root)
 
     two = out.with_suffix(".yaml")
     two.write_text(TWO_PLATFORMS.format(root=root), encoding="utf-8")
@@ -106,7 +103,7 @@ def run_seeds(root: Path, out: Path, n: int, scale: float, first_seed: int = 100
     sys.path[:0] = [str(root)]
     from sim.metrics import summarize
 
-    load_scenario, simulate = _entry_points()
+    load_scenario, simulate = _entry_points(root)
 
     scenario = load_scenario(root / "scenarios" / "baseline.yaml", [f"scale={scale:g}"])
     open_names, enc_names = scenario.platform_names("open"), scenario.platform_names("encrypted")
@@ -144,18 +141,20 @@ def compare(old: dict, new: dict) -> bool:
     width = max(len(k) for k in old)
     for name in old:
         a, b = old[name][0], new[name][0]
-        # columns are compared by name (a version may order them differently)
-        if set(a.columns) != set(b.columns):
+        # columns are compared by name (a version may order them differently); a column only
+        # the new version has (a new metric) is listed, and the common ones must be identical
+        gone, added = (
+            sorted(set(a.columns) - set(b.columns)),
+            sorted(set(b.columns) - set(a.columns)),
+        )
+        if gone:
             same_all = False
-            gone, added = (
-                sorted(set(a.columns) - set(b.columns)),
-                sorted(set(b.columns) - set(a.columns)),
-            )
-            print(f"{name:<{width}}  COLUMNS DIFFER: only old {gone}, only new {added}")
+            print(f"{name:<{width}}  COLUMNS MISSING in this checkout: {gone}")
             continue
+        note = f" (new columns, not compared: {', '.join(added)})" if added else ""
         b = b[list(a.columns)]
         if a.equals(b):
-            verdict = "identical"
+            verdict = "identical" + note
         else:
             same_all = False
             scale = np.maximum(a.abs(), b.abs()).replace(0.0, np.nan)

@@ -28,9 +28,9 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from sim.config.loader import load_scenario  # noqa: E402
 from sim.core import kernels  # noqa: E402
 from sim.core import model as model_module  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
 
 STEPS = (
     "_post",

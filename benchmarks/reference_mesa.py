@@ -78,15 +78,9 @@ import numpy as np
 import pandas as pd
 from mesa.agentset import AbstractAgentSet
 
-from sim.config.schema import (
-    Accounts,
-    Moderation,
-    Operators,
-    Platform,
-    Population,
-    PostingRates,
-    Scenario,
-)
+from sim.components.moderation import Moderation, moderation_for
+from sim.config.schema import Accounts, Operators, Platform, Population, PostingRates
+from sim.scenario import Scenario
 
 OPPOSED, NEUTRAL, SYMPATHIZER, SUPPORTER = 0, 1, 2, 3
 INITIAL_MAX_AGE = 365  # initial accounts were created up to this many days before warm-up
@@ -361,7 +355,7 @@ class ReferenceModel(mesa.Model):
         self.sc = scenario.model_copy(deep=True)  # not ``self.scenario``: that is Mesa's own
         self.platform_name = check_supported(self.sc)
         self.platform = self.sc.platforms[self.platform_name]
-        self.moderation = self.sc.moderation_for(self.platform_name)
+        self.moderation = moderation_for(self.sc, self.platform_name)
         self.view_sampling = view_sampling
         self.scale = self.sc.scale
         self.warmup = self.sc.warmup_days

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sim.config.schema import Scenario
+    from sim.scenario import Scenario
 
 PROG = "propsim"
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -122,7 +122,7 @@ def summary_text(scenario: Scenario, summary: pd.DataFrame, duration: float) -> 
 
 
 def _load(args: argparse.Namespace) -> Scenario:
-    from sim.config.loader import load_scenario
+    from sim.scenario import load_scenario
 
     path = Path(args.scenario)
     if not path.exists():
@@ -210,7 +210,7 @@ def cmd_run(args: argparse.Namespace, command_line: list[str]) -> int:
 
 
 def cmd_schema(args: argparse.Namespace, command_line: list[str]) -> int:
-    from sim.config.schema import Scenario
+    from sim.scenario import Scenario
 
     text = json.dumps(Scenario.model_json_schema(), indent=2) + "\n"
     if args.out is None:

@@ -38,18 +38,23 @@ from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from sim.config.schema import Scenario
+from sim.components.moderation import moderation_for
+from sim.core.component import PHASES
 from sim.metrics import METRICS, OUTCOMES
+from sim.scenario import Scenario
 
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
 
 # Placeholder shown for the entries of the schema's named sections (dicts keyed by a name).
-PLACEHOLDERS = {"platforms": "<platform>", "moderation": "<platform>", "counter": "<group>"}
+PLACEHOLDERS = {"platforms": "<platform>"} | {
+    k: v for c in Scenario.components for k, v in c.placeholders.items()
+}
 
 _DISCRIMINATOR = "action"  # the field that tells the timeline's event types apart
 
-# Rules that involve several fields (the schema's validators in sim/scenario.py), by section.
-RULES = {
+# Rules that involve several fields (the schema's validators), by section: the base schema's
+# here, each component's in its ``rules``.
+_BASE_RULES = {
     "": (
         "`end` may not be before `start`. `accounts.shoutout_share` plus the `invite_share` of "
         "the encrypted platforms must stay below 0.95 (they are shares of the same posts)."
@@ -65,16 +70,22 @@ RULES = {
         "At least one platform must be of kind `open`. Names must be simple identifiers "
         "(letters, digits and `_`, not starting with a digit)."
     ),
-    "counter.<group>": "`end` may not be before `start`.",
-    "moderation.<platform>": "Every name must be a platform defined in `platforms`.",
     "timeline[]": (
         "No event may be dated before the warm-up begins (`start` minus `warmup_days`); events "
-        "after `end` are allowed and never fire. A `purge` needs an open platform, a `takedown` "
-        "an encrypted one. The keys of a `set` must be existing numeric keys of the scenario "
-        "(named sections by their names, e.g. `moderation.twitter.intensity`), each value "
-        "within that key's valid values."
+        "after `end` are allowed and never fire."
     ),
 }
+
+
+def _rules() -> dict[str, str]:
+    rules = dict(_BASE_RULES)
+    for c in Scenario.components:
+        for section, text in c.rules.items():
+            rules[section] = f"{rules[section]} {text}" if section in rules else text
+    return rules
+
+
+RULES = _rules()
 
 
 # --- walking the schema --------------------------------------------------------------------
@@ -148,7 +159,9 @@ def _value(v: Any) -> str:
     if isinstance(v, str):
         return f'`"{v}"`' if v == "" else f"`{v}`"
     if isinstance(v, list):
-        return "[" + ", ".join(_number(x) for x in v) + "]"
+        return (
+            "[" + ", ".join(_number(x) if isinstance(x, int | float) else str(x) for x in v) + "]"
+        )
     if isinstance(v, dict):
         return "{}" if not v else ", ".join(f"{k}: {_value(x)}" for k, x in v.items())
     return str(v)
@@ -256,7 +269,7 @@ def _diff(obj: BaseModel, reference: BaseModel) -> str:
 def _dict_note(name: str, model: type[BaseModel], default: dict[str, BaseModel]) -> str:
     """What a named section holds when the scenario does not write it."""
     if name == "moderation":
-        unmoderated = Scenario().moderation_for("_")
+        unmoderated = moderation_for(Scenario(), "_")
         diff = _diff(unmoderated, model())
         return (
             "One entry per platform name. A platform with no entry here gets the defaults below "
@@ -402,9 +415,44 @@ def metrics_table() -> str:
     return "\n".join(lines)
 
 
+def phases_table() -> str:
+    """The day's phases in order (``sim.core.component.PHASES``) and, per phase, the components
+    whose hooks run in it, in the order they run."""
+    rows = []
+    for i, phase in enumerate(PHASES, 1):
+        hooks = [
+            f"`{c.name}`" for c in Scenario.components if getattr(c, phase.name, None) is not None
+        ]
+        rows.append((str(i), f"`{phase.name}`", phase.text, ", ".join(hooks) or "(none)"))
+    return "\n".join(_table(("step", "phase", "what happens", "components, in order"), rows))
+
+
+def components_table() -> str:
+    """Every component: its file, section, timeline events, streams and metrics."""
+    rows = []
+    for c in Scenario.components:
+        module = c.__module__.replace(".", "/") + ".py"
+        events = ", ".join(f"`{e.model_fields['action'].default}`" for e in c.events)
+        metrics = ", ".join(f"`{m.name}`" for m in c.metrics)
+        rows.append(
+            (
+                f"`{c.name}`",
+                f"[{module}](../{module})",
+                f"`{c.section}`" if c.section else "",
+                events,
+                ", ".join(f"`{s}`" for s in c.streams),
+                metrics,
+            )
+        )
+    head = ("component", "file", "section", "timeline events", "streams", "metrics")
+    return "\n".join(_table(head, rows))
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
     "parameters": parameter_table,
     "metrics": metrics_table,
+    "phases": phases_table,
+    "components": components_table,
 }
 
 _SECTION = re.compile(

@@ -1,9 +1,10 @@
 """The one list of daily metrics and summary outcomes, their units and meanings.
 
-Data flow: ``sim.core.model`` fills one row per reported day with the names below (already
-multiplied
-by ``scale`` into real-world units) -> a ``pandas.DataFrame`` indexed by date -> results folder
-(Parquet) -> ``summarize`` turns one replicate's daily table into its summary outcomes.
+The daily metrics are declared by the components that record them (``sim.components``); this
+module gathers them. Data flow: the model's components fill one row per reported day by name
+(already multiplied by ``scale`` into real-world units) -> a ``pandas.DataFrame`` indexed by
+date -> results folder (Parquet) -> ``summarize`` turns one replicate's daily table into its
+summary outcomes.
 
 Metrics that exist per platform are named ``<platform>.<metric>`` (e.g. ``twitter.suspensions``);
 the others are global.
@@ -13,126 +14,24 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-Scope = Literal["global", "open", "encrypted"]
+from sim.components import COMPONENTS
+from sim.core.component import MetricSpec
+from sim.core.model import metric_columns
 
+Metric = MetricSpec  # (the name the analysis code and the docs use)
 
-@dataclass(frozen=True)
-class Metric:
-    name: str
-    scope: Scope
-    unit: str
-    description: str
-
-
-METRICS: tuple[Metric, ...] = (
-    # --- open platforms -----------------------------------------------------------------
-    Metric(
-        "pro_posts_true",
-        "open",
-        "posts/day",
-        "Pro-IS posts actually made: by pro accounts plus shares by users",
-    ),
-    Metric(
-        "pro_posts_observed",
-        "open",
-        "posts/day",
-        "Pro posts a keyword classifier finds (recall, evasion, false positives)",
-    ),
-    Metric("anti_posts_true", "open", "posts/day", "Anti-IS posts (all counter kinds)"),
-    Metric("anti_posts_observed", "open", "posts/day", "Anti posts the classifier finds"),
-    Metric(
-        "anti_pro_ratio",
-        "open",
-        "ratio",
-        "Observed anti : observed pro posts; NaN if nothing is observed as pro",
-    ),
-    Metric("active_accounts", "open", "accounts", "Pro accounts active at the end of the day"),
-    Metric("new_accounts_fresh", "open", "accounts/day", "Accounts opened by new operators"),
-    Metric(
-        "new_accounts_recreated",
-        "open",
-        "accounts/day",
-        "Accounts re-created by operators after a suspension",
-    ),
-    Metric("suspensions", "open", "accounts/day", "Accounts suspended (incl. purges)"),
-    Metric(
-        "cumulative_suspensions", "open", "accounts", "Suspensions since the first reported day"
-    ),
-    Metric(
-        "mean_followers",
-        "open",
-        "followers",
-        "Mean followers of active pro accounts; NaN if there are none",
-    ),
-    Metric(
-        "mean_followers_suspended",
-        "open",
-        "followers",
-        "Mean followers of accounts when suspended that day ('when discovered'); NaN if none",
-    ),
-    Metric(
-        "mean_lifetime_suspended",
-        "open",
-        "days",
-        "Mean age of accounts suspended that day; NaN if none",
-    ),
-    Metric(
-        "mean_account_age", "open", "days", "Mean age of active pro accounts; NaN if there are none"
-    ),
-    Metric(
-        "mean_evasion", "open", "0..1", "Mean evasion of active pro accounts; NaN if there are none"
-    ),
-    Metric(
-        "impressions",
-        "open",
-        "impressions/day",
-        "Pro impressions (feed views, shares, discovery) on users",
-    ),
-    # --- encrypted platforms ------------------------------------------------------------
-    Metric("members", "encrypted", "users", "Users in pro channels"),
-    Metric("channels", "encrypted", "channels", "Active pro channels"),
-    Metric("channel_posts", "encrypted", "posts/day", "Pro posts in channels"),
-    Metric("channel_takedowns", "encrypted", "channels/day", "Channels taken down"),
-    # --- global -------------------------------------------------------------------------
-    Metric("counter_posts_government", "global", "posts/day", "Counter posts by government voices"),
-    Metric("counter_posts_credible", "global", "posts/day", "Counter posts by credible voices"),
-    Metric("counter_posts_organic", "global", "posts/day", "Counter posts by opposed users"),
-    Metric("users_reached", "global", "users", "Users who saw pro content that day"),
-    Metric("users_reached_30d", "global", "users", "Users who saw pro content in the last 30 days"),
-    Metric("opposed", "global", "users", "Users opposed to IS"),
-    Metric("neutral", "global", "users", "Neutral users"),
-    Metric("sympathizers", "global", "users", "Sympathizers (share and follow pro content)"),
-    Metric("supporters", "global", "users", "Recruited supporters"),
-    Metric("new_recruits", "global", "users/day", "Users recruited that day"),
-    Metric("cumulative_recruits", "global", "users", "Recruits since the first reported day"),
-    Metric("active_operators", "global", "operators", "Operators with an open account or channel"),
-    Metric(
-        "migrated_operators",
-        "global",
-        "operators",
-        "Operators who moved to an encrypted platform since the first reported day",
-    ),
-)
-
+# Every daily metric, declared by the components (``Component.metrics``), in component order.
+METRICS: tuple[MetricSpec, ...] = tuple(m for c in COMPONENTS for m in c.metrics)
 METRIC_BY_NAME = {m.name: m for m in METRICS}
 
 
 def column_names(open_platforms: list[str], encrypted_platforms: list[str]) -> list[str]:
-    """Columns of the daily table for a scenario's platforms, in a stable order."""
-    cols: list[str] = []
-    for m in METRICS:
-        if m.scope == "open":
-            cols += [f"{p}.{m.name}" for p in open_platforms]
-        elif m.scope == "encrypted":
-            cols += [f"{p}.{m.name}" for p in encrypted_platforms]
-        else:
-            cols.append(m.name)
-    return cols
+    """Columns of the daily table for a scenario's platforms, in a stable order (the model's)."""
+    return metric_columns(list(METRICS), open_platforms, encrypted_platforms)
 
 
 def describe(column: str) -> Metric:

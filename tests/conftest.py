@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from sim.config.schema import Scenario
+from sim.scenario import Scenario
 
 # ``.ci/run`` sets HYPOTHESIS_PROFILE=ci: the same examples on every CI run, so that whether a
 # submission lands does not depend on which random examples one run happened to try (runs by

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from sim.config.schema import Scenario
 from sim.core import allocator
 from sim.core.model import PropagandaModel
+from sim.scenario import Scenario
 
 
 def test_tune_is_idempotent() -> None:

@@ -195,7 +195,7 @@ def test_scenario_error_message_is_passed_through(
             f"{path}:3: moderation.twiter: unknown key; did you mean twitter?"
         )
 
-    monkeypatch.setattr(loader, "load_scenario", fail)
+    monkeypatch.setattr(sys.modules["sim.scenario"], "load_scenario", fail)
     err = assert_bad_input(cli.main(["run", str(tiny), "--out", str(out)]), capsys)
     assert "tiny.yaml:3: moderation.twiter: unknown key; did you mean twitter?" in err
     assert not out.exists()

@@ -10,7 +10,16 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from sim.core import draws
-from sim.core.rng import Streams
+from sim.core.rng import STREAMS
+from sim.core.rng import Streams as _Streams
+from sim.scenario import Scenario
+
+# every stream the model uses: its own and those its components declare
+ALL = tuple(dict.fromkeys((*STREAMS, *(s for c in Scenario.components for s in c.streams))))
+
+
+def Streams(seed: int) -> _Streams:  # noqa: N802 - stands in for the class in these tests
+    return _Streams(seed, ALL)
 
 
 @settings(max_examples=30, deadline=None)

@@ -13,8 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.config.loader import ScenarioError, load_scenario, parse_set, scenario_to_yaml
-from sim.config.schema import PurgeEvent, Scenario, SetEvent
+from sim.components.moderation import PurgeEvent
+from sim.components.policy import SetEvent
+from sim.config.loader import ScenarioError, parse_set, scenario_to_yaml
+from sim.scenario import Scenario, load_scenario
 
 HERE = Path(__file__).parent
 OK = HERE / "scenarios_ok"

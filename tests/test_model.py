@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 from conftest import make_scenario
 
-from sim.config.schema import Scenario
+from sim.components.counter_messaging import CounterCampaign
+from sim.components.operators import Operator
 from sim.core.model import PropagandaModel, simulate
-from sim.core.state.accounts import Operator
-from sim.counter import CounterCampaign
 from sim.metrics import column_names
+from sim.scenario import Scenario
 
 NAN_ALLOWED = ("mean_followers_suspended", "mean_lifetime_suspended", "anti_pro_ratio")
 CUMULATIVE = ("cumulative_suspensions", "cumulative_recruits", "migrated_operators")

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from sim.config.schema import Moderation
-from sim.moderation import (
+from sim.components.moderation import (
     REFERENCE_FOLLOWERS,
     REFERENCE_POSTS,
+    Moderation,
     choose_purged,
     stochastic_round,
     suspension_probability,
@@ -148,8 +148,8 @@ def test_stochastic_round_of_integers_is_exact() -> None:
 
 def test_suspended_are_those_whose_uniform_falls_below_their_probability() -> None:
     """Two platforms: the second's settings suspend everyone, the first's nobody."""
+    from sim.components.moderation import hazard_parameters, suspended
     from sim.core.draws import handle as draws_of
-    from sim.moderation import hazard_parameters, suspended
 
     rng = np.random.default_rng(3)
     n = 200

@@ -6,9 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.config.schema import Observation
+from sim.components.observation import Observation, observed_anti, observed_pro
 from sim.core.model import simulate
-from sim.observation import observed_anti, observed_pro
 
 OBS = Observation(
     pro_recall=0.3,

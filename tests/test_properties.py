@@ -16,15 +16,9 @@ from conftest import make_scenario
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.config.schema import (
-    Accounts,
-    Moderation,
-    Observation,
-    Operators,
-    Platform,
-    Population,
-    PostingRates,
-)
+from sim.components.moderation import Moderation
+from sim.components.observation import Observation
+from sim.config.schema import Accounts, Operators, Platform, Population, PostingRates
 from sim.core.model import simulate
 from sim.metrics import column_names, describe
 

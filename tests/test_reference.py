@@ -28,8 +28,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.config.schema import Scenario
 from sim.core.model import simulate
+from sim.scenario import Scenario
 
 REFERENCE = Path(__file__).resolve().parents[1] / "benchmarks" / "reference_mesa.py"
 CONFIG = {"users": 5_000, "accounts": 60, "days": 60}

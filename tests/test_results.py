@@ -19,10 +19,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.config.schema import Platform, PurgeEvent, Scenario, SetEvent, apply_set
+from sim.components.moderation import PurgeEvent
+from sim.components.policy import SetEvent
+from sim.config.schema import Platform, apply_set
 from sim.execution import runner
 from sim.io import plots, results
 from sim.metrics import METRICS, OUTCOMES, column_names
+from sim.scenario import Scenario
 
 STARTED = dt.datetime(2016, 7, 1, 12, 30, 45)
 
@@ -230,7 +233,7 @@ def test_manifest(tmp_path: Path, fakes: None) -> None:
 
 
 def test_scenario_yaml_loads_back_identical(tmp_path: Path, fakes: None) -> None:
-    from sim.config.loader import load_scenario
+    from sim.scenario import load_scenario
 
     scenario = tiny_scenario()
     folder = write(tmp_path, scenario)

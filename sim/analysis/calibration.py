@@ -38,8 +38,8 @@ import yaml
 from pydantic import ValidationError
 
 from sim.analysis.problem import Prior, Target, load_priors, load_targets, prior_lines
-from sim.config.loader import Problem, ScenarioError, load_scenario
-from sim.config.schema import Scenario
+from sim.config.loader import Problem, ScenarioError
+from sim.scenario import Scenario, load_scenario
 
 DB_NAME = "abc.db"
 SETUP_NAME = "setup.json"

@@ -35,11 +35,10 @@ from sim.analysis.calibration import (
     with_parameters,
 )
 from sim.analysis.problem import Prior, Target, fmt
-from sim.config.loader import load_scenario
-from sim.config.schema import Scenario
 from sim.execution.pool import pool_context
 from sim.execution.runner import run_one
 from sim.io.plots import figure_specs, make_plots
+from sim.scenario import Scenario, load_scenario
 
 DISCUSSION = Path(__file__).resolve().parents[2] / "calibration" / "discussion.md"
 POINT_SEEDS = 5

@@ -47,8 +47,8 @@ import pyarrow.parquet as pq
 
 from sim.analysis.design import value_text
 from sim.analysis.outcomes import OutcomeSpec, outcome_value
-from sim.config.schema import Scenario
 from sim.execution.executors import Executor
+from sim.scenario import Scenario
 
 MANIFEST = "manifest.json"
 SCENARIO_FILE = "scenario.yaml"
@@ -246,7 +246,8 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 
 def open_folder(folder: Path) -> tuple[dict[str, Any], Plan]:
     """An unfinished sweep folder's manifest and plan (point scenarios rebuilt from it)."""
-    from sim.config.loader import ScenarioError, load_scenario
+    from sim.config.loader import ScenarioError
+    from sim.scenario import load_scenario
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -474,7 +475,8 @@ def load_points(
     """
     from dataclasses import replace
 
-    from sim.config.loader import ScenarioError, load_scenario
+    from sim.config.loader import ScenarioError
+    from sim.scenario import load_scenario
 
     own_sets = set(sets)
     scenarios = []

@@ -1,4 +1,4 @@
-"""Loading scenario files: YAML text -> validated :class:`~sim.config.schema.Scenario`.
+"""Loading scenario files: YAML text -> validated scenario (``sim.scenario.Scenario``).
 
 Data flow::
 
@@ -37,7 +37,7 @@ from pydantic.fields import FieldInfo
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from sim.config.schema import Scenario
+from sim.config.schema import ScenarioBase
 
 __all__ = [
     "Problem",
@@ -423,7 +423,6 @@ def _kind(tp: Any) -> _Kind:
     return _Kind("leaf", tp)
 
 
-_ROOT = _Kind("model", Scenario)
 _TAG_FIELD = "action"  # discriminator of the timeline's event types
 
 
@@ -490,7 +489,9 @@ def _unknown(parts: Sequence[Part], i: int, choices: Sequence[str], what: str) -
     return _BadKey(f"unknown {what} '{part}'{where}{hint}", parts[: i + 1])
 
 
-def _place(root: LineDict, key: str, value: Any, src: Source, dry: bool = False) -> None:
+def _place(
+    root: LineDict, key: str, value: Any, src: Source, schema: _Kind, dry: bool = False
+) -> None:
     """Set a dotted ``key`` in ``root`` (in place, copying what it changes), checked by the schema.
 
     Only existing fields, existing dict entries and existing list items can be addressed.
@@ -499,7 +500,7 @@ def _place(root: LineDict, key: str, value: Any, src: Source, dry: bool = False)
     """
     parts: list[Part] = list(key.split("."))
     node: Any = root
-    kind = _ROOT
+    kind = schema
     i = 0
     while True:
         part = str(parts[i])
@@ -620,11 +621,13 @@ def parse_set(overrides: Sequence[str] | None) -> dict[str, Any]:
     return {key: value for _, key, value in _parse_overrides(list(overrides or []))}
 
 
-def _apply_overrides(data: LineDict, parsed: list[tuple[str, str, Any]], file: str) -> None:
+def _apply_overrides(
+    data: LineDict, parsed: list[tuple[str, str, Any]], file: str, schema: _Kind
+) -> None:
     problems: list[Problem] = []
     for text, key, value in parsed:
         try:
-            _place(data, key, value, Source(None, None, text))
+            _place(data, key, value, Source(None, None, text), schema)
         except _BadKey as err:
             problems.append(Problem(err.message, file, None, key, override=text))
     if problems:
@@ -650,9 +653,9 @@ _BOUND_KEYS = {
 }
 
 
-def _clean_loc(loc: Sequence[Part], root: _Kind | None = None) -> tuple[list[Part], _Kind | None]:
+def _clean_loc(loc: Sequence[Part], root: _Kind) -> tuple[list[Part], _Kind | None]:
     """Drop pydantic's union tags from ``loc``; return the path and the kind of its parent."""
-    kind: _Kind | None = root or _ROOT
+    kind: _Kind | None = root
     parent: _Kind | None = None
     path: list[Part] = []
     for part in loc:
@@ -712,7 +715,7 @@ def _describe(err: Any, path: list[Part], parent: _Kind | None) -> str:
         fields: list[str] = []
         if parent is not None and parent.tag == "model":
             fields = list(parent.tp.model_fields)
-            if parent.tp is Scenario:
+            if issubclass(parent.tp, ScenarioBase):
                 fields.append("extends")
         hint = _suggest(last, fields) or (
             f"; expected one of: {_listing(fields)}" if fields else ""
@@ -766,14 +769,14 @@ def _describe(err: Any, path: list[Part], parent: _Kind | None) -> str:
     return f"{err['msg']}{got}"
 
 
-def _set_value_problem(data: LineDict, key: str, value: Any) -> str | None:
+def _set_value_problem(data: LineDict, key: str, value: Any, schema: _Kind) -> str | None:
     """Plain-English reason why a timeline ``set`` of ``key`` to ``value`` is invalid."""
     try:
-        _place(_copy(data), key, value, Source(None, None), dry=True)
+        _place(_copy(data), key, value, Source(None, None), schema, dry=True)
     except _BadKey as err:
         return f"not a scenario key: {err.message}"
     parts = key.split(".")
-    kind: _Kind | None = _ROOT
+    kind: _Kind | None = schema
     node: Any = data
     for part in parts[:-1]:
         if kind is not None and kind.tag == "union":
@@ -793,7 +796,7 @@ def _set_value_problem(data: LineDict, key: str, value: Any) -> str | None:
     return None
 
 
-def _refine(path: list[Part], msg: str, data: LineDict) -> tuple[list[Part], str]:
+def _refine(path: list[Part], msg: str, data: LineDict, schema: _Kind) -> tuple[list[Part], str]:
     """Point a model-level error (from a validator in scenario.py) at the key it is about."""
     m = re.match(r"timeline\[(\d+)\](\.values)?:?\s*", msg)
     if m:
@@ -808,7 +811,7 @@ def _refine(path: list[Part], msg: str, data: LineDict) -> tuple[list[Part], str
                 values = _get(data, path[:-1])
                 fixable = "is not a scenario key" in rest or "is invalid" in rest
                 if fixable and isinstance(values, dict) and key in values:
-                    better = _set_value_problem(data, key, values[key])
+                    better = _set_value_problem(data, key, values[key], schema)
                     if better:
                         rest = better
         elif rest.startswith("date"):
@@ -828,7 +831,7 @@ def _refine(path: list[Part], msg: str, data: LineDict) -> tuple[list[Part], str
     m = re.match(r"moderation names platform '([^']*)'", msg)
     if m:
         platforms = _get(data, ["platforms"])
-        names = list(platforms) if isinstance(platforms, dict) else list(Scenario().platforms)
+        names = list(platforms) if isinstance(platforms, dict) else list(schema.tp().platforms)
         return ["moderation", m.group(1)], msg + _suggest(m.group(1), names)
     m = re.match(r"platform name '([^']*)'", msg)
     if m:
@@ -845,15 +848,19 @@ def _refine(path: list[Part], msg: str, data: LineDict) -> tuple[list[Part], str
 
 
 def _translate(
-    err: ValidationError, data: LineDict, main_file: str, overrides: list[tuple[str, str, Any]]
+    err: ValidationError,
+    data: LineDict,
+    main_file: str,
+    overrides: list[tuple[str, str, Any]],
+    schema: _Kind,
 ) -> ScenarioError:
     problems: list[tuple[tuple[int, str, int], int, Problem]] = []
     for n, e in enumerate(err.errors()):
-        path, parent = _clean_loc(e["loc"])
+        path, parent = _clean_loc(e["loc"], schema)
         section = list(path)
         message = _describe(e, path, parent)
         if e["type"] in ("value_error", "assertion_error"):
-            path, message = _refine(path, message, data)
+            path, message = _refine(path, message, data, schema)
             used = [
                 t
                 for t, k, _ in overrides
@@ -884,19 +891,23 @@ def _translate(
 # ---------------------------------------------------------------------------------------------
 
 
-def load_scenario(path: str | Path, overrides: Sequence[str] | None = None) -> Scenario:
-    """Load, merge (``extends``), override (``--set`` texts) and validate a scenario file.
+def load_scenario[S: ScenarioBase](
+    path: str | Path, overrides: Sequence[str] | None, schema: type[S]
+) -> S:
+    """Load, merge (``extends``), override (``--set`` texts) and validate a scenario file with
+    the root ``schema`` (the assembled ``sim.scenario.Scenario``).
 
     Raises ScenarioError (and nothing else) for anything wrong with the file or the overrides.
     """
     file = str(path)
+    root = _Kind("model", schema)
     parsed = _parse_overrides(list(overrides or []))
     data = _load_tree(file, [])
-    _apply_overrides(data, parsed, file)
+    _apply_overrides(data, parsed, file, root)
     try:
-        return Scenario.model_validate(data)
+        return schema.model_validate(data)
     except ValidationError as err:
-        raise _translate(err, data, file, parsed) from None
+        raise _translate(err, data, file, parsed, root) from None
 
 
 def load_yaml_model[M: BaseModel](model: type[M], path: str | Path, what: str = "") -> M:
@@ -923,7 +934,7 @@ def load_yaml_model[M: BaseModel](model: type[M], path: str | Path, what: str = 
         raise ScenarioError(problems) from None
 
 
-def scenario_to_yaml(s: Scenario) -> str:
+def scenario_to_yaml(s: BaseModel) -> str:
     """The fully resolved scenario as YAML (every field, defaults included; loads back equal)."""
     # mode="python" keeps dates as YAML dates and infinities as .inf (JSON mode would turn them
     # into quoted text and null); every value in the schema is a plain YAML type.

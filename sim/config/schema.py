@@ -1,4 +1,10 @@
-"""Scenario schema: every parameter of the model, its meaning, unit, default and valid range.
+"""Scenario schema, base part: the shared state's sections and the scenario's own fields.
+
+The root scenario schema is assembled from this base and the sections and timeline event kinds
+that the components declare (``sim.core.component.assemble_scenario``; the assembled class is
+``sim.scenario.Scenario``). Here: the time span, scale and seeds, the users (``population``),
+the platforms and the pro accounts (``accounts``), the base of timeline events, the rules that
+involve several of these, and the timeline's ``set`` machinery.
 
 Data flow: YAML file -> ``sim.config.loader`` (extends, ``--set`` overrides, line numbers) ->
 ``Scenario.model_validate`` here -> ``sim.core.model.PropagandaModel``.
@@ -13,7 +19,7 @@ Each field's ``description`` is the reference text used in ``docs/ODD.md``; ``un
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -263,94 +269,6 @@ class Accounts(Strict):
     operators: Operators = Field(default_factory=Operators)
 
 
-class CounterGroup(Strict):
-    """A counter-messaging campaign: a set of messengers active between two dates."""
-
-    kind: Literal["government", "credible"] = P("government", "Who speaks")
-    language: Language = P("english", "Language of the messages")
-    messengers: int = P(50, "Number of messengers (not scaled: they are few)", "messengers", ge=0)
-    credibility: float = P(0.2, "Credibility with the audience", "0..1", ge=0, le=1)
-    posts_per_day: float = P(10.0, "Posts per messenger per day", "posts/day", ge=0)
-    followers: float = P(20_000.0, "Followers per messenger (real-world)", "followers", ge=0)
-    targeting: float = P(
-        0.7, "Share of impressions landing on users of the message's language", "", ge=0, le=1
-    )
-    start: dt.date | None = P(None, "First day of the campaign (default: scenario start)")
-    end: dt.date | None = P(None, "Last day of the campaign (default: scenario end)")
-
-    @model_validator(mode="after")
-    def _dates(self) -> CounterGroup:
-        if self.start and self.end and self.end < self.start:
-            raise ValueError(f"end {self.end} is before start {self.start}")
-        return self
-
-
-class Moderation(Strict):
-    """Moderation of one platform."""
-
-    intensity: float = P(
-        0.0003, "Daily suspension hazard of an average visible account", "1/day", ge=0, le=1
-    )
-    post_weight: float = P(0.3, "Visibility exponent on posts per day", "", ge=0, le=2)
-    follower_weight: float = P(0.6, "Visibility exponent on followers", "", ge=0, le=2)
-    flagging: float = P(
-        0.0, "Extra daily hazard on new accounts from automated flagging", "1/day", ge=0, le=1
-    )
-    flag_window_days: float = P(7.0, "Age until which flagging applies", "days", ge=0)
-    evasion_protection: float = P(
-        0.5, "Share of detection hazard removed by full evasion", "", ge=0, le=1
-    )
-    channel_takedown_rate: float = P(
-        0.0, "Daily takedown hazard of an encrypted channel", "1/day", ge=0, le=1
-    )
-
-
-class Observation(Strict):
-    pro_recall: float = P(0.22, "Recall of the keyword classifier on pro posts", "", ge=0, le=1)
-    anti_recall: float = P(0.5, "Recall on anti-IS posts", "", ge=0, le=1)
-    pro_false_positive: float = P(
-        0.01, "Share of anti posts the classifier counts as pro", "", ge=0, le=1
-    )
-    anti_false_positive: float = P(
-        0.02, "Share of pro posts the classifier counts as anti", "", ge=0, le=1
-    )
-    evasion_recall_loss: float = P(
-        0.6,
-        "Share of recall (and of hashtag discovery) lost by a fully evasive account",
-        "",
-        ge=0,
-        le=1,
-    )
-
-
-class SetEvent(Strict):
-    action: Literal["set"] = "set"
-    date: dt.date = P(..., "Day from which the values apply")
-    label: str = P("", "Free text shown in plots and the manifest")
-    values: dict[str, float] = P(
-        ..., "Dotted scenario keys and their new values, e.g. moderation.twitter.intensity"
-    )
-
-
-class PurgeEvent(Strict):
-    action: Literal["purge"] = "purge"
-    date: dt.date = P(..., "Day of the purge")
-    label: str = P("", "Free text")
-    platform: str = P(..., "Open platform purged")
-    accounts: float = P(..., "Accounts suspended (real-world)", "accounts", ge=0)
-
-
-class TakedownEvent(Strict):
-    action: Literal["takedown"] = "takedown"
-    date: dt.date = P(..., "Day of the takedown")
-    label: str = P("", "Free text")
-    platform: str = P(..., "Encrypted platform")
-    channels: float = P(..., "Channels removed (real-world)", "channels", ge=0)
-
-
-PolicyEvent = Annotated[SetEvent | PurgeEvent | TakedownEvent, Field(discriminator="action")]
-
-
 def _default_platforms() -> dict[str, Platform]:
     return {
         "twitter": Platform(kind="open"),
@@ -358,7 +276,35 @@ def _default_platforms() -> dict[str, Platform]:
     }
 
 
-class Scenario(Strict):
+class TimelineEvent(Strict):
+    """Base of the timeline's event kinds (each component declares its own, with a ``Literal``
+    ``action`` tag)."""
+
+    action: str
+    date: dt.date = P(..., "Day of the event")
+    label: str = P("", "Free text shown in plots and the manifest")
+
+    def describe(self) -> str:
+        """What the event does, for plots when it has no ``label``."""
+        return self.action
+
+    def plot_label(self) -> str:
+        return self.label or self.describe()
+
+    def sets(self) -> dict[str, float]:
+        """Scenario values the event changes from its date on (a ``set``), else nothing."""
+        return {}
+
+    def check(self, scenario: ScenarioBase, where: str) -> None:
+        """Raise ``ValueError`` (starting with ``where``) if the event does not fit."""
+
+
+class ScenarioBase(Strict):
+    """A scenario: what is simulated, for how long, at what scale, under which policies."""
+
+    # the components that assembled this schema (set by ``assemble_scenario``), in order
+    components: ClassVar[tuple[Any, ...]] = ()
+
     name: str = P(
         "scenario", "Short name used for the results folder", pattern=r"^[A-Za-z0-9_.-]+$"
     )
@@ -374,10 +320,8 @@ class Scenario(Strict):
     population: Population = Field(default_factory=Population)
     platforms: dict[str, Platform] = Field(default_factory=_default_platforms)
     accounts: Accounts = Field(default_factory=Accounts)
-    counter: dict[str, CounterGroup] = Field(default_factory=dict)
-    moderation: dict[str, Moderation] = Field(default_factory=dict)
-    observation: Observation = Field(default_factory=Observation)
-    timeline: list[PolicyEvent] = Field(default_factory=list)
+    if TYPE_CHECKING:  # (the field is the assembled schema's: its items are the components'
+        timeline: list[TimelineEvent]  # event kinds, and it comes last)
 
     @field_validator("platforms")
     @classmethod
@@ -390,16 +334,12 @@ class Scenario(Strict):
         return v
 
     @model_validator(mode="after")
-    def _consistency(self) -> Scenario:
+    def _consistency(self) -> ScenarioBase:
         if self.end < self.start:
             raise ValueError(f"end {self.end} is before start {self.start}")
         self._check_post_shares()
-        for name in self.moderation:
-            if name not in self.platforms:
-                raise ValueError(
-                    f"moderation names platform {name!r}, which is not defined in platforms "
-                    f"({', '.join(self.platforms)})"
-                )
+        for component in self.components:  # rules of the components' sections
+            component.check(self)
         for i, ev in enumerate(self.timeline):
             first = self.start - dt.timedelta(days=self.warmup_days)
             if ev.date < first:
@@ -407,18 +347,7 @@ class Scenario(Strict):
                     f"timeline[{i}] date {ev.date} is before the warm-up begins ({first}); "
                     "events after the end are allowed and ignored"
                 )
-            if isinstance(ev, PurgeEvent | TakedownEvent):
-                want = "open" if isinstance(ev, PurgeEvent) else "encrypted"
-                p = self.platforms.get(ev.platform)
-                if p is None or p.kind != want:
-                    choices = [n for n, q in self.platforms.items() if q.kind == want]
-                    raise ValueError(
-                        f"timeline[{i}] {ev.action} needs an {want} platform; "
-                        f"{ev.platform!r} is not one (choose from {choices})"
-                    )
-            if isinstance(ev, SetEvent):
-                for key, value in ev.values.items():
-                    check_settable(self, key, value, where=f"timeline[{i}].values")
+            ev.check(self, f"timeline[{i}]")
         return self
 
     def _check_post_shares(self) -> None:
@@ -428,13 +357,11 @@ class Scenario(Strict):
         keys = ["accounts.shoutout_share", *(f"platforms.{n}.invite_share" for n in enc)]
         current = {k: float(getattr(*resolve_parent(self, k))) for k in keys}
         where = "the scenario"
-        sets = sorted(
-            (ev.date, i, ev) for i, ev in enumerate(self.timeline) if isinstance(ev, SetEvent)
-        )
+        sets = sorted((ev.date, i, ev) for i, ev in enumerate(self.timeline) if ev.sets())
         for step in [None, *sets]:
             if step is not None:
                 _, i, ev = step
-                changed = {k: v for k, v in ev.values.items() if k in current}
+                changed = {k: v for k, v in ev.sets().items() if k in current}
                 if not changed:
                     continue
                 current.update(changed)
@@ -450,10 +377,6 @@ class Scenario(Strict):
     def platform_names(self, kind: Literal["open", "encrypted"]) -> list[str]:
         """Names of the platforms of one kind, in scenario order."""
         return [name for name, p in self.platforms.items() if p.kind == kind]
-
-    def moderation_for(self, platform: str) -> Moderation:
-        """Moderation settings of a platform (defaults when the scenario sets none)."""
-        return self.moderation.get(platform) or Moderation(intensity=0.0)
 
     @property
     def days(self) -> int:
@@ -509,9 +432,10 @@ FIXED_AT_START = (
 )
 
 
-def check_settable(root: Scenario, key: str, value: float, where: str) -> None:
+def check_settable(root: ScenarioBase, key: str, value: float, where: str) -> None:
     """A timeline ``set`` may change any numeric field the model reads day by day."""
-    if any(key == f or key.startswith(f + ".") for f in FIXED_AT_START):
+    fixed = FIXED_AT_START + tuple(k for c in type(root).components for k in c.fixed_at_start)
+    if any(key == f or key.startswith(f + ".") for f in fixed):
         raise ValueError(
             f"{where}: {key!r} is fixed when the run starts and cannot be changed by the "
             "timeline; set it in the scenario itself"
@@ -536,7 +460,7 @@ def check_settable(root: Scenario, key: str, value: float, where: str) -> None:
         raise ValueError(f"{where}: {key!r}={value!r} is invalid: {reason}") from None
 
 
-def apply_set(root: Scenario, key: str, value: float) -> None:
+def apply_set(root: ScenarioBase, key: str, value: float) -> None:
     """Apply one validated timeline assignment in place (used by the model at run time)."""
     parent, last = resolve_parent(root, key)
     setattr(parent, last, value)

@@ -10,20 +10,18 @@ from day D onward are identical before D. There is no global random state anywhe
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 
 import numpy as np
 
 from sim.core import draws
 
+# The model's own streams; the components declare theirs (``Component.streams``), e.g.
+# "posting", "exposure", "follow", "counter", "moderation", "operators".
 STREAMS = (
     "mesa",  # the Mesa model's own generator (used by Mesa itself only)
     "init",  # population, initial accounts and network
-    "posting",  # daily posts of pro accounts
-    "exposure",  # which followers / users see which posts
-    "follow",  # follow, share and join decisions
-    "counter",  # counter-messaging reach
-    "moderation",  # suspensions, purges, takedowns
-    "operators",  # operator decisions, new operators, abandonment, channel re-opening
+    "follow",  # follow decisions (``PropagandaModel.add_follows``), shares and joins
 )
 
 
@@ -38,14 +36,18 @@ class Streams:
     True
     """
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, names: Sequence[str] = ()) -> None:
         self.seed = int(seed)
+        self.names = tuple(dict.fromkeys((*STREAMS, *names)))  # declared streams, in order
         self._gens: dict[str, np.random.Generator] = {}
         self._handles: dict[str, tuple[int, int]] = {}
 
     def seed_sequence(self, name: str) -> np.random.SeedSequence:
-        if name not in STREAMS:
-            raise KeyError(f"unknown random stream {name!r}; known: {', '.join(STREAMS)}")
+        if name not in self.names:
+            raise KeyError(
+                f"unknown random stream {name!r}; known: {', '.join(self.names)} (a component "
+                "declares the streams it draws from in its ``streams``)"
+            )
         return np.random.SeedSequence(entropy=self.seed, spawn_key=(_key(name),))
 
     def __getitem__(self, name: str) -> np.random.Generator:

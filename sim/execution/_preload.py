@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as _dt
 
 try:
-    from sim.config.schema import Scenario as _Scenario
     from sim.core.model import simulate as _simulate
+    from sim.scenario import Scenario as _Scenario
 
     _day = _dt.date(2014, 1, 1)
     _simulate(_Scenario(start=_day, end=_day, warmup_days=0, scale=1000), 0)

@@ -21,9 +21,9 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from sim.config.schema import Scenario
 from sim.execution.pool import pool_context
 from sim.metrics import column_names
+from sim.scenario import Scenario
 
 Simulate = Callable[..., pd.DataFrame]
 

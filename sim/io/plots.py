@@ -34,8 +34,10 @@ from matplotlib.ticker import FuncFormatter
 
 from sim.analysis.problem import Target
 from sim.analysis.problem import load_targets as load_calibration_targets
-from sim.config.schema import PurgeEvent, Scenario, SetEvent, TakedownEvent
+from sim.config.schema import TimelineEvent
+from sim.core.component import PlotSpec
 from sim.metrics import describe
+from sim.scenario import Scenario
 
 # --- calibration targets (SPEC 5) ----------------------------------------------------------
 
@@ -302,7 +304,24 @@ def figure_specs(scenario: Scenario) -> list[FigureSpec]:
                 ],
             )
         )
+    figs += [
+        _component_figure(spec, opens, encs) for c in type(scenario).components for spec in c.plots
+    ]
     return figs
+
+
+def _component_figure(spec: PlotSpec, opens: list[str], encs: list[str]) -> FigureSpec:
+    """A plain figure a component declares: one panel per metric, a series per platform."""
+    panels = []
+    for metric in spec.metrics:
+        scope = describe(metric).scope
+        names = opens if scope == "open" else encs if scope == "encrypted" else [""]
+        series = [
+            Series(p, _rolling_mean(f"{p}.{metric}" if p else metric, spec.rolling_days))
+            for p in names
+        ]
+        panels.append(Panel(describe(metric).description, _unit(metric), series, (metric,)))
+    return FigureSpec(spec.file, spec.title, panels)
 
 
 # --- drawing -----------------------------------------------------------------------------------
@@ -318,15 +337,10 @@ def quantile_bands(dailies: Sequence[pd.DataFrame], compute: Compute) -> pd.Data
     return q
 
 
-def event_label(event: SetEvent | PurgeEvent | TakedownEvent) -> str:
-    """The label of a timeline event: its own, or a description of what it does."""
-    if event.label:
-        return event.label
-    if isinstance(event, PurgeEvent):
-        return f"purge {event.accounts:,.0f} accounts ({event.platform})"
-    if isinstance(event, TakedownEvent):
-        return f"takedown {event.channels:,.0f} channels ({event.platform})"
-    return ", ".join(f"{k}={v:g}" for k, v in event.values.items())
+def event_label(event: TimelineEvent) -> str:
+    """The label of a timeline event: its own, or a description of what it does (each event
+    kind describes itself: ``TimelineEvent.describe``)."""
+    return event.plot_label()
 
 
 def _ts(d: dt.date) -> pd.Timestamp:

@@ -40,9 +40,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.config.schema import Scenario
 from sim.execution.runner import encrypted_platforms, open_platforms
 from sim.metrics import OUTCOMES, summarize
+from sim.scenario import Scenario
 
 
 def make_plots(dailies: Sequence[pd.DataFrame], scenario: Any, folder: Path) -> list[Path]:

@@ -15,8 +15,8 @@ import yaml
 from conftest import SMALL
 
 from sim.analysis.sweep import Plan, load_points, point_overrides
-from sim.config.loader import load_scenario
 from sim.execution.runner import replicate_seeds
+from sim.scenario import load_scenario
 
 TINY: dict[str, Any] = copy.deepcopy(SMALL) | {
     "name": "tiny",

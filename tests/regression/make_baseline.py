@@ -32,9 +32,9 @@ if str(REPO) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from sim.config.loader import load_scenario  # noqa: E402
 from sim.core.model import simulate  # noqa: E402
 from sim.metrics import summarize, window_mean  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
 
 SCENARIO = REPO / "scenarios" / "baseline.yaml"
 OVERRIDES = ["scale=100"]

@@ -1,26 +1,16 @@
-"""Pro-IS accounts (arrays) and their operators (Mesa agents).
-
-Accounts live in ``AccountTable``: one row per account ever created, with platform, language,
-operator, posting rate, evasion, creation day and status. Followers are in ``network``.
-An ``Operator`` is a supporter who runs accounts; it is a Mesa agent because its decisions are
-rare and individual: when one of its accounts is suspended it re-creates it (after a delay, via a
-scheduled event), migrates to an encrypted platform, or quits that account.
+"""Pro-IS accounts as arrays: ``AccountTable``, one row per account ever created, with platform,
+language, operator, posting rate, evasion, creation day and status. Followers are in
+``graph``; operators (Mesa agents) are the operators component's (``sim.components.operators``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar
 
-import mesa
 import numpy as np
 
-from sim.config.schema import Operators, PostingRates
+from sim.config.schema import PostingRates
 from sim.core.state.table import Table
-
-if TYPE_CHECKING:
-    from sim.core.model import PropagandaModel
-
-Decision = Literal["recreate", "migrate", "quit"]
 
 
 def sample_posting_rates(n: int, p: PostingRates, rng: np.random.Generator) -> np.ndarray:
@@ -74,40 +64,3 @@ class AccountTable(Table):
         self.recreated[new] = True
         self.n = need
         return np.arange(lo, need)
-
-
-class Operator(mesa.Agent):
-    """A supporter who runs one or more pro accounts over time."""
-
-    model: PropagandaModel
-
-    def __init__(self, model: PropagandaModel, language: int, platform: int, evasion: float):
-        super().__init__(model)
-        self.language = language
-        self.platform = platform
-        self.evasion = evasion
-        self.suspensions = 0
-        self.open_accounts = 0
-        self.channels = 0
-        self.migrated = False
-        self.index = -1  # position in the model's operator list
-
-    @property
-    def active(self) -> bool:
-        return self.open_accounts > 0 or self.channels > 0
-
-    def decide(self, p: Operators, pull: float, rng: np.random.Generator) -> Decision:
-        """What to do after a suspension; more suspensions mean more quitting and migrating.
-        ``pull`` is the summed pull of the encrypted platforms."""
-        self.suspensions += 1
-        self.evasion = min(1.0, self.evasion + p.evasion_learning)
-        p_quit = min(1.0, p.quit_base + p.quit_per_suspension * (self.suspensions - 1))
-        p_migrate = (1.0 - p_quit) * min(
-            1.0, pull * (1.0 + p.migrate_per_suspension * self.suspensions)
-        )
-        u = rng.random()
-        if u < p_quit:
-            return "quit"
-        if u < p_quit + p_migrate:
-            return "migrate"
-        return "recreate"

@@ -1,0 +1,71 @@
+"""Attitudes and follows: users respond to the day's pro and counter doses.
+
+At ``update`` every user dosed today has their attitude relaxed toward its initial value
+(``population.relaxation`` per day since the last update, in closed form) and moved by the
+day's doses: up by ``population.pro_effect`` per unit of log pro dose, down by
+``population.counter_effect`` per unit of log(1 + counter dose), both times the user's
+susceptibility (``Users.apply_doses``, ``kernels.update_attitudes``). States follow from the
+attitude (opposed, neutral, sympathizer, supporter: recruited, absorbing). Then the day's follow
+candidates (exposure's shares, discovery and shout-outs) follow with ``p_base * engagement *
+room in their follow budget`` (``PropagandaModel.add_follows``).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from sim.core.component import Component, MetricSpec
+from sim.core.state.users import NEUTRAL, OPPOSED, SUPPORTER, SYMPATHIZER
+
+
+class Attitudes(Component):
+    """Attitude updates, states, recruits and follows."""
+
+    name = "attitudes"
+    metrics: ClassVar = (
+        MetricSpec("users_reached", "global", "users", "Users who saw pro content that day"),
+        MetricSpec(
+            "users_reached_30d", "global", "users", "Users who saw pro content in the last 30 days"
+        ),
+        MetricSpec("opposed", "global", "users", "Users opposed to IS"),
+        MetricSpec("neutral", "global", "users", "Neutral users"),
+        MetricSpec(
+            "sympathizers", "global", "users", "Sympathizers (share and follow pro content)"
+        ),
+        MetricSpec("supporters", "global", "users", "Recruited supporters"),
+        MetricSpec("new_recruits", "global", "users/day", "Users recruited that day"),
+        MetricSpec(
+            "cumulative_recruits", "global", "users", "Recruits since the first reported day"
+        ),
+    )
+
+    def init(self) -> None:
+        super().init()
+        self.cum_recruits = 0
+        self._cols = [self.column(m.name) for m in self.metrics]
+
+    def update(self, d: int) -> None:
+        m = self.model
+        reached, recruits = m.users.apply_doses(d, m.sc.population)
+        m.today.reached, m.today.recruits = reached, recruits
+        if m.today.follows:  # engaged users with room in their follow budget
+            m.add_follows(m.today.follows)
+        if d >= 0:
+            self.cum_recruits += recruits.size
+
+    def record(self, d: int, row: np.ndarray) -> None:
+        m = self.model
+        u, s = m.users, m.scale
+        counts = u.counts.tolist()
+        row[self._cols] = (
+            m.today.reached * s,
+            u.reached_30d() * s,
+            counts[OPPOSED] * s,
+            counts[NEUTRAL] * s,
+            counts[SYMPATHIZER] * s,
+            counts[SUPPORTER] * s,
+            int(m.today.recruits.size) * s,
+            self.cum_recruits * s,
+        )

@@ -1,0 +1,111 @@
+"""Posting by pro accounts: heavy-tailed rates, bursty days; the account table's daily summary.
+
+Each active account posts Poisson(``rate * accounts.posting.multiplier * G``) times a day, G a
+Gamma(``burstiness``) burst of mean 1 (``kernels.daily_posts``; rates are drawn when an
+account is created, log-uniform within the brackets of ``accounts.posting``). The day's
+posters and their counts go on the blackboard (``today.act``, ``today.k``) for exposure,
+moderation and the metrics.
+
+At ``record`` it sums the account table per open platform once (``kernels.record_sums``: active
+accounts, followers, ages, evasion, posts, posts visible to a keyword classifier, operators
+running an account or a channel) and leaves the sums for the other components' metrics.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from sim.components.observation import observation_of
+from sim.core import kernels
+from sim.core.component import Component, MetricSpec
+
+NAN = float("nan")
+
+
+class Posting(Component):
+    """Daily posts of pro accounts, and the metrics of the account table."""
+
+    name = "posting"
+    streams: ClassVar = ("posting",)
+    metrics: ClassVar = (
+        MetricSpec(
+            "pro_posts_true",
+            "open",
+            "posts/day",
+            "Pro-IS posts actually made: by pro accounts plus shares by users",
+        ),
+        MetricSpec(
+            "active_accounts", "open", "accounts", "Pro accounts active at the end of the day"
+        ),
+        MetricSpec(
+            "mean_followers",
+            "open",
+            "followers",
+            "Mean followers of active pro accounts; NaN if there are none",
+        ),
+        MetricSpec(
+            "mean_account_age",
+            "open",
+            "days",
+            "Mean age of active pro accounts; NaN if there are none",
+        ),
+        MetricSpec(
+            "mean_evasion",
+            "open",
+            "0..1",
+            "Mean evasion of active pro accounts; NaN if there are none",
+        ),
+    )
+
+    def init(self) -> None:
+        super().init()
+        self._no_operators = np.zeros(0, dtype=np.int64)
+        self._cols = [
+            self.columns(m)
+            for m in ("pro_posts_true", "active_accounts", "mean_followers", "mean_account_age")
+        ] + [self.columns("mean_evasion")]
+
+    def post(self, d: int) -> None:
+        m = self.model
+        a = m.sc.accounts
+        m.today.act, m.today.k = kernels.daily_posts(
+            m.accounts.column("active"),
+            m.accounts.rate,
+            a.posting.multiplier,
+            a.posting.burstiness,
+            m.streams.handle("posting"),
+        )
+
+    def record(self, d: int, row: np.ndarray) -> None:
+        m, t, today = self.model, self.model.accounts, self.model.today
+        ch = m.channels
+        with_channel = ch.operator[ch.active_ids()] if m.enc_names else self._no_operators
+        sums, n_running = kernels.record_sums(
+            t.column("active"),
+            t.platform,
+            m.graph.length,
+            t.created,
+            t.evasion,
+            t.operator,
+            d,
+            len(m.open_names),
+            len(m.operators),
+            today.act,
+            today.k,
+            observation_of(m.sc).evasion_recall_loss,
+            with_channel,
+        )
+        today.sums, today.n_running = sums.tolist(), int(n_running)
+        s = m.scale
+        shares = today.tally.shares.tolist()
+        today.pro_true = pro_true = []
+        c_pro, c_act, c_fol, c_age, c_ev = self._cols
+        for i, (n_act, followers, age, evasion, n_posts, _) in enumerate(today.sums):
+            pro_true.append((n_posts + shares[i]) * s)
+            row[c_pro[i]] = pro_true[i]
+            row[c_act[i]] = n_act * s
+            row[c_fol[i]] = followers / n_act if n_act else NAN
+            row[c_age[i]] = age / n_act if n_act else NAN
+            row[c_ev[i]] = evasion / n_act if n_act else NAN

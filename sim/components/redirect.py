@@ -1,0 +1,169 @@
+"""The Redirect Method (Jigsaw and Moonshot CVE, 2016): searches for pro-IS content on the open
+platforms are answered with counter content instead.
+
+From ``redirect.start`` (or a ``redirect`` event of the timeline) a share ``redirect.share`` of
+the day's search and hashtag discovery of pro posts in the redirect's languages is diverted:
+those searches find no pro post (exposure draws the remaining discovery only, through its
+``today.search_diverted`` hook, set here at ``post``), and each diverted search shows the
+searcher, a random user of the searched post's language as for discovery, counter content
+(videos by credible voices, in their language) of credibility ``redirect.credibility``, counted
+into the counter dose at ``expose``. Metric: ``redirected_searches`` per day (real-world).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar, Literal
+
+import numpy as np
+from pydantic import model_validator
+
+from sim.config.schema import LANGUAGES, Language, P, ScenarioBase, Strict, TimelineEvent
+from sim.core import kernels
+from sim.core.component import Component, MetricSpec, PlotSpec
+
+
+class RedirectSection(Strict):
+    """The Redirect Method on the open platforms."""
+
+    share: float = P(
+        0.0,
+        "Share of searches for pro-IS content shown counter content instead (0 = off)",
+        "",
+        ge=0,
+        le=1,
+    )
+    credibility: float = P(
+        0.6,
+        "Credibility of the counter content shown (videos by credible voices)",
+        "0..1",
+        ge=0,
+        le=1,
+    )
+    languages: list[Language] = P(
+        ["arabic", "english"],
+        "Languages the redirect runs in (searches in others are not redirected)",
+    )
+    platforms: list[str] = P([], "Open platforms it runs on (empty: all of them)")
+    start: dt.date | None = P(None, "First day (default: from the start of the warm-up)")
+    end: dt.date | None = P(None, "Last day (default: to the end)")
+
+    @model_validator(mode="after")
+    def _dates(self) -> RedirectSection:
+        if self.start and self.end and self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class RedirectEvent(TimelineEvent):
+    action: Literal["redirect"] = "redirect"
+    date: dt.date = P(..., "Day from which the redirect runs with these values")
+    label: str = P("", "Free text shown in plots and the manifest")
+    share: float = P(..., "Share of pro-IS searches redirected from that day", "", ge=0, le=1)
+    credibility: float | None = P(
+        None,
+        "Credibility of the counter content (default: keep the current one)",
+        "0..1",
+        ge=0,
+        le=1,
+    )
+
+    def describe(self) -> str:
+        return f"redirect {self.share:.0%} of searches"
+
+
+class Redirect(Component):
+    """Searches for pro content redirected to counter content."""
+
+    name = "redirect"
+    family = "counter-messaging"
+    section = "redirect"
+    section_type = RedirectSection
+    section_doc = "The Redirect Method: pro-IS searches answered with counter content"
+    events: ClassVar = (RedirectEvent,)
+    streams: ClassVar = ("redirect",)
+    metrics: ClassVar = (
+        MetricSpec(
+            "redirected_searches",
+            "global",
+            "searches/day",
+            "Searches for pro-IS content shown counter content instead (Redirect Method)",
+        ),
+    )
+    plots: ClassVar = (
+        PlotSpec(
+            "redirect", "Redirect Method: searches redirected per day (7-day mean)",
+            ("redirected_searches",), rolling_days=7,
+        ),
+    )  # fmt: skip
+    rules: ClassVar = {
+        "redirect": "`end` may not be before `start`; `platforms` must name open platforms."
+    }
+    fixed_at_start: ClassVar = ("redirect.languages", "redirect.platforms")
+
+    @classmethod
+    def check(cls, scenario: ScenarioBase) -> None:
+        section: RedirectSection = getattr(scenario, "redirect", RedirectSection())
+        opens = scenario.platform_names("open")
+        for name in section.platforms:
+            if name not in opens:
+                raise ValueError(
+                    f"redirect.platforms names {name!r}, which is not an open platform "
+                    f"(choose from {opens})"
+                )
+
+    def refresh(self) -> None:
+        m, r = self.model, self.pars
+        on = np.array([not r.platforms or n in r.platforms for n in m.open_names], float)
+        lang = np.array([lg in r.languages for lg in LANGUAGES], float)
+        self._diverted = r.share * on[:, None] * lang[None, :]  # by open platform, language
+        self._credibility = r.credibility
+
+    def init(self) -> None:
+        super().init()
+        self.active = False
+        self.total = 0.0
+        self._col = self.column("redirected_searches")
+
+    def schedule(self) -> None:
+        m, r = self.model, self.pars
+        m.at(max(m.sc.day_index(r.start) if r.start else -m.warmup, -m.warmup), self._start)
+        if r.end is not None:
+            m.at(m.sc.day_index(r.end) + 1, self._stop)
+
+    def _start(self) -> None:
+        self.active = True
+
+    def _stop(self) -> None:
+        self.active = False
+
+    def handle(self, event: TimelineEvent) -> None:
+        assert isinstance(event, RedirectEvent)
+        self.pars.share = event.share
+        if event.credibility is not None:
+            self.pars.credibility = event.credibility
+        self.refresh()
+
+    def post(self, d: int) -> None:
+        if self.active and self._diverted.any():
+            self.model.today.search_diverted = self._diverted
+
+    def expose(self, d: int) -> None:
+        """Counter content shown to the redirected searchers (``kernels.counter_views``)."""
+        m = self.model
+        self.total = 0.0
+        diverted = getattr(m.today, "diverted_searches", None)
+        if diverted is None:
+            return
+        u, rng = m.users, m.streams["redirect"]
+        n_all = rng.poisson(diverted)
+        for lang, n in enumerate(n_all.tolist()):
+            if n:
+                kernels.counter_views(
+                    n, 1.0, lang, self._credibility, 1.0, u.lang_start, u.language,
+                    u.counter_dose, u.dosed, m.streams.handle("redirect"),
+                )  # fmt: skip
+        self.total = float(n_all.sum())
+
+    def record(self, d: int, row: np.ndarray) -> None:
+        row[self._col] = self.total * self.model.scale

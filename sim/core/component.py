@@ -1,0 +1,218 @@
+"""The component contract: one mechanism of the model in one class, on the model of Starsim's
+``Module`` and Covasim's ``Intervention``.
+
+A component declares, as class attributes, everything the rest of propsim needs to know about
+it, and does its work in hooks that the model calls at named phases of the day:
+
+- ``section``, ``section_type``, ``section_default``: its part of the scenario (a pydantic
+  model with defaults, units and bounds, or a dict of them keyed by platform or group name);
+  the root scenario schema is assembled from the components (``assemble_scenario``).
+- ``events``: the timeline event kinds it handles (``TimelineEvent`` subclasses, each with its
+  ``action`` tag, its validation and its plot label); the model delivers each event on its
+  date to ``handle`` (when is the model's business, what the event does is the component's).
+- ``streams``: the named random streams it draws from (``sim.core.rng``).
+- ``metrics``: its daily metrics (``MetricSpec``: name, scope, unit, meaning); the model lays
+  out the daily table from them and the component fills its own columns by name in ``record``.
+- ``family``: the family of countermeasures it belongs to (for attribution), if any.
+- ``rules``, ``placeholders``, ``fixed_at_start``, ``plots``: documentation of cross-field
+  rules, names shown for dict entries, keys a timeline ``set`` may not change, and plain plots.
+
+Lifecycle: ``__init__(model)`` (the shared state exists), ``init()`` (in component order:
+draw initial state, create agents), ``schedule()`` (after the timeline is scheduled: the
+component's own dated events), then each day the phase hooks in ``PHASES`` order, and
+``refresh()`` whenever a timeline ``set`` changed scenario values. A subclass that overrides
+``init`` must call ``super().init()``; the model checks it (as Starsim's ``@required`` does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
+
+from pydantic import Field, create_model
+
+from sim.config.schema import ScenarioBase, TimelineEvent
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from sim.core.model import PropagandaModel
+
+Scope = Literal["global", "open", "encrypted"]
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of the day: its hook name and what happens in it (SPEC 2.3)."""
+
+    name: str
+    text: str
+
+
+# The day, in order. Written once: the model runs these phases in this order, its docstring and
+# ODD section 3 are generated from (and checked against) this list.
+PHASES: tuple[Phase, ...] = (
+    Phase(
+        "start",
+        "Policy events of the timeline fire (Mesa events scheduled half a day before the step); "
+        "then what is due at the start of the day happens (re-created accounts come back).",
+    ),
+    Phase("post", "Pro accounts, counter-messengers and opposed users post."),
+    Phase(
+        "expose",
+        "Exposure: posts reach followers, shares reach users of the sharer's language, search "
+        "and hashtag discovery reach non-followers, channel posts reach members, counter posts "
+        "reach their audiences; every view is counted into its viewer's pro or counter dose.",
+    ),
+    Phase(
+        "update",
+        "Users update attitudes from the day's doses; states change; engaged users follow "
+        "accounts they discovered; recruits and outside supporters start operating accounts.",
+    ),
+    Phase("moderate", "Moderation suspends accounts; followers of suspended accounts are cut off."),
+    Phase(
+        "decide",
+        "Operators of suspended accounts decide: re-create (after a delay), migrate, or quit; "
+        "operators abandon some accounts.",
+    ),
+    Phase(
+        "channels",
+        "Encrypted channels gain members through invite links seen on the open platforms; "
+        "takedowns there.",
+    ),
+    Phase("record", "Daily metrics are recorded (reported days only, not the warm-up)."),
+)
+PHASE_NAMES: tuple[str, ...] = tuple(p.name for p in PHASES)
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A daily metric: one column (``global``) or one per open or encrypted platform
+    (``<platform>.<name>``), in real-world units."""
+
+    name: str
+    scope: Scope
+    unit: str
+    description: str
+
+
+@dataclass(frozen=True)
+class PlotSpec:
+    """A plain figure of a component's metrics (one panel per metric, every platform of its
+    scope as a series, optionally as a rolling mean)."""
+
+    file: str
+    title: str
+    metrics: tuple[str, ...]
+    rolling_days: int = 1
+
+
+class Component:
+    """Base class of the model's mechanisms (see the module docstring for the contract)."""
+
+    name: ClassVar[str] = ""
+    family: ClassVar[str | None] = None
+    section: ClassVar[str | None] = None
+    section_type: ClassVar[Any] = None
+    section_default: ClassVar[Callable[[], Any] | None] = None
+    section_doc: ClassVar[str] = ""
+    events: ClassVar[tuple[type[TimelineEvent], ...]] = ()
+    streams: ClassVar[tuple[str, ...]] = ()
+    metrics: ClassVar[tuple[MetricSpec, ...]] = ()
+    plots: ClassVar[tuple[PlotSpec, ...]] = ()
+    rules: ClassVar[dict[str, str]] = {}
+    placeholders: ClassVar[dict[str, str]] = {}
+    fixed_at_start: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if not cls.name:
+            raise TypeError(f"component {cls.__qualname__} must set a name")
+        if cls.section is not None and cls.section_type is None:
+            raise TypeError(f"component {cls.name}: section {cls.section!r} needs a section_type")
+        for e in cls.events:
+            if not (isinstance(e, type) and issubclass(e, TimelineEvent)):
+                raise TypeError(f"component {cls.name}: {e!r} is not a TimelineEvent subclass")
+
+    def __init__(self, model: PropagandaModel) -> None:
+        self.model = model
+        self._initialised = False
+
+    # --- lifecycle ----------------------------------------------------------------------
+    def init(self) -> None:
+        """Initial state (the shared state exists). Overrides must call ``super().init()``."""
+        self._initialised = True
+
+    def schedule(self) -> None:
+        """Schedule the component's own dated events (after the timeline's)."""
+
+    def refresh(self) -> None:
+        """Recompute what is derived from scenario values (after a timeline ``set``)."""
+
+    def handle(self, event: TimelineEvent) -> None:
+        """Carry out one of the component's timeline events (on its date)."""
+        raise NotImplementedError(f"component {self.name} declares {event.action} but no handle")
+
+    @classmethod
+    def check(cls, scenario: ScenarioBase) -> None:
+        """Rules across sections; raise ``ValueError`` with a message for analysts."""
+
+    # --- helpers ------------------------------------------------------------------------
+    @property
+    def pars(self) -> Any:
+        """The component's section of the model's (current) scenario."""
+        assert self.section is not None
+        return getattr(self.model.sc, self.section)
+
+    def column(self, metric: str) -> int:
+        """Position of a global metric in the daily table's rows."""
+        return self.model.column(metric)
+
+    def columns(self, metric: str) -> list[int]:
+        """Positions of a per-platform metric, one per platform of its scope, in order."""
+        return self.model.platform_columns(metric)
+
+    def hooks(self) -> dict[str, Callable[..., None]]:
+        """The phase hooks this component defines (methods named after ``PHASES``)."""
+        return {
+            p: getattr(self, p) for p in PHASE_NAMES if getattr(type(self), p, None) is not None
+        }
+
+    # phase hooks (``start``, ``post``, ``expose``, ``update``, ``moderate``, ``decide``,
+    # ``channels``: ``(day)``; ``record``: ``(day, row)``) are defined by subclasses only.
+    if TYPE_CHECKING:
+
+        def record(self, day: int, row: np.ndarray) -> None: ...
+
+
+def assemble_scenario(
+    components: Sequence[type[Component]], base: type[ScenarioBase] = ScenarioBase
+) -> type[ScenarioBase]:
+    """The root scenario schema: ``base`` plus every component's section, and a timeline whose
+    items are the components' event kinds (told apart by ``action``)."""
+    fields: dict[str, Any] = {}
+    names: set[str] = set()
+    for c in components:
+        if c.name in names:
+            raise TypeError(f"two components are named {c.name!r}")
+        names.add(c.name)
+        if c.section is None:
+            continue
+        if c.section in fields or c.section in base.model_fields:
+            raise TypeError(f"component {c.name}: section {c.section!r} is already defined")
+        factory = c.section_default or c.section_type
+        fields[c.section] = (c.section_type, Field(default_factory=factory))
+    kinds = [e for c in components for e in c.events]
+    tags = [e.model_fields["action"].default for e in kinds]
+    if len(set(tags)) != len(tags):
+        raise TypeError(f"timeline event kinds declared twice: {tags}")
+    item: Any = TimelineEvent
+    if kinds:
+        union: Any = kinds[0] if len(kinds) == 1 else Union[tuple(kinds)]  # noqa: UP007
+        item = Annotated[union, Field(discriminator="action")]
+    fields["timeline"] = (list[item], Field(default_factory=list))
+    model = create_model("Scenario", __base__=base, __module__="sim.scenario", **fields)
+    model.components = tuple(components)
+    model.__doc__ = base.__doc__
+    return model
