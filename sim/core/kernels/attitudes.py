@@ -1,0 +1,206 @@
+"""Attitudes and follows: the attitude update of the users dosed today, and the follow gate.
+Compiled with numba.
+
+Part of ``sim.core.kernels`` (see its docstring: why compiled, how they draw random numbers).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from sim.core import draws
+from sim.core.kernels.doses import marked_users
+from sim.core.prefetch import AHEAD, prefetch
+
+LOG1P_TABLE = np.log1p(np.arange(1024, dtype=np.float64))
+
+
+# log1p on a grid of step 1/64 over [0, 16], read with linear interpolation (error < 3e-5):
+# the scalar log1p call would otherwise be the costliest part of the attitude loop
+LOG1P_FINE_STEP = 64.0
+
+
+LOG1P_FINE = np.log1p(np.arange(16 * 64 + 2, dtype=np.float64) / LOG1P_FINE_STEP)
+
+
+@njit(cache=True, inline="always")
+def _log1p_fine(x, fine):  # pragma: no cover - compiled
+    y = x * LOG1P_FINE_STEP
+    i = int(y)
+    if i >= len(fine) - 1:
+        return np.log1p(x)
+    w = y - i
+    return fine[i] * (1.0 - w) + fine[i + 1] * w
+
+
+def keep_table(relaxation: float, days: int = 4096) -> np.ndarray:
+    """Share of an attitude's deviation from baseline left after 0, 1, 2, ... days."""
+    if relaxation >= 1.0:
+        out = np.zeros(days)
+        out[0] = 1.0
+        return out
+    return np.exp(np.arange(days) * np.log1p(-relaxation))
+
+
+@njit(cache=True)
+def update_attitudes(
+    marks,
+    positions,
+    pro_dose,
+    counter_dose,
+    attitude,
+    baseline,
+    susceptibility,
+    last_update,
+    state,
+    counts,
+    last_reached,
+    reach_buckets,
+    day,
+    keep,
+    log1p_table,
+    log1p_fine,
+    pro_effect,
+    counter_effect,
+    edges,
+):  # pragma: no cover - compiled
+    """Relax, apply the day's doses, reclassify and clear the doses of the users marked in
+    ``marks`` (those with a dose; found and cleared by ``marked_users``, ``positions`` being
+    ``DEBRUIJN_POS``), in index order; keep the 30-day reach; returns (number of users reached
+    by pro content, users newly recruited in index order).
+
+    For each touched user: ``a = b + (a - b) *
+    keep[elapsed]`` (relaxation since the last update, ``keep[n] = (1 - relaxation)**n``, 0
+    beyond the table), then ``a += s * (pro_effect * log1p(pro) - counter_effect *
+    log1p(counter))``, clipped to [-1, 1]; the state is the number of the three ``edges`` the
+    attitude reaches (0 opposed .. 3 supporter); supporters stay supporters. ``counts`` per
+    state are kept current. Tables replace exp/log1p calls, which would dominate the loop
+    (the counter dose's log1p is interpolated on a fine grid, relative error below 3e-5).
+
+    Reach: ``reach_buckets[d % W]`` counts the users last reached by pro content on day d
+    (W = ``len(reach_buckets)``). A user reached today moves from the bucket of their previous
+    reach (if within the window) to today's, which is reset first (it held day ``day - W``).
+    Done here rather than in a pass of its own: the user's other arrays are being read anyway.
+    """
+    touched = marked_users(marks, positions)
+    recruits = np.empty(len(touched), np.int64)
+    n_rec = 0
+    n_reached = 0
+    n_keep = len(keep)
+    n_log = len(log1p_table)
+    w = len(reach_buckets)
+    today = day % w
+    reach_buckets[today] = 0
+    # how long ago each user reached today was last reached: the buckets they leave are
+    # counted after the loop (a decrement there, at an address that waits on the user's
+    # ``last_reached``, held up the loop's other memory accesses: a tenth of its time)
+    agos = np.empty(len(touched), np.int32)
+    e0, e1, e2 = edges[0], edges[1], edges[2]
+    for i in range(len(touched)):
+        u = touched[i]
+        pro = pro_dose[u]
+        counter = counter_dose[u]
+        pro_dose[u] = 0
+        counter_dose[u] = 0.0
+        elapsed = day - last_update[u]
+        b = baseline[u]
+        k = keep[elapsed] if elapsed < n_keep else 0.0
+        a = b + (attitude[u] - b) * k
+        ago = w  # (w: not reached today, or not within the window before)
+        if pro > 0:
+            n_reached += 1
+            ago = min(day - last_reached[u], w)
+            last_reached[u] = day
+        agos[i] = ago
+        push = pro_effect * (log1p_table[pro] if pro < n_log else np.log1p(pro))
+        if counter > 0:
+            push -= counter_effect * _log1p_fine(counter, log1p_fine)
+        a += susceptibility[u] * push
+        a = min(1.0, max(-1.0, a))
+        attitude[u] = a
+        last_update[u] = day
+        old = state[u]
+        new = (a >= e0) + (a >= e1) + (a >= e2)
+        new = 3 if old == 3 else new  # (a select: a branch on it was often mispredicted)
+        if new != old:
+            counts[old] -= 1
+            counts[new] += 1
+            state[u] = new
+            if new == 3:
+                recruits[n_rec] = u
+                n_rec += 1
+    # counted in 8 lanes: most users come back after the same number of days, and one
+    # counter would make each increment wait for the one before
+    leaving = np.zeros((8, w + 1), np.int64)
+    for i in range(len(agos)):
+        leaving[i & 7, agos[i]] += 1
+    for ago in range(w):  # (the bucket of day - ago, its index found without a division)
+        left = 0
+        for lane in range(8):
+            left += leaving[lane, ago]
+        reach_buckets[today - ago + (w if ago > today else 0)] -= left
+    reach_buckets[today] += n_reached
+    return n_reached, recruits[:n_rec]
+
+
+ENGAGEMENT = np.array([0.0, 0.1, 1.0, 1.0])  # willingness to follow, by state (opposed..)
+
+
+@njit(cache=True)
+def gate_follows(h, run_end, p_run, users, state, follows):  # pragma: no cover - compiled
+    """The follow candidates (users ``users[i]``) that follow, as their indices ``i`` in
+    increasing order: those with ``r < p_base * engagement * room``, with one uniform ``r`` per
+    candidate drawn in order from the stream ``h`` (``sim.core.draws``). (Indices, not pairs: the
+    caller may choose the account followed only for those who follow, e.g. the account a
+    shout-out promotes.)
+
+    Candidates come in runs: run ``j`` ends before index ``run_end[j]`` and has ``p_base =
+    p_run[j]``. Engagement is 1 for sympathizers and supporters (state >= 2), 0.1 for
+    neutral users and 0 for opposed ones (``ENGAGEMENT``); room is the free share of the
+    user's follow budget (``follows[u] = (follows made, budget)``).
+
+    In passes: the candidates' states; then the uniforms and the candidates whose uniform
+    passes ``p_base * engagement`` (room can only lower the chance: most neutral users are out
+    before their budget is read); then their budgets; then the decisions. Each pass either
+    reads memory without branching or branches on data at hand, so the random reads of the
+    user arrays stay in flight together (engagement is read from a table, not decided by
+    branches on the state, which were mispredicted for a third of the candidates).
+    """
+    n_cand = run_end[len(run_end) - 1] if len(run_end) else 0
+    st = np.empty(n_cand, np.int8)
+    for k in range(n_cand):
+        if k + AHEAD < n_cand:
+            prefetch(state, users[k + AHEAD])
+        st[k] = state[users[k]]
+    cand = np.empty(n_cand, np.int64)
+    p_cand = np.empty(n_cand, np.float64)
+    r_cand = np.empty(n_cand, np.float64)
+    m = 0
+    lo = 0
+    for j in range(len(run_end)):
+        p = p_run[j]
+        for i in range(lo, run_end[j]):
+            r = draws.uniform(h)
+            q = p * ENGAGEMENT[st[i]]
+            cand[m] = i
+            p_cand[m] = q
+            r_cand[m] = r
+            m += r < q
+        lo = run_end[j]
+    made = np.empty(m, np.int32)
+    budget = np.empty(m, np.int32)
+    flat = follows.reshape(-1)  # (a view: the hint takes 1-d arrays)
+    for k in range(m):
+        if k + AHEAD < m:
+            prefetch(flat, 2 * users[cand[k + AHEAD]])
+        u = users[cand[k]]
+        made[k] = follows[u, 0]
+        budget[k] = follows[u, 1]
+    out = np.empty(m, np.int64)
+    n = 0
+    for k in range(m):
+        room = 1.0 - made[k] / budget[k]
+        out[n] = cand[k]
+        n += (room > 0.0) & (r_cand[k] < p_cand[k] * min(room, 1.0))
+    return out[:n]

@@ -1,0 +1,131 @@
+"""Posting and the account table: the day's posts, abandonment draws, ending accounts, the daily
+sums behind the metrics. Compiled with numba.
+
+Part of ``sim.core.kernels`` (see its docstring: why compiled, how they draw random numbers).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from sim.core import draws
+
+
+@njit(cache=True)
+def daily_posts(active, rate, multiplier, shape, h):  # pragma: no cover - compiled
+    """The day's posts: (ids of the active accounts, in id order; their post counts).
+
+    Account ``a`` posts Poisson(``rate[a] * multiplier * G``) times, where G ~ Gamma(shape,
+    1 / shape) is its day's burst (mean 1); drawn from the stream ``h`` (``sim.core.draws``). For
+    shape 1 (G exponential) that mixture is the geometric distribution of mean ``m = rate[a] *
+    multiplier``, ``P(k) = (1 - p) p**k`` with ``p = m / (1 + m)``, drawn directly by
+    inversion from one uniform (a quarter of the cost of drawing G and then the Poisson count).
+    """
+    n = 0
+    for a in range(len(active)):
+        n += active[a]
+    act = np.empty(n, np.int64)
+    k = np.empty(n, np.int64)
+    j = 0
+    for a in range(len(active)):
+        if active[a]:
+            act[j] = a
+            if shape == 1.0:
+                m = rate[a] * multiplier
+                # k = floor(log(1 - u) / log(p)), log(p) = -log1p(1 / m)
+                k[j] = int(np.log1p(-draws.uniform(h)) / -np.log1p(1.0 / m)) if m > 0.0 else 0
+            else:
+                lam = rate[a] * multiplier * (draws.gamma(h, shape) / shape)
+                k[j] = draws.poisson(h, lam)
+            j += 1
+    return act, k
+
+
+@njit(cache=True, inline="always")
+def _gap(h, log_keep, cap):  # pragma: no cover - compiled
+    """Failures before the next success of chance ``1 - exp(log_keep)`` (geometric), at most
+    ``cap`` (which also keeps the float-to-int conversion in range)."""
+    g = np.log1p(-draws.uniform(h)) / log_keep
+    return int(g) if g < cap else cap
+
+
+@njit(cache=True)
+def pick_active(active, p, h):  # pragma: no cover - compiled
+    """The active rows, each picked with chance ``p``: geometric skips between picks, so the
+    draws (from stream ``h``) number the picks plus one, not the rows."""
+    out = np.empty(0, np.int64)
+    if p <= 0.0:
+        return out
+    log_keep = np.log1p(-p) if p < 1.0 else -np.inf
+    n = len(active)
+    gap = _gap(h, log_keep, n)
+    picked = []
+    for a in range(n):
+        if not active[a]:
+            continue
+        if gap > 0:
+            gap -= 1
+            continue
+        picked.append(a)
+        gap = _gap(h, log_keep, n)
+    if len(picked) == 0:
+        return out
+    return np.array(picked, np.int64)
+
+
+@njit(cache=True)
+def end_accounts(ids, day, active, ended, created, platform, bounds, n, followers, age):
+    """Accounts ``ids`` end on ``day`` (inactive, ``ended`` set); per platform, add their number,
+    followers (from the ``bounds`` of ``empty_slabs``) and ages to ``n``, ``followers``, ``age``."""
+    for i in range(len(ids)):
+        a = ids[i]
+        active[a] = False
+        ended[a] = day
+        p = platform[a]
+        n[p] += 1
+        followers[p] += bounds[i + 1] - bounds[i]
+        age[p] += day - created[a]
+
+
+@njit(cache=True)
+def record_sums(
+    active,
+    platform,
+    length,
+    created,
+    evasion,
+    operator,
+    day,
+    n_platforms,
+    n_operators,
+    posters,
+    posts,
+    recall_loss,
+    other_operators,
+):  # pragma: no cover - compiled
+    """The sums behind a day's metrics row, one row per open platform: over the active accounts,
+    (count, followers, age in days, evasion); over the day's ``posters`` and their ``posts``,
+    (posts, posts weighted by ``1 - recall_loss * evasion``, what a keyword classifier of full
+    recall would find: ``sim.observation``). Also the number of operators who run an active
+    account or are among ``other_operators`` (those with a channel). One compiled call
+    instead of masks and sums per platform."""
+    out = np.zeros((n_platforms, 6))
+    running = np.zeros(n_operators, np.bool_)
+    for a in range(len(active)):
+        if not active[a]:
+            continue
+        row = out[platform[a]]
+        row[0] += 1.0
+        row[1] += length[a]
+        row[2] += day - created[a]
+        row[3] += evasion[a]
+        running[operator[a]] = True
+    for i in range(len(posters)):
+        a = posters[i]
+        row = out[platform[a]]
+        row[4] += posts[i]
+        row[5] += posts[i] * (1.0 - recall_loss * evasion[a])
+    for o in other_operators:
+        running[o] = True
+    return out, running.sum()
