@@ -1,14 +1,16 @@
 """Reference documentation generated from the code: the parameter and metric tables.
 
-The parameter reference and the metric reference in ``docs/`` are not written by hand. They are
-generated from the two places that define them, so they cannot drift from the code:
+The parameter, metric, phase and component references in ``docs/`` are not written by hand. They
+are generated from the code that defines them, so they cannot drift from it:
 
-- ``parameter_table()`` walks the pydantic schema in ``sim/scenario.py`` recursively (scenario,
-  population, platforms, accounts, counter groups, moderation, observation and the timeline's
-  event types) and gives, for every key, its dotted path, meaning (the field's ``description``),
+- ``parameter_table()`` walks the assembled scenario schema (``sim.scenario.Scenario``)
+  recursively (scenario, population, platforms, accounts, and each component's section and
+  timeline event kinds) and gives, for every key, its dotted path, meaning (the field's ``description``),
   unit (``json_schema_extra["unit"]``), default and valid range (type and constraints).
-- ``metrics_table()`` lists ``sim.metrics.METRICS`` (daily metrics, per platform or global) and
+- ``metrics_table()`` lists ``sim.metrics.METRICS`` (the daily metrics the components declare) and
   ``sim.metrics.OUTCOMES`` (summary outcomes per replicate).
+- ``phases_table()`` and ``components_table()`` list the day's phases with the components
+  hooked into each (``sim.core.component.PHASES``) and every component's declarations.
 
 Generated text sits between markers in the Markdown files of ``docs/``::
 
@@ -351,7 +353,8 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 def parameter_table() -> str:
     """Markdown tables of every scenario parameter: key, meaning, unit, default, range."""
     lines = [
-        "Generated from `sim/scenario.py` by `python -m sim.docs`; do not edit by hand.",
+        "Generated from the schema (`sim/config/schema.py` and the components' sections in "
+        "`sim/components/`) by `python -m sim.docs`; do not edit by hand.",
         "Counts of people, accounts and channels are real-world numbers (the model divides them",
         "by `scale`); per-account and per-user quantities are not scaled. `<platform>` and",
         "`<group>` stand for the names given in the scenario's `platforms` and `counter`",
@@ -390,7 +393,8 @@ def metrics_table() -> str:
         ("global", "Global", "Column `<name>`, one for the whole run."),
     )
     lines = [
-        "Generated from `sim/metrics.py` by `python -m sim.docs`; do not edit by hand.",
+        "Generated from the metrics the components declare (`sim/components/`, gathered in "
+        "`sim/metrics.py`) by `python -m sim.docs`; do not edit by hand.",
         "Daily metrics are the columns of `daily/replicate_<r>.parquet` in a results folder, one",
         "row per reported day, in real-world units whatever the scenario's scale.",
     ]
