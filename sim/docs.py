@@ -38,6 +38,7 @@ from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from sim.config.names import NAME_PATTERN
 from sim.config.schema import Scenario
 from sim.metrics import METRICS, OUTCOMES
 
@@ -196,7 +197,7 @@ def _range(field: FieldInfo) -> str:
     elif tp is str:
         text = "text"
         pattern = next((getattr(m, "pattern", None) for m in field.metadata), None)
-        if pattern == r"^[A-Za-z0-9_.-]+$":
+        if pattern == NAME_PATTERN:
             text = "text: letters, digits, `_`, `.`, `-`"
         elif pattern:
             text = f"text matching `{pattern}`"

@@ -38,6 +38,7 @@ import yaml
 from pydantic import ValidationError
 
 from sim.analysis.problem import Prior, Target, load_priors, load_targets, prior_lines
+from sim.config import keys
 from sim.config.loader import Problem, ScenarioError, load_scenario
 from sim.config.schema import Scenario
 
@@ -64,18 +65,11 @@ def to_scenario_units(priors: Mapping[str, Prior], sample: Mapping[str, float]) 
     }
 
 
-def _put(tree: dict, key: str, value: float) -> None:
-    *parents, last = key.split(".")
-    for part in parents:
-        tree = tree[part]
-    tree[last] = value
-
-
 def with_parameters(base: Mapping[str, Any], values: Mapping[str, float]) -> Scenario:
     """The base scenario (a ``Scenario.model_dump()``) with ``values`` at their dotted keys."""
     tree = copy.deepcopy(dict(base))
     for key, value in values.items():
-        _put(tree, key, value)
+        keys.set(tree, key, value)
     return Scenario.model_validate(tree)
 
 
@@ -372,11 +366,7 @@ def overlay_text(estimate: Mapping[str, float], calib_id: str, command: str) -> 
     """The calibrated overlay: the estimate as a nested scenario fragment, with provenance."""
     tree: dict = {}
     for key, value in estimate.items():
-        node = tree
-        *parents, last = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[last] = value
+        keys.set(tree, key, value, create=True)
     head = (
         "# Calibrated overlay: the free parameters of calibration/priors.yaml at their weighted\n"
         "# posterior medians. Written by `propsim calibrate`; do not edit by hand.\n"

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sim.analysis.design import value_text
 from sim.analysis.outcomes import OutcomeSpec
 from sim.analysis.sweep import RunResult, Task
+from sim.config import keys
 
 Method = Literal["sobol", "morris"]
 MORRIS_LEVELS = 4
@@ -92,8 +93,8 @@ class Params(BaseModel):
 
     @model_validator(mode="after")
     def _keys_once(self) -> Params:
-        keys = [k for lever in self.levers for k in lever.keys]
-        twice = sorted({k for k in keys if keys.count(k) > 1})
+        listed = [k for lever in self.levers for k in lever.keys]
+        twice = sorted({k for k in listed if listed.count(k) > 1})
         if twice:
             raise ValueError(f"a key may belong to one lever only: {', '.join(twice)}")
         return self
@@ -138,30 +139,13 @@ def runs_per_design(method: Method, n: int, levers: int) -> int:
     return n * (levers + 2) if method == "sobol" else n * (levers + 1)
 
 
-def _get(data: Any, key: str) -> Any:
-    """A value of a dumped scenario by dotted key (timeline ``values`` keys contain dots)."""
-    parts = key.split(".")
-    node = data
-    i = 0
-    while i < len(parts):
-        if isinstance(node, list):
-            node = node[int(parts[i])]
-        elif parts[i] in node:
-            node = node[parts[i]]
-        else:  # the rest of the path is one key (a timeline event's values)
-            node = node[".".join(parts[i:])]
-            break
-        i += 1
-    return node
-
-
 def lever_values(lever: Lever, x: float, base: dict[str, Any] | None) -> dict[str, Any]:
     """The value of each of the lever's keys for ``x`` (``base``: the dumped base scenario)."""
     if lever.mode == "set":
         return {k: x for k in lever.keys}
     if base is None:
         raise ValueError(f"lever {lever.name}: mode {lever.mode} needs a base scenario")
-    olds = [_get(base, k) for k in lever.keys]
+    olds = [keys.get(base, k) for k in lever.keys]
     if lever.mode == "scale":
         new = [old * x for old in olds]
     else:
