@@ -41,6 +41,7 @@ from sim.analysis.problem import Prior, Target, load_priors, load_targets, prior
 from sim.config import keys
 from sim.config.loader import Problem, ScenarioError, load_scenario
 from sim.config.schema import Scenario
+from sim.execution.executors import Executor, make_executor
 
 DB_NAME = "abc.db"
 SETUP_NAME = "setup.json"
@@ -198,33 +199,30 @@ def load_problem(setup: Setup) -> Calibration:
     return Calibration(base, priors, targets)
 
 
-def make_sampler(workers: int, scheduler: str | None) -> Any:
-    """pyabc sampler: a Dask cluster, a pool of ``workers`` processes, or one process."""
-    import pyabc
+def make_sampler(workers: int | Executor, scheduler: str | None = None) -> Any:
+    """pyabc sampler on an executor (``Executor.abc_sampler``): Dask reuses the executor's
+    client, a local pool gives pyabc's multicore sampler, one process its single-core sampler.
 
+    Given worker and scheduler settings instead of an executor (the former call), it makes the
+    executor (``make_executor``) and connects it; ``close_sampler`` then closes it. A scheduler
+    that cannot be reached raises ``OSError`` naming the address.
+    """
     logging.getLogger("ABC").setLevel(logging.WARNING)  # pyabc's chatter; run_abc reports
-    if scheduler:
-        from distributed import Client
-
-        from sim.cli import BadInput
-
-        try:
-            client = Client(scheduler, timeout=30)
-        except ValueError as err:  # a malformed address: bad input
-            raise BadInput(f"--scheduler {scheduler}: {err}") from None
-        except (OSError, TimeoutError) as err:  # no scheduler there: a failure
-            raise OSError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
-        return pyabc.sampler.DaskDistributedSampler(dask_client=client)
-    if workers > 1:
-        return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
-    return pyabc.sampler.SingleCoreSampler()
+    if isinstance(workers, Executor):
+        return workers.abc_sampler()
+    executor = make_executor(workers, scheduler)
+    executor.open()
+    sampler = executor.abc_sampler()
+    sampler.propsim_executor = executor  # closed by close_sampler
+    return sampler
 
 
 def close_sampler(sampler: Any) -> None:
-    """Disconnect from a Dask cluster (the cluster itself keeps running)."""
-    client = getattr(sampler, "client", None)
-    if client is not None:
-        client.close()
+    """Close the executor ``make_sampler`` made for ``sampler`` (a Dask cluster keeps running);
+    a sampler made on a caller's executor is left alone (the caller closes the executor)."""
+    executor = getattr(sampler, "propsim_executor", None)
+    if executor is not None:
+        executor.close()
 
 
 class _GenerationLog(logging.Handler):

@@ -17,7 +17,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,7 @@ from sim.analysis.calibration import (
 from sim.analysis.problem import Prior, Target, fmt
 from sim.config.loader import load_scenario
 from sim.config.schema import Scenario
-from sim.execution.pool import pool_context
+from sim.execution.executors import Executor, LocalExecutor
 from sim.execution.runner import run_one
 from sim.io.plots import figure_specs, make_plots
 
@@ -49,17 +49,27 @@ PINNED, LOOSE = 0.4, 0.75  # posterior 90% width / prior 90% width
 # --- runs ----------------------------------------------------------------------------------
 
 
-def run_many(scenarios: Sequence[Scenario], seeds: Sequence[int], workers: int) -> list:
-    """One run per (scenario, seed), in a process pool; daily tables in input order."""
-    bar = tqdm(total=len(seeds), unit="run", desc="predictive", file=sys.stderr)
-    with ProcessPoolExecutor(max(1, workers), mp_context=pool_context()) as pool:
-        futures = [pool.submit(run_one, s, seed) for s, seed in zip(scenarios, seeds, strict=True)]
-        out = []
-        for f in futures:
-            out.append(f.result())
+def _run_pair(task: tuple[int, Scenario, int]) -> pd.DataFrame:
+    """One predictive run (a module-level function: executors pickle it)."""
+    _, scenario, seed = task
+    return run_one(scenario, seed)
+
+
+def run_many(
+    scenarios: Sequence[Scenario], seeds: Sequence[int], workers: int | Executor
+) -> list[pd.DataFrame]:
+    """One run per (scenario, seed) on an executor (or a local one of ``workers`` processes);
+    daily tables in input order."""
+    tasks = [(i, s, seed) for i, (s, seed) in enumerate(zip(scenarios, seeds, strict=True))]
+    out: dict[int, pd.DataFrame] = {}
+    with (
+        tqdm(total=len(tasks), unit="run", desc="predictive", file=sys.stderr) as bar,
+        nullcontext(workers) if isinstance(workers, Executor) else LocalExecutor(workers) as ex,
+    ):
+        for (i, _, _), daily in ex.run(_run_pair, tasks):
+            out[i] = daily
             bar.update(1)
-    bar.close()
-    return out
+    return [out[i] for i in range(len(tasks))]
 
 
 def mechanism_values(dailies: Sequence[pd.DataFrame], sc: Scenario) -> pd.DataFrame:
@@ -260,7 +270,7 @@ def write_report(
     estimate: Mapping[str, float],
     gens: pd.DataFrame,
     draws: int = 20,
-    workers: int = 2,
+    workers: int | Executor = 2,
 ) -> pd.DataFrame:
     """Run the predictive check and write the report and its figures; returns the fit table."""
     base_sc = load_scenario(setup.scenario, setup.overrides)  # the scenario's own scale

@@ -20,7 +20,7 @@ from sim.analysis import sweep as sw
 from sim.analysis.commands import finish_sensitivity
 from sim.analysis.outcomes import OutcomeSpec, outcome_value
 from sim.config.loader import ScenarioError
-from sim.execution.executors import LocalExecutor
+from sim.execution.executors import PoolExecutor, SerialExecutor
 
 PI = math.pi
 
@@ -52,8 +52,9 @@ def test_ishigami_indices_through_the_pipeline_match_the_analytic_values(tmp_pat
     plan = _analytic_plan(levers, "sobol", 1024, "ishigami")
     assert len(plan.points) == 1024 * 5
     folder = sw.create_folder(tmp_path, plan, ["test"])
-    sw.execute(folder, plan.tasks(), sa.ishigami_task, LocalExecutor(2), total=len(plan.points),
-               progress=False, desc="ishigami")  # fmt: skip
+    with PoolExecutor(2) as pool:
+        sw.execute(folder, plan.tasks(), sa.ishigami_task, pool, total=len(plan.points),
+                   progress=False, desc="ishigami")  # fmt: skip
     final, indices = finish_sensitivity(folder, plan, plots=True, seconds=0.0)
     got = indices.set_index("lever")
     assert got["S1"].to_numpy() == pytest.approx(sa.ISHIGAMI_S1, abs=0.04)
@@ -76,7 +77,7 @@ def test_morris_recovers_the_effects_of_a_linear_function(tmp_path: Path) -> Non
     plan = _analytic_plan(levers, "morris", 10, "y")
     assert len(plan.points) == 10 * 4
     folder = sw.create_folder(tmp_path, plan, ["test"])
-    sw.execute(folder, plan.tasks(), linear_task, LocalExecutor(1), total=40, progress=False,
+    sw.execute(folder, plan.tasks(), linear_task, SerialExecutor(), total=40, progress=False,
                desc="m")  # fmt: skip
     _, indices = finish_sensitivity(folder, plan, plots=False, seconds=0.0)
     got = indices.set_index("lever")

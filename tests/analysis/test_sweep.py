@@ -15,7 +15,7 @@ import pytest
 from sweep_helpers import KEY, tiny_plan, write_tiny
 
 from sim.analysis import sweep as sw
-from sim.execution.executors import LocalExecutor
+from sim.execution.executors import SerialExecutor
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,7 +30,7 @@ def _run(folder: Path, plan: sw.Plan, tasks: list[sw.Task]) -> None:
         folder,
         tasks,
         sw.simulate_task,
-        LocalExecutor(1),
+        SerialExecutor(),
         total=len(plan.tasks()),
         progress=False,
         desc="t",
