@@ -33,10 +33,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from sim.analysis.design import value_text
 from sim.analysis.outcomes import OutcomeSpec
-from sim.analysis.sweep import RunResult, Task
+from sim.analysis.sweep import Plan, RunResult, Task
 from sim.config import keys
 
 Method = Literal["sobol", "morris"]
+INDICES_CSV, INDICES_PARQUET, INDICES_PNG = "indices.csv", "indices.parquet", "indices.png"
 MORRIS_LEVELS = 4
 INDEX_COLUMNS: dict[str, list[str]] = {
     "sobol": ["S1", "S1_conf", "ST", "ST_conf"],
@@ -273,3 +274,30 @@ def bar_chart(indices: pd.DataFrame, method: Method, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     return path
+
+
+def finish(folder: Path, plan: Plan, plots: bool, seconds: float) -> tuple[Path, pd.DataFrame]:
+    """Analyse the runs (SALib), write the indices, finish the folder (``sweep.finish_folder``:
+    final name), then draw the chart in the finished folder. Returns the folder and the indices;
+    a chart failure raises ``PostProcessingFailed`` after the folder is finished."""
+    from sim.analysis.sweep import finish_folder, plots_step, read_runs
+
+    design = plan.design
+    method: Method = design["method"]
+    outcomes = [o.name for o in plan.outcomes] or design.get("outcome_names", [])
+    indices = analyze(
+        read_runs(folder), design["problem"], method, outcomes, design["analysis_seed"]
+    )
+    indices.to_csv(folder / INDICES_CSV, index=False)
+    indices.to_parquet(folder / INDICES_PARQUET, engine="pyarrow", index=False)
+    post = (
+        {
+            "plots": plots_step(
+                lambda plots_dir: [bar_chart(indices, method, plots_dir / INDICES_PNG)]
+            )
+        }
+        if plots
+        else None
+    )
+    final = finish_folder(folder, {"duration_seconds": round(seconds, 3), "plots": []}, post)
+    return final, indices

@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 
 from sim.analysis import sensitivity as sa
 from sim.analysis import sweep as sw
-from sim.analysis.commands import finish_sensitivity
 from sim.analysis.outcomes import OutcomeSpec, outcome_value
 from sim.config.loader import ScenarioError
 from sim.execution.executors import PoolExecutor, SerialExecutor
@@ -55,7 +54,7 @@ def test_ishigami_indices_through_the_pipeline_match_the_analytic_values(tmp_pat
     with PoolExecutor(2) as pool:
         sw.execute(folder, plan.tasks(), sa.ishigami_task, pool, total=len(plan.points),
                    progress=False, desc="ishigami")  # fmt: skip
-    final, indices = finish_sensitivity(folder, plan, plots=True, seconds=0.0)
+    final, indices = sa.finish(folder, plan, plots=True, seconds=0.0)
     got = indices.set_index("lever")
     assert got["S1"].to_numpy() == pytest.approx(sa.ISHIGAMI_S1, abs=0.04)
     assert got["ST"].to_numpy() == pytest.approx(sa.ISHIGAMI_ST, abs=0.04)
@@ -79,7 +78,7 @@ def test_morris_recovers_the_effects_of_a_linear_function(tmp_path: Path) -> Non
     folder = sw.create_folder(tmp_path, plan, ["test"])
     sw.execute(folder, plan.tasks(), linear_task, SerialExecutor(), total=40, progress=False,
                desc="m")  # fmt: skip
-    _, indices = finish_sensitivity(folder, plan, plots=False, seconds=0.0)
+    _, indices = sa.finish(folder, plan, plots=False, seconds=0.0)
     got = indices.set_index("lever")
     assert got["mu_star"].to_numpy() == pytest.approx([4, 2, 0], abs=1e-9)
     assert got["mu"].to_numpy() == pytest.approx([4, -2, 0], abs=1e-9)
