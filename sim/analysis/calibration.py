@@ -40,12 +40,15 @@ from pydantic import ValidationError
 from sim.analysis.problem import Prior, Target, load_priors, load_targets, prior_lines
 from sim.config import keys
 from sim.config.loader import Problem, ScenarioError, load_scenario
+from sim.config.names import check_name
 from sim.config.schema import Scenario
 from sim.execution.executors import Executor, make_executor
+from sim.io import folders
 
 DB_NAME = "abc.db"
 SETUP_NAME = "setup.json"
 POSTERIOR_NAME = "posterior.parquet"
+GENERATIONS_NAME = "generations.csv"
 
 
 # --- parameters ----------------------------------------------------------------------------
@@ -263,7 +266,8 @@ def run_abc(
     logger.setLevel(logging.INFO)
     logger.propagate = False
     try:
-        return _run(folder, setup, problem, sampler, resume, out)
+        with folders.locked(folder):  # two processes on one abc.db would corrupt the history
+            return _run(folder, setup, problem, sampler, resume, out)
     finally:
         logger.handlers, logger.level, logger.propagate = saved
 
@@ -384,18 +388,80 @@ def write_atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def create_folder(out: Path, calib_id: str, setup: Setup) -> Path:
+    """Make ``<out>/<calib_id>/`` with ``setup.json`` (``FileExistsError`` if it exists).
+
+    A calibration's folder keeps its name while it runs, since ``--resume ID`` and pyabc's
+    history database address it by name; what marks it finished is its ``manifest.json``,
+    written by ``finish`` (``sim.io.folders``' manifest); ``run_abc`` holds its lock.
+    """
+    check_name(calib_id, "calibration id")
+    folder = Path(out) / calib_id
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.mkdir()
+    setup.save(folder)
+    return folder
+
+
+def is_finished(folder: Path) -> bool:
+    """True once ``finish`` wrote the folder's manifest."""
+    return (Path(folder) / folders.MANIFEST).is_file()
+
+
+def _manifest(
+    folder: Path, setup: Setup, calib_id: str, gens: pd.DataFrame, overlay: Path
+) -> dict[str, Any]:
+    try:
+        started = dt.datetime.fromisoformat(setup.created)
+    except ValueError:
+        started = dt.datetime.now()
+    manifest = folders.base_manifest("calibration", calib_id, setup.command, started)
+    manifest.update(
+        {
+            "setup": asdict(setup),
+            "generations": len(gens),
+            "simulations": int(gens["samples"].sum()),
+            "final_epsilon": float(gens["epsilon"].iloc[-1]),
+            "duration_seconds": round(float(gens["wall_time"].fillna(0).sum()), 3),
+            "finished": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "files": {
+                "setup": SETUP_NAME,
+                "history": DB_NAME,
+                "posterior": POSTERIOR_NAME,
+                "generations": GENERATIONS_NAME,
+                "overlay": str(overlay),
+            },
+            "reproduce": setup.command,
+            "report": f"propsim calibrate --report-only {calib_id} --out {folder.parent}",
+        }
+    )
+    return manifest
+
+
 def finish(
     folder: Path, history: Any, problem: Calibration, setup: Setup, calib_id: str, overlay: Path
 ) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Write posterior.parquet, generations.csv and the overlay; returns posterior, estimate."""
+    """Write posterior.parquet, generations.csv, the overlay and the manifest (which marks the
+    folder finished); returns posterior, estimate."""
     post = posterior(history, problem.priors)
     tmp = folder / (POSTERIOR_NAME + ".tmp")
     post.to_parquet(tmp, index=False)
     tmp.replace(folder / POSTERIOR_NAME)
-    generations_table(history).to_csv(folder / "generations.csv", index=False)
+    gens = generations_table(history)
+    write_atomic(folder / GENERATIONS_NAME, gens.to_csv(index=False))
     estimate = point_estimate(post, problem.priors)
     write_atomic(overlay, overlay_text(estimate, calib_id, setup.command))
+    folders.write_json(folder / folders.MANIFEST, _manifest(folder, setup, calib_id, gens, overlay))
     return post, estimate
+
+
+def record_step(folder: Path, step: str, outcome: str) -> None:
+    """Record a post-processing step (the fit report) in a finished folder's manifest."""
+    path = Path(folder) / folders.MANIFEST
+    if path.is_file():
+        manifest = folders.read_manifest(folder)
+        manifest.setdefault("post_processing", {})[step] = outcome
+        folders.write_json(path, manifest)
 
 
 def log(message: str) -> None:

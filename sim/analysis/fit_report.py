@@ -30,6 +30,7 @@ from sim.analysis.calibration import (
     Calibration,
     Setup,
     ess,
+    record_step,
     to_sample_space,
     weighted_quantile,
     with_parameters,
@@ -39,6 +40,7 @@ from sim.config.loader import load_scenario
 from sim.config.schema import Scenario
 from sim.execution.executors import Executor, LocalExecutor
 from sim.execution.runner import run_one
+from sim.io.folders import PostProcessingFailed
 from sim.io.plots import figure_specs, make_plots
 
 DISCUSSION = Path(__file__).resolve().parents[2] / "calibration" / "discussion.md"
@@ -261,6 +263,40 @@ def _md_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def write_report(
+    report: Path,
+    folder: Path,
+    calib_id: str,
+    setup: Setup,
+    problem: Calibration,
+    post: pd.DataFrame,
+    estimate: Mapping[str, float],
+    gens: pd.DataFrame,
+    draws: int = 20,
+    workers: int | Executor = 2,
+) -> pd.DataFrame:
+    """Run the predictive check and write the report and its figures; returns the fit table.
+
+    The calibration's results are complete before this runs: a failure here is recorded in the
+    folder's manifest (``post_processing``) and raised as ``PostProcessingFailed`` naming the
+    folder, which keeps its posterior and overlay.
+    """
+    step = "fit report"
+    try:
+        table = _write_report(
+            report, folder, calib_id, setup, problem, post, estimate, gens, draws, workers
+        )
+    except Exception as err:
+        why = f"{type(err).__name__}: {err}"
+        record_step(folder, step, f"failed: {why}")
+        raise PostProcessingFailed(folder, {step: why}) from err
+    except KeyboardInterrupt:
+        record_step(folder, step, "failed: interrupted")
+        raise
+    record_step(folder, step, "done")
+    return table
+
+
+def _write_report(
     report: Path,
     folder: Path,
     calib_id: str,
