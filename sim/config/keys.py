@@ -153,6 +153,8 @@ def resolve_parent(root: Any, key: str | Sequence[Part]) -> tuple[Any, Part]:
     """
     text = key if isinstance(key, str) else join(key)
     parts = split(key)
+    if not parts:
+        raise KeyPathError(text, "", 0, "an empty key names the whole tree, not a value in it")
     node, i = root, 0
     while True:
         child, slot, used = _step(node, text, parts, i)
@@ -163,7 +165,9 @@ def resolve_parent(root: Any, key: str | Sequence[Part]) -> tuple[Any, Part]:
 
 def get(root: Any, key: str | Sequence[Part], default: Any = _MISSING) -> Any:
     """The value at ``key``; ``default`` if given and the key does not exist, else
-    ``KeyPathError``."""
+    ``KeyPathError``. An empty sequence of parts gives ``root`` itself."""
+    if not isinstance(key, str) and not key:
+        return root
     try:
         parent, slot = resolve_parent(root, key)
     except KeyPathError:

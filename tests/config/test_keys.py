@@ -117,3 +117,12 @@ def test_get_default_and_set_create() -> None:
         keys.set({"a": 1}, "a.b", 2, create=True)  # a value has no keys, even with create
     with pytest.raises(keys.KeyPathError):
         keys.set({"a": {}}, "a.b", 2)  # without create the key must exist
+
+
+def test_parts_given_as_a_sequence_and_the_empty_path() -> None:
+    tree = {"timeline": [{"platform": "twitter"}], "platforms": {"twitter": {}}}
+    assert keys.get(tree, ["timeline", 0, "platform"]) == "twitter"
+    assert keys.get(tree, []) is tree
+    assert keys.get(tree, ["timeline", 3], None) is None
+    with pytest.raises(keys.KeyPathError, match="empty key"):
+        keys.resolve_parent(tree, [])
