@@ -86,6 +86,25 @@ def test_morris_recovers_the_effects_of_a_linear_function(tmp_path: Path) -> Non
     assert "mu*" in sa.indices_text(indices, "morris")
 
 
+def test_a_failing_chart_keeps_the_indices_in_the_finished_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(*a: object) -> None:
+        raise RuntimeError("no backend")
+
+    monkeypatch.setattr(sa, "bar_chart", boom)
+    plan = _analytic_plan([sa.Lever(name=n, keys=[n], bounds=(0.0, 1.0)) for n in "abc"],
+                          "morris", 4, "y")  # fmt: skip
+    folder = sw.create_folder(tmp_path, plan, ["test"])
+    sw.execute(folder, plan.tasks(), linear_task, SerialExecutor(), total=16, progress=False,
+               desc="m")  # fmt: skip
+    with pytest.raises(sw.PostProcessingFailed, match="no backend") as err:
+        sa.finish(folder, plan, plots=True, seconds=0.0)
+    final = err.value.folder
+    assert not sw.is_partial(final) and len(pd.read_csv(final / sa.INDICES_CSV)) == 3
+    assert sw.read_manifest(final)["post_processing"]["plots"].startswith("failed: RuntimeError")
+
+
 def test_sample_sizes_and_n_rules() -> None:
     prob = sa.problem([sa.Lever(name=n, keys=[n], bounds=(0, 1)) for n in "ab"])
     assert (
