@@ -107,7 +107,7 @@ def _unknown(key: str, parts: Sequence[str], i: int, choices: Sequence[str]) -> 
     elif choices:
         hint = f"; expected one of: {_listing(choices)}"
     else:
-        hint = "; there are no keys there"
+        hint = f"; {join(parts[:i]) or 'the tree'} has no entries"
     return KeyPathError(key, part, i, f"unknown key '{part}'{_where(parts, i)}{hint}", choices)
 
 
