@@ -14,7 +14,10 @@ Data flow::
 The distance is the largest excess over all targets, so a particle within epsilon <= 1 meets
 every target. Log-uniform priors are sampled on the log10 scale (the transition kernel then moves
 in orders of magnitude); ``to_scenario_units`` converts back. Every simulation draws its seed from
-numpy's global generator, which pyabc's samplers seed per worker process.
+numpy's global generator, which pyabc's samplers seed per worker process. The simulations run
+where the command's executor runs (``sim.execution.executors``: ``make_sampler(executor)``).
+The folder: ``create_folder`` makes it, ``run_abc`` holds its lock, ``finish`` writes its
+``manifest.json`` (``sim.io.folders``), which marks it finished.
 """
 
 from __future__ import annotations

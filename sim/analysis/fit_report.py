@@ -17,7 +17,6 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +37,7 @@ from sim.analysis.calibration import (
 from sim.analysis.problem import Prior, Target, fmt
 from sim.config.loader import load_scenario
 from sim.config.schema import Scenario
-from sim.execution.executors import Executor, LocalExecutor
+from sim.execution.executors import Executor, make_executor
 from sim.execution.runner import run_one
 from sim.io.folders import PostProcessingFailed
 from sim.io.plots import figure_specs, make_plots
@@ -60,15 +59,19 @@ def _run_pair(task: tuple[int, Scenario, int]) -> pd.DataFrame:
 def run_many(
     scenarios: Sequence[Scenario], seeds: Sequence[int], workers: int | Executor
 ) -> list[pd.DataFrame]:
-    """One run per (scenario, seed) on an executor (or a local one of ``workers`` processes);
-    daily tables in input order."""
+    """One run per (scenario, seed) on an executor (or a local one of ``workers`` processes,
+    closed at the end); daily tables in input order."""
     tasks = [(i, s, seed) for i, (s, seed) in enumerate(zip(scenarios, seeds, strict=True))]
+    if isinstance(workers, Executor):
+        return _run_on(workers, tasks)
+    with make_executor(workers, None) as executor:
+        return _run_on(executor, tasks)
+
+
+def _run_on(executor: Executor, tasks: list[tuple[int, Scenario, int]]) -> list[pd.DataFrame]:
     out: dict[int, pd.DataFrame] = {}
-    with (
-        tqdm(total=len(tasks), unit="run", desc="predictive", file=sys.stderr) as bar,
-        nullcontext(workers) if isinstance(workers, Executor) else LocalExecutor(workers) as ex,
-    ):
-        for (i, _, _), daily in ex.run(_run_pair, tasks):
+    with tqdm(total=len(tasks), unit="run", desc="predictive", file=sys.stderr) as bar:
+        for (i, _, _), daily in executor.run(_run_pair, tasks):
             out[i] = daily
             bar.update(1)
     return [out[i] for i in range(len(tasks))]

@@ -198,7 +198,7 @@ def create_folder(
     from sim.config.loader import scenario_to_yaml
 
     started = started or dt.datetime.now().astimezone()
-    folder = folders.reserve(out_dir, f"{plan.name}-{plan.kind}-{started:%Y%m%d-%H%M%S}")
+    folder = folders.reserve(out_dir, folders.stamped(f"{plan.name}-{plan.kind}", started))
     try:
         (folder / RUNS_DIR).mkdir()
         if plan.base is not None:

@@ -505,3 +505,21 @@ def test_a_calibration_folder_is_worked_on_by_one_process(tmp_path: Path) -> Non
         cal.create_folder(tmp_path, "20261128-193000", cal.Setup())
     with folders.locked(folder), pytest.raises(folders.FolderError, match="another propsim"):
         cal.run_abc(folder, cal.Setup(), None, None, resume=True)  # type: ignore[arg-type]
+
+
+def test_predictive_runs_come_back_in_input_order_on_any_executor() -> None:
+    from conftest import make_scenario
+
+    from sim.analysis.fit_report import run_many
+    from sim.execution.executors import SerialExecutor
+    from sim.execution.runner import run_one
+
+    a, b = make_scenario(end="2015-01-15"), make_scenario(end="2015-01-20")
+    scenarios, seeds = [a, b, a], [1, 2, 3]
+    with SerialExecutor() as serial:
+        alone = run_many(scenarios, seeds, serial)
+    pooled = run_many(scenarios, seeds, 2)
+    assert [len(d) for d in alone] == [15, 20, 15]
+    for got, s, seed, other in zip(alone, scenarios, seeds, pooled, strict=True):
+        pd.testing.assert_frame_equal(got, run_one(s, seed), check_exact=True)
+        pd.testing.assert_frame_equal(got, other, check_exact=True)
