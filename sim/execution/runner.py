@@ -1,14 +1,15 @@
-"""Running a scenario's replicates one after another, with one progress bar.
+"""Running a scenario's replicates on an executor, with one progress bar.
 
 Data flow: validated ``Scenario`` -> ``run_replicates`` calls ``sim.core.model.simulate`` once per
 replicate (replicate ``r`` uses seed ``seed + r``) on a private deep copy of the scenario ->
 a list of daily tables (one ``pandas.DataFrame`` per replicate, in replicate order) ->
 ``sim.io.results.write_results``.
 
-Also holds the two helpers that list a scenario's platforms by kind, in scenario order; they
-give the platform arguments of ``sim.metrics.column_names`` and ``sim.metrics.summarize``; and
-``run_one`` and ``check_columns``, which sweeps (``sim.analysis``) share; worker pools take
-their start method from ``sim.execution.pool.pool_context``.
+The replicates run on ``sim.execution.executors.make_executor(workers, None)`` (this process or
+a local pool); days simulated come back through ``Executor.ticks`` to the bar. Also holds
+``run_one`` and ``check_columns``, which sweeps and the fit report (``sim.analysis``) share, and
+``open_platforms``/``encrypted_platforms``, thin names for ``Scenario.platform_names`` kept for
+their callers (new code calls ``platform_names`` directly).
 """
 
 from __future__ import annotations
