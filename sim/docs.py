@@ -5,8 +5,9 @@ are generated from the code that defines them, so they cannot drift from it:
 
 - ``parameter_table()`` walks the assembled scenario schema (``sim.scenario.Scenario``)
   recursively (scenario, population, platforms, accounts, and each component's section and
-  timeline event kinds) and gives, for every key, its dotted path, meaning (the field's ``description``),
-  unit (``json_schema_extra["unit"]``), default and valid range (type and constraints).
+  timeline event kinds) and gives, for every key, its dotted path, meaning (the field's
+  ``description``), unit (``json_schema_extra["unit"]``), default and valid range (type and
+  constraints).
 - ``metrics_table()`` lists ``sim.metrics.METRICS`` (the daily metrics the components declare) and
   ``sim.metrics.OUTCOMES`` (summary outcomes per replicate).
 - ``phases_table()`` and ``components_table()`` list the day's phases with the components
@@ -41,6 +42,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from sim.components.moderation import moderation_for
+from sim.config.names import NAME_PATTERN
 from sim.core.component import PHASES
 from sim.metrics import METRICS, OUTCOMES
 from sim.scenario import Scenario
@@ -211,7 +213,7 @@ def _range(field: FieldInfo) -> str:
     elif tp is str:
         text = "text"
         pattern = next((getattr(m, "pattern", None) for m in field.metadata), None)
-        if pattern == r"^[A-Za-z0-9_.-]+$":
+        if pattern == NAME_PATTERN:
             text = "text: letters, digits, `_`, `.`, `-`"
         elif pattern:
             text = f"text matching `{pattern}`"

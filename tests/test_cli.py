@@ -241,9 +241,23 @@ def test_interrupt_while_writing(
     def interrupted(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(results, "make_plots", interrupted)
+    monkeypatch.setattr(results, "summary_table", interrupted)
     assert cli.main(["run", str(tiny), "--out", str(out)]) == 130
     assert folders(out) == []  # no folder, no partial folder
+
+
+def test_a_plot_failure_exits_1_and_keeps_the_results(
+    tiny: Path, out: Path, fakes: None, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*a, **k):
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setattr(results, "make_plots", broken)
+    assert cli.main(["run", str(tiny), "--out", str(out)]) == 1
+    (name,) = folders(out)
+    assert "no fonts" in capsys.readouterr().err
+    manifest, dailies, _ = results.read_results(out / name)
+    assert len(dailies) == 2 and manifest["post_processing"]["plots"].startswith("failed")
 
 
 def test_model_failure_exits_1(

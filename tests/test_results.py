@@ -52,8 +52,8 @@ def fake_simulate(scenario: Scenario, seed: int, progress=None) -> pd.DataFrame:
     n = scenario.days
     t = np.arange(n)
     dates = pd.date_range(scenario.start, scenario.end, freq="D", name="date")
-    opens = runner.open_platforms(scenario)
-    encs = runner.encrypted_platforms(scenario)
+    opens = scenario.platform_names("open")
+    encs = scenario.platform_names("encrypted")
     cols = column_names(opens, encs)
     wave = 1 + 0.5 * np.sin(2 * np.pi * t / 365 + rng.uniform(0, 6))
     data: dict[str, np.ndarray] = {}
@@ -242,35 +242,83 @@ def test_scenario_yaml_loads_back_identical(tmp_path: Path, fakes: None) -> None
 
 
 @pytest.mark.parametrize("exc", [RuntimeError("disk on fire"), KeyboardInterrupt()])
-def test_failure_while_writing_leaves_nothing(
+def test_failure_while_writing_the_data_leaves_nothing(
     tmp_path: Path, fakes: None, monkeypatch: pytest.MonkeyPatch, exc: BaseException
 ) -> None:
     def boom(*a, **k):
         raise exc
 
-    monkeypatch.setattr(results, "make_plots", boom)
+    monkeypatch.setattr(results, "summary_table", boom)
     with pytest.raises(type(exc)):
         write(tmp_path)
     assert os.listdir(tmp_path) == []
+
+
+def test_a_plot_failure_keeps_the_complete_folder_and_records_it(
+    tmp_path: Path, fakes: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(*a, **k):
+        raise RuntimeError("matplotlib on fire")
+
+    monkeypatch.setattr(results, "make_plots", boom)
+    with pytest.raises(results.PostProcessingFailed, match="matplotlib on fire") as err:
+        write(tmp_path)
+    folder = err.value.folder
+    assert sorted(os.listdir(tmp_path)) == [folder.name] == ["tiny-20160701-123045"]
+    assert str(folder) in str(err.value)
+    manifest, dailies, summary = results.read_results(folder)
+    assert len(dailies) == 2 and len(summary) == 2
+    assert all((folder / f).is_file() for f in manifest["files"]["daily"])
+    assert manifest["post_processing"] == {"plots": "failed: RuntimeError: matplotlib on fire"}
+    assert manifest["files"]["plots"] == [] and manifest["reproduce"].startswith("propsim run")
+
+
+def test_an_interrupt_while_drawing_keeps_the_data(
+    tmp_path: Path, fakes: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def stop(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(results, "make_plots", stop)
+    with pytest.raises(KeyboardInterrupt):
+        write(tmp_path)
+    (folder,) = tmp_path.iterdir()
+    manifest, dailies, _ = results.read_results(folder)
+    assert len(dailies) == 2 and manifest["post_processing"] == {"plots": "failed: interrupted"}
 
 
 def test_folder_being_written_has_partial_name(
     tmp_path: Path, fakes: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[list[str]] = []
-    real = results.make_plots
+    real = results.summary_table
 
-    def spy(dailies, scenario, out_dir, *a, **k):
+    def spy(*a, **k):
         seen.append(sorted(os.listdir(tmp_path)))
-        return real(dailies, scenario, out_dir, *a, **k)
+        return real(*a, **k)
 
-    monkeypatch.setattr(results, "make_plots", spy)
+    monkeypatch.setattr(results, "summary_table", spy)
     folder = write(tmp_path)
-    assert seen == [[f".tiny-20160701-123045.partial-{os.getpid()}"]]
+    assert seen == [[".tiny-20160701-123045.partial"]]
     assert sorted(os.listdir(tmp_path)) == [folder.name]
     assert results.is_partial(tmp_path / seen[0][0])
     with pytest.raises(ValueError, match="unfinished"):
         results.read_results(tmp_path / seen[0][0])
+
+
+def test_a_killed_write_leaves_only_a_folder_no_reader_takes_for_finished(
+    tmp_path: Path, fakes: None
+) -> None:
+    # what a kill -9 in the middle of writing leaves: a partial folder with part of the data
+    left = tmp_path / ".tiny-20160701-123045.partial"
+    (left / "daily").mkdir(parents=True)
+    (left / "scenario.yaml").write_text("name: tiny\n")
+    assert results.is_partial(left)
+    with pytest.raises(ValueError, match="unfinished"):
+        results.read_results(left)
+    folder = write(tmp_path)  # a new run in the same second does not reuse or finish it
+    assert folder.name == "tiny-20160701-123045-2" and left.is_dir()
+    assert results.read_results(folder)[0]["reproduce"].startswith("propsim run")
 
 
 def test_same_second_gets_a_new_name(tmp_path: Path, fakes: None) -> None:

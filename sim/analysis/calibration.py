@@ -14,7 +14,10 @@ Data flow::
 The distance is the largest excess over all targets, so a particle within epsilon <= 1 meets
 every target. Log-uniform priors are sampled on the log10 scale (the transition kernel then moves
 in orders of magnitude); ``to_scenario_units`` converts back. Every simulation draws its seed from
-numpy's global generator, which pyabc's samplers seed per worker process.
+numpy's global generator, which pyabc's samplers seed per worker process. The simulations run
+where the command's executor runs (``sim.execution.executors``: ``make_sampler(executor)``).
+The folder: ``create_folder`` makes it, ``run_abc`` holds its lock, ``finish`` writes its
+``manifest.json`` (``sim.io.folders``), which marks it finished.
 """
 
 from __future__ import annotations
@@ -38,12 +41,17 @@ import yaml
 from pydantic import ValidationError
 
 from sim.analysis.problem import Prior, Target, load_priors, load_targets, prior_lines
+from sim.config import keys
 from sim.config.loader import Problem, ScenarioError
+from sim.config.names import check_name
+from sim.execution.executors import Executor, make_executor
+from sim.io import folders
 from sim.scenario import Scenario, load_scenario
 
 DB_NAME = "abc.db"
 SETUP_NAME = "setup.json"
 POSTERIOR_NAME = "posterior.parquet"
+GENERATIONS_NAME = "generations.csv"
 
 
 # --- parameters ----------------------------------------------------------------------------
@@ -64,18 +72,11 @@ def to_scenario_units(priors: Mapping[str, Prior], sample: Mapping[str, float]) 
     }
 
 
-def _put(tree: dict, key: str, value: float) -> None:
-    *parents, last = key.split(".")
-    for part in parents:
-        tree = tree[part]
-    tree[last] = value
-
-
 def with_parameters(base: Mapping[str, Any], values: Mapping[str, float]) -> Scenario:
     """The base scenario (a ``Scenario.model_dump()``) with ``values`` at their dotted keys."""
     tree = copy.deepcopy(dict(base))
     for key, value in values.items():
-        _put(tree, key, value)
+        keys.set(tree, key, value)
     return Scenario.model_validate(tree)
 
 
@@ -204,33 +205,30 @@ def load_problem(setup: Setup) -> Calibration:
     return Calibration(base, priors, targets)
 
 
-def make_sampler(workers: int, scheduler: str | None) -> Any:
-    """pyabc sampler: a Dask cluster, a pool of ``workers`` processes, or one process."""
-    import pyabc
+def make_sampler(workers: int | Executor, scheduler: str | None = None) -> Any:
+    """pyabc sampler on an executor (``Executor.abc_sampler``): Dask reuses the executor's
+    client, a local pool gives pyabc's multicore sampler, one process its single-core sampler.
 
+    Given worker and scheduler settings instead of an executor (the former call), it makes the
+    executor (``make_executor``) and connects it; ``close_sampler`` then closes it. A scheduler
+    that cannot be reached raises ``OSError`` naming the address.
+    """
     logging.getLogger("ABC").setLevel(logging.WARNING)  # pyabc's chatter; run_abc reports
-    if scheduler:
-        from distributed import Client
-
-        from sim.cli import BadInput
-
-        try:
-            client = Client(scheduler, timeout=30)
-        except ValueError as err:  # a malformed address: bad input
-            raise BadInput(f"--scheduler {scheduler}: {err}") from None
-        except (OSError, TimeoutError) as err:  # no scheduler there: a failure
-            raise OSError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
-        return pyabc.sampler.DaskDistributedSampler(dask_client=client)
-    if workers > 1:
-        return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
-    return pyabc.sampler.SingleCoreSampler()
+    if isinstance(workers, Executor):
+        return workers.abc_sampler()
+    executor = make_executor(workers, scheduler)
+    executor.open()
+    sampler = executor.abc_sampler()
+    sampler.propsim_executor = executor  # closed by close_sampler
+    return sampler
 
 
 def close_sampler(sampler: Any) -> None:
-    """Disconnect from a Dask cluster (the cluster itself keeps running)."""
-    client = getattr(sampler, "client", None)
-    if client is not None:
-        client.close()
+    """Close the executor ``make_sampler`` made for ``sampler`` (a Dask cluster keeps running);
+    a sampler made on a caller's executor is left alone (the caller closes the executor)."""
+    executor = getattr(sampler, "propsim_executor", None)
+    if executor is not None:
+        executor.close()
 
 
 class _GenerationLog(logging.Handler):
@@ -271,7 +269,8 @@ def run_abc(
     logger.setLevel(logging.INFO)
     logger.propagate = False
     try:
-        return _run(folder, setup, problem, sampler, resume, out)
+        with folders.locked(folder):  # two processes on one abc.db would corrupt the history
+            return _run(folder, setup, problem, sampler, resume, out)
     finally:
         logger.handlers, logger.level, logger.propagate = saved
 
@@ -372,11 +371,7 @@ def overlay_text(estimate: Mapping[str, float], calib_id: str, command: str) -> 
     """The calibrated overlay: the estimate as a nested scenario fragment, with provenance."""
     tree: dict = {}
     for key, value in estimate.items():
-        node = tree
-        *parents, last = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[last] = value
+        keys.set(tree, key, value, create=True)
     head = (
         "# Calibrated overlay: the free parameters of calibration/priors.yaml at their weighted\n"
         "# posterior medians. Written by `propsim calibrate`; do not edit by hand.\n"
@@ -396,18 +391,80 @@ def write_atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def create_folder(out: Path, calib_id: str, setup: Setup) -> Path:
+    """Make ``<out>/<calib_id>/`` with ``setup.json`` (``FileExistsError`` if it exists).
+
+    A calibration's folder keeps its name while it runs, since ``--resume ID`` and pyabc's
+    history database address it by name; what marks it finished is its ``manifest.json``,
+    written by ``finish`` (``sim.io.folders``' manifest); ``run_abc`` holds its lock.
+    """
+    check_name(calib_id, "calibration id")
+    folder = Path(out) / calib_id
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.mkdir()
+    setup.save(folder)
+    return folder
+
+
+def is_finished(folder: Path) -> bool:
+    """True once ``finish`` wrote the folder's manifest."""
+    return (Path(folder) / folders.MANIFEST).is_file()
+
+
+def _manifest(
+    folder: Path, setup: Setup, calib_id: str, gens: pd.DataFrame, overlay: Path
+) -> dict[str, Any]:
+    try:
+        started = dt.datetime.fromisoformat(setup.created)
+    except ValueError:
+        started = dt.datetime.now()
+    manifest = folders.base_manifest("calibration", calib_id, setup.command, started)
+    manifest.update(
+        {
+            "setup": asdict(setup),
+            "generations": len(gens),
+            "simulations": int(gens["samples"].sum()),
+            "final_epsilon": float(gens["epsilon"].iloc[-1]),
+            "duration_seconds": round(float(gens["wall_time"].fillna(0).sum()), 3),
+            "finished": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "files": {
+                "setup": SETUP_NAME,
+                "history": DB_NAME,
+                "posterior": POSTERIOR_NAME,
+                "generations": GENERATIONS_NAME,
+                "overlay": str(overlay),
+            },
+            "reproduce": setup.command,
+            "report": f"propsim calibrate --report-only {calib_id} --out {folder.parent}",
+        }
+    )
+    return manifest
+
+
 def finish(
     folder: Path, history: Any, problem: Calibration, setup: Setup, calib_id: str, overlay: Path
 ) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Write posterior.parquet, generations.csv and the overlay; returns posterior, estimate."""
+    """Write posterior.parquet, generations.csv, the overlay and the manifest (which marks the
+    folder finished); returns posterior, estimate."""
     post = posterior(history, problem.priors)
     tmp = folder / (POSTERIOR_NAME + ".tmp")
     post.to_parquet(tmp, index=False)
     tmp.replace(folder / POSTERIOR_NAME)
-    generations_table(history).to_csv(folder / "generations.csv", index=False)
+    gens = generations_table(history)
+    write_atomic(folder / GENERATIONS_NAME, gens.to_csv(index=False))
     estimate = point_estimate(post, problem.priors)
     write_atomic(overlay, overlay_text(estimate, calib_id, setup.command))
+    folders.write_json(folder / folders.MANIFEST, _manifest(folder, setup, calib_id, gens, overlay))
     return post, estimate
+
+
+def record_step(folder: Path, step: str, outcome: str) -> None:
+    """Record a post-processing step (the fit report) in a finished folder's manifest."""
+    path = Path(folder) / folders.MANIFEST
+    if path.is_file():
+        manifest = folders.read_manifest(folder)
+        manifest.setdefault("post_processing", {})[step] = outcome
+        folders.write_json(path, manifest)
 
 
 def log(message: str) -> None:

@@ -17,7 +17,6 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -30,13 +29,15 @@ from sim.analysis.calibration import (
     Calibration,
     Setup,
     ess,
+    record_step,
     to_sample_space,
     weighted_quantile,
     with_parameters,
 )
 from sim.analysis.problem import Prior, Target, fmt
-from sim.execution.pool import pool_context
+from sim.execution.executors import Executor, make_executor
 from sim.execution.runner import run_one
+from sim.io.folders import PostProcessingFailed
 from sim.io.plots import figure_specs, make_plots
 from sim.scenario import Scenario, load_scenario
 
@@ -48,17 +49,31 @@ PINNED, LOOSE = 0.4, 0.75  # posterior 90% width / prior 90% width
 # --- runs ----------------------------------------------------------------------------------
 
 
-def run_many(scenarios: Sequence[Scenario], seeds: Sequence[int], workers: int) -> list:
-    """One run per (scenario, seed), in a process pool; daily tables in input order."""
-    bar = tqdm(total=len(seeds), unit="run", desc="predictive", file=sys.stderr)
-    with ProcessPoolExecutor(max(1, workers), mp_context=pool_context()) as pool:
-        futures = [pool.submit(run_one, s, seed) for s, seed in zip(scenarios, seeds, strict=True)]
-        out = []
-        for f in futures:
-            out.append(f.result())
+def _run_pair(task: tuple[int, Scenario, int]) -> pd.DataFrame:
+    """One predictive run (a module-level function: executors pickle it)."""
+    _, scenario, seed = task
+    return run_one(scenario, seed)
+
+
+def run_many(
+    scenarios: Sequence[Scenario], seeds: Sequence[int], workers: int | Executor
+) -> list[pd.DataFrame]:
+    """One run per (scenario, seed) on an executor (or a local one of ``workers`` processes,
+    closed at the end); daily tables in input order."""
+    tasks = [(i, s, seed) for i, (s, seed) in enumerate(zip(scenarios, seeds, strict=True))]
+    if isinstance(workers, Executor):
+        return _run_on(workers, tasks)
+    with make_executor(workers, None) as executor:
+        return _run_on(executor, tasks)
+
+
+def _run_on(executor: Executor, tasks: list[tuple[int, Scenario, int]]) -> list[pd.DataFrame]:
+    out: dict[int, pd.DataFrame] = {}
+    with tqdm(total=len(tasks), unit="run", desc="predictive", file=sys.stderr) as bar:
+        for (i, _, _), daily in executor.run(_run_pair, tasks):
+            out[i] = daily
             bar.update(1)
-    bar.close()
-    return out
+    return [out[i] for i in range(len(tasks))]
 
 
 def mechanism_values(dailies: Sequence[pd.DataFrame], sc: Scenario) -> pd.DataFrame:
@@ -259,7 +274,41 @@ def write_report(
     estimate: Mapping[str, float],
     gens: pd.DataFrame,
     draws: int = 20,
-    workers: int = 2,
+    workers: int | Executor = 2,
+) -> pd.DataFrame:
+    """Run the predictive check and write the report and its figures; returns the fit table.
+
+    The calibration's results are complete before this runs: a failure here is recorded in the
+    folder's manifest (``post_processing``) and raised as ``PostProcessingFailed`` naming the
+    folder, which keeps its posterior and overlay.
+    """
+    step = "fit report"
+    try:
+        table = _write_report(
+            report, folder, calib_id, setup, problem, post, estimate, gens, draws, workers
+        )
+    except Exception as err:
+        why = f"{type(err).__name__}: {err}"
+        record_step(folder, step, f"failed: {why}")
+        raise PostProcessingFailed(folder, {step: why}) from err
+    except KeyboardInterrupt:
+        record_step(folder, step, "failed: interrupted")
+        raise
+    record_step(folder, step, "done")
+    return table
+
+
+def _write_report(
+    report: Path,
+    folder: Path,
+    calib_id: str,
+    setup: Setup,
+    problem: Calibration,
+    post: pd.DataFrame,
+    estimate: Mapping[str, float],
+    gens: pd.DataFrame,
+    draws: int = 20,
+    workers: int | Executor = 2,
 ) -> pd.DataFrame:
     """Run the predictive check and write the report and its figures; returns the fit table."""
     base_sc = load_scenario(setup.scenario, setup.overrides)  # the scenario's own scale

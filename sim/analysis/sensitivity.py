@@ -33,9 +33,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from sim.analysis.design import value_text
 from sim.analysis.outcomes import OutcomeSpec
-from sim.analysis.sweep import RunResult, Task
+from sim.analysis.sweep import Plan, RunResult, Task
+from sim.config import keys
 
 Method = Literal["sobol", "morris"]
+INDICES_CSV, INDICES_PARQUET, INDICES_PNG = "indices.csv", "indices.parquet", "indices.png"
 MORRIS_LEVELS = 4
 INDEX_COLUMNS: dict[str, list[str]] = {
     "sobol": ["S1", "S1_conf", "ST", "ST_conf"],
@@ -92,8 +94,8 @@ class Params(BaseModel):
 
     @model_validator(mode="after")
     def _keys_once(self) -> Params:
-        keys = [k for lever in self.levers for k in lever.keys]
-        twice = sorted({k for k in keys if keys.count(k) > 1})
+        listed = [k for lever in self.levers for k in lever.keys]
+        twice = sorted({k for k in listed if listed.count(k) > 1})
         if twice:
             raise ValueError(f"a key may belong to one lever only: {', '.join(twice)}")
         return self
@@ -138,30 +140,13 @@ def runs_per_design(method: Method, n: int, levers: int) -> int:
     return n * (levers + 2) if method == "sobol" else n * (levers + 1)
 
 
-def _get(data: Any, key: str) -> Any:
-    """A value of a dumped scenario by dotted key (timeline ``values`` keys contain dots)."""
-    parts = key.split(".")
-    node = data
-    i = 0
-    while i < len(parts):
-        if isinstance(node, list):
-            node = node[int(parts[i])]
-        elif parts[i] in node:
-            node = node[parts[i]]
-        else:  # the rest of the path is one key (a timeline event's values)
-            node = node[".".join(parts[i:])]
-            break
-        i += 1
-    return node
-
-
 def lever_values(lever: Lever, x: float, base: dict[str, Any] | None) -> dict[str, Any]:
     """The value of each of the lever's keys for ``x`` (``base``: the dumped base scenario)."""
     if lever.mode == "set":
         return {k: x for k in lever.keys}
     if base is None:
         raise ValueError(f"lever {lever.name}: mode {lever.mode} needs a base scenario")
-    olds = [_get(base, k) for k in lever.keys]
+    olds = [keys.get(base, k) for k in lever.keys]
     if lever.mode == "scale":
         new = [old * x for old in olds]
     else:
@@ -289,3 +274,30 @@ def bar_chart(indices: pd.DataFrame, method: Method, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     return path
+
+
+def finish(folder: Path, plan: Plan, plots: bool, seconds: float) -> tuple[Path, pd.DataFrame]:
+    """Analyse the runs (SALib), write the indices, finish the folder (``sweep.finish_folder``:
+    final name), then draw the chart in the finished folder. Returns the folder and the indices;
+    a chart failure raises ``PostProcessingFailed`` after the folder is finished."""
+    from sim.analysis.sweep import finish_folder, plots_step, read_runs
+
+    design = plan.design
+    method: Method = design["method"]
+    outcomes = [o.name for o in plan.outcomes] or design.get("outcome_names", [])
+    indices = analyze(
+        read_runs(folder), design["problem"], method, outcomes, design["analysis_seed"]
+    )
+    indices.to_csv(folder / INDICES_CSV, index=False)
+    indices.to_parquet(folder / INDICES_PARQUET, engine="pyarrow", index=False)
+    post = (
+        {
+            "plots": plots_step(
+                lambda plots_dir: [bar_chart(indices, method, plots_dir / INDICES_PNG)]
+            )
+        }
+        if plots
+        else None
+    )
+    final = finish_folder(folder, {"duration_seconds": round(seconds, 3), "plots": []}, post)
+    return final, indices

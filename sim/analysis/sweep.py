@@ -26,21 +26,16 @@ the original files; a lock file keeps two processes from working on one folder.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import os
-import platform
 import re
 import shlex
-import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -48,25 +43,41 @@ import pyarrow.parquet as pq
 from sim.analysis.design import value_text
 from sim.analysis.outcomes import OutcomeSpec, outcome_value
 from sim.execution.executors import Executor
+from sim.io import folders
+from sim.io.folders import (
+    FORMAT_VERSION,
+    LOCK,
+    MANIFEST,
+    PARTIAL,
+    PLOTS_DIR,
+    FolderError,
+    PostProcessingFailed,
+    PostStep,
+    is_partial,
+    locked,
+)
+
+__all__ = [
+    "FORMAT_VERSION",
+    "LOCK",
+    "MANIFEST",
+    "PARTIAL",
+    "PLOTS_DIR",
+    "FolderError",
+    "PostProcessingFailed",
+    "is_partial",
+    "locked",
+]
 from sim.scenario import Scenario
 
-MANIFEST = "manifest.json"
 SCENARIO_FILE = "scenario.yaml"
 POINTS_CSV = "points.csv"
 RUNS_DIR = "runs"
 RUNS_CSV = "runs.csv"
 RUNS_PARQUET = "runs.parquet"
-PLOTS_DIR = "plots"
-LOCK = ".lock"
-PARTIAL = ".partial"
-FORMAT_VERSION = 1
 _ROW_KEY = b"propsim.run"
 _SECONDS_KEY = b"propsim.seconds"
 _PART = re.compile(r"^point_(\d+)-rep_(\d+)\.parquet$")
-
-
-class FolderError(ValueError):
-    """A ``--resume`` folder that cannot be resumed (the text is the message for the user)."""
 
 
 @dataclass(frozen=True)
@@ -155,45 +166,25 @@ def part_name(point: int, replicate: int) -> str:
 
 def final_name(folder: Path) -> str:
     """``.<name>.partial`` -> ``<name>``."""
-    return folder.name.removeprefix(".").removesuffix(PARTIAL)
-
-
-def is_partial(folder: Path) -> bool:
-    return folder.name.startswith(".") and folder.name.endswith(PARTIAL)
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    return folders.final_path(folder).name
 
 
 def _base_manifest(plan: Plan, command_line: Sequence[str], started: dt.datetime) -> dict:
-    from sim.io.results import git_state, package_version
-
-    commit, dirty = git_state()
-    return {
-        "format_version": FORMAT_VERSION,
-        "kind": plan.kind,
-        "name": plan.name,
-        "scenario": plan.base.model_dump(mode="json") if plan.base else None,
-        "design": plan.design,
-        "keys": plan.keys,
-        "points": plan.points,
-        "overrides": plan.overrides,
-        "seeds": plan.seeds,
-        "replicates": len(plan.seeds),
-        "runs": len(plan.points) * len(plan.seeds),
-        "outcomes": [o.model_dump(mode="json") for o in plan.outcomes],
-        "package_version": package_version(),
-        "git_commit": commit,
-        "git_dirty": dirty,
-        "started": started.isoformat(timespec="seconds"),
-        "command_line": shlex.join(command_line),
-        "python_version": platform.python_version(),
-        "numpy_version": np.__version__,
-        "pandas_version": pd.__version__,
-    }
+    manifest = folders.base_manifest(plan.kind, plan.name, command_line, started)
+    manifest.update(
+        {
+            "scenario": plan.base.model_dump(mode="json") if plan.base else None,
+            "design": plan.design,
+            "keys": plan.keys,
+            "points": plan.points,
+            "overrides": plan.overrides,
+            "seeds": plan.seeds,
+            "replicates": len(plan.seeds),
+            "runs": len(plan.points) * len(plan.seeds),
+            "outcomes": [o.model_dump(mode="json") for o in plan.outcomes],
+        }
+    )
+    return manifest
 
 
 def create_folder(
@@ -207,20 +198,7 @@ def create_folder(
     from sim.config.loader import scenario_to_yaml
 
     started = started or dt.datetime.now().astimezone()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{plan.name}-{plan.kind}-{started:%Y%m%d-%H%M%S}"
-    for k in range(1, 1000):
-        name = stem if k == 1 else f"{stem}-{k}"
-        folder = out_dir / f".{name}{PARTIAL}"
-        if (out_dir / name).exists():
-            continue
-        try:
-            folder.mkdir()
-        except FileExistsError:
-            continue
-        break
-    else:
-        raise FileExistsError(f"no free folder name for {stem!r} in {out_dir}")
+    folder = folders.reserve(out_dir, folders.stamped(f"{plan.name}-{plan.kind}", started))
     try:
         (folder / RUNS_DIR).mkdir()
         if plan.base is not None:
@@ -228,20 +206,16 @@ def create_folder(
         pd.DataFrame(plan.points).rename_axis("point").to_csv(folder / POINTS_CSV)
         for fname, text in (files or {}).items():
             (folder / fname).write_text(text, encoding="utf-8")
-        _write_json(folder / MANIFEST, _base_manifest(plan, command_line, started))
+        folders.write_json(folder / MANIFEST, _base_manifest(plan, command_line, started))
     except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
+        folders.discard(folder)
         raise
     return folder
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
-    try:
-        return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FolderError(f"{folder}: not a sweep folder (no {MANIFEST})") from None
-    except (OSError, ValueError) as err:
-        raise FolderError(f"{folder}: cannot read {MANIFEST} ({err})") from None
+    """The folder's manifest; ``FolderError`` if it has none or it is broken."""
+    return folders.read_manifest(folder)
 
 
 def open_folder(folder: Path) -> tuple[dict[str, Any], Plan]:
@@ -277,20 +251,6 @@ def open_folder(folder: Path) -> tuple[dict[str, Any], Plan]:
         design=manifest["design"],
     )
     return manifest, plan
-
-
-@contextmanager
-def locked(folder: Path) -> Iterator[None]:
-    """Hold the folder's lock: a second process working on it would duplicate runs."""
-    fd = os.open(folder / LOCK, os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise FolderError(f"{folder}: another propsim process is working on it") from None
-        yield
-    finally:
-        os.close(fd)
 
 
 def done_runs(folder: Path) -> set[tuple[int, int]]:
@@ -398,22 +358,46 @@ def execute(
             bar.update(1)
 
 
-def finish_folder(folder: Path, updates: dict[str, Any]) -> Path:
-    """Write the run table, complete the manifest and give the folder its final name."""
+def finish_folder(
+    folder: Path, updates: dict[str, Any], post: Mapping[str, PostStep] | None = None
+) -> Path:
+    """Write the run table, complete the manifest and give the folder its final name
+    (``sim.io.folders.complete``); then run the ``post`` steps (plots, indices) in the finished
+    folder: a failing step raises ``PostProcessingFailed`` with the finished folder, recorded in
+    its manifest; the runs are kept."""
     runs = read_runs(folder)
     runs.to_csv(folder / RUNS_CSV, index=False)
     runs.to_parquet(folder / RUNS_PARQUET, engine="pyarrow", index=False)
     manifest = read_manifest(folder)
-    final = folder.parent / final_name(folder)
-    manifest.update(updates)
-    manifest["finished"] = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    manifest["reproduce"] = reproduce_command(manifest, final)
-    _write_json(folder / MANIFEST, manifest)
-    (folder / LOCK).unlink(missing_ok=True)
-    if final.exists():
-        raise FileExistsError(f"{final} exists; the finished sweep stays in {folder}")
-    os.rename(folder, final)
-    return final
+    return folders.complete(folder, updates, lambda final: reproduce_command(manifest, final), post)
+
+
+def plots_step(draw: Callable[[Path], Sequence[Path]]) -> PostStep:
+    """A post step that draws into ``plots/`` and lists the files in the manifest's ``plots``."""
+
+    def step(final: Path, manifest: dict[str, Any]) -> None:
+        paths = draw(final / PLOTS_DIR)
+        manifest["plots"] = [*manifest.get("plots", []), *(f"{PLOTS_DIR}/{p.name}" for p in paths)]
+
+    return step
+
+
+def finish_sweep(
+    folder: Path, plan: Plan, plots: bool, seconds: float
+) -> tuple[Path, pd.DataFrame]:
+    """Finish a sweep's folder: run table, final name, then the plots (``sim.analysis.sweep_plots``)
+    in the finished folder. Returns the folder and the run table; a plot failure raises
+    ``PostProcessingFailed`` after the folder is finished."""
+    runs = read_runs(folder)
+
+    def draw(plots_dir: Path) -> Sequence[Path]:
+        from sim.analysis.sweep_plots import make_sweep_plots  # matplotlib: only when drawing
+
+        return make_sweep_plots(runs, plan.keys, plan.design.get("design") == "grid", plots_dir)
+
+    post = {"plots": plots_step(draw)} if plots else None
+    final = finish_folder(folder, {"duration_seconds": round(seconds, 3), "plots": []}, post)
+    return final, runs
 
 
 def reproduce_command(manifest: dict[str, Any], final: Path) -> str:

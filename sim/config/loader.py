@@ -37,6 +37,8 @@ from pydantic.fields import FieldInfo
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+from sim.config import keys
+from sim.config.names import NAME_PATTERN
 from sim.config.schema import ScenarioBase
 
 __all__ = [
@@ -638,7 +640,6 @@ def _apply_overrides(
 # Validation errors in plain English
 # ---------------------------------------------------------------------------------------------
 
-_NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
 _BOUNDS = {
     "greater_than": ">",
     "greater_than_equal": ">=",
@@ -690,14 +691,8 @@ def source_of(data: LineDict, path: Sequence[Part]) -> Source | None:
 
 
 def _get(data: Any, path: Sequence[Part]) -> Any:
-    node = data
-    for part in path:
-        in_dict = isinstance(node, dict) and part in node
-        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        if not (in_dict or in_list):
-            return None
-        node = node[part]
-    return node
+    """The value at ``path`` in a YAML tree, or None where the path does not exist."""
+    return keys.get(data, path, None)
 
 
 def _choices(expected: str) -> list[str]:
@@ -737,7 +732,7 @@ def _describe(err: Any, path: list[Part], parent: _Kind | None) -> str:
     if etype.startswith("date_") or etype.startswith("datetime_"):
         return f"not a valid date (YYYY-MM-DD){got}"
     if etype == "string_pattern_mismatch":
-        if ctx.get("pattern") == _NAME_PATTERN:
+        if ctx.get("pattern") == NAME_PATTERN:
             return f"may contain only letters, digits, '_', '.' and '-' (no spaces){got}"
         return f"must match the pattern {ctx.get('pattern')}{got}"
     if etype in ("string_type", "string_unicode"):

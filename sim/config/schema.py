@@ -31,6 +31,9 @@ from pydantic import (
     model_validator,
 )
 
+from sim.config import keys
+from sim.config.names import NAME_PATTERN
+
 LANGUAGES = ("arabic", "english", "other")
 Language = Literal["arabic", "english", "other"]
 
@@ -305,9 +308,7 @@ class ScenarioBase(Strict):
     # the components that assembled this schema (set by ``assemble_scenario``), in order
     components: ClassVar[tuple[Any, ...]] = ()
 
-    name: str = P(
-        "scenario", "Short name used for the results folder", pattern=r"^[A-Za-z0-9_.-]+$"
-    )
+    name: str = P("scenario", "Short name used for the results folder", pattern=NAME_PATTERN)
     description: str = P("", "What question the scenario answers")
     start: dt.date = P(dt.date(2014, 1, 1), "First reported day")
     end: dt.date = P(dt.date(2016, 6, 30), "Last reported day")
@@ -388,23 +389,14 @@ class ScenarioBase(Strict):
 
 
 def resolve_parent(root: BaseModel, key: str) -> tuple[Any, str]:
-    """Walk a dotted key down to its parent object; returns (parent, last part).
+    """Walk a dotted key down to the object that holds it; returns (that object, last part).
 
-    Dict sections (platforms, moderation, counter) are walked by their keys. Raises KeyError
-    with the part that failed.
+    ``sim.config.keys.resolve_parent``: models by field, dict sections (platforms, moderation,
+    counter) by key, lists by position. Raises ``keys.KeyPathError`` (a ``KeyError``) with the
+    failing ``part``, its ``position`` and a message naming what exists there.
     """
-    parts = key.split(".")
-    obj: Any = root
-    for part in parts[:-1]:
-        if isinstance(obj, dict):
-            if part not in obj:
-                raise KeyError(part)
-            obj = obj[part]
-        elif isinstance(obj, BaseModel) and part in type(obj).model_fields:
-            obj = getattr(obj, part)
-        else:
-            raise KeyError(part)
-    return obj, parts[-1]
+    parent, slot = keys.resolve_parent(root, key)
+    return parent, str(slot)
 
 
 # Read only when the model is built: a timeline ``set`` of these would silently do nothing.
@@ -440,12 +432,14 @@ def check_settable(root: ScenarioBase, key: str, value: float, where: str) -> No
             f"{where}: {key!r} is fixed when the run starts and cannot be changed by the "
             "timeline; set it in the scenario itself"
         )
+    if key == "timeline" or key.startswith("timeline."):
+        raise ValueError(f"{where}: {key!r}: the timeline cannot change its own events")
     try:
         parent, last = resolve_parent(root, key)
-    except KeyError as err:
-        raise ValueError(f"{where}: {key!r} is not a scenario key (no {err.args[0]!r})") from None
-    if not isinstance(parent, BaseModel) or last not in type(parent).model_fields:
-        raise ValueError(f"{where}: {key!r} is not a scenario key (no {last!r})")
+    except keys.KeyPathError as err:
+        raise ValueError(f"{where}: {key!r} is not a scenario key ({err})") from None
+    if not isinstance(parent, BaseModel):
+        raise ValueError(f"{where}: {key!r} is not a scenario key (no field {last!r})")
     current = getattr(parent, last)
     if isinstance(current, bool) or not isinstance(current, int | float):
         raise ValueError(f"{where}: {key!r} is not numeric and cannot be set by the timeline")
@@ -462,5 +456,4 @@ def check_settable(root: ScenarioBase, key: str, value: float, where: str) -> No
 
 def apply_set(root: ScenarioBase, key: str, value: float) -> None:
     """Apply one validated timeline assignment in place (used by the model at run time)."""
-    parent, last = resolve_parent(root, key)
-    setattr(parent, last, value)
+    keys.set(root, key, value)

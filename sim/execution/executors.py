@@ -1,90 +1,271 @@
-"""Where the runs of a sweep execute: in this process, in a local process pool, or on Dask.
+"""Where runs execute: in this process, in a local process pool, or on a Dask cluster.
 
-Data flow: a list of picklable tasks and a module-level function ``fn(task) -> result`` ->
-``Executor.run`` -> ``(task, result)`` pairs in the order the runs *finish* -> the caller writes
-each result as it arrives (``sim.analysis.sweep``). Results depend only on the task, never on the
-executor or the number of workers, so every executor gives the same rows.
+One abstraction for every command (on the model of EMA Workbench's ``BaseEvaluator`` with its
+sequential, multiprocessing and Dask evaluators): ``propsim run``'s replicates
+(``sim.execution.runner``), sweeps and sensitivity (``sim.analysis.sweep``), the calibration's
+fit report (``sim.analysis.fit_report``) and, through ``Executor.abc_sampler``, pyabc's ABC-SMC
+(``sim.analysis.calibration``).
 
-- ``LocalExecutor(workers)``: ``workers == 1`` runs in this process; otherwise a
-  ``ProcessPoolExecutor`` with the start method of ``sim.execution.pool.pool_context`` (forkserver).
-- ``DaskExecutor(address)``: a ``distributed.Client`` connected to a running scheduler; tasks are
-  submitted and collected with ``as_completed``. The workers must be able to import ``sim``.
+Data flow: picklable tasks and a module-level function ``fn(task) -> result`` -> ``Executor.run``
+-> ``(task, result)`` pairs in the order the runs *finish* (the caller saves each as it arrives),
+or ``Executor.map`` -> the results in task order. A result depends only on its task, never on
+the executor or the number of workers, so every executor gives the same results.
+
+- ``SerialExecutor``: this process, one task after another.
+- ``PoolExecutor(workers)``: a local ``ProcessPoolExecutor`` with the start method of
+  ``sim.execution.pool.pool_context`` (a fork server with the model preloaded). The pool starts
+  with the first run and its processes end when the executor closes.
+- ``DaskExecutor(address)``: a ``distributed.Client`` connected to a running scheduler (or a
+  client given to it); tasks are submitted and collected with ``as_completed``. The workers must
+  be able to import ``sim``.
+
+Every executor is a context manager (``with make_executor(workers, scheduler) as ex:``), closed
+on leaving. Light on purpose: standard library only at import (``tests/analysis/test_pool.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import abc
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Any, Protocol, TypeVar
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Protocol, Self, TypeVar
 
 from sim.execution.pool import pool_context
 
 CONNECT_TIMEOUT = 10.0  # seconds to wait for a scheduler to answer
+QUEUED_PER_WORKER = 2  # tasks in flight per worker: an interrupted sweep wastes little work
 T = TypeVar("T")
 R = TypeVar("R")
 
 
-class Executor(Protocol):
-    """Runs ``fn`` on every task and yields ``(task, result)`` as each finishes."""
+class Ticks(Protocol):
+    """Where a task reports progress: ``put(n)`` with a count (days simulated, ...)."""
 
-    def run(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[tuple[T, R]]: ...
-
-    def describe(self) -> str: ...
-
-    def close(self) -> None: ...
+    def put(self, n: int) -> None: ...
 
 
-class LocalExecutor:
-    """This process (one worker) or a local process pool of ``workers`` processes."""
+@dataclass(frozen=True)
+class _Indexed[T, R]:
+    """``fn`` on an (index, task) pair, returning (index, result): picklable if ``fn`` is."""
 
-    def __init__(self, workers: int = 1) -> None:
+    fn: Callable[[T], R]
+
+    def __call__(self, item: tuple[int, T]) -> tuple[int, R]:
+        return item[0], self.fn(item[1])
+
+
+class Executor(abc.ABC):
+    """Runs ``fn`` on every task; subclasses say where (``_run_indexed``)."""
+
+    workers: int = 1
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def open(self) -> None:  # noqa: B027 - optional hook: most executors start lazily
+        """Acquire what the executor needs up front (a Dask connection); idempotent."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook: a serial executor holds nothing
+        """Release workers and connections; the executor can be opened again afterwards."""
+
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """Where the runs execute, for the progress message."""
+
+    @abc.abstractmethod
+    def _run_indexed(
+        self, fn: Callable[[tuple[int, T]], tuple[int, R]], items: list[tuple[int, T]]
+    ) -> Iterator[tuple[int, R]]:
+        """Run ``fn`` on every item, yielding its results as they finish."""
+
+    def run(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[tuple[T, R]]:
+        """``(task, result)`` for every task, in the order the runs finish."""
+        tasks = list(tasks)
+        for i, result in self._run_indexed(_Indexed(fn), list(enumerate(tasks))):
+            yield tasks[i], result
+
+    def map(self, fn: Callable[[T], R], tasks: Iterable[T]) -> list[R]:
+        """The results of every task, in task order."""
+        items = list(enumerate(tasks))
+        out: dict[int, R] = dict(self._run_indexed(_Indexed(fn), items))
+        return [out[i] for i in range(len(items))]
+
+    @contextmanager
+    def ticks(self, update: Callable[[int], None]) -> Iterator[Ticks | None]:
+        """A progress channel for the tasks: what they ``put`` reaches ``update`` here.
+
+        None where progress cannot come back while tasks run (Dask): callers then count
+        finished tasks instead.
+        """
+        yield _CallTicks(update)
+
+    @abc.abstractmethod
+    def abc_sampler(self) -> Any:
+        """A pyabc sampler that runs ABC-SMC's simulations where this executor runs tasks."""
+
+
+@dataclass(frozen=True)
+class _CallTicks:
+    update: Callable[[int], None]
+
+    def put(self, n: int) -> None:
+        self.update(n)
+
+
+class SerialExecutor(Executor):
+    """This process, one task after another."""
+
+    def describe(self) -> str:
+        return "this process"
+
+    def _run_indexed(
+        self, fn: Callable[[tuple[int, T]], tuple[int, R]], items: list[tuple[int, T]]
+    ) -> Iterator[tuple[int, R]]:
+        for item in items:
+            yield fn(item)
+
+    def abc_sampler(self) -> Any:
+        import pyabc
+
+        return pyabc.sampler.SingleCoreSampler()
+
+
+class PoolExecutor(Executor):
+    """A local pool of ``workers`` processes (forkserver, model preloaded)."""
+
+    def __init__(self, workers: int) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.workers = workers
         self.pool: ProcessPoolExecutor | None = None
+        self._size = 0
+        self._manager: Any = None
+
+    def describe(self) -> str:
+        return f"{self.workers} local processes"
+
+    def _pool(self, tasks: int) -> ProcessPoolExecutor:
+        """The pool, started (or grown) for ``tasks`` tasks: never more processes than tasks."""
+        size = min(self.workers, tasks)
+        if self.pool is None or self._size < size:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True)
+            self.pool = ProcessPoolExecutor(size, mp_context=pool_context())
+            self._size = size
+        return self.pool
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
+            self._size = 0
+        if self._manager is not None:
+            self._manager.shutdown()
+            self._manager = None
 
-    def describe(self) -> str:
-        return "this process" if self.workers == 1 else f"{self.workers} local processes"
-
-    def run(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[tuple[T, R]]:
-        if self.workers == 1 or len(tasks) <= 1:
-            for task in tasks:
-                yield task, fn(task)
+    def _run_indexed(
+        self, fn: Callable[[tuple[int, T]], tuple[int, R]], items: list[tuple[int, T]]
+    ) -> Iterator[tuple[int, R]]:
+        if len(items) <= 1:  # one task: no pool to start
+            for item in items:
+                yield fn(item)
             return
-        self.pool = ProcessPoolExecutor(min(self.workers, len(tasks)), mp_context=pool_context())
+        pool = self._pool(len(items))
+        pending: set[Future[tuple[int, R]]] = set()
+        queued = 0
         try:
-            # At most 2 tasks queued per worker: an interrupted sweep then wastes little work,
-            # and results are written while later tasks are still being submitted.
-            pending: dict[Future[R], T] = {}
-            queued = 0
             while True:
-                while len(pending) < 2 * self.workers and queued < len(tasks):
-                    pending[self.pool.submit(fn, tasks[queued])] = tasks[queued]
+                while len(pending) < QUEUED_PER_WORKER * self._size and queued < len(items):
+                    pending.add(pool.submit(fn, items[queued]))
                     queued += 1
                 if not pending:
-                    break
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    return
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    yield pending.pop(fut), fut.result()
+                    yield fut.result()
         finally:
-            self.close()
+            for fut in pending:
+                fut.cancel()
+
+    @contextmanager
+    def ticks(self, update: Callable[[int], None]) -> Iterator[Ticks | None]:
+        """A managed queue the workers put to, drained into ``update`` by a thread here."""
+        if self._manager is None:
+            self._manager = pool_context().Manager()
+        channel = self._manager.Queue()
+        stop = threading.Event()
+
+        def drain() -> None:
+            while True:
+                try:
+                    update(channel.get(timeout=0.1))
+                except queue.Empty:
+                    if stop.is_set():
+                        return
+                except (EOFError, OSError):  # the manager has gone
+                    return
+
+        thread = threading.Thread(target=drain, name="propsim-ticks", daemon=True)
+        thread.start()
+        try:
+            yield channel
+        finally:
+            stop.set()
+            thread.join()
+
+    def abc_sampler(self) -> Any:
+        """pyabc's own multicore sampler with ``workers`` processes.
+
+        pyabc's samplers own their evaluation loop, and its multicore samplers reseed numpy's
+        global generator in each of their processes, from which the calibration model draws its
+        seeds; processes forked from our pool's fork server would all share the server's numpy
+        state (duplicate seeds). So the local calibration uses pyabc's pool, sized like ours.
+        """
+        import pyabc
+
+        return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=self.workers)
 
 
-class DaskExecutor:
-    """A Dask distributed cluster reached through its scheduler's address."""
+class DaskExecutor(Executor):
+    """A Dask distributed cluster reached through its scheduler's address (or a given client)."""
 
-    def __init__(self, address: str, timeout: float | None = None) -> None:
-        self.address = address
+    def __init__(
+        self, address: str | None = None, timeout: float | None = None, client: Any = None
+    ) -> None:
+        if address is None and client is None:
+            raise ValueError("DaskExecutor needs a scheduler address or a client")
+        self.address = address or str(client.scheduler.address)
         self.timeout = CONNECT_TIMEOUT if timeout is None else timeout
-        self.client: Any = None
+        self.client: Any = client
+        self._owns_client = client is None
+
+    @property
+    def workers(self) -> int:  # type: ignore[override]
+        """Worker threads the cluster has now (at least one)."""
+        if self.client is None:
+            return 1
+        info = self.client.scheduler_info()
+        return max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
 
     def describe(self) -> str:
         return f"Dask scheduler {self.address}"
+
+    def open(self) -> None:
+        self.connect()
 
     def connect(self) -> Any:
         """Connect (once); raises ``OSError`` naming the address if no scheduler answers."""
@@ -97,28 +278,49 @@ class DaskExecutor:
                 raise OSError(
                     f"--scheduler {self.address}: cannot reach a Dask scheduler there ({err})"
                 ) from None
+            self._owns_client = True
         return self.client
 
     def close(self) -> None:
-        if self.client is not None:
+        """Disconnect (a client given to the executor stays open; the cluster keeps running)."""
+        if self.client is not None and self._owns_client:
             self.client.close()
             self.client = None
 
-    def run(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[tuple[T, R]]:
+    def _run_indexed(
+        self, fn: Callable[[tuple[int, T]], tuple[int, R]], items: list[tuple[int, T]]
+    ) -> Iterator[tuple[int, R]]:
         from distributed import as_completed
 
         client = self.connect()
         # pure=False: two tasks that pickle alike are still two runs (never deduplicated)
-        futures = {client.submit(fn, task, pure=False): task for task in tasks}
+        futures = {client.submit(fn, item, pure=False) for item in items}
         try:
             for fut in as_completed(list(futures), loop=client.loop):
                 result = fut.result()
-                task = futures.pop(fut)
+                futures.discard(fut)
                 fut.release()
-                yield task, result
+                yield result
         finally:
             for fut in futures:
                 fut.cancel()
+
+    @contextmanager
+    def ticks(self, update: Callable[[int], None]) -> Iterator[Ticks | None]:
+        yield None
+
+    def abc_sampler(self) -> Any:
+        """pyabc's Dask sampler on this executor's own client (no second connection)."""
+        import pyabc
+
+        return pyabc.sampler.DaskDistributedSampler(dask_client=self.connect())
+
+
+def LocalExecutor(workers: int = 1) -> Executor:  # noqa: N802 - the former class's name
+    """This process for one worker, else a local pool (the name sweeps used before)."""
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    return SerialExecutor() if workers == 1 else PoolExecutor(workers)
 
 
 def make_executor(workers: int, scheduler: str | None) -> Executor:

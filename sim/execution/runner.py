@@ -1,27 +1,27 @@
-"""Running a scenario's replicates one after another, with one progress bar.
+"""Running a scenario's replicates on an executor, with one progress bar.
 
 Data flow: validated ``Scenario`` -> ``run_replicates`` calls ``sim.core.model.simulate`` once per
 replicate (replicate ``r`` uses seed ``seed + r``) on a private deep copy of the scenario ->
 a list of daily tables (one ``pandas.DataFrame`` per replicate, in replicate order) ->
 ``sim.io.results.write_results``.
 
-Also holds the two helpers that list a scenario's platforms by kind, in scenario order; they
-give the platform arguments of ``sim.metrics.column_names`` and ``sim.metrics.summarize``; and
-``run_one`` and ``check_columns``, which sweeps (``sim.analysis``) share; worker pools take
-their start method from ``sim.execution.pool.pool_context``.
+The replicates run on ``sim.execution.executors.make_executor(workers, None)`` (this process or
+a local pool); days simulated come back through ``Executor.ticks`` to the bar. Also holds
+``run_one`` and ``check_columns``, which sweeps and the fit report (``sim.analysis``) share, and
+``open_platforms``/``encrypted_platforms``, thin names for ``Scenario.platform_names`` kept for
+their callers (new code calls ``platform_names`` directly).
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from typing import Any
+from functools import partial
 
 import pandas as pd
 from tqdm import tqdm
 
-from sim.execution.pool import pool_context
+from sim.execution.executors import Ticks, make_executor
 from sim.metrics import column_names
 from sim.scenario import Scenario
 
@@ -29,7 +29,7 @@ Simulate = Callable[..., pd.DataFrame]
 
 
 def open_platforms(scenario: Scenario) -> list[str]:
-    """Names of the scenario's open platforms, in scenario order."""
+    """Names of the scenario's open platforms, in scenario order (``platform_names("open")``)."""
     return scenario.platform_names("open")
 
 
@@ -69,8 +69,9 @@ def _simulate_function() -> Simulate:
     return simulate
 
 
-def run_one(scenario: Scenario, seed: int, ticks: Any = None) -> pd.DataFrame:
-    """One replicate (in a worker process or in this one); ``ticks`` receives day counts."""
+def run_one(scenario: Scenario, seed: int, ticks: Ticks | None = None) -> pd.DataFrame:
+    """One replicate (in a worker process or in this one); ``ticks`` receives day counts
+    (``Executor.ticks``)."""
     simulate = _simulate_function()
     done = 0
 
@@ -106,38 +107,25 @@ def run_replicates(
     seeds = replicate_seeds(seed, replicates)
     days_per_run = scenario.warmup_days + scenario.days
     show = progress and sys.stderr.isatty()
-    with tqdm(
-        total=replicates * days_per_run,
-        unit="day",
-        desc=scenario.name,
-        file=sys.stderr,
-        disable=not show,
-        dynamic_ncols=True,
-    ) as bar:
-        if workers == 1 or replicates == 1:
-            dailies = []
-            for r, s in enumerate(seeds):
-                bar.set_postfix_str(f"replicate {r + 1}/{replicates}", refresh=False)
-                dailies.append(_simulate_function()(scenario.model_copy(deep=True), s, bar.update))
-        else:
-            dailies = _run_in_pool(scenario, seeds, min(workers, replicates), bar)
+    with (
+        tqdm(
+            total=replicates * days_per_run,
+            unit="day",
+            desc=scenario.name,
+            file=sys.stderr,
+            disable=not show,
+            dynamic_ncols=True,
+        ) as bar,
+        make_executor(min(workers, replicates), None) as executor,
+        executor.ticks(bar.update) as ticks,
+    ):
+        by_seed: dict[int, pd.DataFrame] = {}
+        for s, daily in executor.run(partial(run_one, scenario, ticks=ticks), seeds):
+            by_seed[s] = daily
+            if len(by_seed) < replicates:
+                bar.set_postfix_str(f"replicate {len(by_seed) + 1}/{replicates}", refresh=False)
+        dailies = [by_seed[s] for s in seeds]
         bar.update(max(0, replicates * days_per_run - bar.n))
     for daily in dailies:
         check_columns(daily, scenario)
     return dailies
-
-
-def _run_in_pool(
-    scenario: Scenario, seeds: list[int], workers: int, bar: tqdm
-) -> list[pd.DataFrame]:
-    """Replicates in a process pool; progress messages come back through a managed queue."""
-    ctx = pool_context()
-    with ctx.Manager() as manager, ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        ticks = manager.Queue()
-        futures = [pool.submit(run_one, scenario, s, ticks) for s in seeds]
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            while not ticks.empty():
-                bar.update(ticks.get())
-        return [f.result() for f in futures]

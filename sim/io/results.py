@@ -1,7 +1,8 @@
 """Results folders: writing a run's outputs atomically, and reading them back.
 
 Data flow: resolved ``Scenario`` + the daily tables of its replicates (from
-``sim.execution.runner.run_replicates``) -> ``write_results`` ->
+``sim.execution.runner.run_replicates``; this module imports nothing from execution) ->
+``write_results`` ->
 ``<out_dir>/<name>-<YYYYmmdd-HHMMSS>/``
 -> ``read_results`` (and later reports, comparisons) read it back.
 
@@ -15,34 +16,53 @@ Layout of a results folder (see also ``results/README.md``)::
     summary.csv, summary.parquet  one row per replicate: replicate, seed, summary outcomes
     plots/*.png                   time series with uncertainty bands and targets
 
-Atomicity: everything is written into a hidden sibling ``.<folder>.partial-<pid>`` and renamed
-to its final name as the very last step, so a folder with the final name is always complete. On
-any exception (including KeyboardInterrupt) the partial folder is removed.
+Atomicity (the protocol of ``sim.io.folders``): the data is written into a hidden sibling
+``.<folder>.partial`` and renamed to its final name when complete, so a folder with the final
+name always holds every daily table, the summary and the manifest; if writing the data fails
+(including KeyboardInterrupt) the partial folder is removed. The plots are drawn after the
+rename: if they fail, the folder stays complete, the failure is recorded in the manifest
+(``post_processing``) and ``sim.io.folders.PostProcessingFailed`` carries the folder's path.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import errno
-import importlib.metadata
 import json
-import os
-import platform
-import re
 import shlex
-import shutil
-import subprocess
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from sim.execution.runner import encrypted_platforms, open_platforms
+from sim.config.names import check_name
+from sim.io import folders
+from sim.io.folders import (
+    FORMAT_VERSION,
+    MANIFEST,
+    PLOTS_DIR,
+    PostProcessingFailed,
+    git_state,
+    is_partial,
+    package_version,
+)
 from sim.metrics import OUTCOMES, summarize
 from sim.scenario import Scenario
+
+__all__ = [
+    "FORMAT_VERSION",
+    "MANIFEST",
+    "PLOTS_DIR",
+    "PostProcessingFailed",
+    "git_state",
+    "is_partial",
+    "package_version",
+    "read_results",
+    "summary_table",
+    "validate_name",
+    "write_results",
+]
 
 
 def make_plots(dailies: Sequence[pd.DataFrame], scenario: Any, folder: Path) -> list[Path]:
@@ -54,82 +74,32 @@ def make_plots(dailies: Sequence[pd.DataFrame], scenario: Any, folder: Path) -> 
     return draw(dailies, scenario, folder)
 
 
-MANIFEST = "manifest.json"
 SCENARIO_FILE = "scenario.yaml"
 DAILY_DIR = "daily"
-PLOTS_DIR = "plots"
 SUMMARY_CSV = "summary.csv"
 SUMMARY_PARQUET = "summary.parquet"
-FORMAT_VERSION = 1
-
-_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
-_PARTIAL = ".partial-"
 
 
 def validate_name(name: str) -> None:
-    """Raise ``ValueError`` unless ``name`` is safe as a folder name inside the output folder.
-
-    Allowed: letters, digits, ``_``, ``.`` and ``-``; not starting with ``.`` (hidden and
-    partial folders start with one) and not containing ``..``.
-    """
-    if not _NAME.match(name) or name.startswith(".") or ".." in name:
-        raise ValueError(
-            f"scenario name {name!r} cannot be used as a results folder name: use letters, "
-            "digits, '_', '-' and '.', not starting with '.' and without '..'"
-        )
+    """Raise ``ValueError`` unless ``name`` is safe as a results folder name
+    (``sim.config.names.check_name``)."""
+    check_name(name)
 
 
 def folder_name(name: str, started: dt.datetime) -> str:
-    """Final folder name of a run: ``<name>-<YYYYmmdd-HHMMSS>`` (local start time)."""
-    return f"{name}-{started:%Y%m%d-%H%M%S}"
+    """Final folder name of a run: ``<name>-<YYYYmmdd-HHMMSS>`` (``sim.io.folders.stamped``)."""
+    return folders.stamped(name, started)
 
 
 def daily_file(replicate: int) -> str:
     return f"{DAILY_DIR}/replicate_{replicate}.parquet"
 
 
-def package_version() -> str:
-    """Installed version of the ``propsim`` distribution, or ``"unknown"``."""
-    try:
-        return importlib.metadata.version("propsim")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def git_state() -> tuple[str | None, bool | None]:
-    """(commit, dirty) of the git checkout the ``sim`` package was imported from, if any.
-
-    Only a repository whose top level directly holds the package counts (not, say, a venv that
-    happens to sit in some other repository). Failures give ``(None, None)``.
-    """
-    pkg = Path(__file__).resolve().parent
-
-    def git(*args: str) -> str:
-        out = subprocess.run(
-            ["git", "-C", str(pkg), *args],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-        return out.stdout.strip()
-
-    try:
-        top = Path(git("rev-parse", "--show-toplevel")).resolve()
-        if top != pkg.parent:
-            return None, None
-        commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-        return commit, dirty
-    except (OSError, subprocess.SubprocessError):
-        return None, None
-
-
 def summary_table(
     scenario: Scenario, dailies: Sequence[pd.DataFrame], seeds: Sequence[int]
 ) -> pd.DataFrame:
     """One row per replicate: ``replicate``, ``seed`` and the ``sim.metrics`` outcomes."""
-    opens, encs = open_platforms(scenario), encrypted_platforms(scenario)
+    opens, encs = scenario.platform_names("open"), scenario.platform_names("encrypted")
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -159,45 +129,28 @@ def _manifest(
     command_line: str | Sequence[str],
     started: dt.datetime,
     duration: float,
-    final: Path,
-    plots: list[str],
 ) -> dict[str, Any]:
-    commit, dirty = git_state()
-    if not isinstance(command_line, str):
-        command_line = shlex.join(command_line)
-    return {
-        "format_version": FORMAT_VERSION,
-        "name": scenario.name,
-        "scenario": scenario.model_dump(mode="json"),
-        "seeds": list(seeds),
-        "replicates": len(seeds),
-        "platforms": {
-            "open": open_platforms(scenario),
-            "encrypted": encrypted_platforms(scenario),
-        },
-        "package_version": package_version(),
-        "git_commit": commit,
-        "git_dirty": dirty,
-        "started": started.isoformat(timespec="seconds"),
-        "duration_seconds": round(float(duration), 3),
-        "command_line": command_line,
-        "reproduce": reproduce_command(final, seeds),
-        "python_version": platform.python_version(),
-        "numpy_version": np.__version__,
-        "pandas_version": pd.__version__,
-        "files": {
-            "scenario": SCENARIO_FILE,
-            "daily": [daily_file(r) for r in range(len(seeds))],
-            "summary": [SUMMARY_CSV, SUMMARY_PARQUET],
-            "plots": plots,
-        },
-    }
-
-
-def _candidates(base: str) -> Iterator[str]:
-    yield base
-    for k in range(2, 1000):
-        yield f"{base}-{k}"
+    """The run's manifest (``reproduce`` and the plot files are added when it completes)."""
+    manifest = folders.base_manifest("run", scenario.name, command_line, started)
+    manifest.update(
+        {
+            "scenario": scenario.model_dump(mode="json"),
+            "seeds": list(seeds),
+            "replicates": len(seeds),
+            "platforms": {
+                "open": scenario.platform_names("open"),
+                "encrypted": scenario.platform_names("encrypted"),
+            },
+            "duration_seconds": round(float(duration), 3),
+            "files": {
+                "scenario": SCENARIO_FILE,
+                "daily": [daily_file(r) for r in range(len(seeds))],
+                "summary": [SUMMARY_CSV, SUMMARY_PARQUET],
+                "plots": [],
+            },
+        }
+    )
+    return manifest
 
 
 def write_results(
@@ -214,17 +167,16 @@ def write_results(
     """Write a complete results folder under ``out_dir`` and return its path.
 
     The folder is ``<out_dir>/<scenario.name>-<YYYYmmdd-HHMMSS>`` (from ``started``; ``-2``,
-    ``-3``, ... appended if that exists). It appears only when complete: contents go to
-    ``<out_dir>/.<folder>.partial-<pid>``, renamed at the end and removed on any exception.
+    ``-3``, ... appended if that exists), written by the protocol of ``sim.io.folders``: the data
+    goes to ``<out_dir>/.<folder>.partial`` (removed if writing fails) and is renamed when
+    complete; then the plots are drawn in the finished folder. A plot failure raises
+    ``PostProcessingFailed`` (with the finished folder's path) after recording it in the
+    manifest: the data is never discarded for a plot.
     """
     validate_name(scenario.name)
     if not dailies or len(dailies) != len(seeds):
         raise ValueError(f"need one seed per replicate: {len(dailies)} tables, {len(seeds)} seeds")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    base = folder_name(scenario.name, started)
-    tmp = out_dir / f".{base}{_PARTIAL}{os.getpid()}"
-    tmp.mkdir()
+    tmp = folders.reserve(Path(out_dir), folders.stamped(scenario.name, started))
     try:
         (tmp / SCENARIO_FILE).write_text(_scenario_yaml(scenario), encoding="utf-8")
         (tmp / DAILY_DIR).mkdir()
@@ -233,36 +185,27 @@ def write_results(
         summary = summary_table(scenario, dailies, seeds)
         summary.to_csv(tmp / SUMMARY_CSV, index=False)
         summary.to_parquet(tmp / SUMMARY_PARQUET, engine="pyarrow", index=False)
-        plot_files: list[str] = []
-        if plots:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                paths = make_plots(dailies, scenario, tmp / PLOTS_DIR)
-            plot_files = [f"{PLOTS_DIR}/{p.name}" for p in paths]
-        for name in _candidates(base):
-            final = out_dir / name
-            if final.exists():
-                continue
-            manifest = _manifest(
-                scenario, seeds, command_line, started, duration, final.resolve(), plot_files
-            )
-            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-            try:
-                os.rename(tmp, final)
-            except OSError as err:  # taken meanwhile by a concurrent run
-                if err.errno in (errno.EEXIST, errno.ENOTEMPTY):
-                    continue
-                raise
-            return final
-        raise FileExistsError(f"no free results folder name for {base!r} in {out_dir}")
+        manifest = _manifest(scenario, seeds, command_line, started, duration)
+        folders.write_json(tmp / MANIFEST, manifest)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        folders.discard(tmp)
         raise
 
+    def draw(final: Path, manifest: dict[str, Any]) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            paths = make_plots(dailies, scenario, final / PLOTS_DIR)
+        manifest["files"]["plots"] = [f"{PLOTS_DIR}/{p.name}" for p in paths]
 
-def is_partial(folder: Path) -> bool:
-    """True for a folder still being written (or left by a killed run)."""
-    return Path(folder).name.startswith(".") and _PARTIAL in Path(folder).name
+    try:
+        return folders.complete(
+            tmp,
+            reproduce=lambda final: reproduce_command(final, seeds),
+            post={"plots": draw} if plots else None,
+        )
+    except FileExistsError:  # the final name was taken meanwhile, by something else
+        folders.discard(tmp)
+        raise
 
 
 def read_results(folder: Path) -> tuple[dict[str, Any], list[pd.DataFrame], pd.DataFrame]:

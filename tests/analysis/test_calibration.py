@@ -4,6 +4,7 @@ recovery of known parameters from targets the model made itself (tiny scale, few
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from pathlib import Path
 
@@ -328,6 +329,9 @@ def test_resume_continues_the_generations(synthetic: Path, tmp_path: Path, capsy
     history = pyabc.History("sqlite:///" + str(folder / "abc.db"))
     assert history.max_t == 1
     assert len(pd.read_csv(folder / "generations.csv")) == 2
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["kind"] == "calibration" and manifest["generations"] == 2
+    assert manifest["name"] == folder.name and "--particles 6" in manifest["command_line"]
     assert not pd.read_parquet(folder / "posterior.parquet").equals(first)
     assert "generation 1: epsilon" in capsys.readouterr().err
 
@@ -366,6 +370,7 @@ def test_resume_after_an_interrupt(synthetic: Path, tmp_path: Path, monkeypatch)
     folder, history = history_of(tmp_path / "runs")
     done = history.max_t
     assert done >= 0 and not (folder / "posterior.parquet").exists()
+    assert not cal.is_finished(folder) and not (folder / "manifest.json").exists()
     monkeypatch.setattr(cal.SimulateTargets, "__call__", real)
     assert resume(tmp_path, folder.name) == 0
     history = pyabc.History("sqlite:///" + str(folder / "abc.db"))
@@ -468,3 +473,54 @@ def test_truncated_weights_cap_a_dominant_particle() -> None:
     assert cal.ess(t) > cal.ess(w)
     flat = np.full(50, 1 / 50)
     assert np.allclose(cal.truncate_weights(flat), flat)  # nothing to cap
+
+
+def test_a_failing_fit_report_keeps_the_calibration_and_records_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sim.analysis import fit_report
+    from sim.io import folders
+
+    folder = tmp_path / "20261128-193000"
+    folder.mkdir()
+    (folder / "posterior.parquet").write_bytes(b"data")
+    folders.write_json(folder / "manifest.json", {"kind": "calibration"})
+
+    def boom(*a: object) -> None:
+        raise MemoryError("out of memory in the predictive runs")
+
+    monkeypatch.setattr(fit_report, "_write_report", boom)
+    with pytest.raises(folders.PostProcessingFailed, match="out of memory") as err:
+        fit_report.write_report(tmp_path / "report.md", folder, "id", None, None, None, {}, None)  # type: ignore[arg-type]
+    assert err.value.folder == folder and (folder / "posterior.parquet").read_bytes() == b"data"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["post_processing"]["fit report"].startswith("failed: MemoryError")
+
+
+def test_a_calibration_folder_is_worked_on_by_one_process(tmp_path: Path) -> None:
+    from sim.io import folders
+
+    folder = cal.create_folder(tmp_path, "20261128-193000", cal.Setup(command="propsim calibrate"))
+    assert cal.Setup.load(folder).command == "propsim calibrate"
+    with pytest.raises(FileExistsError):
+        cal.create_folder(tmp_path, "20261128-193000", cal.Setup())
+    with folders.locked(folder), pytest.raises(folders.FolderError, match="another propsim"):
+        cal.run_abc(folder, cal.Setup(), None, None, resume=True)  # type: ignore[arg-type]
+
+
+def test_predictive_runs_come_back_in_input_order_on_any_executor() -> None:
+    from conftest import make_scenario
+
+    from sim.analysis.fit_report import run_many
+    from sim.execution.executors import SerialExecutor
+    from sim.execution.runner import run_one
+
+    a, b = make_scenario(end="2015-01-15"), make_scenario(end="2015-01-20")
+    scenarios, seeds = [a, b, a], [1, 2, 3]
+    with SerialExecutor() as serial:
+        alone = run_many(scenarios, seeds, serial)
+    pooled = run_many(scenarios, seeds, 2)
+    assert [len(d) for d in alone] == [15, 20, 15]
+    for got, s, seed, other in zip(alone, scenarios, seeds, pooled, strict=True):
+        pd.testing.assert_frame_equal(got, run_one(s, seed), check_exact=True)
+        pd.testing.assert_frame_equal(got, other, check_exact=True)

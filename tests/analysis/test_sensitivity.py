@@ -17,10 +17,9 @@ from hypothesis import strategies as st
 
 from sim.analysis import sensitivity as sa
 from sim.analysis import sweep as sw
-from sim.analysis.commands import finish_sensitivity
 from sim.analysis.outcomes import OutcomeSpec, outcome_value
 from sim.config.loader import ScenarioError
-from sim.execution.executors import LocalExecutor
+from sim.execution.executors import PoolExecutor, SerialExecutor
 
 PI = math.pi
 
@@ -52,9 +51,10 @@ def test_ishigami_indices_through_the_pipeline_match_the_analytic_values(tmp_pat
     plan = _analytic_plan(levers, "sobol", 1024, "ishigami")
     assert len(plan.points) == 1024 * 5
     folder = sw.create_folder(tmp_path, plan, ["test"])
-    sw.execute(folder, plan.tasks(), sa.ishigami_task, LocalExecutor(2), total=len(plan.points),
-               progress=False, desc="ishigami")  # fmt: skip
-    final, indices = finish_sensitivity(folder, plan, plots=True, seconds=0.0)
+    with PoolExecutor(2) as pool:
+        sw.execute(folder, plan.tasks(), sa.ishigami_task, pool, total=len(plan.points),
+                   progress=False, desc="ishigami")  # fmt: skip
+    final, indices = sa.finish(folder, plan, plots=True, seconds=0.0)
     got = indices.set_index("lever")
     assert got["S1"].to_numpy() == pytest.approx(sa.ISHIGAMI_S1, abs=0.04)
     assert got["ST"].to_numpy() == pytest.approx(sa.ISHIGAMI_ST, abs=0.04)
@@ -76,14 +76,33 @@ def test_morris_recovers_the_effects_of_a_linear_function(tmp_path: Path) -> Non
     plan = _analytic_plan(levers, "morris", 10, "y")
     assert len(plan.points) == 10 * 4
     folder = sw.create_folder(tmp_path, plan, ["test"])
-    sw.execute(folder, plan.tasks(), linear_task, LocalExecutor(1), total=40, progress=False,
+    sw.execute(folder, plan.tasks(), linear_task, SerialExecutor(), total=40, progress=False,
                desc="m")  # fmt: skip
-    _, indices = finish_sensitivity(folder, plan, plots=False, seconds=0.0)
+    _, indices = sa.finish(folder, plan, plots=False, seconds=0.0)
     got = indices.set_index("lever")
     assert got["mu_star"].to_numpy() == pytest.approx([4, 2, 0], abs=1e-9)
     assert got["mu"].to_numpy() == pytest.approx([4, -2, 0], abs=1e-9)
     assert got["sigma"].to_numpy() == pytest.approx([0, 0, 0], abs=1e-9)
     assert "mu*" in sa.indices_text(indices, "morris")
+
+
+def test_a_failing_chart_keeps_the_indices_in_the_finished_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(*a: object) -> None:
+        raise RuntimeError("no backend")
+
+    monkeypatch.setattr(sa, "bar_chart", boom)
+    plan = _analytic_plan([sa.Lever(name=n, keys=[n], bounds=(0.0, 1.0)) for n in "abc"],
+                          "morris", 4, "y")  # fmt: skip
+    folder = sw.create_folder(tmp_path, plan, ["test"])
+    sw.execute(folder, plan.tasks(), linear_task, SerialExecutor(), total=16, progress=False,
+               desc="m")  # fmt: skip
+    with pytest.raises(sw.PostProcessingFailed, match="no backend") as err:
+        sa.finish(folder, plan, plots=True, seconds=0.0)
+    final = err.value.folder
+    assert not sw.is_partial(final) and len(pd.read_csv(final / sa.INDICES_CSV)) == 3
+    assert sw.read_manifest(final)["post_processing"]["plots"].startswith("failed: RuntimeError")
 
 
 def test_sample_sizes_and_n_rules() -> None:

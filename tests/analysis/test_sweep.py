@@ -15,7 +15,7 @@ import pytest
 from sweep_helpers import KEY, tiny_plan, write_tiny
 
 from sim.analysis import sweep as sw
-from sim.execution.executors import LocalExecutor
+from sim.execution.executors import SerialExecutor
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,7 +30,7 @@ def _run(folder: Path, plan: sw.Plan, tasks: list[sw.Task]) -> None:
         folder,
         tasks,
         sw.simulate_task,
-        LocalExecutor(1),
+        SerialExecutor(),
         total=len(plan.tasks()),
         progress=False,
         desc="t",
@@ -152,3 +152,35 @@ def test_kill_9_then_resume_loses_nothing_and_duplicates_nothing(tmp_path: Path)
     fresh = sw.create_folder(tmp_path / "fresh", plan, ["x"])
     _run(fresh, plan, plan.tasks())
     pd.testing.assert_frame_equal(sw.read_runs(fresh), sw.read_runs(final))
+
+
+def test_a_plot_failure_keeps_the_finished_sweep_and_records_it(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sim.analysis import sweep_plots
+
+    def boom(*a: object, **k: object) -> None:
+        raise ValueError("cannot draw")
+
+    monkeypatch.setattr(sweep_plots, "make_sweep_plots", boom)
+    plan = tiny_plan(tiny, values=(0.001, 0.1), replicates=1)
+    folder = sw.create_folder(tmp_path, plan, ["x"])
+    _run(folder, plan, plan.tasks())
+    with pytest.raises(sw.PostProcessingFailed, match="cannot draw") as err:
+        sw.finish_sweep(folder, plan, plots=True, seconds=2.0)
+    final = err.value.folder
+    assert not folder.exists() and final == tmp_path / sw.final_name(folder)
+    assert not sw.is_partial(final) and len(pd.read_csv(final / sw.RUNS_CSV)) == 2
+    manifest = sw.read_manifest(final)
+    assert manifest["post_processing"] == {"plots": "failed: ValueError: cannot draw"}
+    assert manifest["plots"] == [] and manifest["duration_seconds"] == 2.0
+
+
+def test_finish_sweep_draws_its_plots_in_the_finished_folder(tiny: Path, tmp_path: Path) -> None:
+    plan = tiny_plan(tiny, values=(0.001, 0.1), replicates=1)
+    folder = sw.create_folder(tmp_path, plan, ["x"])
+    _run(folder, plan, plan.tasks())
+    final, runs = sw.finish_sweep(folder, plan, plots=True, seconds=1.0)
+    manifest = sw.read_manifest(final)
+    assert manifest["plots"] and all((final / f).is_file() for f in manifest["plots"])
+    assert manifest["post_processing"] == {"plots": "done"} and len(runs) == 2

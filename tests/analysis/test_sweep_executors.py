@@ -1,4 +1,6 @@
-"""``sim.execution.executors``: the same rows in this process, in a local pool and on Dask.
+"""A sweep's rows are the same in this process, in a local pool and on a Dask cluster.
+
+(The executors themselves: ``tests/execution/test_executors.py``.)
 
 The Dask test starts a real ``dask scheduler`` and ``dask worker`` (the venv's executables, so
 the worker imports ``sim``) on 127.0.0.1 at a free port, and stops them when it ends.
@@ -20,7 +22,7 @@ import pytest
 from sweep_helpers import tiny_plan, write_tiny
 
 from sim.analysis import sweep as sw
-from sim.execution.executors import DaskExecutor, Executor, LocalExecutor, make_executor
+from sim.execution.executors import DaskExecutor, Executor, PoolExecutor, SerialExecutor
 
 BIN = Path(sys.executable).parent
 
@@ -80,30 +82,15 @@ def test_one_worker_two_workers_and_dask_give_identical_rows(
     tmp_path: Path, dask_scheduler: str
 ) -> None:
     plan = tiny_plan(write_tiny(tmp_path), values=(0.001, 0.05), replicates=2)
-    one = _rows(plan, LocalExecutor(1))
+    one = _rows(plan, SerialExecutor())
     assert len(one) == 4 and one["total_suspensions"].nunique() > 1
-    pd.testing.assert_frame_equal(_rows(plan, LocalExecutor(2)), one)
-    dask = DaskExecutor(dask_scheduler)
-    try:
+    with PoolExecutor(2) as pool:
+        pd.testing.assert_frame_equal(_rows(plan, pool), one)
+    with DaskExecutor(dask_scheduler) as dask:
         pd.testing.assert_frame_equal(_rows(plan, dask), one)
-    finally:
-        dask.close()
-
-
-def test_results_arrive_as_runs_finish_with_their_task() -> None:
-    tasks = list(range(7))
-    got = dict(LocalExecutor(2).run(abs, [-t for t in tasks]))
-    assert got == {-t: t for t in tasks}
 
 
 def test_an_unreachable_scheduler_is_named() -> None:
     executor = DaskExecutor(f"tcp://127.0.0.1:{_free_port()}", timeout=1)
     with pytest.raises(OSError, match="cannot reach a Dask scheduler"):
         executor.connect()
-
-
-def test_make_executor_picks_dask_only_with_a_scheduler() -> None:
-    assert isinstance(make_executor(3, None), LocalExecutor)
-    assert isinstance(make_executor(3, "tcp://x:1"), DaskExecutor)
-    with pytest.raises(ValueError):
-        LocalExecutor(0)
