@@ -16,9 +16,9 @@ ramp of several timeline values keeps its shape); ``mode: share`` gives the firs
 to their base values (shares that must sum to one, or a fixed number of messengers split
 between groups). Whole-number fields are rounded.
 
-The evaluation function is pluggable: ``sim.analysis.sweep.simulate_task`` runs the model;
-``ishigami_task`` evaluates the Ishigami function, whose indices are known, through the same
-sampling, executors, folders and analysis (the test of the pipeline).
+The evaluation function is pluggable: ``sim.analysis.sweep.simulate_task`` runs the model; the
+tests pass the Ishigami function, whose indices are known, through the same sampling,
+executors, folders and analysis (``tests/analysis/sweep_helpers.py``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from sim.analysis.design import value_text
 from sim.analysis.outcomes import OutcomeSpec
-from sim.analysis.sweep import Plan, RunResult, Task
+from sim.analysis.sweep import Plan
 from sim.config import keys
 
 Method = Literal["sobol", "morris"]
@@ -175,18 +175,6 @@ def lever_overrides(
         for lever in levers
         for k, v in lever_values(lever, point[lever.name], base).items()
     ]
-
-
-def ishigami_task(task: Task) -> RunResult:
-    """The Ishigami function of the point's x1, x2, x3 (levers named so): a known answer."""
-    from SALib.test_functions import Ishigami
-
-    x = np.array([[task.values["x1"], task.values["x2"], task.values["x3"]]])
-    return RunResult({"ishigami": float(Ishigami.evaluate(x)[0])})
-
-
-ISHIGAMI_S1 = (0.3139, 0.4424, 0.0)  # analytic, a = 7, b = 0.1
-ISHIGAMI_ST = (0.5576, 0.4424, 0.2437)
 
 
 def analyze(

@@ -11,10 +11,11 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from conftest import SMALL
 
-from sim.analysis.sweep import Plan, load_points, point_overrides
+from sim.analysis.sweep import Plan, RunResult, Task, load_points, point_overrides
 from sim.execution.runner import replicate_seeds
 from sim.scenario import load_scenario
 
@@ -51,3 +52,16 @@ def tiny_plan(
         ],
         design={"design": "grid", "vary": [f"{KEY}={','.join(map(str, values))}"], "samples": None},
     )
+
+
+def ishigami_task(task: Task) -> RunResult:
+    """The Ishigami function of the point's x1, x2, x3 (levers named so): a known answer for
+    the sensitivity pipeline (run in worker processes, so it lives in an importable module)."""
+    from SALib.test_functions import Ishigami
+
+    x = np.array([[task.values["x1"], task.values["x2"], task.values["x3"]]])
+    return RunResult({"ishigami": float(Ishigami.evaluate(x)[0])})
+
+
+ISHIGAMI_S1 = (0.3139, 0.4424, 0.0)  # analytic, a = 7, b = 0.1
+ISHIGAMI_ST = (0.5576, 0.4424, 0.2437)

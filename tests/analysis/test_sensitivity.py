@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sweep_helpers import ISHIGAMI_S1, ISHIGAMI_ST, ishigami_task
 
 from sim.analysis import sensitivity as sa
 from sim.analysis import sweep as sw
@@ -52,15 +53,15 @@ def test_ishigami_indices_through_the_pipeline_match_the_analytic_values(tmp_pat
     assert len(plan.points) == 1024 * 5
     folder = sw.create_folder(tmp_path, plan, ["test"])
     with PoolExecutor(2) as pool:
-        sw.execute(folder, plan.tasks(), sa.ishigami_task, pool, total=len(plan.points),
+        sw.execute(folder, plan.tasks(), ishigami_task, pool, total=len(plan.points),
                    progress=False, desc="ishigami")  # fmt: skip
     final, indices = sa.finish(folder, plan, plots=True, seconds=0.0)
     got = indices.set_index("lever")
-    assert got["S1"].to_numpy() == pytest.approx(sa.ISHIGAMI_S1, abs=0.04)
-    assert got["ST"].to_numpy() == pytest.approx(sa.ISHIGAMI_ST, abs=0.04)
+    assert got["S1"].to_numpy() == pytest.approx(ISHIGAMI_S1, abs=0.04)
+    assert got["ST"].to_numpy() == pytest.approx(ISHIGAMI_ST, abs=0.04)
     assert (got["S1_conf"] > 0).all() and (got["ST_conf"] < 0.1).all()
     # the analytic values lie within (or close to) the reported 95% intervals
-    assert (abs(got["ST"] - np.array(sa.ISHIGAMI_ST)) <= 2 * got["ST_conf"] + 0.01).all()
+    assert (abs(got["ST"] - np.array(ISHIGAMI_ST)) <= 2 * got["ST_conf"] + 0.01).all()
     assert (final / "indices.csv").is_file() and (final / "plots" / "indices.png").is_file()
     assert pd.read_csv(final / "runs.csv").shape[0] == 1024 * 5
 
