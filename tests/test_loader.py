@@ -13,8 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.config.loader import ScenarioError, load_scenario, parse_set, scenario_to_yaml
+from sim.config.loader import load_scenario, parse_set, scenario_to_yaml
 from sim.config.schema import PurgeEvent, Scenario, SetEvent
+from sim.errors import ScenarioError
 
 HERE = Path(__file__).parent
 OK = HERE / "scenarios_ok"

@@ -38,8 +38,9 @@ import yaml
 from pydantic import ValidationError
 
 from sim.analysis.problem import Prior, Target, load_priors, load_targets, prior_lines
-from sim.config.loader import Problem, ScenarioError, load_scenario
+from sim.config.loader import load_scenario
 from sim.config.schema import Scenario
+from sim.errors import BadInput, Problem, ScenarioError
 
 DB_NAME = "abc.db"
 SETUP_NAME = "setup.json"
@@ -211,8 +212,6 @@ def make_sampler(workers: int, scheduler: str | None) -> Any:
     logging.getLogger("ABC").setLevel(logging.WARNING)  # pyabc's chatter; run_abc reports
     if scheduler:
         from distributed import Client
-
-        from sim.cli import BadInput
 
         try:
             client = Client(scheduler, timeout=30)

@@ -48,6 +48,7 @@ import pyarrow.parquet as pq
 from sim.analysis.design import value_text
 from sim.analysis.outcomes import OutcomeSpec, outcome_value
 from sim.config.schema import Scenario
+from sim.errors import FolderError
 from sim.execution.executors import Executor
 
 MANIFEST = "manifest.json"
@@ -63,10 +64,6 @@ FORMAT_VERSION = 1
 _ROW_KEY = b"propsim.run"
 _SECONDS_KEY = b"propsim.seconds"
 _PART = re.compile(r"^point_(\d+)-rep_(\d+)\.parquet$")
-
-
-class FolderError(ValueError):
-    """A ``--resume`` folder that cannot be resumed (the text is the message for the user)."""
 
 
 @dataclass(frozen=True)
@@ -246,7 +243,8 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 
 def open_folder(folder: Path) -> tuple[dict[str, Any], Plan]:
     """An unfinished sweep folder's manifest and plan (point scenarios rebuilt from it)."""
-    from sim.config.loader import ScenarioError, load_scenario
+    from sim.config.loader import load_scenario
+    from sim.errors import ScenarioError
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -474,7 +472,8 @@ def load_points(
     """
     from dataclasses import replace
 
-    from sim.config.loader import ScenarioError, load_scenario
+    from sim.config.loader import load_scenario
+    from sim.errors import ScenarioError
 
     own_sets = set(sets)
     scenarios = []

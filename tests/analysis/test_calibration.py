@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 from sim import cli
 from sim.analysis import calibration as cal
 from sim.analysis.problem import Target, load_priors, load_targets
-from sim.config.loader import ScenarioError, load_scenario
+from sim.config.loader import load_scenario
 from sim.config.schema import Scenario, resolve_parent
 from sim.core.model import simulate
+from sim.errors import ScenarioError
 
 REPO = Path(__file__).resolve().parents[2]
 BASELINE = REPO / "scenarios" / "baseline.yaml"

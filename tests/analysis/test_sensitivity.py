@@ -19,7 +19,7 @@ from sim.analysis import sensitivity as sa
 from sim.analysis import sweep as sw
 from sim.analysis.commands import finish_sensitivity
 from sim.analysis.outcomes import OutcomeSpec, outcome_value
-from sim.config.loader import ScenarioError
+from sim.errors import ScenarioError
 from sim.execution.executors import LocalExecutor
 
 PI = math.pi
