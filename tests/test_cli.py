@@ -19,6 +19,7 @@ import pytest
 from test_results import SIMULATE_CALLS, fake_simulate, install_fakes
 
 from sim import cli
+from sim.analysis.tables import format_value
 from sim.io import results
 from sim.metrics import METRICS, OUTCOMES, column_names
 
@@ -308,13 +309,13 @@ def test_top_level_help_lists_commands(capsys) -> None:
 
 
 def test_format_value() -> None:
-    assert cli.format_value(1234567.4, "users") == "1,234,567"
-    assert cli.format_value(0.5512, "ratio") == "0.55"
-    assert cli.format_value(45.25, "days") == "45.2"
-    assert cli.format_value(3.14159, "posts/day") == "3.14"
-    assert cli.format_value(0.0, "users") == "0"
-    assert cli.format_value(12.0, "followers") == "12"
-    assert cli.format_value(float("nan"), "users") == "n/a"
+    assert format_value(1234567.4, "users") == "1,234,567"
+    assert format_value(0.5512, "ratio") == "0.55"
+    assert format_value(45.25, "days") == "45.2"
+    assert format_value(3.14159, "posts/day") == "3.14"
+    assert format_value(0.0, "users") == "0"
+    assert format_value(12.0, "followers") == "12"
+    assert format_value(float("nan"), "users") == "n/a"
 
 
 # --- as a process ----------------------------------------------------------------------------
@@ -369,7 +370,7 @@ def test_process_bad_input(tmp_path: Path, fake_site: Path) -> None:
 
 
 def test_process_bad_input_of_an_analysis_command(tmp_path: Path) -> None:
-    # raised in sim.analysis.commands as sim.cli.BadInput, with sim.cli running as __main__
+    # raised in sim.analysis.plans as sim.errors.BadInput, with sim.cli running as __main__
     proc = run_process(["sweep", "x.yaml", "--vary", "a.b=0:1", "--design", "lhs"], cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert "--design lhs needs --samples N" in proc.stderr and "Traceback" not in proc.stderr

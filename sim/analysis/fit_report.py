@@ -36,12 +36,13 @@ from sim.analysis.calibration import (
 )
 from sim.analysis.problem import Prior, Target, fmt
 from sim.config.loader import load_scenario
+from sim.config.resources import local_or_shipped
 from sim.config.schema import Scenario
 from sim.execution.pool import pool_context
 from sim.execution.runner import run_one
 from sim.io.plots import figure_specs, make_plots
 
-DISCUSSION = Path(__file__).resolve().parents[2] / "calibration" / "discussion.md"
+DISCUSSION = "calibration/discussion.md"  # of the working folder, else the shipped one
 POINT_SEEDS = 5
 PINNED, LOOSE = 0.4, 0.75  # posterior 90% width / prior 90% width
 
@@ -290,7 +291,7 @@ def write_report(
     }
     series = []
     with tempfile.TemporaryDirectory() as tmp:
-        for path in make_plots(dailies[:draws], base_sc, Path(tmp)):
+        for path in make_plots(dailies[:draws], base_sc, Path(tmp), targets=problem.targets):
             if path.stem in with_targets:
                 series.append(f"calibration_predictive_{path.name}")
                 shutil.copy(path, figures / series[-1])
@@ -362,7 +363,8 @@ def markdown(
         if corr
         else "- none of |r| >= 0.4"
     )
-    discussion = DISCUSSION.read_text(encoding="utf-8") if DISCUSSION.is_file() else ""
+    found = local_or_shipped(DISCUSSION)
+    discussion = found.read_text(encoding="utf-8") if found else ""
     met = int(table["met"].sum())
     return f"""# Calibration: fit to the public record
 

@@ -32,6 +32,7 @@ __all__ = [
     "SCENARIOS",
     "data_root",
     "find_shipped",
+    "local_or_shipped",
     "resolve_input",
     "shipped",
     "shipped_files",
@@ -145,3 +146,15 @@ def resolve_input(text: str, what: str, folder: str = SCENARIOS) -> tuple[Path, 
         names = []
     hint = f" (shipped: {', '.join(names)})" if names else ""
     raise BadInput(f"{path}: no such {what} file{hint}")
+
+
+def local_or_shipped(relative: str) -> Path | None:
+    """``relative`` in the working folder if it is a file there, else the shipped file, else
+    None: for files a command reads by default (an ``init`` copy the analyst edited wins)."""
+    local = Path(relative)
+    if local.is_file():
+        return local
+    try:
+        return shipped(relative)
+    except FileNotFoundError:
+        return None

@@ -45,13 +45,15 @@ from sim.execution.runner import encrypted_platforms, open_platforms
 from sim.metrics import OUTCOMES, summarize
 
 
-def make_plots(dailies: Sequence[pd.DataFrame], scenario: Any, folder: Path) -> list[Path]:
+def make_plots(
+    dailies: Sequence[pd.DataFrame], scenario: Any, folder: Path, targets: Sequence[Any] = ()
+) -> list[Path]:
     """``sim.io.plots.make_plots``, imported on first use: matplotlib takes about a second to
     import,
     which runs without plots (sweeps, ``--no-plots``) should not pay."""
     from sim.io.plots import make_plots as draw
 
-    return draw(dailies, scenario, folder)
+    return draw(dailies, scenario, folder, targets)
 
 
 MANIFEST = "manifest.json"
@@ -210,6 +212,7 @@ def write_results(
     duration: float,
     *,
     plots: bool = True,
+    targets: Sequence[Any] = (),
 ) -> Path:
     """Write a complete results folder under ``out_dir`` and return its path.
 
@@ -237,7 +240,7 @@ def write_results(
         if plots:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                paths = make_plots(dailies, scenario, tmp / PLOTS_DIR)
+                paths = make_plots(dailies, scenario, tmp / PLOTS_DIR, targets=targets)
             plot_files = [f"{PLOTS_DIR}/{p.name}" for p in paths]
         for name in _candidates(base):
             final = out_dir / name

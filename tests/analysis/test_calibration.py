@@ -66,7 +66,7 @@ def test_shipped_targets_cover_spec5_and_load_into_plots() -> None:
     assert {t.id for t in targets} >= SPEC5
     from sim.io import plots
 
-    assert {t.id for t in plots.load_targets()} == {t.id for t in targets}
+    assert {t.id for t in plots.plot_targets(load_targets())} == {t.id for t in targets}
 
 
 def test_shipped_priors_are_valid_scenario_keys() -> None:

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from sim.analysis import sensitivity as sa
 from sim.analysis import sweep as sw
-from sim.analysis.commands import finish_sensitivity
 from sim.analysis.outcomes import OutcomeSpec, outcome_value
+from sim.analysis.plans import finish_sensitivity
 from sim.errors import ScenarioError
 from sim.execution.executors import LocalExecutor
 
