@@ -442,3 +442,41 @@ def test_every_malformed_scenario_exits_2_and_writes_nothing(
     assert "Traceback" not in err
     assert bad.name in err  # the message names the file (line and key: tests/test_loader.py)
     assert folders(out) == []
+
+
+# --- calibration targets on the plots ---------------------------------------------------------
+
+
+def test_run_passes_the_calibration_targets_to_the_plots(
+    tiny: Path, out: Path, fakes: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+
+    from sim.analysis.problem import load_targets
+    from sim.config.resources import shipped
+
+    seen: list[list[str]] = []
+
+    def spy(dailies, scenario, folder, targets=()):
+        seen.append([t.id for t in targets])
+        return []
+
+    monkeypatch.setattr(results, "make_plots", spy)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)  # no calibration/ here: the shipped targets
+    assert cli.main(["run", str(tiny), "--out", str(out), "--quiet"]) == 0
+    assert seen == [[t.id for t in load_targets()]] and len(seen[0]) > 1
+    # an edited copy in the working folder wins
+    data = yaml.safe_load(shipped("calibration/targets.yaml").read_text())
+    (work / "calibration").mkdir()
+    (work / "calibration" / "targets.yaml").write_text(
+        yaml.safe_dump({"targets": data["targets"][:1]})
+    )
+    assert cli.main(["run", str(tiny), "--out", str(out), "--quiet"]) == 0
+    assert seen[1] == [data["targets"][0]["id"]]
+    # --no-plots reads no targets at all (a broken file does not matter then)
+    (work / "calibration" / "targets.yaml").write_text("targets: [\n")
+    assert cli.main(["run", str(tiny), "--out", str(out), "--quiet", "--no-plots"]) == 0
+    assert cli.main(["run", str(tiny), "--out", str(out), "--quiet"]) == 2
+    assert len(seen) == 2

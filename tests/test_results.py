@@ -371,7 +371,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def test_plots_are_nonempty_pngs(tmp_path: Path, fakes: None) -> None:
     scenario = tiny_scenario()
     dailies = [fake_simulate(scenario, s) for s in (1, 2, 3)]
-    paths = plots.make_plots(dailies, scenario, tmp_path / "plots")
+    paths = plots.make_plots(dailies, scenario, tmp_path / "plots", targets=load_targets())
     names = {p.name for p in paths}
     assert {
         "pro_posts.png",
