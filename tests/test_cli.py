@@ -402,10 +402,14 @@ def test_process_schema_metrics_help(tmp_path: Path) -> None:
 
 # --- the real model ----------------------------------------------------------------------------
 
-HAVE_REAL = (REPO / "sim" / "model.py").exists() and (REPO / "sim" / "loader.py").exists()
+HAVE_REAL = (REPO / "sim" / "core" / "model.py").exists() and (
+    REPO / "sim" / "config" / "loader.py"
+).exists()
 
 
-@pytest.mark.skipif(not HAVE_REAL, reason="sim/model.py or sim/loader.py not written yet")
+@pytest.mark.skipif(
+    not HAVE_REAL, reason="sim/core/model.py or sim/config/loader.py not written yet"
+)
 def test_real_model_end_to_end(tiny: Path, tmp_path: Path) -> None:
     proc = run_process(["run", str(tiny), "--quiet"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
