@@ -19,6 +19,7 @@ import pytest
 from test_results import SIMULATE_CALLS, fake_simulate, install_fakes
 
 from sim import cli
+from sim.analysis.tables import format_value
 from sim.io import results
 from sim.metrics import METRICS, OUTCOMES, column_names
 
@@ -322,13 +323,13 @@ def test_top_level_help_lists_commands(capsys) -> None:
 
 
 def test_format_value() -> None:
-    assert cli.format_value(1234567.4, "users") == "1,234,567"
-    assert cli.format_value(0.5512, "ratio") == "0.55"
-    assert cli.format_value(45.25, "days") == "45.2"
-    assert cli.format_value(3.14159, "posts/day") == "3.14"
-    assert cli.format_value(0.0, "users") == "0"
-    assert cli.format_value(12.0, "followers") == "12"
-    assert cli.format_value(float("nan"), "users") == "n/a"
+    assert format_value(1234567.4, "users") == "1,234,567"
+    assert format_value(0.5512, "ratio") == "0.55"
+    assert format_value(45.25, "days") == "45.2"
+    assert format_value(3.14159, "posts/day") == "3.14"
+    assert format_value(0.0, "users") == "0"
+    assert format_value(12.0, "followers") == "12"
+    assert format_value(float("nan"), "users") == "n/a"
 
 
 # --- as a process ----------------------------------------------------------------------------
@@ -383,7 +384,7 @@ def test_process_bad_input(tmp_path: Path, fake_site: Path) -> None:
 
 
 def test_process_bad_input_of_an_analysis_command(tmp_path: Path) -> None:
-    # raised in sim.analysis.commands as sim.cli.BadInput, with sim.cli running as __main__
+    # raised in sim.analysis.plans as sim.errors.BadInput, with sim.cli running as __main__
     proc = run_process(["sweep", "x.yaml", "--vary", "a.b=0:1", "--design", "lhs"], cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert "--design lhs needs --samples N" in proc.stderr and "Traceback" not in proc.stderr
@@ -415,10 +416,14 @@ def test_process_schema_metrics_help(tmp_path: Path) -> None:
 
 # --- the real model ----------------------------------------------------------------------------
 
-HAVE_REAL = (REPO / "sim" / "model.py").exists() and (REPO / "sim" / "loader.py").exists()
+HAVE_REAL = (REPO / "sim" / "core" / "model.py").exists() and (
+    REPO / "sim" / "config" / "loader.py"
+).exists()
 
 
-@pytest.mark.skipif(not HAVE_REAL, reason="sim/model.py or sim/loader.py not written yet")
+@pytest.mark.skipif(
+    not HAVE_REAL, reason="sim/core/model.py or sim/config/loader.py not written yet"
+)
 def test_real_model_end_to_end(tiny: Path, tmp_path: Path) -> None:
     proc = run_process(["run", str(tiny), "--quiet"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -455,3 +460,41 @@ def test_every_malformed_scenario_exits_2_and_writes_nothing(
     assert "Traceback" not in err
     assert bad.name in err  # the message names the file (line and key: tests/test_loader.py)
     assert folders(out) == []
+
+
+# --- calibration targets on the plots ---------------------------------------------------------
+
+
+def test_run_passes_the_calibration_targets_to_the_plots(
+    tiny: Path, out: Path, fakes: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+
+    from sim.analysis.problem import load_targets
+    from sim.config.resources import shipped
+
+    seen: list[list[str]] = []
+
+    def spy(dailies, scenario, folder, targets=()):
+        seen.append([t.id for t in targets])
+        return []
+
+    monkeypatch.setattr(results, "make_plots", spy)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)  # no calibration/ here: the shipped targets
+    assert cli.main(["run", str(tiny), "--out", str(out), "--quiet"]) == 0
+    assert seen == [[t.id for t in load_targets()]] and len(seen[0]) > 1
+    # an edited copy in the working folder wins
+    data = yaml.safe_load(shipped("calibration/targets.yaml").read_text())
+    (work / "calibration").mkdir()
+    (work / "calibration" / "targets.yaml").write_text(
+        yaml.safe_dump({"targets": data["targets"][:1]})
+    )
+    assert cli.main(["run", str(tiny), "--out", str(out), "--quiet"]) == 0
+    assert seen[1] == [data["targets"][0]["id"]]
+    # --no-plots reads no targets at all (a broken file does not matter then)
+    (work / "calibration" / "targets.yaml").write_text("targets: [\n")
+    assert cli.main(["run", str(tiny), "--out", str(out), "--quiet", "--no-plots"]) == 0
+    assert cli.main(["run", str(tiny), "--out", str(out), "--quiet"]) == 2
+    assert len(seen) == 2

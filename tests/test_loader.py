@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from sim.components.moderation import PurgeEvent
 from sim.components.policy import SetEvent
-from sim.config.loader import ScenarioError, parse_set, scenario_to_yaml
+from sim.config.loader import parse_set, scenario_to_yaml
+from sim.errors import ScenarioError
 from sim.scenario import Scenario, load_scenario
 
 HERE = Path(__file__).parent

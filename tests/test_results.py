@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from sim.analysis.problem import load_targets
 from sim.components.moderation import PurgeEvent
 from sim.components.policy import SetEvent
 from sim.config.schema import Platform, apply_set
@@ -421,7 +422,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def test_plots_are_nonempty_pngs(tmp_path: Path, fakes: None) -> None:
     scenario = tiny_scenario()
     dailies = [fake_simulate(scenario, s) for s in (1, 2, 3)]
-    paths = plots.make_plots(dailies, scenario, tmp_path / "plots")
+    paths = plots.make_plots(dailies, scenario, tmp_path / "plots", targets=load_targets())
     names = {p.name for p in paths}
     assert {
         "pro_posts.png",
@@ -448,21 +449,21 @@ def test_plots_without_encrypted_platform_and_one_replicate(tmp_path: Path, fake
 
 
 def test_targets_drawn_only_when_covered() -> None:
-    ids = {t.id for t in plots.targets_in_range(tiny_scenario())}
-    assert ids == {t.id for t in plots.load_targets()}
+    ids = {t.id for t in plots.targets_in_range(tiny_scenario(), load_targets())}
+    assert ids == {t.id for t in plots.plot_targets(load_targets())}
     only_2014 = tiny_scenario(end=dt.date(2014, 12, 31), timeline=[])
-    assert {t.id for t in plots.targets_in_range(only_2014)} == {
+    assert {t.id for t in plots.targets_in_range(only_2014, load_targets())} == {
         "posts_2014",
         "accounts_2014",
         "followers_2014",
     }
     only_2015 = tiny_scenario(start=dt.date(2015, 1, 1), end=dt.date(2015, 12, 31), timeline=[])
-    assert plots.targets_in_range(only_2015) == []
+    assert plots.targets_in_range(only_2015, load_targets()) == []
 
 
 def test_targets_name_known_metrics() -> None:
     names = {m.name for m in METRICS}
-    for t in plots.load_targets():
+    for t in plots.plot_targets(load_targets()):
         assert t.metric in names
         assert all(a <= b for a, b in t.windows)
         assert (t.low is None) == (t.high is None)
@@ -471,7 +472,7 @@ def test_targets_name_known_metrics() -> None:
 def test_every_target_metric_has_a_panel() -> None:
     panels = [p for f in plots.figure_specs(tiny_scenario()) for p in f.panels]
     shown = {m for p in panels for m in p.target_metrics}
-    assert {t.metric for t in plots.load_targets()} <= shown
+    assert {t.metric for t in plots.plot_targets(load_targets())} <= shown
 
 
 def test_event_labels() -> None:

@@ -6,5 +6,8 @@
 - ``outcomes``: outcomes chosen by metric, statistic and date window;
 - ``sensitivity``: parameter files, SALib sampling and analysis (Sobol, Morris);
 - ``sweep_plots``: outcomes against the varied keys;
-- ``commands``: the ``propsim sweep`` and ``propsim sensitivity`` subcommands.
+- ``plans``: the plans of ``propsim sweep`` and ``propsim sensitivity`` and how their folders
+  are finished (their options live in ``sim.cli``, which nothing here imports);
+- ``tables``: printed tables (numbers as analysts read them, a sweep's per-point table);
+- ``problem``, ``calibration``, ``fit_report``: targets and priors, ABC-SMC, the fit report.
 """

@@ -42,8 +42,8 @@ from pydantic import ValidationError
 
 from sim.analysis.problem import Prior, Target, load_priors, load_targets, prior_lines
 from sim.config import keys
-from sim.config.loader import Problem, ScenarioError
 from sim.config.names import check_name
+from sim.errors import Problem, ScenarioError
 from sim.execution.executors import Executor, make_executor
 from sim.io import folders
 from sim.scenario import Scenario, load_scenario

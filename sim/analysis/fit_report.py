@@ -35,13 +35,14 @@ from sim.analysis.calibration import (
     with_parameters,
 )
 from sim.analysis.problem import Prior, Target, fmt
+from sim.config.resources import local_or_shipped
 from sim.execution.executors import Executor, make_executor
 from sim.execution.runner import run_one
 from sim.io.folders import PostProcessingFailed
 from sim.io.plots import figure_specs, make_plots
 from sim.scenario import Scenario, load_scenario
 
-DISCUSSION = Path(__file__).resolve().parents[2] / "calibration" / "discussion.md"
+DISCUSSION = "calibration/discussion.md"  # of the working folder, else the shipped one
 POINT_SEEDS = 5
 PINNED, LOOSE = 0.4, 0.75  # posterior 90% width / prior 90% width
 
@@ -338,7 +339,7 @@ def _write_report(
     }
     series = []
     with tempfile.TemporaryDirectory() as tmp:
-        for path in make_plots(dailies[:draws], base_sc, Path(tmp)):
+        for path in make_plots(dailies[:draws], base_sc, Path(tmp), targets=problem.targets):
             if path.stem in with_targets:
                 series.append(f"calibration_predictive_{path.name}")
                 shutil.copy(path, figures / series[-1])
@@ -410,7 +411,8 @@ def markdown(
         if corr
         else "- none of |r| >= 0.4"
     )
-    discussion = DISCUSSION.read_text(encoding="utf-8") if DISCUSSION.is_file() else ""
+    found = local_or_shipped(DISCUSSION)
+    discussion = found.read_text(encoding="utf-8") if found else ""
     met = int(table["met"].sum())
     return f"""# Calibration: fit to the public record
 

@@ -23,11 +23,11 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.config.loader import load_yaml_model, read_yaml
+from sim.config.resources import shipped
 from sim.metrics import METRIC_BY_NAME
 
-REPO = Path(__file__).resolve().parents[2]
-TARGETS_FILE = REPO / "calibration" / "targets.yaml"
-PRIORS_FILE = REPO / "calibration" / "priors.yaml"
+TARGETS_FILE = "calibration/targets.yaml"  # the defaults: the files shipped with propsim
+PRIORS_FILE = "calibration/priors.yaml"
 
 Window = tuple[dt.date, dt.date]
 
@@ -184,14 +184,17 @@ class PriorsFile(_Strict):
 # --- loading -------------------------------------------------------------------------------
 
 
-def load_targets(file: str | Path = TARGETS_FILE) -> list[Target]:
-    """The calibration targets of ``file`` (default ``calibration/targets.yaml``)."""
-    return load_yaml_model(TargetsFile, file, "calibration targets ('targets:')").targets
+def load_targets(file: str | Path | None = None) -> list[Target]:
+    """The calibration targets of ``file`` (default: the shipped ``calibration/targets.yaml``)."""
+    path = shipped(TARGETS_FILE) if file is None else file
+    return load_yaml_model(TargetsFile, path, "calibration targets ('targets:')").targets
 
 
-def load_priors(file: str | Path = PRIORS_FILE) -> dict[str, Prior]:
-    """The free parameters of ``file`` (default ``calibration/priors.yaml``), by dotted key."""
-    return load_yaml_model(PriorsFile, file, "free parameters ('parameters:')").parameters
+def load_priors(file: str | Path | None = None) -> dict[str, Prior]:
+    """The free parameters of ``file`` (default: the shipped ``calibration/priors.yaml``), by
+    dotted key."""
+    path = shipped(PRIORS_FILE) if file is None else file
+    return load_yaml_model(PriorsFile, path, "free parameters ('parameters:')").parameters
 
 
 def prior_lines(file: str | Path) -> dict[str, int | None]:

@@ -42,6 +42,7 @@ import pyarrow.parquet as pq
 
 from sim.analysis.design import value_text
 from sim.analysis.outcomes import OutcomeSpec, outcome_value
+from sim.errors import FolderError
 from sim.execution.executors import Executor
 from sim.io import folders
 from sim.io.folders import (
@@ -50,12 +51,12 @@ from sim.io.folders import (
     MANIFEST,
     PARTIAL,
     PLOTS_DIR,
-    FolderError,
     PostProcessingFailed,
     PostStep,
     is_partial,
     locked,
 )
+from sim.scenario import Scenario
 
 __all__ = [
     "FORMAT_VERSION",
@@ -68,7 +69,6 @@ __all__ = [
     "is_partial",
     "locked",
 ]
-from sim.scenario import Scenario
 
 SCENARIO_FILE = "scenario.yaml"
 POINTS_CSV = "points.csv"
@@ -220,7 +220,7 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 
 def open_folder(folder: Path) -> tuple[dict[str, Any], Plan]:
     """An unfinished sweep folder's manifest and plan (point scenarios rebuilt from it)."""
-    from sim.config.loader import ScenarioError
+    from sim.errors import ScenarioError
     from sim.scenario import load_scenario
 
     folder = Path(folder)
@@ -459,7 +459,7 @@ def load_points(
     """
     from dataclasses import replace
 
-    from sim.config.loader import ScenarioError
+    from sim.errors import ScenarioError
     from sim.scenario import load_scenario
 
     own_sets = set(sets)

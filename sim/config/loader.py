@@ -40,6 +40,7 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from sim.config import keys
 from sim.config.names import NAME_PATTERN
 from sim.config.schema import ScenarioBase
+from sim.errors import Problem, ScenarioError
 
 __all__ = [
     "Problem",
@@ -50,63 +51,6 @@ __all__ = [
 ]
 
 Part = str | int
-MAX_REPORTED = 20  # problems listed in one error message
-
-# ---------------------------------------------------------------------------------------------
-# Errors
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a scenario, located as precisely as we can."""
-
-    message: str
-    file: str | None = None  # file as the user named it (extended files: joined to that path)
-    line: int | None = None  # 1-based
-    key: str | None = None  # dotted key path, e.g. "moderation.twitter.intensity"
-    override: str | None = None  # the ``--set`` text when the problem comes from an override
-
-    def __str__(self) -> str:
-        head: list[str] = []
-        if self.file:
-            head.append(f"{self.file}:{self.line}" if self.line else self.file)
-        if self.override is not None:
-            head.append(f"--set {self.override}")
-        if self.key and not (
-            self.override is not None and self.override.startswith(self.key + "=")
-        ):
-            head.append(self.key)
-        return ": ".join([*head, self.message])
-
-
-class ScenarioError(Exception):
-    """A scenario that cannot be loaded. ``str(err)`` is the complete message for the user.
-
-    One line per problem, the most useful first. ``path``, ``line`` and ``key`` describe the
-    first problem (each may be None); ``problems`` holds them all.
-    """
-
-    def __init__(self, problems: Sequence[Problem] | Problem | str) -> None:
-        if isinstance(problems, str):
-            problems = [Problem(problems)]
-        elif isinstance(problems, Problem):
-            problems = [problems]
-        self.problems: list[Problem] = list(problems) or [Problem("invalid scenario")]
-        first = self.problems[0]
-        self.path: Path | None = Path(first.file) if first.file else None
-        self.line: int | None = first.line
-        self.key: str | None = first.key
-        super().__init__(self._text())
-
-    def _text(self) -> str:
-        lines = [str(p) for p in self.problems[:MAX_REPORTED]]
-        if len(self.problems) > MAX_REPORTED:
-            lines.append(f"... and {len(self.problems) - MAX_REPORTED} more problems")
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self._text()
 
 
 def _fail(

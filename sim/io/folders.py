@@ -25,19 +25,19 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import importlib.metadata
 import json
 import os
 import platform
 import shlex
 import shutil
-import subprocess
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sim.config.names import check_name
+from sim.errors import FolderError, PostProcessingFailed
+from sim.version import git_state, package_version
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -48,27 +48,6 @@ _LEGACY_PARTIAL = ".partial-"  # run folders of format 1 before this module: .<n
 MAX_SUFFIX = 1000
 
 PostStep = Callable[[Path, dict[str, Any]], None]
-
-
-class FolderError(ValueError):
-    """A folder that cannot be used as asked (the text is the message for the user)."""
-
-
-class PostProcessingFailed(RuntimeError):
-    """A step after the data was saved (plots, a report) failed; the folder is complete.
-
-    ``folder`` is the finished folder, ``failures`` maps each failed step to its error text (also
-    recorded under ``post_processing`` in the folder's manifest).
-    """
-
-    def __init__(self, folder: Path, failures: Mapping[str, str]) -> None:
-        self.folder = folder
-        self.failures = dict(failures)
-        steps = "; ".join(f"{step}: {why}" for step, why in self.failures.items())
-        super().__init__(
-            f"{steps}. The results are complete in {folder} (the failure is recorded in its "
-            f"{MANIFEST}); fix the cause and redraw, or use the data as it is"
-        )
 
 
 # --- names -------------------------------------------------------------------------------------
@@ -132,43 +111,6 @@ def discard(folder: Path) -> None:
 
 
 # --- manifest ----------------------------------------------------------------------------------
-
-
-def package_version() -> str:
-    """Installed version of the ``propsim`` distribution, or ``"unknown"``."""
-    try:
-        return importlib.metadata.version("propsim")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def git_state() -> tuple[str | None, bool | None]:
-    """(commit, dirty) of the git checkout the ``sim`` package was imported from, if any.
-
-    Only a repository whose top level directly holds the package counts (not, say, a venv that
-    happens to sit in some other repository). Failures give ``(None, None)``.
-    """
-    pkg = Path(__file__).resolve().parents[1]
-
-    def git(*args: str) -> str:
-        out = subprocess.run(
-            ["git", "-C", str(pkg), *args],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-        return out.stdout.strip()
-
-    try:
-        top = Path(git("rev-parse", "--show-toplevel")).resolve()
-        if top != pkg.parent:
-            return None, None
-        commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-        return commit, dirty
-    except (OSError, subprocess.SubprocessError):
-        return None, None
 
 
 def provenance() -> dict[str, Any]:

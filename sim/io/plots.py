@@ -8,9 +8,10 @@ Every figure shows, per series, the median over replicates as a line and the 5-9
 band; each scheduled policy event of the scenario is a dashed vertical line with its label.
 Calibration targets (SPEC section 5) are drawn on the panels of the quantity they are about,
 only when the scenario's dates cover the target's windows: a box for a range, a line for a
-level, a note (with shaded windows) for targets that are not a level. They are all in one
-place, ``calibration/targets.yaml`` (read by ``sim.analysis.problem``), so that the plots and
-the calibration share one definition; ``load_targets`` turns them into what is drawn.
+level, a note (with shaded windows) for targets that are not a level. They come in as data
+(``targets=``): the caller loads them (``sim.analysis.problem.load_targets``, from
+``calibration/targets.yaml``, which calibration fits) and passes them in; ``plot_targets``
+turns them into what is drawn. No targets given, none drawn.
 
 Uses matplotlib's object API with the Agg canvas only (no ``pyplot``): no global backend state,
 safe in threads and on machines without a display.
@@ -21,9 +22,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import matplotlib.dates as mdates
 import pandas as pd
@@ -32,8 +34,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from sim.analysis.problem import Target
-from sim.analysis.problem import load_targets as load_calibration_targets
 from sim.config.schema import TimelineEvent
 from sim.core.component import PlotSpec
 from sim.metrics import describe
@@ -60,7 +60,24 @@ class PlotTarget:
     high: float | None = None
 
 
-def _as_plot_target(t: Target) -> PlotTarget:
+class TargetLike(Protocol):
+    """What a calibration target (``sim.analysis.problem.Target``) offers the plots."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def metric(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def reduce(self) -> str: ...
+    @property
+    def windows(self) -> Sequence[Window]: ...
+    @property
+    def bounds(self) -> tuple[float, float]: ...
+
+
+def _as_plot_target(t: TargetLike) -> PlotTarget:
     """A calibration target as drawn: levels and two-sided ranges in place, others as notes."""
     lo, hi = t.bounds
     drawn = t.reduce != "ratio" and math.isfinite(lo) and math.isfinite(hi)
@@ -74,18 +91,19 @@ def _as_plot_target(t: Target) -> PlotTarget:
     )
 
 
-def load_targets() -> tuple[PlotTarget, ...]:
-    """The targets to draw: those of ``calibration/targets.yaml``, which calibration fits."""
-    return tuple(_as_plot_target(t) for t in load_calibration_targets())
+def plot_targets(targets: Iterable[PlotTarget | TargetLike]) -> tuple[PlotTarget, ...]:
+    """Calibration targets as drawn (``PlotTarget`` as given, others converted)."""
+    return tuple(t if isinstance(t, PlotTarget) else _as_plot_target(t) for t in targets)
 
 
 def targets_in_range(
-    scenario: Scenario, targets: Sequence[PlotTarget] | None = None
+    scenario: Scenario, targets: Iterable[PlotTarget | TargetLike]
 ) -> list[PlotTarget]:
     """Targets whose windows all lie within the scenario's reported dates."""
-    targets = load_targets() if targets is None else targets
     return [
-        t for t in targets if all(scenario.start <= a and b <= scenario.end for a, b in t.windows)
+        t
+        for t in plot_targets(targets)
+        if all(scenario.start <= a and b <= scenario.end for a, b in t.windows)
     ]
 
 
@@ -434,9 +452,12 @@ def make_plots(
     dailies: Sequence[pd.DataFrame],
     scenario: Scenario,
     out_dir: Path,
-    targets: Sequence[PlotTarget] | None = None,
+    targets: Iterable[PlotTarget | TargetLike] = (),
 ) -> list[Path]:
-    """Write one PNG per figure of ``figure_specs`` into ``out_dir``; returns their paths."""
+    """Write one PNG per figure of ``figure_specs`` into ``out_dir``; returns their paths.
+
+    ``targets``: the calibration targets to draw where the scenario's dates cover them.
+    """
     if not dailies:
         raise ValueError("no replicates to plot")
     out_dir = Path(out_dir)

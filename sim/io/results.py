@@ -65,13 +65,15 @@ __all__ = [
 ]
 
 
-def make_plots(dailies: Sequence[pd.DataFrame], scenario: Any, folder: Path) -> list[Path]:
+def make_plots(
+    dailies: Sequence[pd.DataFrame], scenario: Any, folder: Path, targets: Sequence[Any] = ()
+) -> list[Path]:
     """``sim.io.plots.make_plots``, imported on first use: matplotlib takes about a second to
     import,
     which runs without plots (sweeps, ``--no-plots``) should not pay."""
     from sim.io.plots import make_plots as draw
 
-    return draw(dailies, scenario, folder)
+    return draw(dailies, scenario, folder, targets)
 
 
 SCENARIO_FILE = "scenario.yaml"
@@ -163,6 +165,7 @@ def write_results(
     duration: float,
     *,
     plots: bool = True,
+    targets: Sequence[Any] = (),
 ) -> Path:
     """Write a complete results folder under ``out_dir`` and return its path.
 
@@ -194,7 +197,7 @@ def write_results(
     def draw(final: Path, manifest: dict[str, Any]) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            paths = make_plots(dailies, scenario, final / PLOTS_DIR)
+            paths = make_plots(dailies, scenario, final / PLOTS_DIR, targets=targets)
         manifest["files"]["plots"] = [f"{PLOTS_DIR}/{p.name}" for p in paths]
 
     try:

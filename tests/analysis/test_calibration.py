@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from sim import cli
 from sim.analysis import calibration as cal
 from sim.analysis.problem import Target, load_priors, load_targets
-from sim.config.loader import ScenarioError
 from sim.config.schema import resolve_parent
 from sim.core.model import simulate
+from sim.errors import ScenarioError
 from sim.scenario import Scenario, load_scenario
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,7 +67,7 @@ def test_shipped_targets_cover_spec5_and_load_into_plots() -> None:
     assert {t.id for t in targets} >= SPEC5
     from sim.io import plots
 
-    assert {t.id for t in plots.load_targets()} == {t.id for t in targets}
+    assert {t.id for t in plots.plot_targets(load_targets())} == {t.id for t in targets}
 
 
 def test_shipped_priors_are_valid_scenario_keys() -> None:

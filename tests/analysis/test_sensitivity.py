@@ -19,7 +19,7 @@ from sweep_helpers import ISHIGAMI_S1, ISHIGAMI_ST, ishigami_task
 from sim.analysis import sensitivity as sa
 from sim.analysis import sweep as sw
 from sim.analysis.outcomes import OutcomeSpec, outcome_value
-from sim.config.loader import ScenarioError
+from sim.errors import ScenarioError
 from sim.execution.executors import PoolExecutor, SerialExecutor
 
 PI = math.pi

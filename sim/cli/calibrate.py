@@ -1,4 +1,4 @@
-"""The ``propsim calibrate`` subcommand: its arguments and the steps it runs.
+"""``propsim calibrate``: its arguments and the steps it runs.
 
 Data flow: arguments -> ``calibration.Setup`` (new, or ``setup.json`` of a run to resume) ->
 ``calibration.load_problem`` (all input checked before anything is written; bad input is a
@@ -6,7 +6,12 @@ Data flow: arguments -> ``calibration.Setup`` (new, or ``setup.json`` of a run t
 ``setup.json``) -> ``calibration.run_abc`` -> ``calibration.finish`` (posterior, overlay) ->
 ``fit_report.write_report`` (docs/calibration.md and its figures).
 
-``sim.cli`` only calls ``add_parser`` and dispatches to ``cmd_calibrate``.
+Input files (``--scenario``, ``--targets``, ``--priors``) are read from the working folder when
+they exist there, else from the files shipped with propsim (with a note on stderr). Outputs
+always go to the working folder: the overlay to ``calibration/calibrated.yaml``, the report to
+``docs/calibration.md``. For a calibrated baseline that uses the new overlay, run
+``propsim init`` first: the copied ``scenarios/baseline.yaml`` extends
+``../calibration/calibrated.yaml`` of the working folder.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ import shlex
 import textwrap
 from pathlib import Path
 from typing import Any
+
+from sim.cli.common import FMT, resolve_file, scenario_path
+from sim.errors import BadInput
 
 DEFAULT_OUT = Path("results") / "calibration"
 
@@ -35,12 +43,12 @@ def _positive(kind: type) -> Any:
     return parse
 
 
-def add_parser(sub: Any, formatter: Any) -> None:
+def add_parser(sub: Any) -> None:
     """Add ``calibrate`` to the ``propsim`` subparsers."""
     p = sub.add_parser(
         "calibrate",
         help="fit the free parameters to the public record (ABC-SMC)",
-        formatter_class=formatter,
+        formatter_class=FMT,
         description=textwrap.dedent(
             """\
             Fit the free parameters of --priors to the targets of --targets by approximate
@@ -70,7 +78,11 @@ def add_parser(sub: Any, formatter: Any) -> None:
             """
         ),
     )
-    p.add_argument("--scenario", default="scenarios/baseline.yaml", help="base scenario")
+    p.add_argument(
+        "--scenario",
+        default="scenarios/baseline.yaml",
+        help="base scenario (default: scenarios/baseline.yaml here, else the shipped one)",
+    )
     p.add_argument(
         "--set",
         action="append",
@@ -78,8 +90,16 @@ def add_parser(sub: Any, formatter: Any) -> None:
         metavar="KEY=VALUE",
         help="override of the base scenario (repeatable), as for `propsim run`",
     )
-    p.add_argument("--targets", default="calibration/targets.yaml", help="targets file")
-    p.add_argument("--priors", default="calibration/priors.yaml", help="free parameters file")
+    p.add_argument(
+        "--targets",
+        default="calibration/targets.yaml",
+        help="targets file (default: calibration/targets.yaml here, else the shipped one)",
+    )
+    p.add_argument(
+        "--priors",
+        default="calibration/priors.yaml",
+        help="free parameters file (default: calibration/priors.yaml here, else the shipped one)",
+    )
     p.add_argument(
         "--scale",
         type=_positive(float),
@@ -162,8 +182,6 @@ def add_parser(sub: Any, formatter: Any) -> None:
 
 
 def _existing(out: Path, calib_id: str) -> Path:
-    from sim.cli import BadInput
-
     folder = out / calib_id
     if not (folder / "setup.json").is_file():
         known = sorted(f.name for f in out.glob("*") if (f / "setup.json").is_file())
@@ -188,11 +206,11 @@ def cmd_calibrate(args: argparse.Namespace, command_line: list[str]) -> int:
         setup.minutes = args.minutes or setup.minutes
     else:
         setup = cal.Setup(
-            scenario=args.scenario,
+            scenario=str(scenario_path(args.scenario)),
             overrides=list(args.set),
             scale=args.scale,
-            targets=args.targets,
-            priors=args.priors,
+            targets=str(resolve_file(args.targets, "targets", "calibration")),
+            priors=str(resolve_file(args.priors, "priors", "calibration")),
             particles=args.particles,
             generations=args.generations or 10,
             minutes=args.minutes or 45.0,

@@ -1,0 +1,116 @@
+"""What the ``propsim`` subcommands share: exit codes, argument types, messages, file arguments.
+
+Light imports only (the parser of every command is built on each call of ``propsim``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sim.errors import EXIT_BAD_INPUT, EXIT_FAILURE, BadInput
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
+
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_FAILURE",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "FMT",
+    "MAX_REPLICATES",
+    "PROG",
+    "SET_HELP",
+    "err",
+    "load",
+    "note",
+    "positive_int",
+    "prepare_out",
+    "resolve_file",
+    "scenario_path",
+    "seed",
+]
+
+PROG = "propsim"
+EXIT_OK, EXIT_INTERRUPTED = 0, 130
+MAX_REPLICATES = 1000
+FMT = argparse.RawDescriptionHelpFormatter
+SET_HELP = (
+    "override a scenario value by its dotted key path, e.g. "
+    "--set moderation.twitter.intensity=0.002 (repeatable; applied in order)"
+)
+SCENARIO_HELP = (
+    "scenario YAML file, or the name of a shipped scenario (baseline, ...) when no such file "
+    "exists here"
+)
+
+
+def err(message: str) -> None:
+    """``propsim: error: MESSAGE`` on standard error."""
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+
+
+def note(message: str) -> None:
+    """``propsim: note: MESSAGE`` on standard error."""
+    print(f"{PROG}: note: {message}", file=sys.stderr)
+
+
+def positive_int(text: str) -> int:
+    """A whole number in 1..MAX_REPLICATES (replicates, workers, samples)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 1 <= value <= MAX_REPLICATES:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_REPLICATES}, got {value}")
+    return value
+
+
+def seed(text: str) -> int:
+    """A root seed: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def prepare_out(out: Path) -> Path:
+    """The output folder, created if needed; ``BadInput`` if it cannot be written."""
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"--out {out}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BadInput(f"--out {out}: cannot create the folder ({error.strerror})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise BadInput(f"--out {out}: the folder is not writable")
+    return out
+
+
+def resolve_file(text: str, what: str, folder: str) -> Path:
+    """A file argument: the file if it exists, else the shipped file it names (with a note)."""
+    from sim.config.resources import resolve_input
+
+    path, is_shipped = resolve_input(text, what, folder)
+    if is_shipped:
+        note(f"no file {text} here: using the shipped {path} (`propsim init` copies it out)")
+    return path
+
+
+def scenario_path(text: str) -> Path:
+    """The scenario file of a SCENARIO argument (a file here, else a shipped scenario)."""
+    return resolve_file(text, "scenario", "scenarios")
+
+
+def load(args: argparse.Namespace) -> Scenario:
+    """The scenario of ``args.scenario`` with the ``--set`` overrides of ``args.set``."""
+    from sim.scenario import load_scenario
+
+    return load_scenario(scenario_path(args.scenario), list(args.set or []))
