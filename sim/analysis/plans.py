@@ -7,8 +7,8 @@ The command line (``sim.cli.sweep``, ``sim.cli.sensitivity``, their shared flow 
                   validated point scenarios ──> ``Plan`` (``sweep_plan``)
     sensitivity:  SCENARIO + --set + --params ──sensitivity.load_params / sample──> points
                   ──(same)──> ``Plan`` (``sensitivity_plan``)
-    both:         runs in a folder (``sim.analysis.sweep``) ──``finish_sweep`` /
-                  ``finish_sensitivity``──> plots, run table (and for sensitivity the indices),
+    both:         runs in a folder (``sim.analysis.sweep``) ──``sweep.finish_sweep`` /
+                  ``sensitivity.finish``──> plots, run table (and for sensitivity the indices),
                   final folder
 
 Bad input raises ``sim.errors.BadInput`` or ``ScenarioError`` (exit code 2) before anything is
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 Resolve = Callable[[str], Path]  # a SCENARIO argument -> the file to load (may note a shipped one)
 
 PARAMS_FILE = "params.yaml"
-INDICES_CSV, INDICES_PARQUET, INDICES_PNG = "indices.csv", "indices.parquet", "indices.png"
 
 
 def open_resumable(folder: Path, kind: str) -> tuple[dict[str, Any], Plan]:
@@ -131,24 +130,6 @@ def _resolved(base: Scenario, seed: int, replicates: int) -> Scenario:
         raise BadInput(f"--seed/--replicates: {err.errors()[0]['msg']}") from None
 
 
-def finish_sweep(folder: Path, plan: Plan, plots: bool, seconds: float) -> tuple[Path, Any]:
-    """Draw the sweep's plots (unless ``plots`` is false) and finish its folder."""
-    from sim.analysis.sweep import PLOTS_DIR, finish_folder, read_runs
-
-    runs = read_runs(folder)
-    paths = []
-    if plots:  # (matplotlib takes a second to import: only when drawing)
-        from sim.analysis.sweep_plots import make_sweep_plots
-
-        grid = plan.design.get("design") == "grid"
-        paths = make_sweep_plots(runs, plan.keys, grid, folder / PLOTS_DIR)
-    final = finish_folder(
-        folder,
-        {"duration_seconds": round(seconds, 3), "plots": [f"{PLOTS_DIR}/{p.name}" for p in paths]},
-    )
-    return final, runs
-
-
 # --- sensitivity -------------------------------------------------------------------------------
 
 
@@ -178,7 +159,6 @@ def sensitivity_plan(
     from sim.analysis import sensitivity as sa
     from sim.analysis.outcomes import column_for
     from sim.analysis.sweep import load_points
-    from sim.execution.runner import encrypted_platforms, open_platforms
     from sim.metrics import column_names
     from sim.scenario import load_scenario
 
@@ -191,7 +171,7 @@ def sensitivity_plan(
     params, text = read_params(params_file, resolve_params)
     path = resolve(scenario)
     base = load_scenario(path, list(sets))
-    opens, encs = open_platforms(base), encrypted_platforms(base)
+    opens, encs = base.platform_names("open"), base.platform_names("encrypted")
     columns = column_names(opens, encs)
     for spec in params.outcomes:
         try:
@@ -237,23 +217,3 @@ def sensitivity_plan(
         tuple(params.outcomes),
     )  # fmt: skip
     return plan, {PARAMS_FILE: text}
-
-
-def finish_sensitivity(folder: Path, plan: Plan, plots: bool, seconds: float) -> tuple[Path, Any]:
-    """Analyse the runs (SALib), write the indices and the chart, and finish the folder."""
-    from sim.analysis import sensitivity as sa
-    from sim.analysis.sweep import PLOTS_DIR, finish_folder, read_runs
-
-    design = plan.design
-    outcomes = [o.name for o in plan.outcomes] or design.get("outcome_names", [])
-    indices = sa.analyze(
-        read_runs(folder), design["problem"], design["method"], outcomes, design["analysis_seed"]
-    )
-    indices.to_csv(folder / INDICES_CSV, index=False)
-    indices.to_parquet(folder / INDICES_PARQUET, engine="pyarrow", index=False)
-    files = []
-    if plots:
-        sa.bar_chart(indices, design["method"], folder / PLOTS_DIR / INDICES_PNG)
-        files.append(f"{PLOTS_DIR}/{INDICES_PNG}")
-    final = finish_folder(folder, {"duration_seconds": round(seconds, 3), "plots": files})
-    return final, indices

@@ -123,12 +123,10 @@ def _executor(args: argparse.Namespace) -> Executor:
     from sim.execution.executors import make_executor
 
     executor = make_executor(args.workers, args.scheduler)
-    connect = getattr(executor, "connect", None)
-    if connect is not None:
-        try:
-            connect()
-        except OSError as error:
-            raise BadInput(str(error)) from None
+    try:
+        executor.open()
+    except OSError as error:  # a scheduler that cannot be reached, or a malformed address
+        raise BadInput(str(error)) from None
     return executor
 
 

@@ -222,15 +222,37 @@ def cmd_calibrate(args: argparse.Namespace, command_line: list[str]) -> int:
         calib_id = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         folder = out / calib_id
     problem = cal.load_problem(setup)  # every input checked before anything is written
+    from sim.execution.executors import make_executor
+
+    # one executor for the whole command: ABC's sampler and the fit report's runs share it
+    executor = make_executor(args.workers, args.scheduler)
+    try:
+        executor.open()
+    except OSError as error:  # a scheduler that cannot be reached, or a malformed address
+        raise BadInput(str(error)) from None
+    with executor:
+        return _calibrate(args, folder, calib_id, setup, problem, existing, executor)
+
+
+def _calibrate(
+    args: argparse.Namespace,
+    folder: Path,
+    calib_id: str,
+    setup: Any,
+    problem: Any,
+    existing: Any,
+    executor: Any,
+) -> int:
+    from sim.analysis import calibration as cal
+
     if args.report_only:
         import pyabc
 
         history = pyabc.History("sqlite:///" + str((folder / cal.DB_NAME).resolve()))
     else:
-        sampler = cal.make_sampler(args.workers, args.scheduler)
+        sampler = cal.make_sampler(executor)
         if not existing:
-            folder.mkdir(parents=True, exist_ok=False)
-            setup.save(folder)
+            folder = cal.create_folder(folder.parent, calib_id, setup)
         cal.log(
             f"calibration {calib_id}: {len(problem.priors)} parameters, "
             f"{len(problem.targets)} targets, scale 1:{setup.scale:g}, "
@@ -245,8 +267,6 @@ def cmd_calibrate(args: argparse.Namespace, command_line: list[str]) -> int:
                 f"`propsim calibrate --resume {calib_id}`"
             )
             raise
-        finally:
-            cal.close_sampler(sampler)
     if history.max_t < 0:
         cal.log("no generation finished; nothing to write")
         return 1
@@ -270,7 +290,7 @@ def cmd_calibrate(args: argparse.Namespace, command_line: list[str]) -> int:
             estimate,
             gens,
             draws=args.draws,
-            workers=args.workers,
+            workers=executor,
         )
         cal.log(f"fit report {args.report}")
     return 0

@@ -95,7 +95,7 @@ def _plan(args: argparse.Namespace) -> tuple[Any, dict[str, str]]:
 
 
 def cmd_sensitivity(args: argparse.Namespace, command_line: list[str]) -> int:
-    from sim.analysis.plans import finish_sensitivity
+    from sim.analysis.sensitivity import finish as finish_sensitivity
     from sim.analysis.sensitivity import indices_text
 
     return drive(

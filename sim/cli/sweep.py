@@ -83,7 +83,7 @@ def _plan(args: argparse.Namespace) -> tuple[Any, dict[str, str]]:
 
 
 def cmd_sweep(args: argparse.Namespace, command_line: list[str]) -> int:
-    from sim.analysis.plans import finish_sweep
+    from sim.analysis.sweep import finish_sweep
     from sim.analysis.tables import sweep_table
 
     return drive(
