@@ -15,6 +15,11 @@ circular ``extends``, bad override, any pydantic validation error) is raised as 
 
     scenarios/x.yaml:12: moderation.twitter.intensty: unknown key — did you mean 'intensity'?
 
+pydantic's own errors are worded here (``_describe``); the schema's validators raise
+``sim.config.problems.problem`` with the message and, as data, the key it is about relative to
+the validating model, the valid choices and the offending value: the key reported is pydantic's
+``loc`` plus that location (``_located``), never read out of the message.
+
 Public API: :func:`load_scenario`, :func:`parse_set`, :func:`scenario_to_yaml`,
 :class:`ScenarioError` (with :class:`Problem` for each reported line).
 """
