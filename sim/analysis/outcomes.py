@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sim.config.problems import problem
 from sim.metrics import METRIC_BY_NAME, window_mean
 
 Stat = Literal["mean", "sum", "last", "max", "min"]
@@ -50,7 +51,7 @@ class OutcomeSpec(BaseModel):
     @model_validator(mode="after")
     def _window(self) -> OutcomeSpec:
         if self.start and self.end and self.end < self.start:
-            raise ValueError(f"end {self.end} is before start {self.start}")
+            raise problem(f"end {self.end} is before start {self.start}", at=("end",))
         if not self.name:
             window = "".join(f"_{w}" for w in (self.start, self.end) if w is not None).replace(
                 "-", ""

@@ -23,6 +23,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.config.loader import load_yaml_model, read_yaml
+from sim.config.problems import problem
 from sim.config.resources import shipped
 from sim.metrics import METRIC_BY_NAME
 
@@ -60,18 +61,23 @@ class Target(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> Target:
-        for name in (self.metric, self.weight):
+        for field, name in (("metric", self.metric), ("weight", self.weight)):
             if name is not None and name not in METRIC_BY_NAME:
-                raise ValueError(f"unknown metric {name!r} (see `propsim metrics`)")
+                raise problem(
+                    f"unknown metric {name!r} (see `propsim metrics`)",
+                    at=(field,),
+                    value=name,
+                    choices=list(METRIC_BY_NAME),
+                )
         if (self.reduce == "ratio") != (len(self.windows) == 2):
-            raise ValueError("reduce: ratio needs exactly two windows, the others one")
-        for a, b in self.windows:
+            raise problem("reduce: ratio needs exactly two windows, the others one", ("windows",))
+        for i, (a, b) in enumerate(self.windows):
             if b < a:
-                raise ValueError(f"window ends ({b}) before it starts ({a})")
+                raise problem(f"window ends ({b}) before it starts ({a})", at=("windows", i))
         if (self.value is None) == (self.low is None and self.high is None):
-            raise ValueError("give either value (a level) or low and/or high (a range or bound)")
+            raise problem("give either value (a level) or low and/or high (a range or bound)")
         if self.low is not None and self.high is not None and self.high < self.low:
-            raise ValueError(f"high ({self.high:g}) is below low ({self.low:g})")
+            raise problem(f"high ({self.high:g}) is below low ({self.low:g})", at=("high",))
         return self
 
     # --- the observation ------------------------------------------------------------------
@@ -150,7 +156,8 @@ class TargetsFile(_Strict):
         ids = [t.id for t in self.targets]
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
-            raise ValueError(f"duplicate target ids: {', '.join(dup)}")
+            second = next(n for n, i in enumerate(ids) if i in ids[:n])
+            raise problem(f"duplicate target ids: {', '.join(dup)}", at=("targets", second, "id"))
         return self
 
 
@@ -165,9 +172,9 @@ class Prior(_Strict):
     @model_validator(mode="after")
     def _check(self) -> Prior:
         if not self.high > self.low:
-            raise ValueError(f"high ({self.high:g}) must be above low ({self.low:g})")
+            raise problem(f"high ({self.high:g}) must be above low ({self.low:g})", at=("high",))
         if self.scale == "log" and self.low <= 0:
-            raise ValueError("a log-uniform range needs low > 0")
+            raise problem("a log-uniform range needs low > 0", at=("low",))
         return self
 
     def to_unit(self, x: float) -> float:

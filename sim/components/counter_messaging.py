@@ -27,6 +27,7 @@ import mesa
 import numpy as np
 from pydantic import model_validator
 
+from sim.config.problems import problem
 from sim.config.schema import LANGUAGES, Language, P, Strict
 from sim.core import kernels
 from sim.core.component import Component, MetricSpec
@@ -56,7 +57,7 @@ class CounterGroup(Strict):
     @model_validator(mode="after")
     def _dates(self) -> CounterGroup:
         if self.start and self.end and self.end < self.start:
-            raise ValueError(f"end {self.end} is before start {self.start}")
+            raise problem(f"end {self.end} is before start {self.start}", at=("end",))
         return self
 
 

@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from sim.components.moderation import choose_purged, moderation_for, stochastic_round
+from sim.config.problems import problem
 from sim.config.schema import P, ScenarioBase, TimelineEvent
 from sim.core.component import Component, MetricSpec
 from sim.core.state.channels import pick_channels
@@ -37,13 +38,16 @@ class TakedownEvent(TimelineEvent):
     def describe(self) -> str:
         return f"takedown {self.channels:,.0f} channels ({self.platform})"
 
-    def check(self, scenario: ScenarioBase, where: str) -> None:
+    def check(self, scenario: ScenarioBase) -> None:
         p = scenario.platforms.get(self.platform)
         if p is None or p.kind != "encrypted":
             choices = [n for n, q in scenario.platforms.items() if q.kind == "encrypted"]
-            raise ValueError(
-                f"{where} {self.action} needs an encrypted platform; "
-                f"{self.platform!r} is not one (choose from {choices})"
+            raise problem(
+                f"{self.action} needs an encrypted platform; "
+                f"{self.platform!r} is not one (choose from {choices})",
+                at=("platform",),
+                value=self.platform,
+                choices=choices if p is None else None,  # a typo: did you mean?
             )
 
 

@@ -25,6 +25,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from numba import njit
 
+from sim.config.problems import problem
 from sim.config.schema import P, ScenarioBase, Strict, TimelineEvent
 from sim.core import draws
 from sim.core.component import Component, MetricSpec
@@ -175,13 +176,16 @@ class PurgeEvent(TimelineEvent):
     def describe(self) -> str:
         return f"purge {self.accounts:,.0f} accounts ({self.platform})"
 
-    def check(self, scenario: ScenarioBase, where: str) -> None:
+    def check(self, scenario: ScenarioBase) -> None:
         p = scenario.platforms.get(self.platform)
         if p is None or p.kind != "open":
             choices = [n for n, q in scenario.platforms.items() if q.kind == "open"]
-            raise ValueError(
-                f"{where} {self.action} needs an open platform; "
-                f"{self.platform!r} is not one (choose from {choices})"
+            raise problem(
+                f"{self.action} needs an open platform; "
+                f"{self.platform!r} is not one (choose from {choices})",
+                at=("platform",),
+                value=self.platform,
+                choices=choices if p is None else None,  # a typo: did you mean?
             )
 
 
@@ -224,9 +228,12 @@ class ModerationComponent(Component):
     def check(cls, scenario: ScenarioBase) -> None:
         for name in getattr(scenario, "moderation", {}):
             if name not in scenario.platforms:
-                raise ValueError(
+                raise problem(
                     f"moderation names platform {name!r}, which is not defined in platforms "
-                    f"({', '.join(scenario.platforms)})"
+                    f"({', '.join(scenario.platforms)})",
+                    at=("moderation", name),
+                    value=name,
+                    choices=list(scenario.platforms),
                 )
 
     def refresh(self) -> None:

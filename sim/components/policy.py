@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar, Literal
 
+from sim.config.problems import within
 from sim.config.schema import P, ScenarioBase, TimelineEvent, apply_set, check_settable
 from sim.core.component import Component
 
@@ -30,9 +31,12 @@ class SetEvent(TimelineEvent):
     def sets(self) -> dict[str, float]:
         return self.values
 
-    def check(self, scenario: ScenarioBase, where: str) -> None:
+    def check(self, scenario: ScenarioBase) -> None:
         for key, value in self.values.items():
-            check_settable(scenario, key, value, where=f"{where}.values")
+            try:
+                check_settable(scenario, key, value)
+            except ValueError as err:
+                raise within(("values", key), err) from None
 
 
 class Policy(Component):

@@ -18,6 +18,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import model_validator
 
+from sim.config.problems import problem
 from sim.config.schema import LANGUAGES, Language, P, ScenarioBase, Strict, TimelineEvent
 from sim.core import kernels
 from sim.core.component import Component, MetricSpec, PlotSpec
@@ -51,7 +52,7 @@ class RedirectSection(Strict):
     @model_validator(mode="after")
     def _dates(self) -> RedirectSection:
         if self.start and self.end and self.end < self.start:
-            raise ValueError(f"end {self.end} is before start {self.start}")
+            raise problem(f"end {self.end} is before start {self.start}", at=("end",))
         return self
 
 
@@ -105,11 +106,13 @@ class Redirect(Component):
     def check(cls, scenario: ScenarioBase) -> None:
         section: RedirectSection = getattr(scenario, "redirect", RedirectSection())
         opens = scenario.platform_names("open")
-        for name in section.platforms:
+        for i, name in enumerate(section.platforms):
             if name not in opens:
-                raise ValueError(
-                    f"redirect.platforms names {name!r}, which is not an open platform "
-                    f"(choose from {opens})"
+                raise problem(
+                    f"{name!r} is not an open platform (choose from {opens})",
+                    at=("redirect", "platforms", i),
+                    value=name,
+                    choices=opens if name not in scenario.platforms else None,
                 )
 
     def refresh(self) -> None:

@@ -15,6 +15,11 @@ circular ``extends``, bad override, any pydantic validation error) is raised as 
 
     scenarios/x.yaml:12: moderation.twitter.intensty: unknown key — did you mean 'intensity'?
 
+pydantic's own errors are worded here (``_describe``); the schema's validators raise
+``sim.config.problems.problem`` with the message and, as data, the key it is about relative to
+the validating model, the valid choices and the offending value: the key reported is pydantic's
+``loc`` plus that location (``_located``), never read out of the message.
+
 Public API: :func:`load_scenario`, :func:`parse_set`, :func:`scenario_to_yaml`,
 :class:`ScenarioError` (with :class:`Problem` for each reported line).
 """
@@ -39,6 +44,7 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from sim.config import keys
 from sim.config.names import NAME_PATTERN
+from sim.config.problems import PROBLEM_TYPE
 from sim.config.schema import ScenarioBase
 from sim.errors import Problem, ScenarioError
 
@@ -639,8 +645,19 @@ def _get(data: Any, path: Sequence[Part]) -> Any:
     return keys.get(data, path, None)
 
 
-def _choices(expected: str) -> list[str]:
-    return re.findall(r"'([^']*)'", expected)
+def _literal_choices(path: list[Part], parent: _Kind | None) -> list[str]:
+    """The values of the ``Literal`` expected at ``path`` (empty when the schema has none)."""
+    kind = _step(parent, path[-1]) if path else None
+    if kind is None or kind.tag != "leaf" or get_origin(kind.tp) is not Literal:
+        return []
+    return [str(a) for a in get_args(kind.tp)]
+
+
+def _tag_choices(parent: _Kind | None) -> list[str]:
+    """The ``action`` tags of the event kinds a list of events (``parent``) accepts."""
+    if parent is None or parent.tag != "list" or parent.tp.tag != "union":
+        return []
+    return list(_union_tags(parent.tp.tp))
 
 
 def _describe(err: Any, path: list[Part], parent: _Kind | None) -> str:
@@ -686,19 +703,21 @@ def _describe(err: Any, path: list[Part], parent: _Kind | None) -> str:
     if etype in ("bool_type", "bool_parsing"):
         return f"expected true or false{got}"
     if etype == "literal_error":
-        options = _choices(str(ctx.get("expected", "")))
+        options = _literal_choices(path, parent)
+        if not options:
+            return f"{err['msg']}{got}"
         hint = _suggest(str(value), options) if isinstance(value, str) else ""
         return f"expected one of {', '.join(repr(o) for o in options)}{got}{hint}"
     if etype == "union_tag_invalid":
-        options = _choices(str(ctx.get("expected_tags", "")))
+        options = _tag_choices(parent)
         tag = str(ctx.get("tag"))
-        listed = ", ".join(options)
-        return f"unknown {_TAG_FIELD} '{tag}'{_suggest(tag, options)} (expected one of {listed})"
+        listed = f" (expected one of {', '.join(options)})" if options else ""
+        return f"unknown {_TAG_FIELD} '{tag}'{_suggest(tag, options)}{listed}"
     if etype == "union_tag_not_found":
-        options = (
-            sorted(_union_tags(parent.tp.tp).keys()) if parent and parent.tag == "list" else []
-        )
+        options = sorted(_tag_choices(parent))
         return f"missing '{_TAG_FIELD}:' (one of {', '.join(options)})" if options else err["msg"]
+    if etype == PROBLEM_TYPE:
+        return str(ctx.get("message", err["msg"]))
     if etype in ("model_type", "model_attributes_type", "dict_type", "mapping_type"):
         return f"expected a section of 'key: value' lines{got}"
     if etype in ("list_type", "tuple_type", "iterable_type"):
@@ -735,55 +754,52 @@ def _set_value_problem(data: LineDict, key: str, value: Any, schema: _Kind) -> s
     return None
 
 
-def _refine(path: list[Part], msg: str, data: LineDict, schema: _Kind) -> tuple[list[Part], str]:
-    """Point a model-level error (from a validator in scenario.py) at the key it is about."""
-    m = re.match(r"timeline\[(\d+)\](\.values)?:?\s*", msg)
-    if m:
-        index = int(m.group(1))
-        path, rest = ["timeline", index], msg[m.end() :]
-        event = _get(data, path)
-        if m.group(2):
-            km = re.match(r"'([^']*)'", rest)
-            if km:
-                key = km.group(1)
-                path = [*path, "values", key]
-                values = _get(data, path[:-1])
-                fixable = "is not a scenario key" in rest or "is invalid" in rest
-                if fixable and isinstance(values, dict) and key in values:
-                    better = _set_value_problem(data, key, values[key], schema)
-                    if better:
-                        rest = better
-        elif rest.startswith("date"):
-            path.append("date")
-        elif "needs an" in rest:
-            path.append("platform")
-            pm = re.search(r"choose from \[([^\]]*)\]", rest)
-            name = event.get("platform") if isinstance(event, dict) else None
-            platforms = _get(data, ["platforms"])
-            if (
-                pm
-                and isinstance(name, str)
-                and not (isinstance(platforms, dict) and name in platforms)
-            ):
-                rest += _suggest(name, _choices(pm.group(1)))
-        return path, rest
-    m = re.match(r"moderation names platform '([^']*)'", msg)
-    if m:
-        platforms = _get(data, ["platforms"])
-        names = list(platforms) if isinstance(platforms, dict) else list(schema.tp().platforms)
-        return ["moderation", m.group(1)], msg + _suggest(m.group(1), names)
-    m = re.match(r"platform name '([^']*)'", msg)
-    if m:
-        return [*path, m.group(1)], msg
-    for key, pattern in (
-        ("end", r"end \S+ is before start"),
-        ("knots", r"knots "),
-        ("shares", r"shares "),
-    ):
-        where = _get(data, path)
-        if re.match(pattern, msg) and isinstance(where, dict) and key in where:
-            return [*path, key], msg
-    return path, msg
+def _written(data: Any, path: Sequence[Part]) -> int:
+    """How many leading parts of ``path`` are written in ``data`` (the file and overrides)."""
+    node = data
+    for n, part in enumerate(path):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not (in_dict or in_list):
+            return n
+        node = node[part]
+    return len(path)
+
+
+def _problem_path(loc: list[Part], ctx: dict[str, Any], data: Any) -> list[Part]:
+    """The key a validator's problem is about: pydantic's ``loc`` plus the problem's relative
+    ``at``, cut to the deepest key written in the file (a key left at its default has no line;
+    the problem is then reported at the section that holds it)."""
+    full = [*loc, *ctx.get("at", ())]
+    return full[: max(_written(data, full), len(loc))]
+
+
+def _problem_message(ctx: dict[str, Any], path: list[Part], data: LineDict, schema: _Kind) -> str:
+    """A validator's message, made more precise where its context allows: the reason a timeline
+    ``set`` value is invalid (``explain_set``), a did-you-mean from its ``choices``."""
+    message = str(ctx.get("message", ""))
+    if ctx.get("explain_set") and len(path) >= 2 and path[-2] == "values":
+        values = _get(data, path[:-1])
+        key = str(path[-1])
+        if isinstance(values, dict) and key in values:
+            message = _set_value_problem(data, key, values[key], schema) or message
+    value, choices = ctx.get("value"), ctx.get("choices")
+    if choices and isinstance(value, str) and value not in choices:
+        message += _suggest(value, list(choices))
+    return message
+
+
+def _located(e: Any, data: LineDict, schema: _Kind) -> tuple[list[Part], list[Part], str]:
+    """One pydantic error as (its cleaned ``loc``, the path of the key it is about, message)."""
+    loc, parent = _clean_loc(e["loc"], schema)
+    if e["type"] == PROBLEM_TYPE:
+        ctx: dict[str, Any] = e.get("ctx") or {}
+        path = _problem_path(loc, ctx, data)
+        return loc, path, _problem_message(ctx, path, data, schema)
+    message = _describe(e, loc, parent)
+    if e["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        return loc, [*loc, _TAG_FIELD], message
+    return loc, loc, message
 
 
 def _translate(
@@ -795,11 +811,8 @@ def _translate(
 ) -> ScenarioError:
     problems: list[tuple[tuple[int, str, int], int, Problem]] = []
     for n, e in enumerate(err.errors()):
-        path, parent = _clean_loc(e["loc"], schema)
-        section = list(path)
-        message = _describe(e, path, parent)
-        if e["type"] in ("value_error", "assertion_error"):
-            path, message = _refine(path, message, data, schema)
+        section, path, message = _located(e, data, schema)
+        if e["type"] in (PROBLEM_TYPE, "value_error", "assertion_error"):  # a rule across keys
             used = [
                 t
                 for t, k, _ in overrides
@@ -808,8 +821,6 @@ def _translate(
             src = source_of(data, path)
             if used and (src is None or src.override is None):
                 message += " (with " + ", ".join(f"--set {t}" for t in used) + ")"
-        elif e["type"] in ("union_tag_invalid", "union_tag_not_found"):
-            path = [*path, _TAG_FIELD]
         src = source_of(data, path)
         key = _dotted(path) or None
         if src is not None and src.override is not None:
@@ -865,11 +876,10 @@ def load_yaml_model[M: BaseModel](model: type[M], path: str | Path, what: str = 
     except ValidationError as err:
         problems = []
         for e in err.errors():
-            loc, parent = _clean_loc(e["loc"], _Kind("model", model))
-            src = source_of(data, loc)
-            message = _describe(e, loc, parent)
+            _, at, message = _located(e, data, _Kind("model", model))
+            src = source_of(data, at)
             line = src.line if src else None
-            problems.append(Problem(message, src.file if src else file, line, _dotted(loc) or None))
+            problems.append(Problem(message, src.file if src else file, line, _dotted(at) or None))
         raise ScenarioError(problems) from None
 
 

@@ -33,6 +33,7 @@ from pydantic import (
 
 from sim.config import keys
 from sim.config.names import NAME_PATTERN
+from sim.config.problems import Part, problem, within
 
 LANGUAGES = ("arabic", "english", "other")
 Language = Literal["arabic", "english", "other"]
@@ -58,7 +59,7 @@ class LanguageShares(Strict):
     def _sums_to_one(self) -> LanguageShares:
         total = self.arabic + self.english + self.other
         if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"language shares must sum to 1, they sum to {total:g}")
+            raise problem(f"language shares must sum to 1, they sum to {total:g}")
         return self
 
     def as_array(self) -> list[float]:
@@ -202,14 +203,14 @@ class PostingRates(Strict):
     @model_validator(mode="after")
     def _check(self) -> PostingRates:
         if len(self.knots) != len(self.shares) + 1:
-            raise ValueError("knots must have exactly one more entry than shares")
+            raise problem("knots must have exactly one more entry than shares", at=("knots",))
         if (
             any(b <= a for a, b in zip(self.knots, self.knots[1:], strict=False))
             or self.knots[0] <= 0
         ):
-            raise ValueError("knots must be positive and increasing")
+            raise problem("knots must be positive and increasing", at=("knots",))
         if abs(sum(self.shares) - 1) > 1e-6 or min(self.shares) < 0:
-            raise ValueError("shares must be non-negative and sum to 1")
+            raise problem("shares must be non-negative and sum to 1", at=("shares",))
         return self
 
 
@@ -298,8 +299,9 @@ class TimelineEvent(Strict):
         """Scenario values the event changes from its date on (a ``set``), else nothing."""
         return {}
 
-    def check(self, scenario: ScenarioBase, where: str) -> None:
-        """Raise ``ValueError`` (starting with ``where``) if the event does not fit."""
+    def check(self, scenario: ScenarioBase) -> None:
+        """Raise ``sim.config.problems.problem(...)`` if the event does not fit the scenario,
+        located relative to the event (e.g. ``at=("platform",)``)."""
 
 
 class ScenarioBase(Strict):
@@ -331,24 +333,31 @@ class ScenarioBase(Strict):
             raise ValueError("at least one platform must be of kind 'open'")
         for name in v:
             if not name.isidentifier():
-                raise ValueError(f"platform name {name!r} must be a simple identifier")
+                raise problem(f"platform name {name!r} must be a simple identifier", at=(name,))
         return v
 
     @model_validator(mode="after")
     def _consistency(self) -> ScenarioBase:
         if self.end < self.start:
-            raise ValueError(f"end {self.end} is before start {self.start}")
+            # about the end, unless only the start was given (the end is its default)
+            given = self.model_fields_set
+            at = "start" if "start" in given and "end" not in given else "end"
+            raise problem(f"end {self.end} is before start {self.start}", at=(at,))
         self._check_post_shares()
         for component in self.components:  # rules of the components' sections
             component.check(self)
         for i, ev in enumerate(self.timeline):
             first = self.start - dt.timedelta(days=self.warmup_days)
             if ev.date < first:
-                raise ValueError(
-                    f"timeline[{i}] date {ev.date} is before the warm-up begins ({first}); "
-                    "events after the end are allowed and ignored"
+                raise problem(
+                    f"date {ev.date} is before the warm-up begins ({first}); "
+                    "events after the end are allowed and ignored",
+                    at=("timeline", i, "date"),
                 )
-            ev.check(self, f"timeline[{i}]")
+            try:
+                ev.check(self)
+            except ValueError as err:
+                raise within(("timeline", i), err) from None
         return self
 
     def _check_post_shares(self) -> None:
@@ -357,7 +366,8 @@ class ScenarioBase(Strict):
         enc = self.platform_names("encrypted")
         keys = ["accounts.shoutout_share", *(f"platforms.{n}.invite_share" for n in enc)]
         current = {k: float(getattr(*resolve_parent(self, k))) for k in keys}
-        where = "the scenario"
+        when = ""
+        at: tuple[Part, ...] = ("accounts", "shoutout_share")
         sets = sorted((ev.date, i, ev) for i, ev in enumerate(self.timeline) if ev.sets())
         for step in [None, *sets]:
             if step is not None:
@@ -366,12 +376,13 @@ class ScenarioBase(Strict):
                 if not changed:
                     continue
                 current.update(changed)
-                where = f"timeline[{i}] (from {ev.date})"
+                when, at = f"from {ev.date}, ", ("timeline", i, "values", next(iter(changed)))
             if sum(current.values()) >= 0.95:
-                raise ValueError(
-                    f"{where}: accounts.shoutout_share plus the encrypted platforms' "
+                raise problem(
+                    f"{when}accounts.shoutout_share plus the encrypted platforms' "
                     f"invite_share come to {sum(current.values()):g}; they are shares of the "
-                    "same posts and must stay below 0.95"
+                    "same posts and must stay below 0.95",
+                    at=at,
                 )
 
     # --- helpers used by the model -------------------------------------------------------
@@ -424,25 +435,34 @@ FIXED_AT_START = (
 )
 
 
-def check_settable(root: ScenarioBase, key: str, value: float, where: str) -> None:
-    """A timeline ``set`` may change any numeric field the model reads day by day."""
+def check_settable(root: ScenarioBase, key: str, value: float) -> None:
+    """A timeline ``set`` may change any numeric field the model reads day by day.
+
+    Raises ``sim.config.problems.problem(...)`` (a ``ValueError``) about the assignment itself
+    (``at=()``; a ``set`` event locates it at its ``values``).
+    """
     fixed = FIXED_AT_START + tuple(k for c in type(root).components for k in c.fixed_at_start)
     if any(key == f or key.startswith(f + ".") for f in fixed):
-        raise ValueError(
-            f"{where}: {key!r} is fixed when the run starts and cannot be changed by the "
-            "timeline; set it in the scenario itself"
+        raise problem(
+            f"{key!r} is fixed when the run starts and cannot be changed by the "
+            "timeline; set it in the scenario itself",
+            value=value,
         )
     if key == "timeline" or key.startswith("timeline."):
-        raise ValueError(f"{where}: {key!r}: the timeline cannot change its own events")
+        raise problem(f"{key!r}: the timeline cannot change its own events", value=value)
     try:
         parent, last = resolve_parent(root, key)
     except keys.KeyPathError as err:
-        raise ValueError(f"{where}: {key!r} is not a scenario key ({err})") from None
+        raise problem(
+            f"{key!r} is not a scenario key ({err})", value=value, explain_set=True
+        ) from None
     if not isinstance(parent, BaseModel):
-        raise ValueError(f"{where}: {key!r} is not a scenario key (no field {last!r})")
+        raise problem(
+            f"{key!r} is not a scenario key (no field {last!r})", value=value, explain_set=True
+        )
     current = getattr(parent, last)
     if isinstance(current, bool) or not isinstance(current, int | float):
-        raise ValueError(f"{where}: {key!r} is not numeric and cannot be set by the timeline")
+        raise problem(f"{key!r} is not numeric and cannot be set by the timeline", value=value)
     # the value must satisfy the field's own bounds (checked on the field alone, so that
     # section-level checks of the scenario do not run again from inside this one)
     info = type(parent).model_fields[last]
@@ -451,7 +471,9 @@ def check_settable(root: ScenarioBase, key: str, value: float, where: str) -> No
         TypeAdapter(Annotated[info.annotation, info]).validate_python(value)  # type: ignore[arg-type]
     except ValidationError as err:
         reason = "; ".join(e["msg"] for e in err.errors())
-        raise ValueError(f"{where}: {key!r}={value!r} is invalid: {reason}") from None
+        raise problem(
+            f"{key!r}={value!r} is invalid: {reason}", value=value, explain_set=True
+        ) from None
 
 
 def apply_set(root: ScenarioBase, key: str, value: float) -> None:

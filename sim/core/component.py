@@ -156,7 +156,8 @@ class Component:
 
     @classmethod
     def check(cls, scenario: ScenarioBase) -> None:
-        """Rules across sections; raise ``ValueError`` with a message for analysts."""
+        """Rules across sections; raise ``sim.config.problems.problem(...)`` with a message for
+        analysts and the key it is about (relative to the scenario)."""
 
     # --- helpers ------------------------------------------------------------------------
     @property
