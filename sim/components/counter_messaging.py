@@ -25,10 +25,8 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 import mesa
 import numpy as np
-from pydantic import model_validator
 
-from sim.config.problems import problem
-from sim.config.schema import LANGUAGES, Language, P, Strict
+from sim.config.schema import LANGUAGES, DateSpan, Language, P
 from sim.core import kernels
 from sim.core.component import Component, MetricSpec
 from sim.core.state.users import OPPOSED
@@ -39,7 +37,7 @@ if TYPE_CHECKING:
 MOBILIZATION_DAYS = 30  # averaging window of campaign volume that mobilises opposed users
 
 
-class CounterGroup(Strict):
+class CounterGroup(DateSpan):
     """A counter-messaging campaign: a set of messengers active between two dates."""
 
     kind: Literal["government", "credible"] = P("government", "Who speaks")
@@ -53,12 +51,6 @@ class CounterGroup(Strict):
     )
     start: dt.date | None = P(None, "First day of the campaign (default: scenario start)")
     end: dt.date | None = P(None, "Last day of the campaign (default: scenario end)")
-
-    @model_validator(mode="after")
-    def _dates(self) -> CounterGroup:
-        if self.start and self.end and self.end < self.start:
-            raise problem(f"end {self.end} is before start {self.start}", at=("end",))
-        return self
 
 
 class CounterCampaign(mesa.Agent):

@@ -21,14 +21,15 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from sim.components.moderation import choose_purged, moderation_for, stochastic_round
-from sim.config.problems import problem
-from sim.config.schema import P, ScenarioBase, TimelineEvent
+from sim.config.schema import P, PlatformEvent, TimelineEvent
 from sim.core.component import Component, MetricSpec
 from sim.core.state.channels import pick_channels
 from sim.core.state.graph import scatter_add
 
 
-class TakedownEvent(TimelineEvent):
+class TakedownEvent(PlatformEvent):
+    platform_kind: ClassVar[Literal["open", "encrypted"]] = "encrypted"
+
     action: Literal["takedown"] = "takedown"
     date: dt.date = P(..., "Day of the takedown")
     label: str = P("", "Free text")
@@ -37,18 +38,6 @@ class TakedownEvent(TimelineEvent):
 
     def describe(self) -> str:
         return f"takedown {self.channels:,.0f} channels ({self.platform})"
-
-    def check(self, scenario: ScenarioBase) -> None:
-        p = scenario.platforms.get(self.platform)
-        if p is None or p.kind != "encrypted":
-            choices = [n for n, q in scenario.platforms.items() if q.kind == "encrypted"]
-            raise problem(
-                f"{self.action} needs an encrypted platform; "
-                f"{self.platform!r} is not one (choose from {choices})",
-                at=("platform",),
-                value=self.platform,
-                choices=choices if p is None else None,  # a typo: did you mean?
-            )
 
 
 class Encrypted(Component):

@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit
 
 from sim.config.problems import problem
-from sim.config.schema import P, ScenarioBase, Strict, TimelineEvent
+from sim.config.schema import P, PlatformEvent, ScenarioBase, Strict, TimelineEvent
 from sim.core import draws
 from sim.core.component import Component, MetricSpec
 
@@ -166,7 +166,9 @@ def moderation_for(scenario: ScenarioBase, platform: str) -> Moderation:
     return section.get(platform) or Moderation(intensity=0.0)
 
 
-class PurgeEvent(TimelineEvent):
+class PurgeEvent(PlatformEvent):
+    platform_kind: ClassVar[Literal["open", "encrypted"]] = "open"
+
     action: Literal["purge"] = "purge"
     date: dt.date = P(..., "Day of the purge")
     label: str = P("", "Free text")
@@ -175,18 +177,6 @@ class PurgeEvent(TimelineEvent):
 
     def describe(self) -> str:
         return f"purge {self.accounts:,.0f} accounts ({self.platform})"
-
-    def check(self, scenario: ScenarioBase) -> None:
-        p = scenario.platforms.get(self.platform)
-        if p is None or p.kind != "open":
-            choices = [n for n, q in scenario.platforms.items() if q.kind == "open"]
-            raise problem(
-                f"{self.action} needs an open platform; "
-                f"{self.platform!r} is not one (choose from {choices})",
-                at=("platform",),
-                value=self.platform,
-                choices=choices if p is None else None,  # a typo: did you mean?
-            )
 
 
 class ModerationComponent(Component):

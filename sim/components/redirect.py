@@ -16,15 +16,14 @@ import datetime as dt
 from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import model_validator
 
 from sim.config.problems import problem
-from sim.config.schema import LANGUAGES, Language, P, ScenarioBase, Strict, TimelineEvent
+from sim.config.schema import LANGUAGES, DateSpan, Language, P, ScenarioBase, TimelineEvent
 from sim.core import kernels
 from sim.core.component import Component, MetricSpec, PlotSpec
 
 
-class RedirectSection(Strict):
+class RedirectSection(DateSpan):
     """The Redirect Method on the open platforms."""
 
     share: float = P(
@@ -48,12 +47,6 @@ class RedirectSection(Strict):
     platforms: list[str] = P([], "Open platforms it runs on (empty: all of them)")
     start: dt.date | None = P(None, "First day (default: from the start of the warm-up)")
     end: dt.date | None = P(None, "Last day (default: to the end)")
-
-    @model_validator(mode="after")
-    def _dates(self) -> RedirectSection:
-        if self.start and self.end and self.end < self.start:
-            raise problem(f"end {self.end} is before start {self.start}", at=("end",))
-        return self
 
 
 class RedirectEvent(TimelineEvent):

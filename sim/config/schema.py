@@ -304,6 +304,38 @@ class TimelineEvent(Strict):
         located relative to the event (e.g. ``at=("platform",)``)."""
 
 
+class PlatformEvent(TimelineEvent):
+    """A timeline event aimed at one platform of a given kind (``platform_kind``)."""
+
+    platform_kind: ClassVar[Literal["open", "encrypted"]] = "open"
+    platform: str = P(..., "Platform the event acts on")
+
+    def check(self, scenario: ScenarioBase) -> None:
+        p = scenario.platforms.get(self.platform)
+        if p is None or p.kind != self.platform_kind:
+            kind = self.platform_kind
+            choices = [n for n, q in scenario.platforms.items() if q.kind == kind]
+            raise problem(
+                f"{self.action} needs an {kind} platform; "
+                f"{self.platform!r} is not one (choose from {choices})",
+                at=("platform",),
+                value=self.platform,
+                choices=choices if p is None else None,  # a typo: did you mean?
+            )
+
+
+class DateSpan(Strict):
+    """A section active between two optional dates, ``start`` and ``end`` (declared by the
+    subclass with its own descriptions); ``end`` may not be before ``start``."""
+
+    @model_validator(mode="after")
+    def _span(self) -> DateSpan:
+        start, end = getattr(self, "start", None), getattr(self, "end", None)
+        if start and end and end < start:
+            raise problem(f"end {end} is before start {start}", at=("end",))
+        return self
+
+
 class ScenarioBase(Strict):
     """A scenario: what is simulated, for how long, at what scale, under which policies."""
 
