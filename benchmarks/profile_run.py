@@ -1,9 +1,10 @@
 """Where one run's time goes: seconds per step of the day and per compiled kernel.
 
-Wraps each step method of ``sim.core.model.PropagandaModel`` (``_post``, ``_expose``, ...) and each
-numba kernel of ``sim.core.kernels`` with a timer, runs one replicate of a scenario, and prints the
-totals, largest first, with the number of calls. Step times include the kernels they call; the
-rest of a step's time is its numpy and Python glue. Building the model (users, initial accounts
+Wraps each phase hook of every component (``posting.post``, ``exposure.expose``, ...), the model's
+operations on shared state (``add_follows``, ``end_accounts``) and each numba kernel of
+``sim.core.kernels`` with a timer, runs one replicate of a scenario, and prints the
+totals, largest first, with the number of calls. Hook times include the kernels they call; the
+rest of a hook's time is its numpy and Python glue. Building the model (users, initial accounts
 and followers) is timed on its own. A sampling profiler (py-spy, pyinstrument) sees numba
 kernels only as opaque native frames; these wrappers name them.
 
@@ -30,21 +31,10 @@ if str(REPO) not in sys.path:
 
 from sim.core import kernels  # noqa: E402
 from sim.core import model as model_module  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
+from sim.core.component import PHASE_NAMES  # noqa: E402
+from sim.scenario import Scenario, load_scenario  # noqa: E402
 
-STEPS = (
-    "_post",
-    "_expose",
-    "_update_users",
-    "_decide_follows",
-    "_moderate",
-    "_suspend",
-    "_operators_decide",
-    "_recreate",
-    "_abandon",
-    "_encrypted",
-    "_record",
-)
+SHARED = ("add_follows", "end_accounts")  # the model's operations on shared state
 
 
 def instrument(totals: collections.Counter[str], calls: collections.Counter[str]) -> None:
@@ -62,9 +52,14 @@ def instrument(totals: collections.Counter[str], calls: collections.Counter[str]
 
         return wrapper
 
-    for name in STEPS:
+    for component in Scenario.components:
+        for phase in PHASE_NAMES:
+            hook = component.__dict__.get(phase)
+            if hook is not None:
+                setattr(component, phase, timed(hook, f"{phase} {component.name}"))
+    for name in SHARED:
         cls = model_module.PropagandaModel
-        setattr(cls, name, timed(getattr(cls, name), f"step {name}"))
+        setattr(cls, name, timed(getattr(cls, name), f"model {name}"))
     for name in dir(kernels):
         fn = getattr(kernels, name)
         if hasattr(fn, "py_func"):  # a numba dispatcher

@@ -25,8 +25,8 @@ import mesa
 import numpy as np
 
 from sim.config.schema import Operators
+from sim.core import kernels
 from sim.core.component import Component, MetricSpec
-from sim.core.kernels import pick_active
 from sim.core.model import DayTally, FollowCandidates
 from sim.core.state.accounts import sample_posting_rates
 from sim.core.state.graph import scatter_add
@@ -280,7 +280,7 @@ class OperatorsComponent(Component):
     def _abandon(self, d: int) -> None:
         """Operators abandon some accounts (they go silent; followers drift away)."""
         m = self.model
-        gone = pick_active(
+        gone = kernels.pick_active(
             m.accounts.column("active"),
             m.sc.accounts.abandon_rate,
             m.streams.handle("operators"),
