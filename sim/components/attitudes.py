@@ -44,7 +44,7 @@ class Attitudes(Component):
     def init(self) -> None:
         super().init()
         self.cum_recruits = 0
-        self._cols = [self.column(m.name) for m in self.metrics]
+        self._cols = np.array([self.column(m.name) for m in self.metrics])
 
     def update(self, d: int) -> None:
         m = self.model

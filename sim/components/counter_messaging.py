@@ -124,9 +124,9 @@ class CounterMessaging(Component):
         self.campaigns = [CounterCampaign(m, n, g) for n, g in self.pars.items()]
         self.volume_avg = 0.0
         self._c_anti = self.columns("anti_posts_true")
-        self._c_global = [
-            self.column(f"counter_posts_{k}") for k in ("government", "credible", "organic")
-        ]
+        self._c_global = np.array(
+            [self.column(f"counter_posts_{k}") for k in ("government", "credible", "organic")]
+        )
 
     def schedule(self) -> None:
         m = self.model

@@ -63,6 +63,9 @@ class Encrypted(Component):
         self.join_prob = np.array([p.join_prob for p in enc])
         self.channel_posts = np.array([p.channel_posts_per_day for p in enc])
         self.channel_views = np.array([p.channel_posts_per_day * p.view_prob for p in enc])
+        self.takedown_rate = [
+            moderation_for(sc, n).channel_takedown_rate for n in self.model.enc_names
+        ]
 
     def init(self) -> None:
         super().init()
@@ -103,7 +106,7 @@ class Encrypted(Component):
                     scatter_add(ch.members, chosen, 1)
         mrng = m.streams["moderation"]
         for e, name in enumerate(m.enc_names):
-            rate = moderation_for(m.sc, name).channel_takedown_rate
+            rate = self.takedown_rate[e]
             cands = ch.active_ids(e)
             if rate > 0 and cands.size:
                 self.remove_channels(cands[mrng.random(cands.size) < rate], name)

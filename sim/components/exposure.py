@@ -56,6 +56,7 @@ class Exposure(Component):
         self.discovery = np.array([p.discovery for p in op])
         self.share_p = sc.population.share_prob * np.array([p.share_factor for p in op])
         self.has_discovery = any(p.discovery > 0 for p in op)
+        self.recall_loss = observation_of(sc).evasion_recall_loss  # evasion hides hashtags
         # cumulative shares of posts: shout-out, then an invite per encrypted platform
         self.kind_edges = np.cumsum([sc.accounts.shoutout_share, *(p.invite_share for p in enc)])
         if self.kind_edges[-1] >= 1.0:
@@ -104,12 +105,12 @@ class Exposure(Component):
             reach = np.full(s_local.size, p.share_reach)
             n_share_views = self._outside_views(act[s_local], langs, reach)
         # search/hashtag discovery by non-followers (evasion hides hashtags)
-        loss = observation_of(sc).evasion_recall_loss
+        loss = self.recall_loss
         n_disc = None
         if self.has_discovery:
             ev = acc_t.evasion[act].astype(np.float64)
             mean = k * self.discovery[plat] * (1.0 - loss * ev)
-            diverted = getattr(today, "search_diverted", None)
+            diverted = today.search_diverted
             if diverted is not None:
                 lost = mean * diverted[plat, lang]
                 today.diverted_searches = np.bincount(lang, lost, minlength=3)

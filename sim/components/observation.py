@@ -85,13 +85,16 @@ class ObservationComponent(Component):
         ),
     )
 
+    def refresh(self) -> None:
+        self._obs = observation_of(self.model.sc)
+
     def init(self) -> None:
         super().init()
         self._cols = [self.columns(m.name) for m in self.metrics]
 
     def record(self, d: int, row: np.ndarray) -> None:
         m = self.model
-        s, obs, today = m.scale, observation_of(m.sc), m.today
+        s, obs, today = m.scale, self._obs, m.today
         seen_shares = today.tally.shares_observed_weight.tolist()
         c_pro, c_anti, c_ratio = self._cols
         for i, sums in enumerate(today.sums):

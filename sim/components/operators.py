@@ -117,7 +117,10 @@ class OperatorsComponent(Component):
         # accounts to re-create before a day's step: day -> [(old id, operator, lost followers)]
         self._recreations: dict[int, list[tuple[int, Operator, np.ndarray | None]]] = {}
         self._cols = [self.columns("new_accounts_fresh"), self.columns("new_accounts_recreated")]
-        self._c_global = [self.column("active_operators"), self.column("migrated_operators")]
+        self._c_global = np.array(
+            [self.column("active_operators"), self.column("migrated_operators")]
+        )
+        self._encrypted: Any = m.component("encrypted")  # migrants open channels there
         self._untallied = DayTally.zeros(len(m.open_names), len(m.enc_names))  # (scratch)
         self._seed_accounts(m.streams["init"])
 
@@ -255,17 +258,17 @@ class OperatorsComponent(Component):
     ) -> None:
         """One suspended account's operator: re-create it (after a delay), migrate or quit."""
         op.open_accounts -= 1
-        encrypted = self.model.component("encrypted")
-        choice = op.decide(ops, encrypted.pull_total, rng)  # type: ignore[attr-defined]
+        encrypted = self._encrypted
+        choice = op.decide(ops, encrypted.pull_total, rng)
         if choice == "recreate":
             delay = max(1, round(rng.exponential(ops.recreate_delay_days)))
             self.schedule_recreation(d + delay, acc, op, lost)
         elif choice == "migrate" and not op.migrated:  # (never chosen when no pull)
             op.migrated = True
             self.migrated += int(d >= 0)  # counted from the first reported day
-            pulls = encrypted.pull  # type: ignore[attr-defined]
+            pulls = encrypted.pull
             e = int(rng.choice(pulls.size, p=pulls / pulls.sum()))
-            encrypted.open_channel(op, e, d)  # type: ignore[attr-defined]
+            encrypted.open_channel(op, e, d)
 
     def schedule_recreation(
         self, day: int, old: int, op: Operator, lost: np.ndarray | None

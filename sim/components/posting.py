@@ -59,6 +59,9 @@ class Posting(Component):
         ),
     )
 
+    def refresh(self) -> None:
+        self._recall_loss = observation_of(self.model.sc).evasion_recall_loss
+
     def init(self) -> None:
         super().init()
         self._no_operators = np.zeros(0, dtype=np.int64)
@@ -94,7 +97,7 @@ class Posting(Component):
             len(m.operators),
             today.act,
             today.k,
-            observation_of(m.sc).evasion_recall_loss,
+            self._recall_loss,
             with_channel,
         )
         today.sums, today.n_running = sums.tolist(), int(n_running)

@@ -113,6 +113,7 @@ class Redirect(Component):
         on = np.array([not r.platforms or n in r.platforms for n in m.open_names], float)
         lang = np.array([lg in r.languages for lg in LANGUAGES], float)
         self._diverted = r.share * on[:, None] * lang[None, :]  # by open platform, language
+        self._any = bool(self._diverted.any())
         self._credibility = r.credibility
 
     def init(self) -> None:
@@ -141,14 +142,14 @@ class Redirect(Component):
         self.refresh()
 
     def post(self, d: int) -> None:
-        if self.active and self._diverted.any():
+        if self.active and self._any:
             self.model.today.search_diverted = self._diverted
 
     def expose(self, d: int) -> None:
         """Counter content shown to the redirected searchers (``kernels.counter_views``)."""
         m = self.model
         self.total = 0.0
-        diverted = getattr(m.today, "diverted_searches", None)
+        diverted = m.today.diverted_searches
         if diverted is None:
             return
         u, rng = m.users, m.streams["redirect"]

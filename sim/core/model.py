@@ -82,7 +82,8 @@ class Day:
     """The day's blackboard: what one phase leaves for the later ones (cleared after ``record``;
     events that fire before the next step, such as a purge, already add to the next day's).
 
-    Fields set by today's components (a new component may add its own):
+    Fields set by today's components (declared below; a new component declares its own there
+    too, or keeps what only it needs on itself):
     ``act``, ``k`` (posting: the active accounts and their posts), ``campaign`` and
     ``organic`` (counter-messaging: real-world posts by kind), ``follows`` (exposure: follow
     candidates), ``invite_platform``/``invite_user`` (exposure: invite-link views),
@@ -110,6 +111,11 @@ class Day:
     n_running: int
     pro_true: list[float]
     anti_true: list[float]
+    # exposure's extension point for search interventions (the Redirect Method sets it): a
+    # share of searches diverted per open platform and language, and the expected number
+    # diverted per language that exposure leaves for them
+    search_diverted: np.ndarray | None
+    diverted_searches: np.ndarray | None
 
     def __init__(self, n_open: int, n_enc: int) -> None:
         self.tally = DayTally.zeros(n_open, n_enc)
@@ -129,9 +135,8 @@ class Day:
         self.follows = []
         self.invite_platform = []
         self.invite_user = []
-
-    def __setattr__(self, name: str, value: Any) -> None:  # (a component may add a field)
-        self.__dict__[name] = value
+        self.search_diverted = None
+        self.diverted_searches = None
 
     def __getattr__(self, name: str) -> Any:
         # only reached for fields no component has set today
