@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from sim.core.component import Component, MetricSpec
+from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel
 from sim.core.state.users import NEUTRAL, OPPOSED, SUPPORTER, SYMPATHIZER
 
 
@@ -38,6 +38,31 @@ class Attitudes(Component):
         MetricSpec("new_recruits", "global", "users/day", "Users recruited that day"),
         MetricSpec(
             "cumulative_recruits", "global", "users", "Recruits since the first reported day"
+        ),
+    )
+
+    figures: ClassVar = (
+        FigureSpec(
+            "reach",
+            "Users reached by pro-IS content",
+            (
+                Panel(
+                    "Users reached",
+                    (
+                        Line("users_reached", "that day"),
+                        Line("users_reached_30d", "in the last 30 days"),
+                    ),
+                ),
+            ),
+        ),
+        FigureSpec(
+            "audience",
+            "Sympathizers, supporters and recruits",
+            (
+                Panel("Sympathizers", (Line("sympathizers"),)),
+                Panel("Supporters", (Line("supporters"),)),
+                Panel("Cumulative recruits", (Line("cumulative_recruits"),)),
+            ),
         ),
     )
 

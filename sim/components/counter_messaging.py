@@ -28,7 +28,7 @@ import numpy as np
 
 from sim.config.schema import LANGUAGES, DateSpan, Language, P
 from sim.core import kernels
-from sim.core.component import Component, MetricSpec
+from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel
 from sim.core.state.users import OPPOSED
 
 if TYPE_CHECKING:
@@ -107,6 +107,22 @@ class CounterMessaging(Component):
         ),
         MetricSpec(
             "counter_posts_organic", "global", "posts/day", "Counter posts by opposed users"
+        ),
+    )
+
+    figures: ClassVar = (
+        FigureSpec(
+            "counter",
+            "Counter-messaging posts per day (7-day mean)",
+            (
+                Panel(
+                    "Counter posts by kind",
+                    tuple(
+                        Line(f"counter_posts_{kind}", kind, stat="mean", days=7)
+                        for kind in ("government", "credible", "organic")
+                    ),
+                ),
+            ),
         ),
     )
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from sim.components.moderation import choose_purged, moderation_for, stochastic_round
 from sim.config.schema import P, PlatformEvent, TimelineEvent
-from sim.core.component import Component, MetricSpec
+from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel
 from sim.core.state.channels import pick_channels
 from sim.core.state.graph import scatter_add
 
@@ -54,6 +54,17 @@ class Encrypted(Component):
         MetricSpec("channel_takedowns", "encrypted", "channels/day", "Channels taken down"),
     )
     rules: ClassVar = {"timeline[]": "A `takedown` needs an encrypted platform."}
+
+    figures: ClassVar = (
+        FigureSpec(
+            "encrypted",
+            "Encrypted platforms",
+            (
+                Panel("Members of pro channels", (Line("members"),)),
+                Panel("Active pro channels", (Line("channels"),)),
+            ),
+        ),
+    )
 
     def refresh(self) -> None:
         sc = self.model.sc

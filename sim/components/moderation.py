@@ -28,7 +28,7 @@ from numba import njit
 from sim.config.problems import problem
 from sim.config.schema import P, PlatformEvent, ScenarioBase, Strict, TimelineEvent
 from sim.core import draws
-from sim.core.component import Component, MetricSpec
+from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel
 
 NAN = float("nan")
 
@@ -211,6 +211,25 @@ class ModerationComponent(Component):
             "open",
             "days",
             "Mean age of accounts suspended that day; NaN if none",
+        ),
+    )
+
+    figures: ClassVar = (
+        FigureSpec(
+            "followers",
+            "Followers of pro-IS accounts (open platforms)",
+            (
+                Panel("Mean followers of active accounts", (Line("mean_followers"),)),
+                Panel(
+                    "Mean followers when suspended (30-day, weighted by suspensions)",
+                    (
+                        Line(
+                            "mean_followers_suspended", stat="weighted", days=30, over="suspensions"
+                        ),
+                    ),
+                    ("mean_followers_suspended",),
+                ),
+            ),
         ),
     )
 

@@ -16,7 +16,7 @@ from typing import ClassVar
 import numpy as np
 
 from sim.config.schema import P, ScenarioBase, Strict
-from sim.core.component import Component, MetricSpec
+from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel
 
 NAN = float("nan")
 
@@ -82,6 +82,37 @@ class ObservationComponent(Component):
             "open",
             "ratio",
             "Observed anti : observed pro posts; NaN if nothing is observed as pro",
+        ),
+    )
+
+    figures: ClassVar = (
+        FigureSpec(
+            "pro_posts",
+            "Pro-IS posts per day (open platforms)",
+            (
+                Panel(
+                    "Observed (keyword classifier) and true pro posts",
+                    (Line("pro_posts_observed", "observed"), Line("pro_posts_true", "true")),
+                    targets=("pro_posts_observed",),
+                ),
+            ),
+        ),
+        FigureSpec(
+            "anti_pro_ratio",
+            "Anti-IS : pro-IS content, observed (30-day)",
+            (
+                Panel(
+                    "Observed anti : pro posts (30-day sums)",
+                    (
+                        Line(
+                            "anti_posts_observed", stat="ratio", days=30, over="pro_posts_observed"
+                        ),
+                    ),
+                    targets=("anti_pro_ratio",),
+                    unit="ratio",
+                    ratio=True,
+                ),
+            ),
         ),
     )
 

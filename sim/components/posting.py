@@ -19,7 +19,7 @@ import numpy as np
 
 from sim.components.observation import observation_of
 from sim.core import kernels
-from sim.core.component import Component, MetricSpec
+from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel
 
 NAN = float("nan")
 
@@ -56,6 +56,21 @@ class Posting(Component):
             "open",
             "0..1",
             "Mean evasion of active pro accounts; NaN if there are none",
+        ),
+    )
+
+    figures: ClassVar = (
+        FigureSpec(
+            "accounts",
+            "Pro-IS accounts and suspensions (open platforms)",
+            (
+                Panel("Active pro accounts", (Line("active_accounts"),), ("active_accounts",)),
+                Panel(
+                    "Suspensions per day (7-day mean)",
+                    (Line("suspensions", stat="mean", days=7),),
+                    ("suspensions",),
+                ),
+            ),
         ),
     )
 

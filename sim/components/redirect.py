@@ -20,7 +20,7 @@ import numpy as np
 from sim.config.problems import problem
 from sim.config.schema import LANGUAGES, DateSpan, Language, P, ScenarioBase, TimelineEvent
 from sim.core import kernels
-from sim.core.component import Component, MetricSpec, PlotSpec
+from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel
 
 
 class RedirectSection(DateSpan):
@@ -84,12 +84,18 @@ class Redirect(Component):
             "Searches for pro-IS content shown counter content instead (Redirect Method)",
         ),
     )
-    plots: ClassVar = (
-        PlotSpec(
-            "redirect", "Redirect Method: searches redirected per day (7-day mean)",
-            ("redirected_searches",), rolling_days=7,
+    figures: ClassVar = (
+        FigureSpec(
+            "redirect",
+            "The Redirect Method",
+            (
+                Panel(
+                    "Searches for pro-IS content shown counter content (7-day mean)",
+                    (Line("redirected_searches", stat="mean", days=7),),
+                ),
+            ),
         ),
-    )  # fmt: skip
+    )
     rules: ClassVar = {
         "redirect": "`end` may not be before `start`; `platforms` must name open platforms."
     }

@@ -14,8 +14,10 @@ it, and does its work in hooks that the model calls at named phases of the day:
 - ``metrics``: its daily metrics (``MetricSpec``: name, scope, unit, meaning); the model lays
   out the daily table from them and the component fills its own columns by name in ``record``.
 - ``family``: the family of countermeasures it belongs to (for attribution), if any.
-- ``rules``, ``placeholders``, ``fixed_at_start``, ``plots``: documentation of cross-field
-  rules, names shown for dict entries, keys a timeline ``set`` may not change, and plain plots.
+- ``figures``: the figures of its metrics drawn with every run's results (``FigureSpec``, data
+  only: ``sim.io.plots`` draws them, with uncertainty bands, events and targets).
+- ``rules``, ``placeholders``, ``fixed_at_start``: documentation of cross-field rules, names
+  shown for dict entries, keys a timeline ``set`` may not change.
 
 Lifecycle: ``__init__(model)`` (the shared state exists), ``init()`` (in component order:
 draw initial state, create agents), ``schedule()`` (after the timeline is scheduled: the
@@ -97,15 +99,45 @@ class MetricSpec:
     description: str
 
 
+Stat = Literal["value", "mean", "ratio", "weighted"]
+
+
 @dataclass(frozen=True)
-class PlotSpec:
-    """A plain figure of a component's metrics (one panel per metric, every platform of its
-    scope as a series, optionally as a rolling mean)."""
+class Line:
+    """One line of a panel: a metric drawn for every platform of its scope (or once, global).
+
+    ``stat``: ``value`` (as recorded), ``mean`` (rolling mean over ``days``), ``ratio`` (rolling
+    sum of the metric over the rolling sum of ``over``), ``weighted`` (rolling mean weighted by
+    ``over``). ``label`` follows the platform's name in the legend.
+    """
+
+    metric: str
+    label: str = ""
+    stat: Stat = "value"
+    days: int = 1
+    over: str | None = None
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One panel of a figure: its title, lines, and the metrics whose calibration targets are
+    drawn on it; ``unit`` defaults to the first line's metric's unit."""
+
+    title: str
+    lines: tuple[Line, ...]
+    targets: tuple[str, ...] = ()
+    unit: str | None = None
+    ratio: bool = False  # a y-axis with decimals instead of thousands
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """A figure a component draws of its metrics: one PNG, ``file``.png, of one or more panels
+    (a figure whose lines have no platform to draw, e.g. no encrypted platform, is left out)."""
 
     file: str
     title: str
-    metrics: tuple[str, ...]
-    rolling_days: int = 1
+    panels: tuple[Panel, ...]
 
 
 class Component:
@@ -120,7 +152,7 @@ class Component:
     events: ClassVar[tuple[type[TimelineEvent], ...]] = ()
     streams: ClassVar[tuple[str, ...]] = ()
     metrics: ClassVar[tuple[MetricSpec, ...]] = ()
-    plots: ClassVar[tuple[PlotSpec, ...]] = ()
+    figures: ClassVar[tuple[FigureSpec, ...]] = ()
     rules: ClassVar[dict[str, str]] = {}
     placeholders: ClassVar[dict[str, str]] = {}
     fixed_at_start: ClassVar[tuple[str, ...]] = ()

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Protocol
 
 import matplotlib.dates as mdates
+import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -35,7 +36,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from sim.config.schema import TimelineEvent
-from sim.core.component import PlotSpec
+from sim.core import component as declared
 from sim.metrics import describe
 from sim.scenario import Scenario
 
@@ -167,182 +168,58 @@ def _unit(metric: str) -> str:
 
 
 def figure_specs(scenario: Scenario) -> list[FigureSpec]:
-    """The figures for a scenario's platforms (targets attach to the first open platform)."""
+    """The figures the scenario's components declare (``Component.figures``), in component
+    order, each line expanded to the platforms of its metric's scope (targets attach to the
+    first open platform). A figure with no platform to draw is left out."""
     opens = scenario.platform_names("open")
     encs = scenario.platform_names("encrypted")
-
-    def name(p: str, what: str) -> str:
-        return f"{p} {what}".strip()
-
-    def per_open(metric: str, compute: Callable[[str], Compute] = _col) -> list[Series]:
-        return [Series(p, compute(f"{p}.{metric}")) for p in opens]
-
-    figs = [
-        FigureSpec(
-            "pro_posts",
-            "Pro-IS posts per day (open platforms)",
-            [
-                Panel(
-                    "Observed (keyword classifier) and true pro posts",
-                    _unit("pro_posts_true"),
-                    [
-                        s
-                        for p in opens
-                        for s in (
-                            Series(name(p, "observed"), _col(f"{p}.pro_posts_observed")),
-                            Series(name(p, "true"), _col(f"{p}.pro_posts_true")),
-                        )
-                    ],
-                    ("pro_posts_observed",),
-                )
-            ],
-        ),
-        FigureSpec(
-            "accounts",
-            "Pro-IS accounts and suspensions (open platforms)",
-            [
-                Panel(
-                    "Active pro accounts",
-                    _unit("active_accounts"),
-                    per_open("active_accounts"),
-                    ("active_accounts",),
-                ),
-                Panel(
-                    "Suspensions per day (7-day mean)",
-                    _unit("suspensions"),
-                    per_open("suspensions", compute=lambda c: _rolling_mean(c, 7)),
-                    ("suspensions",),
-                ),
-            ],
-        ),
-        FigureSpec(
-            "followers",
-            "Followers of pro-IS accounts (open platforms)",
-            [
-                Panel(
-                    "Mean followers of active accounts",
-                    _unit("mean_followers"),
-                    per_open("mean_followers"),
-                ),
-                Panel(
-                    "Mean followers when suspended (30-day, weighted by suspensions)",
-                    _unit("mean_followers_suspended"),
-                    [
-                        Series(
-                            name(p, ""),
-                            _rolling_weighted(
-                                f"{p}.mean_followers_suspended", f"{p}.suspensions", 30
-                            ),
-                        )
-                        for p in opens
-                    ],
-                    ("mean_followers_suspended",),
-                ),
-            ],
-        ),
-        FigureSpec(
-            "anti_pro_ratio",
-            "Anti-IS : pro-IS content, observed (30-day)",
-            [
-                Panel(
-                    "Observed anti : pro posts (30-day sums)",
-                    "ratio",
-                    [
-                        Series(
-                            name(p, ""),
-                            _rolling_ratio(
-                                f"{p}.anti_posts_observed", f"{p}.pro_posts_observed", 30
-                            ),
-                        )
-                        for p in opens
-                    ],
-                    ("anti_pro_ratio",),
-                    ratio=True,
-                )
-            ],
-        ),
-        FigureSpec(
-            "reach",
-            "Users reached by pro-IS content",
-            [
-                Panel(
-                    "Users reached",
-                    _unit("users_reached"),
-                    [
-                        Series("that day", _col("users_reached")),
-                        Series("in the last 30 days", _col("users_reached_30d")),
-                    ],
-                )
-            ],
-        ),
-        FigureSpec(
-            "audience",
-            "Sympathizers, supporters and recruits",
-            [
-                Panel("Sympathizers", _unit("sympathizers"), [Series("", _col("sympathizers"))]),
-                Panel("Supporters", _unit("supporters"), [Series("", _col("supporters"))]),
-                Panel(
-                    "Cumulative recruits",
-                    _unit("cumulative_recruits"),
-                    [Series("", _col("cumulative_recruits"))],
-                ),
-            ],
-        ),
-        FigureSpec(
-            "counter",
-            "Counter-messaging posts per day (7-day mean)",
-            [
-                Panel(
-                    "Counter posts by kind",
-                    _unit("counter_posts_government"),
-                    [
-                        Series(kind, _rolling_mean(f"counter_posts_{kind}", 7))
-                        for kind in ("government", "credible", "organic")
-                    ],
-                )
-            ],
-        ),
-    ]
-    if encs:
-        figs.append(
-            FigureSpec(
-                "encrypted",
-                "Encrypted platforms",
-                [
-                    Panel(
-                        "Members of pro channels",
-                        _unit("members"),
-                        [Series(e, _col(f"{e}.members")) for e in encs],
-                    ),
-                    Panel(
-                        "Active pro channels",
-                        _unit("channels"),
-                        [Series(e, _col(f"{e}.channels")) for e in encs],
-                    ),
-                ],
-            )
-        )
-    figs += [
-        _component_figure(spec, opens, encs) for c in type(scenario).components for spec in c.plots
-    ]
+    figs = []
+    for component in type(scenario).components:
+        for fig in component.figures:
+            panels = [_panel(panel, opens, encs) for panel in fig.panels]
+            if all(panel.series for panel in panels):
+                figs.append(FigureSpec(fig.file, fig.title, panels))
     return figs
 
 
-def _component_figure(spec: PlotSpec, opens: list[str], encs: list[str]) -> FigureSpec:
-    """A plain figure a component declares: one panel per metric, a series per platform."""
-    panels = []
-    for metric in spec.metrics:
-        scope = describe(metric).scope
+def _panel(panel: declared.Panel, opens: list[str], encs: list[str]) -> Panel:
+    """A declared panel with its lines expanded into series (one per platform of the scope)."""
+    series = []
+    for line in panel.lines:
+        scope = describe(line.metric).scope
         names = opens if scope == "open" else encs if scope == "encrypted" else [""]
-        series = [
-            Series(p, _rolling_mean(f"{p}.{metric}" if p else metric, spec.rolling_days))
-            for p in names
-        ]
-        panels.append(Panel(describe(metric).description, _unit(metric), series, (metric,)))
-    return FigureSpec(spec.file, spec.title, panels)
+        for p in names:
+            column = f"{p}.{line.metric}" if p else line.metric
+            over = f"{p}.{line.over}" if p and line.over else line.over
+            series.append(Series(f"{p} {line.label}".strip(), _compute(line, column, over)))
+    unit = panel.unit or _unit(panel.lines[0].metric)
+    return Panel(panel.title, unit, series, panel.targets, panel.ratio)
+
+
+def _compute(line: declared.Line, column: str, over: str | None) -> Compute:
+    if line.stat == "value":
+        return _col(column)
+    if line.stat == "mean":
+        return _rolling_mean(column, line.days)
+    if over is None:
+        raise ValueError(f"a {line.stat!r} line of {line.metric} needs the metric it is 'over'")
+    if line.stat == "ratio":
+        return _rolling_ratio(column, over, line.days)
+    return _rolling_weighted(column, over, line.days)
 
 
 # --- drawing -----------------------------------------------------------------------------------
+
+
+def _nothing_to_draw(spec: FigureSpec, dailies: Sequence[pd.DataFrame]) -> bool:
+    """True if every line of the figure is zero or missing on every day of every replicate."""
+    for panel in spec.panels:
+        for series in panel.series:
+            for daily in dailies:
+                values = series.compute(daily).to_numpy(dtype=float)
+                if np.any(np.nan_to_num(values) != 0.0):
+                    return False
+    return True
 
 
 def quantile_bands(dailies: Sequence[pd.DataFrame], compute: Compute) -> pd.DataFrame:
@@ -470,6 +347,8 @@ def make_plots(
     )
     paths: list[Path] = []
     for spec in figure_specs(scenario):
+        if _nothing_to_draw(spec, dailies):  # a mechanism switched off (e.g. no redirect)
+            continue
         n = len(spec.panels)
         fig = Figure(figsize=(11, 1.2 + 3.0 * n), layout="constrained")
         FigureCanvasAgg(fig)
