@@ -33,12 +33,8 @@ def test_record_sums_equal_numpy(n_accounts: int, n_platforms: int, seed: int, d
     posts = rng.poisson(3.0, ids.size)
     loss = float(rng.random())
     got, n_running = kernels.record_sums(
-        active,
-        platform,
+        (active, platform, created, evasion, operator),
         length,
-        created,
-        evasion,
-        operator,
         day,
         n_platforms,
         25,
@@ -197,17 +193,12 @@ def test_feed_views_dose_followers_with_the_right_numbers_and_kinds() -> None:
         marks = kernels.new_marks(n_users)
         by_platform = np.zeros(2, np.int64)
         local, user, kind = kernels.feed_views(
-            pool,
-            start,
-            length,
+            (pool, start, length),
             accounts,
             posts,
             platform,
-            view_prob,
-            kind_edges,
-            share_p,
-            dose,
-            marks,
+            (view_prob, kind_edges, share_p),
+            (dose, marks),
             by_platform,
             h,
         )
@@ -234,17 +225,12 @@ def test_feed_views_of_a_follower_list_are_spread_evenly() -> None:
     gen, h = _stream(2)  # (gen, a local, lives as long as the test)
     dose = np.zeros(100, kernels.DOSE_DTYPE)
     kernels.feed_views(
-        pool,
-        np.array([0]),  # start
-        np.array([100]),  # length: 100 followers
+        (pool, np.array([0]), np.array([100])),  # graph: one account with 100 followers
         np.array([0]),  # the one account
         np.array([300]),  # posts
         np.array([0], np.int8),  # platform
-        np.array([0.1]),  # view_prob: about 3,000 views
-        np.array([0.0]),  # kind edges
-        np.array([0.0]),  # share_p
-        dose,
-        kernels.new_marks(100),
+        (np.array([0.1]), np.array([0.0]), np.array([0.0])),  # view_prob (3,000 views), kinds
+        (dose, kernels.new_marks(100)),
         np.zeros(1, np.int64),
         h,
     )

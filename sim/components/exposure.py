@@ -78,17 +78,12 @@ class Exposure(Component):
         p = sc.population
         g = m.graph
         v_local, v_user, v_kind = kernels.feed_views(
-            g.pool,
-            g.start,
-            g.length,
+            (g.pool, g.start, g.length),
             act,
             k,
             acc_t.platform,
-            self.view_prob,
-            self.kind_edges,
-            self.share_p,
-            u.pro_dose,
-            u.dosed,
+            (self.view_prob, self.kind_edges, self.share_p),
+            (u.pro_dose, u.dosed),
             today.tally.impressions,
             m.streams.handle("exposure"),
         )

@@ -101,12 +101,8 @@ class Posting(Component):
         ch = m.channels
         with_channel = ch.operator[ch.active_ids()] if m.enc_names else self._no_operators
         sums, n_running = kernels.record_sums(
-            t.column("active"),
-            t.platform,
+            (t.column("active"), t.platform, t.created, t.evasion, t.operator),
             m.graph.length,
-            t.created,
-            t.evasion,
-            t.operator,
             d,
             len(m.open_names),
             len(m.operators),

@@ -297,14 +297,9 @@ class PropagandaModel(mesa.Model):
         kernels.end_accounts(
             ids,
             d,
-            t.active,
-            t.ended,
-            t.created,
-            t.platform,
+            (t.active, t.ended, t.created, t.platform),
             bounds,
-            tally.susp_n,
-            tally.susp_followers,
-            tally.susp_age,
+            (tally.susp_n, tally.susp_followers, tally.susp_age),
         )
         scatter_add(self.users.n_following, lost, -1)
         return lost, bounds

@@ -45,30 +45,17 @@ def keep_table(relaxation: float, days: int = 4096) -> np.ndarray:
 
 @njit(cache=True)
 def update_attitudes(
-    marks,
-    positions,
-    pro_dose,
-    counter_dose,
-    attitude,
-    baseline,
-    susceptibility,
-    last_update,
-    state,
-    counts,
-    last_reached,
-    reach_buckets,
-    day,
-    keep,
-    log1p_table,
-    log1p_fine,
-    pro_effect,
-    counter_effect,
-    edges,
+    doses, people, tables, day, pro_effect, counter_effect, edges
 ):  # pragma: no cover - compiled
     """Relax, apply the day's doses, reclassify and clear the doses of the users marked in
     ``marks`` (those with a dose; found and cleared by ``marked_users``, ``positions`` being
     ``DEBRUIJN_POS``), in index order; keep the 30-day reach; returns (number of users reached
     by pro content, users newly recruited in index order).
+
+    Grouped arguments (tuples of arrays): ``doses`` = (marks, pro_dose, counter_dose);
+    ``people`` = (attitude, baseline, susceptibility, last_update, state, counts, last_reached,
+    reach_buckets), the users' state (``Users``); ``tables`` = (positions, keep, log1p_table,
+    log1p_fine).
 
     For each touched user: ``a = b + (a - b) *
     keep[elapsed]`` (relaxation since the last update, ``keep[n] = (1 - relaxation)**n``, 0
@@ -83,6 +70,11 @@ def update_attitudes(
     reach (if within the window) to today's, which is reset first (it held day ``day - W``).
     Done here rather than in a pass of its own: the user's other arrays are being read anyway.
     """
+    marks, pro_dose, counter_dose = doses
+    attitude, baseline, susceptibility, last_update, state, counts, last_reached, reach_buckets = (
+        people
+    )
+    positions, keep, log1p_table, log1p_fine = tables
     touched = marked_users(marks, positions)
     recruits = np.empty(len(touched), np.int64)
     n_rec = 0

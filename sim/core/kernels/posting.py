@@ -75,9 +75,12 @@ def pick_active(active, p, h):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def end_accounts(ids, day, active, ended, created, platform, bounds, n, followers, age):
-    """Accounts ``ids`` end on ``day`` (inactive, ``ended`` set); per platform, add their number,
-    followers (from the ``bounds`` of ``empty_slabs``) and ages to ``n``, ``followers``, ``age``."""
+def end_accounts(ids, day, accounts, bounds, tally):  # pragma: no cover - compiled
+    """Accounts ``ids`` end on ``day`` (inactive, ``ended`` set; ``accounts`` = (active, ended,
+    created, platform), columns of the account table); per platform, add their number, followers
+    (from the ``bounds`` of ``empty_slabs``) and ages to ``tally`` = (n, followers, age)."""
+    active, ended, created, platform = accounts
+    n, followers, age = tally
     for i in range(len(ids)):
         a = ids[i]
         active[a] = False
@@ -90,26 +93,17 @@ def end_accounts(ids, day, active, ended, created, platform, bounds, n, follower
 
 @njit(cache=True)
 def record_sums(
-    active,
-    platform,
-    length,
-    created,
-    evasion,
-    operator,
-    day,
-    n_platforms,
-    n_operators,
-    posters,
-    posts,
-    recall_loss,
-    other_operators,
+    accounts, length, day, n_platforms, n_operators, posters, posts, recall_loss, other_operators
 ):  # pragma: no cover - compiled
-    """The sums behind a day's metrics row, one row per open platform: over the active accounts,
+    """The sums behind a day's metrics row, one row per open platform: over the active accounts
+    (``accounts`` = (active, platform, created, evasion, operator), columns of the account
+    table; ``length`` their follower counts),
     (count, followers, age in days, evasion); over the day's ``posters`` and their ``posts``,
     (posts, posts weighted by ``1 - recall_loss * evasion``, what a keyword classifier of full
     recall would find: ``sim.observation``). Also the number of operators who run an active
     account or are among ``other_operators`` (those with a channel). One compiled call
     instead of masks and sums per platform."""
+    active, platform, created, evasion, operator = accounts
     out = np.zeros((n_platforms, 6))
     running = np.zeros(n_operators, np.bool_)
     for a in range(len(active)):

@@ -15,22 +15,12 @@ from sim.core.kernels.doses import accumulate, count_into
 
 
 @njit(cache=True)
-def feed_views(
-    pool,
-    start,
-    length,
-    accounts,
-    posts,
-    platform,
-    view_prob,
-    kind_edges,
-    share_p,
-    pro_dose,
-    marks,
-    impressions,
-    h,
-):  # pragma: no cover - compiled
+def feed_views(graph, accounts, posts, platform, params, doses, impressions, h):  # pragma: no cover
     """Feed views of the day: who sees what, counted into the pro doses.
+
+    Grouped arguments (tuples of arrays): ``graph`` = (pool, start, length) of the follower
+    graph (``FollowerGraph.arrays``), ``params`` = (view_prob, kind_edges, share_p) by open
+    platform, ``doses`` = (pro_dose, marks) of the users.
 
     Account ``accounts[i]`` (``deg`` followers, ``posts[i]`` posts today, on open platform
     ``p = platform[a]``) gets ``Poisson(deg * posts[i] * view_prob[p])`` views. A view is of a
@@ -59,6 +49,9 @@ def feed_views(
     the special group's phase and kinds. The doses are added in a pass of their own
     (``count_into``), which keeps many of these random memory accesses in flight together.
     """
+    pool, start, length = graph
+    view_prob, kind_edges, share_p = params
+    pro_dose, marks = doses
     n_acc = len(accounts)
     n_plain = np.zeros(n_acc, np.int64)
     n_special = np.zeros(n_acc, np.int64)
