@@ -479,3 +479,13 @@ def test_event_labels() -> None:
     s = tiny_scenario()
     assert plots.event_label(s.timeline[0]) == "purge 10,000 accounts (twitter)"
     assert plots.event_label(s.timeline[1]) == "automated flagging"
+
+
+def test_only_events_of_the_reported_days_are_drawn() -> None:
+    """Events after the end (or in the warm-up) get no line or label outside the panels."""
+    s = tiny_scenario()
+    assert plots.events_in_view(s) == list(s.timeline)
+    short = tiny_scenario(end=dt.date(2015, 12, 31))
+    assert [ev.date for ev in plots.events_in_view(short)] == [dt.date(2015, 4, 2)]
+    late = tiny_scenario(start=dt.date(2015, 4, 5))  # the purge falls in the warm-up
+    assert [ev.date for ev in plots.events_in_view(late)] == [dt.date(2016, 1, 1)]

@@ -98,7 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         err(str(error))
         return error.exit_code
     except KeyboardInterrupt:
-        err("interrupted" + ("; no results folder was written" if args.command == "run" else ""))
+        kept = "; nothing unfinished was kept (a results folder is kept once its data is complete)"
+        err("interrupted" + (kept if args.command == "run" else ""))
         return EXIT_INTERRUPTED
     except OSError as error:
         err(str(error))

@@ -242,8 +242,14 @@ def _ts(d: dt.date) -> pd.Timestamp:
     return pd.Timestamp(d)
 
 
+def events_in_view(scenario: Scenario) -> list[TimelineEvent]:
+    """The timeline events dated within the reported days (the plots' x-range): events of the
+    warm-up or after the end are not drawn, so their labels never spill outside a panel."""
+    return [ev for ev in scenario.timeline if scenario.start <= ev.date <= scenario.end]
+
+
 def _draw_events(ax: Axes, scenario: Scenario, labels: bool) -> None:
-    for ev in scenario.timeline:
+    for ev in events_in_view(scenario):
         ax.axvline(_ts(ev.date), color="0.45", linestyle="--", linewidth=0.8, zorder=1)
         if labels:
             ax.text(
