@@ -35,6 +35,7 @@ from sim.analysis.design import value_text
 from sim.analysis.outcomes import OutcomeSpec
 from sim.analysis.sweep import Plan
 from sim.config import keys
+from sim.config.problems import problem as invalid
 
 Method = Literal["sobol", "morris"]
 INDICES_CSV, INDICES_PARQUET, INDICES_PNG = "indices.csv", "indices.parquet", "indices.png"
@@ -61,17 +62,23 @@ class Lever(BaseModel):
     def _check(self) -> Lever:
         if self.key is not None:
             if self.keys:
-                raise ValueError("give either key or keys, not both")
+                raise invalid("give either key or keys, not both", at=("keys",))
             object.__setattr__(self, "keys", [self.key])
         if not self.keys:
-            raise ValueError("give the scenario key it sets: key: KEY or keys: [KEY, ...]")
+            raise invalid("give the scenario key it sets: key: KEY or keys: [KEY, ...]")
         lo, hi = self.bounds
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-            raise ValueError(f"bounds must be finite with lower < upper, got [{lo}, {hi}]")
+            raise invalid(
+                f"bounds must be finite with lower < upper, got [{lo}, {hi}]", at=("bounds",)
+            )
         if self.mode == "share" and (lo < 0 or hi > 1 or len(self.keys) < 2):
-            raise ValueError("mode share needs bounds within [0, 1] and at least two keys")
-        if len(set(self.keys)) != len(self.keys):
-            raise ValueError("a key is listed twice")
+            raise invalid(
+                "mode share needs bounds within [0, 1] and at least two keys", at=("mode",)
+            )
+        for i, key in enumerate(self.keys):
+            if key in self.keys[:i]:
+                where = ("keys", i) if self.key is None else ("key",)
+                raise invalid(f"the key {key!r} is listed twice", at=where)
         return self
 
 
@@ -87,17 +94,19 @@ class Params(BaseModel):
     @classmethod
     def _unique(cls, v: list[Any]) -> list[Any]:
         names = [x.name for x in v]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ValueError(f"names must be unique; {', '.join(twice)} appear twice")
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise invalid(f"names must be unique; {name} appears twice", at=(i, "name"))
         return v
 
     @model_validator(mode="after")
     def _keys_once(self) -> Params:
-        listed = [k for lever in self.levers for k in lever.keys]
-        twice = sorted({k for k in listed if listed.count(k) > 1})
-        if twice:
-            raise ValueError(f"a key may belong to one lever only: {', '.join(twice)}")
+        seen: set[str] = set()
+        for i, lever in enumerate(self.levers):
+            for key in lever.keys:
+                if key in seen:
+                    raise invalid(f"a key may belong to one lever only: {key}", at=("levers", i))
+            seen.update(lever.keys)
         return self
 
 

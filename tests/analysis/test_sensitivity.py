@@ -194,7 +194,23 @@ outcomes:
     [
         (
             GOOD.replace("bounds: [0.0001, 0.001]", "bounds: [0.001, 0.0001]"),
-            ":2: levers.0: bounds",
+            ":4: levers.0.bounds: bounds must be finite",
+        ),
+        (
+            GOOD.replace(
+                "outcomes:",
+                "  - name: intensity\n    key: moderation.twitter.flagging\n"
+                "    bounds: [0, 0.1]\noutcomes:",
+            ),
+            ":5: levers.1.name: names must be unique; intensity appears twice",
+        ),
+        (
+            GOOD.replace(
+                "outcomes:",
+                "  - name: again\n    key: moderation.twitter.intensity\n"
+                "    bounds: [0, 0.1]\noutcomes:",
+            ),
+            ":5: levers.1: a key may belong to one lever only: moderation.twitter.intensity",
         ),
         (
             GOOD.replace("    key:", "    kee:"),
