@@ -458,14 +458,5 @@ def finish(
     return post, estimate
 
 
-def record_step(folder: Path, step: str, outcome: str) -> None:
-    """Record a post-processing step (the fit report) in a finished folder's manifest."""
-    path = Path(folder) / folders.MANIFEST
-    if path.is_file():
-        manifest = folders.read_manifest(folder)
-        manifest.setdefault("post_processing", {})[step] = outcome
-        folders.write_json(path, manifest)
-
-
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)

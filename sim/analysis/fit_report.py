@@ -18,6 +18,7 @@ import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,6 @@ from sim.analysis.calibration import (
     Calibration,
     Setup,
     ess,
-    record_step,
     to_sample_space,
     weighted_quantile,
     with_parameters,
@@ -38,7 +38,7 @@ from sim.analysis.problem import Prior, Target, fmt
 from sim.config.resources import local_or_shipped
 from sim.execution.executors import Executor, make_executor
 from sim.execution.runner import run_one
-from sim.io.folders import PostProcessingFailed
+from sim.io import folders
 from sim.io.plots import figure_specs, make_plots
 from sim.scenario import Scenario, load_scenario
 
@@ -283,20 +283,17 @@ def write_report(
     folder's manifest (``post_processing``) and raised as ``PostProcessingFailed`` naming the
     folder, which keeps its posterior and overlay.
     """
-    step = "fit report"
-    try:
-        table = _write_report(
-            report, folder, calib_id, setup, problem, post, estimate, gens, draws, workers
+    tables: list[pd.DataFrame] = []
+
+    def step(_folder: Path, _manifest: dict[str, Any]) -> None:
+        tables.append(
+            _write_report(
+                report, folder, calib_id, setup, problem, post, estimate, gens, draws, workers
+            )
         )
-    except Exception as err:
-        why = f"{type(err).__name__}: {err}"
-        record_step(folder, step, f"failed: {why}")
-        raise PostProcessingFailed(folder, {step: why}) from err
-    except KeyboardInterrupt:
-        record_step(folder, step, "failed: interrupted")
-        raise
-    record_step(folder, step, "done")
-    return table
+
+    folders.post_process(folder, {"fit report": step})
+    return tables[0]
 
 
 def _write_report(

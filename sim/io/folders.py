@@ -223,8 +223,23 @@ def complete(
             "rename this one"
         )
     os.rename(folder, final)
-    if not post:
-        return final
+    if post:
+        _run_steps(final, manifest, post)
+    return final
+
+
+def post_process(folder: Path, post: Mapping[str, PostStep]) -> None:
+    """Run post-processing steps in an already finished folder (a calibration's fit report),
+    recorded in its manifest exactly as ``complete`` records its own steps."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    manifest.setdefault("post_processing", {}).update({step: "pending" for step in post})
+    _run_steps(folder, manifest, post)
+
+
+def _run_steps(final: Path, manifest: dict[str, Any], post: Mapping[str, PostStep]) -> None:
+    """Run each step in the finished folder, record its outcome in the manifest, and raise
+    ``PostProcessingFailed`` for the failures (a ``KeyboardInterrupt`` is re-raised as it is)."""
     failures: dict[str, str] = {}
     interrupted: BaseException | None = None
     for step, run in post.items():
@@ -243,4 +258,3 @@ def complete(
         raise interrupted
     if failures:
         raise PostProcessingFailed(final, failures)
-    return final
