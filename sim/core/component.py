@@ -166,6 +166,8 @@ class Component:
         for e in cls.events:
             if not (isinstance(e, type) and issubclass(e, TimelineEvent)):
                 raise TypeError(f"component {cls.name}: {e!r} is not a TimelineEvent subclass")
+        if cls.events and cls.handle is Component.handle:
+            raise TypeError(f"component {cls.name} declares timeline events but no handle()")
 
     def __init__(self, model: PropagandaModel) -> None:
         self.model = model

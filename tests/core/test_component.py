@@ -153,6 +153,12 @@ def test_bad_declarations_are_refused_when_the_class_is_made() -> None:
             name = "bad_event"
             events: ClassVar = (dict,)
 
+    with pytest.raises(TypeError, match="declares timeline events but no handle"):
+
+        class Unhandled(Component):
+            name = "unhandled"
+            events: ClassVar = (BumpEvent,)
+
 
 def test_assembly_refuses_clashes() -> None:
     class Clash(Component):
@@ -172,6 +178,9 @@ def test_assembly_refuses_clashes() -> None:
             action: Literal["purge"] = "purge"
 
         events: ClassVar = (Purge2,)
+
+        def handle(self, event: TimelineEvent) -> None:
+            pass
 
     with pytest.raises(TypeError, match="declared twice"):
         assemble_scenario((*COMPONENTS, SameTag))
