@@ -116,21 +116,40 @@ class Day:
     # diverted per language that exposure leaves for them
     search_diverted: np.ndarray | None
     diverted_searches: np.ndarray | None
+    # outside events' extension point (multipliers per open platform, 1 unless a component
+    # that models outside events, e.g. an attack or a major release, sets them during
+    # ``start``): on pro posting rates, on discovery impressions per post, on the moderation
+    # hazard's intensity, and on user reports
+    posting_factor: np.ndarray
+    discovery_factor: np.ndarray
+    moderation_factor: np.ndarray
+    report_factor: np.ndarray
 
     def __init__(self, n_open: int, n_enc: int) -> None:
         self.tally = DayTally.zeros(n_open, n_enc)
         self.new_fresh = np.zeros(n_open)
         self.new_recreated = np.zeros(n_open)
+        self._factors = tuple(np.ones(n_open) for _ in range(4))
         self.clear()
 
     def clear(self) -> None:
         """Start a new day: counts to zero, lists empty, every other field gone."""
         tally, fresh, recreated = self.tally, self.new_fresh, self.new_recreated
+        factors = self._factors
         self.__dict__.clear()
         tally.clear()
         fresh.fill(0.0)
         recreated.fill(0.0)
+        for f in factors:
+            f.fill(1.0)
         self.tally, self.new_fresh, self.new_recreated = tally, fresh, recreated
+        self._factors = factors
+        (
+            self.posting_factor,
+            self.discovery_factor,
+            self.moderation_factor,
+            self.report_factor,
+        ) = factors
         self.suspended = []
         self.follows = []
         self.invite_platform = []
