@@ -32,8 +32,9 @@ def test_record_sums_equal_numpy(n_accounts: int, n_platforms: int, seed: int, d
     with_channel = rng.integers(0, 25, 3)
     posts = rng.poisson(3.0, ids.size)
     loss = float(rng.random())
-    got, n_running = kernels.record_sums(
-        (active, platform, created, evasion, operator),
+    language = rng.integers(0, 3, n_accounts).astype(np.int8)
+    got, by_language, n_running = kernels.record_sums(
+        (active, platform, created, evasion, operator, language),
         length,
         day,
         n_platforms,
@@ -52,6 +53,13 @@ def test_record_sums_equal_numpy(n_accounts: int, n_platforms: int, seed: int, d
         k = posts[platform[ids] == i]
         visible = (k * (1.0 - loss * evasion[on].astype(np.float64))).sum()
         np.testing.assert_allclose(got[i, 4:], [k.sum(), visible], rtol=1e-12)
+        for lang in range(3):
+            mine = ids[(platform[ids] == i) & (language[ids] == lang)]
+            k_lang = posts[(platform[ids] == i) & (language[ids] == lang)]
+            want_lang = [mine.size, length[mine].sum(), k_lang.sum()]
+            np.testing.assert_array_equal(by_language[i, lang], want_lang)
+        # the languages add up to the platform's figures
+        np.testing.assert_allclose(by_language[i].sum(axis=0), got[i, [0, 1, 4]], rtol=1e-12)
 
 
 @settings(max_examples=60, deadline=None)

@@ -135,6 +135,9 @@ class Exposure(Component):
         s_plat = plat[s_local]
         tally.impressions += np.bincount(s_plat, n_share_views, minlength=n_open).astype(np.int64)
         tally.shares[:] = np.bincount(s_plat, minlength=n_open)
+        s_lang = self.model.accounts.language[act[s_local]]
+        by_language = np.bincount(s_plat * 3 + s_lang, minlength=n_open * 3)
+        tally.shares_by_language[:] = by_language.reshape(n_open, 3)
         tally.shares_observed_weight[:] = np.bincount(s_plat, seen, minlength=n_open)
 
     def _special_views(

@@ -18,6 +18,7 @@ from typing import ClassVar
 import numpy as np
 
 from sim.components.observation import observation_of
+from sim.config.schema import LANGUAGES
 from sim.core import kernels
 from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel
 
@@ -57,6 +58,32 @@ class Posting(Component):
             "0..1",
             "Mean evasion of active pro accounts; NaN if there are none",
         ),
+        *(
+            spec
+            for lang in LANGUAGES
+            for spec in (
+                MetricSpec(
+                    f"pro_posts_{lang}",
+                    "open",
+                    "posts/day",
+                    f"Pro posts actually made by {lang.title()}-language accounts, plus shares "
+                    "of their posts by users",
+                ),
+                MetricSpec(
+                    f"active_accounts_{lang}",
+                    "open",
+                    "accounts",
+                    f"{lang.title()}-language pro accounts active at the end of the day",
+                ),
+                MetricSpec(
+                    f"mean_followers_{lang}",
+                    "open",
+                    "followers",
+                    f"Mean followers of active {lang.title()}-language pro accounts; NaN if "
+                    "there are none",
+                ),
+            )
+        ),
     )
 
     figures: ClassVar = (
@@ -72,6 +99,26 @@ class Posting(Component):
                 ),
             ),
         ),
+        FigureSpec(
+            "languages",
+            "Pro-IS accounts by language (open platforms)",
+            (
+                Panel(
+                    "Pro posts per day (7-day mean)",
+                    tuple(
+                        Line(f"pro_posts_{lang}", lang, stat="mean", days=7) for lang in LANGUAGES
+                    ),
+                ),
+                Panel(
+                    "Active pro accounts",
+                    tuple(Line(f"active_accounts_{lang}", lang) for lang in LANGUAGES),
+                ),
+                Panel(
+                    "Mean followers of active accounts",
+                    tuple(Line(f"mean_followers_{lang}", lang) for lang in LANGUAGES),
+                ),
+            ),
+        ),
     )
 
     def refresh(self) -> None:
@@ -84,6 +131,11 @@ class Posting(Component):
             self.columns(m)
             for m in ("pro_posts_true", "active_accounts", "mean_followers", "mean_account_age")
         ] + [self.columns("mean_evasion")]
+        # per language: (pro posts, active accounts, mean followers) columns, one per platform
+        self._lang_cols = [
+            [self.columns(f"{metric}_{lang}") for lang in LANGUAGES]
+            for metric in ("pro_posts", "active_accounts", "mean_followers")
+        ]
 
     def post(self, d: int) -> None:
         m = self.model
@@ -100,8 +152,8 @@ class Posting(Component):
         m, t, today = self.model, self.model.accounts, self.model.today
         ch = m.channels
         with_channel = ch.operator[ch.active_ids()] if m.enc_names else self._no_operators
-        sums, n_running = kernels.record_sums(
-            (t.column("active"), t.platform, t.created, t.evasion, t.operator),
+        sums, by_language, n_running = kernels.record_sums(
+            (t.column("active"), t.platform, t.created, t.evasion, t.operator, t.language),
             m.graph.length,
             d,
             len(m.open_names),
@@ -123,3 +175,17 @@ class Posting(Component):
             row[c_fol[i]] = followers / n_act if n_act else NAN
             row[c_age[i]] = age / n_act if n_act else NAN
             row[c_ev[i]] = evasion / n_act if n_act else NAN
+        self._record_languages(row, by_language)
+
+    def _record_languages(self, row: np.ndarray, by_language: np.ndarray) -> None:
+        """Pro posts (with the shares of the language's posts), active accounts and mean
+        followers by account language, per open platform."""
+        s = self.model.scale
+        shares = self.model.today.tally.shares_by_language
+        c_posts, c_act, c_fol = self._lang_cols
+        for i in range(by_language.shape[0]):
+            for j in range(len(LANGUAGES)):
+                n_act, followers, n_posts = by_language[i, j].tolist()
+                row[c_posts[j][i]] = (n_posts + int(shares[i, j])) * s
+                row[c_act[j][i]] = n_act * s
+                row[c_fol[j][i]] = followers / n_act if n_act else NAN

@@ -55,6 +55,7 @@ class DayTally:
     impressions: np.ndarray
     shares: np.ndarray
     shares_observed_weight: np.ndarray
+    shares_by_language: np.ndarray  # (open platform, language of the shared post's account)
     susp_n: np.ndarray
     susp_followers: np.ndarray
     susp_age: np.ndarray
@@ -71,6 +72,7 @@ class DayTally:
             z(n_open, np.int64),
             z(n_open, np.int64),
             z(n_open),
+            z((n_open, 3), np.int64),
             z(n_open, np.int64),
             z(n_open),
             z(n_open),

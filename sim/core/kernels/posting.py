@@ -96,15 +96,17 @@ def record_sums(
     accounts, length, day, n_platforms, n_operators, posters, posts, recall_loss, other_operators
 ):  # pragma: no cover - compiled
     """The sums behind a day's metrics row, one row per open platform: over the active accounts
-    (``accounts`` = (active, platform, created, evasion, operator), columns of the account
-    table; ``length`` their follower counts),
+    (``accounts`` = (active, platform, created, evasion, operator, language), columns of the
+    account table; ``length`` their follower counts),
     (count, followers, age in days, evasion); over the day's ``posters`` and their ``posts``,
     (posts, posts weighted by ``1 - recall_loss * evasion``, what a keyword classifier of full
-    recall would find: ``sim.observation``). Also the number of operators who run an active
-    account or are among ``other_operators`` (those with a channel). One compiled call
-    instead of masks and sums per platform."""
-    active, platform, created, evasion, operator = accounts
+    recall would find: ``sim.observation``). The same by platform and account language
+    (``by_language[platform, language]`` = (count, followers, posts)). Also the number of
+    operators who run an active account or are among ``other_operators`` (those with a
+    channel). One compiled call instead of masks and sums per platform."""
+    active, platform, created, evasion, operator, language = accounts
     out = np.zeros((n_platforms, 6))
+    by_language = np.zeros((n_platforms, 3, 3))
     running = np.zeros(n_operators, np.bool_)
     for a in range(len(active)):
         if not active[a]:
@@ -114,12 +116,16 @@ def record_sums(
         row[1] += length[a]
         row[2] += day - created[a]
         row[3] += evasion[a]
+        lang = by_language[platform[a], language[a]]
+        lang[0] += 1.0
+        lang[1] += length[a]
         running[operator[a]] = True
     for i in range(len(posters)):
         a = posters[i]
         row = out[platform[a]]
         row[4] += posts[i]
         row[5] += posts[i] * (1.0 - recall_loss * evasion[a])
+        by_language[platform[a], language[a], 2] += posts[i]
     for o in other_operators:
         running[o] = True
-    return out, running.sum()
+    return out, by_language, running.sum()
