@@ -120,3 +120,20 @@ def window_mean(daily: pd.DataFrame, column: str, start: dt.date, end: dt.date) 
     idx = pd.DatetimeIndex(daily.index)
     sel = (idx >= pd.Timestamp(start)) & (idx <= pd.Timestamp(end))
     return float(np.nanmean(daily.loc[sel, column].to_numpy())) if sel.any() else float("nan")
+
+
+def distinct_accounts(daily: pd.DataFrame, platform: str, start: dt.date, end: dt.date) -> float:
+    """Distinct pro accounts used on ``platform`` between two dates (inclusive): those active
+    at the end of the day before ``start`` plus every account opened in the window (fresh and
+    re-created), whether or not they were still active at its end. This is what the ISIS
+    Twitter Census counts ("accounts used by supporters during" Sep-Dec 2014, not all active at
+    the same time). NaN if the table does not hold the day before ``start``."""
+    idx = pd.DatetimeIndex(daily.index)
+    before = pd.Timestamp(start) - pd.Timedelta(days=1)
+    if before not in idx:
+        return float("nan")
+    sel = (idx >= pd.Timestamp(start)) & (idx <= pd.Timestamp(end))
+    opened = daily.loc[
+        sel, [f"{platform}.new_accounts_fresh", f"{platform}.new_accounts_recreated"]
+    ]
+    return float(daily.loc[before, f"{platform}.active_accounts"] + opened.to_numpy().sum())
