@@ -148,7 +148,7 @@ def test_stochastic_round_of_integers_is_exact() -> None:
 
 def test_suspended_are_those_whose_uniform_falls_below_their_probability() -> None:
     """Two platforms: the second's settings suspend everyone, the first's nobody."""
-    from sim.components.moderation import hazard_parameters, suspended
+    from sim.components.moderation import NO_EXTRA, hazard_parameters, suspended
     from sim.core.draws import handle as draws_of
 
     rng = np.random.default_rng(3)
@@ -165,7 +165,9 @@ def test_suspended_are_those_whose_uniform_falls_below_their_probability() -> No
     stream = iter([draws_of(g) for g in gens]).__next__
     r = np.random.default_rng(11).random(n)
     params = np.array([hazard_parameters(M), hazard_parameters(M)])
-    got = suspended(accounts, posts, platform, followers, evasion, created, 10, params, stream())
+    got = suspended(
+        accounts, posts, platform, followers, evasion, created, 10, params, NO_EXTRA, stream()
+    )
     want = r < suspension_probability(
         posts, followers[accounts], evasion[accounts], 10 - created[accounts], M
     )
@@ -173,6 +175,8 @@ def test_suspended_are_those_whose_uniform_falls_below_their_probability() -> No
     everyone = M.model_copy(update={"intensity": 0.0, "flagging": 1.0, "flag_window_days": 1e9})
     nobody = M.model_copy(update={"intensity": 0.0})
     params = np.array([hazard_parameters(nobody), hazard_parameters(everyone)])
-    got = suspended(accounts, posts, platform, followers, evasion, created, 10, params, stream())
+    got = suspended(
+        accounts, posts, platform, followers, evasion, created, 10, params, NO_EXTRA, stream()
+    )
     on_second = accounts[platform[accounts] == 1]
     np.testing.assert_array_equal(got, on_second[r[platform[accounts] == 1] < 1 - math.exp(-1)])
