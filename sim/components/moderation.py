@@ -384,6 +384,8 @@ class ModerationComponent(Component):
                             over="suspensions",
                         ),
                     ),
+                    unit="share",
+                    ratio=True,
                 ),
                 Panel(
                     "Median age at suspension since the first day (days)",
