@@ -649,8 +649,8 @@ class ModerationComponent(Component):
         """Add ages at suspension to the counts since the first reported day."""
         top = int(ages.max()) + 1
         if top > self._age_counts.shape[1]:
-            grown = np.zeros((self._age_counts.shape[0], max(top, 2 * self._age_counts.shape[1])))
-            grown = grown.astype(np.int64)
+            width = max(top, 2 * self._age_counts.shape[1])
+            grown = np.zeros((self._age_counts.shape[0], width), dtype=np.int64)
             grown[:, : self._age_counts.shape[1]] = self._age_counts
             self._age_counts = grown
         np.add.at(self._age_counts, (plat.astype(np.int64), ages), 1)
