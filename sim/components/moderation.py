@@ -97,6 +97,7 @@ class Moderation(Strict):
 
 
 REFERENCE_POSTS = 5.0
+OPPOSED_EVERY = 7  # days between counts of the opposed share of each language (reports)
 REFERENCE_FOLLOWERS = 1000.0
 
 
@@ -197,29 +198,78 @@ def suspended(accounts, posts, platform, followers, evasion, created, day, param
     return out[:n]
 
 
-def median_from_counts(counts: np.ndarray) -> float:
+@njit(cache=True)
+def _median_of_counts(counts):  # pragma: no cover - compiled
     """Median of the values ``0, 1, ...`` counted ``counts[v]`` times (the mean of the two
     middle ones for an even number, as ``np.median``); NaN if there are none."""
-    cum = np.cumsum(counts)
-    n = int(cum[-1]) if cum.size else 0
+    n = 0
+    for c in counts:
+        n += c
     if n == 0:
-        return NAN
-    lo, hi = np.searchsorted(cum, [(n - 1) // 2, n // 2], side="right").tolist()
-    return (lo + hi) / 2.0
+        return np.nan
+    lo_rank, hi_rank = (n - 1) // 2, n // 2
+    lo = -1
+    seen = 0
+    for v in range(len(counts)):
+        seen += counts[v]
+        if lo < 0 and seen > lo_rank:
+            lo = v
+        if seen > hi_rank:
+            return (lo + v) / 2.0
+    return np.nan
 
 
-def report_views(
-    posts: np.ndarray,
-    followers: np.ndarray,
-    discovery: np.ndarray,
-    share_views: np.ndarray,
-    opposed_share: np.ndarray,
-) -> np.ndarray:
-    """Expected views of each account's posts today by opposed users: its ``posts`` times its
-    discovery impressions per post (``discovery``, after evasion and diverted searches) plus
-    the share views its followers' shares bring (``share_views`` per follower and post), times
-    the opposed share of its language's users (``opposed_share``, per account)."""
-    return posts * (discovery + share_views * followers) * opposed_share
+def median_from_counts(counts: np.ndarray) -> float:
+    """Median of the values ``0, 1, ...`` counted ``counts[v]`` times; NaN if none."""
+    return float(_median_of_counts(np.asarray(counts, dtype=np.int64)))
+
+
+@njit(cache=True)
+def tally_ages(plat, ages, counts, out):  # pragma: no cover - compiled
+    """The day's ages at suspension (``ages[j]`` of an account of open platform ``plat[j]``):
+    adds them to ``counts`` (platform x age in days, since the first reported day; wide
+    enough) and fills ``out`` per platform: suspensions under 2 days, under 7 days, the median
+    age that day (NaN if none), the median of all ages in ``counts`` (NaN if none)."""
+    for p in range(out.shape[0]):
+        mine = np.sort(ages[plat == p])
+        n = len(mine)
+        for a in mine:
+            counts[p, a] += 1
+        out[p, 0] = np.sum(mine < 2)
+        out[p, 1] = np.sum(mine < 7)
+        out[p, 2] = (mine[(n - 1) // 2] + mine[n // 2]) / 2.0 if n else np.nan
+        out[p, 3] = _median_of_counts(counts[p])
+
+
+@njit(cache=True)
+def extra_hazards(accounts, posts, cols, known, by_platform, diverted, opposed):  # pragma: no cover
+    """Hazards of known operators and user reports for ``accounts`` with today's ``posts``
+    (``cols`` = (platform, operator, language, evasion, followers) of the account table).
+
+    ``known[p, o]``: platform ``p`` knows operator ``o`` (no column: none known);
+    ``by_platform[p]`` = (1 / response_days, report_weight * report_factor, discovery *
+    discovery_factor, share views per follower and post, evasion_recall_loss); ``diverted[p,
+    l]`` the share of searches diverted; ``opposed[l]`` the opposed share of language ``l``.
+    The report term is ``report * V`` with ``V = posts * (discovery * (1 - loss * evasion) *
+    (1 - diverted) + share_views * followers) * opposed``, the expected views of the
+    account's posts by opposed users today.
+    """
+    platform, operator, language, evasion, followers = cols
+    out = np.zeros(len(accounts))
+    check_known = known.shape[1] > 0
+    for i in range(len(accounts)):
+        a = accounts[i]
+        p = platform[a]
+        known_h, report, disc, share_views, loss = by_platform[p]
+        h = 0.0
+        if check_known and known[p, operator[a]]:
+            h += known_h
+        if report > 0.0:
+            lang = language[a]
+            d = disc * (1.0 - loss * np.float64(evasion[a])) * (1.0 - diverted[p, lang])
+            h += report * (posts[i] * (d + share_views * followers[a]) * opposed[lang])
+        out[i] = h
+    return out
 
 
 def choose_purged(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -455,6 +505,9 @@ class ModerationComponent(Component):
         self._age_day = -(2**31)
         self._ages: list[tuple[np.ndarray, np.ndarray]] = []
         self._age_counts = np.zeros((n_open, 0), dtype=np.int64)
+        self._cum_median = [NAN] * n_open
+        self._opposed = np.zeros(3)  # opposed share of each language's users (reports)
+        self._opposed_day = -(2**31)
         self._similar_n = np.zeros(n_open, dtype=np.int64)
         self._similar_day = -(2**31)
 
@@ -486,36 +539,47 @@ class ModerationComponent(Component):
         """Hazards on top of visibility and flagging for today's active accounts (``today.act``):
         ``1 / response_days`` if the platform knows the account's operator, plus
         ``report_weight * report_factor`` times the expected views of its posts by opposed
-        users today (``report_views``)."""
+        users today (``extra_hazards``)."""
         m = self.model
         t, today = m.accounts, m.today
-        act = today.act
-        plat = t.platform[act]
-        extra = np.zeros(act.size)
+        n_open = len(m.open_names)
+        known = self.known[:, :0]
         if self.any_known:
             self._grow_known()
-            extra += self.known[plat, t.operator[act]] * self.known_hazard[plat]
-        if self.reporting:
+            known = self.known
+        report = self.report_weight * today.report_factor
+        if self.reporting and m.day - self._opposed_day >= OPPOSED_EVERY:
+            # the opposed share of each language's users, counted once a week (attitudes move
+            # slowly; a count every day would cost a pass over all users)
             u = m.users
             starts = u.lang_start.tolist()
-            opposed = np.array(
-                [
-                    np.count_nonzero(u.state[starts[lang] : starts[lang + 1]] == OPPOSED)
-                    / max(1, starts[lang + 1] - starts[lang])
-                    for lang in range(3)
-                ]
-            )
-            lang = t.language[act]
-            evasion = t.evasion[act].astype(np.float64)
-            disc = self.discovery[plat] * today.discovery_factor[plat]
-            disc = disc * (1.0 - self.recall_loss * evasion)
-            if today.search_diverted is not None:
-                disc = disc * (1.0 - today.search_diverted[plat, lang])
-            views = report_views(
-                today.k, m.graph.length[act], disc, self.share_views[plat], opposed[lang]
-            )
-            extra += self.report_weight[plat] * today.report_factor[plat] * views
-        return extra
+            for lang in range(3):
+                n = np.count_nonzero(u.state[starts[lang] : starts[lang + 1]] == OPPOSED)
+                self._opposed[lang] = n / max(1, starts[lang + 1] - starts[lang])
+            self._opposed_day = m.day
+        opposed = self._opposed
+        diverted = today.search_diverted
+        if diverted is None:
+            diverted = np.zeros((n_open, 3))
+        per_platform = np.stack(
+            [
+                self.known_hazard,
+                report,
+                self.discovery * today.discovery_factor,
+                self.share_views,
+                np.full(n_open, self.recall_loss),
+            ],
+            axis=1,
+        )
+        return extra_hazards(
+            today.act,
+            today.k,
+            (t.platform, t.operator, t.language, t.evasion, m.graph.length),
+            known,
+            per_platform,
+            diverted,
+            opposed,
+        )
 
     def _grow_known(self) -> None:
         """Room in ``known`` for every operator of the model."""
@@ -613,18 +677,17 @@ class ModerationComponent(Component):
             c_sim,
             c_known,
         ) = self._cols
-        medians = [NAN] * n_open
         under2 = under7 = [0] * n_open
+        medians = [NAN] * n_open
         if self._age_day == d and self._ages:
             plat = np.concatenate([p for p, _ in self._ages])
             ages = np.concatenate([a for _, a in self._ages]).astype(np.int64)
-            under2 = np.bincount(plat[ages < 2], minlength=n_open).tolist()
-            under7 = np.bincount(plat[ages < 7], minlength=n_open).tolist()
-            self._count_ages(plat, ages)
-            for i in range(n_open):
-                mine = ages[plat == i] if n_open > 1 else ages
-                if mine.size:
-                    medians[i] = float(np.median(mine))
+            self._room_for_age(int(ages.max()))
+            out = np.empty((n_open, 4))
+            tally_ages(plat, ages, self._age_counts, out)
+            under2, under7 = out[:, 0].tolist(), out[:, 1].tolist()
+            medians = out[:, 2].tolist()
+            self._cum_median = out[:, 3].tolist()
         similar = self._similar_n.tolist() if self._similar_day == d else [0] * n_open
         known = np.count_nonzero(self.known, axis=1).tolist() if self.any_known else [0] * n_open
         for i in range(n_open):
@@ -639,18 +702,14 @@ class ModerationComponent(Component):
             row[c_s2[i]] = under2[i] / n_susp if n_susp else NAN
             row[c_s7[i]] = under7[i] / n_susp if n_susp else NAN
             row[c_med[i]] = medians[i]
-            row[c_cmed[i]] = (
-                median_from_counts(self._age_counts[i]) if self._age_counts.shape[1] else NAN
-            )
+            row[c_cmed[i]] = self._cum_median[i]
             row[c_sim[i]] = similar[i] * s
             row[c_known[i]] = known[i] * s
 
-    def _count_ages(self, plat: np.ndarray, ages: np.ndarray) -> None:
-        """Add ages at suspension to the counts since the first reported day."""
-        top = int(ages.max()) + 1
-        if top > self._age_counts.shape[1]:
-            width = max(top, 2 * self._age_counts.shape[1])
+    def _room_for_age(self, age: int) -> None:
+        """Room in the counts since the first reported day for ages up to ``age``."""
+        if age >= self._age_counts.shape[1]:
+            width = max(age + 1, 2 * self._age_counts.shape[1])
             grown = np.zeros((self._age_counts.shape[0], width), dtype=np.int64)
             grown[:, : self._age_counts.shape[1]] = self._age_counts
             self._age_counts = grown
-        np.add.at(self._age_counts, (plat.astype(np.int64), ages), 1)
