@@ -70,6 +70,24 @@ OUTCOMES: tuple[Outcome, ...] = (
     ),
     Outcome("anti_pro_ratio_last_180", "ratio", "Observed anti:pro ratio over the last 180 days"),
     Outcome("total_suspensions", "accounts", "Suspensions over the whole run"),
+    Outcome(
+        "share_suspended_under_2d",
+        "share",
+        "Share of the run's suspensions at an age under 2 days (from the daily counts); NaN if "
+        "none",
+    ),
+    Outcome(
+        "share_suspended_under_7d",
+        "share",
+        "Share of the run's suspensions at an age under 7 days (from the daily counts); NaN if "
+        "none",
+    ),
+    Outcome(
+        "median_age_suspended",
+        "days",
+        "Median age at suspension over the whole run (last value of the cumulative median); "
+        "NaN if none",
+    ),
     Outcome("total_recruits", "users", "Recruits over the whole run"),
     Outcome("sympathizers_end", "users", "Sympathizers on the last day"),
     Outcome("encrypted_members_end", "users", "Members of encrypted channels on the last day"),
@@ -80,6 +98,20 @@ def _weighted_followers(df: pd.DataFrame, p: str) -> float:
     n = df[f"{p}.suspensions"].to_numpy()
     f = df[f"{p}.mean_followers_suspended"].fillna(0.0).to_numpy()
     return float((n * f).sum() / n.sum()) if n.sum() > 0 else float("nan")
+
+
+def _share_of_suspensions(df: pd.DataFrame, p: str, column: str) -> float:
+    if f"{p}.{column}" not in df:  # (a table from before these metrics)
+        return float("nan")
+    n = float(df[f"{p}.suspensions"].sum())
+    return float(df[f"{p}.{column}"].sum()) / n if n > 0 else float("nan")
+
+
+def _last_value(df: pd.DataFrame, column: str) -> float:
+    if column not in df:
+        return float("nan")
+    values = df[column].dropna()
+    return float(values.iloc[-1]) if len(values) else float("nan")
 
 
 def summarize(daily: pd.DataFrame, open_platforms: list[str], encrypted: list[str]) -> dict:
@@ -107,6 +139,9 @@ def summarize(daily: pd.DataFrame, open_platforms: list[str], encrypted: list[st
         "followers_suspended_last_180": _weighted_followers(last180, p),
         "anti_pro_ratio_last_180": float(anti / pro) if pro > 0 else float("nan"),
         "total_suspensions": float(daily[f"{p}.suspensions"].sum()),
+        "share_suspended_under_2d": _share_of_suspensions(daily, p, "suspended_under_2d"),
+        "share_suspended_under_7d": _share_of_suspensions(daily, p, "suspended_under_7d"),
+        "median_age_suspended": _last_value(daily, f"{p}.median_age_suspended_cumulative"),
         "total_recruits": float(daily["new_recruits"].sum()),
         "sympathizers_end": float(daily["sympathizers"].iloc[-1]),
         "encrypted_members_end": float(

@@ -37,7 +37,9 @@ def test_shipped_files_are_the_checkouts_data_folders() -> None:
         "counter_messaging_only",
         "no_countermeasures",
         "redirect_method",
+        "repeat_offender_detection",
         "suspensions_only",
+        "user_reports",
     ]
 
 

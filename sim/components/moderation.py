@@ -9,7 +9,16 @@ The hazard of an active account grows with its visibility (posts and followers, 
 reference account with 5 posts a day and 1,000 followers) and with the platform's current
 intensity; evasion removes part of it; automated flagging adds a hazard for young accounts.
 Purges (timeline events) suspend a given number of accounts at once, the most visible first in
-expectation. All draws use the ``moderation`` stream.
+expectation. All these draws use the ``moderation`` stream.
+
+Operator-aware moderation and user reports (all off by default; section 7.11 of the ODD):
+a suspension links the account to its operator with probability ``detection`` (the platform
+then *knows* the operator), and every active account of a known operator faces an extra hazard
+``1 / response_days``; with ``similar_detection`` the other active accounts of a just-suspended
+account's operator are found at once; with ``report_weight`` an account's hazard grows with
+the expected views of its posts by opposed users today (who report them). These draws use the
+``detection`` stream, so with the new settings at 0 every draw of the model is unchanged.
+The ages of the suspended accounts are tallied per day for the age-at-suspension metrics.
 
 The daily hazard is computed by one compiled loop (``suspended``) over the day's active
 accounts of every platform: as a chain of numpy operations per platform it cost more than the
@@ -25,10 +34,12 @@ from typing import ClassVar, Literal
 import numpy as np
 from numba import njit
 
+from sim.components.observation import observation_of
 from sim.config.problems import problem
 from sim.config.schema import P, PlatformEvent, ScenarioBase, Strict, TimelineEvent
 from sim.core import draws
 from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel
+from sim.core.state.users import OPPOSED
 
 NAN = float("nan")
 
@@ -51,9 +62,42 @@ class Moderation(Strict):
     channel_takedown_rate: float = P(
         0.0, "Daily takedown hazard of an encrypted channel", "1/day", ge=0, le=1
     )
+    detection: float = P(
+        0.0,
+        "Probability that a suspension links the account to its operator (the platform then "
+        "knows the operator: repeat-offender detection)",
+        "",
+        ge=0,
+        le=1,
+    )
+    response_days: float = P(
+        30.0,
+        "Mean time for the platform to find an active account of a known operator (extra "
+        "daily hazard 1 / response_days on each)",
+        "days",
+        ge=0.1,
+        le=3650,
+    )
+    similar_detection: float = P(
+        0.0,
+        "Probability that each other active account of a just-suspended account's operator "
+        "is found and suspended at once (accounts similar to those reported)",
+        "",
+        ge=0,
+        le=1,
+    )
+    report_weight: float = P(
+        0.0,
+        "Extra daily hazard per expected view of the account's posts by an opposed user "
+        "today (user reports acted on)",
+        "1/impression",
+        ge=0,
+        le=1,
+    )
 
 
 REFERENCE_POSTS = 5.0
+OPPOSED_EVERY = 7  # days between counts of the opposed share of each language (reports)
 REFERENCE_FOLLOWERS = 1000.0
 
 
@@ -97,22 +141,30 @@ def hazard_parameters(m: Moderation) -> np.ndarray:
 
 
 @njit(cache=True)
-def _probabilities(posts, followers, evasion, age, which, params):  # pragma: no cover
+def _probabilities(posts, followers, evasion, age, which, params, extra):  # pragma: no cover
     """Suspension probability of each account ``i``, under the settings ``params[which[i]]``.
 
-    Hazard ``intensity * visibility * (1 - evasion_protection * evasion)``, plus ``flagging``
-    below ``flag_window_days`` of age; probability ``1 - exp(-hazard)``. (Evasion is 32-bit;
-    its product with the protection stays 32-bit, as in numpy.)
+    Hazard ``intensity * visibility * (1 - evasion_protection * e)``, plus ``flagging``
+    below ``flag_window_days`` of age, plus ``extra[i]`` if ``extra`` is not empty (known
+    operators and user reports, ``ModerationComponent.extra_hazard``); probability
+    ``1 - exp(-hazard)``. (Evasion is 32-bit; its product with the protection stays 32-bit, as
+    in numpy.)
     """
     out = np.empty(len(posts))
     one = np.float32(1.0)
+    more = len(extra) > 0
     for i in range(len(posts)):
         intensity, post_w, follower_w, protection, flagging, window = params[which[i]]
         vis = _visibility(posts[i], followers[i], post_w, follower_w)
         kept = one - np.float32(protection) * evasion[i]
         h = intensity * vis * kept + flagging * (age[i] < window)
+        if more:
+            h += extra[i]
         out[i] = -np.expm1(-h)
     return out
+
+
+NO_EXTRA = np.zeros(0)
 
 
 def suspension_probability(
@@ -121,20 +173,22 @@ def suspension_probability(
     evasion: np.ndarray,
     age: np.ndarray,
     m: Moderation,
+    extra: np.ndarray = NO_EXTRA,
 ) -> np.ndarray:
-    """Probability that each account is suspended today."""
+    """Probability that each account is suspended today (``extra``: added hazards)."""
     which = np.zeros(len(posts), dtype=np.int64)
-    return _probabilities(posts, followers, evasion, age, which, hazard_parameters(m)[None, :])
+    params = hazard_parameters(m)[None, :]
+    return _probabilities(posts, followers, evasion, age, which, params, extra)
 
 
 @njit(cache=True)
-def suspended(accounts, posts, platform, followers, evasion, created, day, params, h):
+def suspended(accounts, posts, platform, followers, evasion, created, day, params, extra, h):
     """The ``accounts`` (active, with today's ``posts``) suspended today: those whose uniform,
     drawn in order from the stream ``h`` (``sim.core.draws``), falls below their probability under
-    their platform's row of ``params``."""
+    their platform's row of ``params`` (plus ``extra`` hazards, if not empty)."""
     age = day - created[accounts]
     prob = _probabilities(
-        posts, followers[accounts], evasion[accounts], age, platform[accounts], params
+        posts, followers[accounts], evasion[accounts], age, platform[accounts], params, extra
     )
     out = np.empty(len(accounts), np.int64)
     n = 0
@@ -142,6 +196,80 @@ def suspended(accounts, posts, platform, followers, evasion, created, day, param
         out[n] = accounts[i]
         n += draws.uniform(h) < prob[i]
     return out[:n]
+
+
+@njit(cache=True)
+def _median_of_counts(counts):  # pragma: no cover - compiled
+    """Median of the values ``0, 1, ...`` counted ``counts[v]`` times (the mean of the two
+    middle ones for an even number, as ``np.median``); NaN if there are none."""
+    n = 0
+    for c in counts:
+        n += c
+    if n == 0:
+        return np.nan
+    lo_rank, hi_rank = (n - 1) // 2, n // 2
+    lo = -1
+    seen = 0
+    for v in range(len(counts)):
+        seen += counts[v]
+        if lo < 0 and seen > lo_rank:
+            lo = v
+        if seen > hi_rank:
+            return (lo + v) / 2.0
+    return np.nan
+
+
+def median_from_counts(counts: np.ndarray) -> float:
+    """Median of the values ``0, 1, ...`` counted ``counts[v]`` times; NaN if none."""
+    return float(_median_of_counts(np.asarray(counts, dtype=np.int64)))
+
+
+@njit(cache=True)
+def tally_ages(plat, ages, counts, out):  # pragma: no cover - compiled
+    """The day's ages at suspension (``ages[j]`` of an account of open platform ``plat[j]``):
+    adds them to ``counts`` (platform x age in days, since the first reported day; wide
+    enough) and fills ``out`` per platform: suspensions under 2 days, under 7 days, the median
+    age that day (NaN if none), the median of all ages in ``counts`` (NaN if none)."""
+    for p in range(out.shape[0]):
+        mine = np.sort(ages[plat == p])
+        n = len(mine)
+        for a in mine:
+            counts[p, a] += 1
+        out[p, 0] = np.sum(mine < 2)
+        out[p, 1] = np.sum(mine < 7)
+        out[p, 2] = (mine[(n - 1) // 2] + mine[n // 2]) / 2.0 if n else np.nan
+        out[p, 3] = _median_of_counts(counts[p])
+
+
+@njit(cache=True)
+def extra_hazards(accounts, posts, cols, known, by_platform, diverted, opposed):  # pragma: no cover
+    """Hazards of known operators and user reports for ``accounts`` with today's ``posts``
+    (``cols`` = (platform, operator, language, evasion, followers) of the account table).
+
+    ``known[p, o]``: platform ``p`` knows operator ``o`` (no column: none known);
+    ``by_platform[p]`` = (1 / response_days, report_weight * report_factor, discovery *
+    discovery_factor, share views per follower and post, evasion_recall_loss); ``diverted[p,
+    l]`` the share of searches diverted; ``opposed[l]`` the opposed share of language ``l``.
+    The report term is ``report * V`` with ``V = posts * (discovery * (1 - loss * evasion) *
+    (1 - diverted) + share_views * followers) * opposed``, the expected views of the
+    account's posts by opposed users today.
+    """
+    platform, operator, language, evasion, followers = cols
+    out = np.zeros(len(accounts))
+    check_known = known.shape[1] > 0
+    for i in range(len(accounts)):
+        a = accounts[i]
+        p = platform[a]
+        known_h, report, disc, share_views, loss = by_platform[p]
+        h = 0.0
+        if check_known and known[p, operator[a]]:
+            h += known_h
+        if report > 0.0:
+            lang = language[a]
+            d = disc * (1.0 - loss * np.float64(evasion[a])) * (1.0 - diverted[p, lang])
+            h += report * (posts[i] * (d + share_views * followers[a]) * opposed[lang])
+        out[i] = h
+    return out
 
 
 def choose_purged(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -180,7 +308,7 @@ class PurgeEvent(PlatformEvent):
 
 
 class ModerationComponent(Component):
-    """Suspensions by hazard and flagging, and purges."""
+    """Suspensions by hazard, flagging, known operators and user reports, and purges."""
 
     name = "moderation"
     family = "suspensions"
@@ -190,11 +318,15 @@ class ModerationComponent(Component):
     section_doc = "Moderation of each platform, by platform name"
     placeholders: ClassVar = {"moderation": "<platform>"}
     rules: ClassVar = {
-        "moderation.<platform>": "Every name must be a platform defined in `platforms`.",
+        "moderation.<platform>": (
+            "Every name must be a platform defined in `platforms`. On an encrypted platform, "
+            "`detection`, `similar_detection` and `report_weight` must be 0 (they act on the "
+            "accounts of open platforms)."
+        ),
         "timeline[]": "A `purge` needs an open platform.",
     }
     events: ClassVar = (PurgeEvent,)
-    streams: ClassVar = ("moderation",)
+    streams: ClassVar = ("moderation", "detection")
     metrics: ClassVar = (
         MetricSpec("suspensions", "open", "accounts/day", "Accounts suspended (incl. purges)"),
         MetricSpec(
@@ -211,6 +343,55 @@ class ModerationComponent(Component):
             "open",
             "days",
             "Mean age of accounts suspended that day; NaN if none",
+        ),
+        MetricSpec(
+            "suspended_under_2d",
+            "open",
+            "accounts/day",
+            "Accounts suspended that day at an age (day - creation day) under 2 days",
+        ),
+        MetricSpec(
+            "suspended_under_7d",
+            "open",
+            "accounts/day",
+            "Accounts suspended that day at an age under 7 days",
+        ),
+        MetricSpec(
+            "share_suspended_under_2d",
+            "open",
+            "share",
+            "Share of the accounts suspended that day that were under 2 days old; NaN if none",
+        ),
+        MetricSpec(
+            "share_suspended_under_7d",
+            "open",
+            "share",
+            "Share of the accounts suspended that day that were under 7 days old; NaN if none",
+        ),
+        MetricSpec(
+            "median_age_suspended",
+            "open",
+            "days",
+            "Median age of the accounts suspended that day; NaN if none",
+        ),
+        MetricSpec(
+            "median_age_suspended_cumulative",
+            "open",
+            "days",
+            "Median age of all accounts suspended since the first reported day; NaN if none",
+        ),
+        MetricSpec(
+            "suspensions_similar",
+            "open",
+            "accounts/day",
+            "Accounts suspended at once as other accounts of a just-suspended account's "
+            "operator (similar_detection; included in suspensions)",
+        ),
+        MetricSpec(
+            "known_operators",
+            "open",
+            "operators",
+            "Operators the platform has linked to a suspended account (repeat-offender detection)",
         ),
     )
 
@@ -231,11 +412,42 @@ class ModerationComponent(Component):
                 ),
             ),
         ),
+        FigureSpec(
+            "age_at_suspension",
+            "Age of pro-IS accounts when suspended (open platforms)",
+            (
+                Panel(
+                    "Share of suspensions under 2 and 7 days of age (30-day)",
+                    (
+                        Line(
+                            "suspended_under_2d",
+                            "under 2 days",
+                            stat="ratio",
+                            days=30,
+                            over="suspensions",
+                        ),
+                        Line(
+                            "suspended_under_7d",
+                            "under 7 days",
+                            stat="ratio",
+                            days=30,
+                            over="suspensions",
+                        ),
+                    ),
+                    unit="share",
+                    ratio=True,
+                ),
+                Panel(
+                    "Median age at suspension since the first day (days)",
+                    (Line("median_age_suspended_cumulative"),),
+                ),
+            ),
+        ),
     )
 
     @classmethod
     def check(cls, scenario: ScenarioBase) -> None:
-        for name in getattr(scenario, "moderation", {}):
+        for name, mod in getattr(scenario, "moderation", {}).items():
             if name not in scenario.platforms:
                 raise problem(
                     f"moderation names platform {name!r}, which is not defined in platforms "
@@ -244,21 +456,71 @@ class ModerationComponent(Component):
                     value=name,
                     choices=list(scenario.platforms),
                 )
+            if scenario.platforms[name].kind == "encrypted":
+                for key in ("detection", "similar_detection", "report_weight"):
+                    value = getattr(mod, key)
+                    if value != 0:
+                        raise problem(
+                            f"moderation.{name}.{key} is {value:g}, but {name} is an encrypted "
+                            "platform: operator detection and user reports act on the "
+                            "accounts of open platforms (set it to 0 or remove it)",
+                            at=("moderation", name, key),
+                            value=value,
+                        )
 
     def refresh(self) -> None:
         m = self.model
+        sc = m.sc
+        mods = [moderation_for(sc, n) for n in m.open_names]
         # one row of ``hazard_parameters`` per open platform
-        self.hazard = np.array([hazard_parameters(moderation_for(m.sc, n)) for n in m.open_names])
+        self.hazard = np.array([hazard_parameters(x) for x in mods])
+        # operator-aware moderation and reports, per open platform
+        self.detection = np.array([x.detection for x in mods])
+        self.known_hazard = np.array([1.0 / x.response_days for x in mods])
+        self.similar = np.array([x.similar_detection for x in mods])
+        self.report_weight = np.array([x.report_weight for x in mods])
+        self.detecting = bool((self.detection > 0).any())
+        self.finding_similar = bool((self.similar > 0).any())
+        self.reporting = bool((self.report_weight > 0).any())
+        plats = [sc.platforms[n] for n in m.open_names]
+        self.discovery = np.array([p.discovery for p in plats])
+        # share views per follower and post: seen (view_prob), shared (share_prob times the
+        # platform's share_factor; followers taken as sympathizers), seen by share_reach users
+        self.share_views = np.array(
+            [p.view_prob * sc.population.share_prob * p.share_factor for p in plats]
+        ) * float(sc.population.share_reach)
+        self.recall_loss = observation_of(sc).evasion_recall_loss
 
     def init(self) -> None:
         super().init()
-        self.cumulative = np.zeros(len(self.model.open_names))
-        self._cols = [self.columns(m.name) for m in self.metrics]
+        m = self.model
+        n_open = len(m.open_names)
+        self.cumulative = np.zeros(n_open)
+        self._cols = [self.columns(x.name) for x in self.metrics]
+        # which operators each open platform knows (rows: open platforms; grown with operators)
+        self.known = np.zeros((n_open, 0), dtype=bool)
+        self.any_known = False
+        # ages at suspension: the day they belong to and (platforms, ages) of its batches;
+        # all ages since the first reported day as counts per platform and age in days
+        self._age_day = -(2**31)
+        self._ages: list[tuple[np.ndarray, np.ndarray]] = []
+        self._age_counts = np.zeros((n_open, 0), dtype=np.int64)
+        self._cum_median = [NAN] * n_open
+        self._opposed = np.zeros(3)  # opposed share of each language's users (reports)
+        self._opposed_day = -(2**31)
+        self._similar_n = np.zeros(n_open, dtype=np.int64)
+        self._similar_day = -(2**31)
 
     def moderate(self, d: int) -> None:
-        """Suspensions by hazard and flagging on each open platform."""
+        """Suspensions by hazard, flagging, known operators and reports on each open platform."""
         m = self.model
         t, today = m.accounts, m.today
+        params = self.hazard
+        factor = today.moderation_factor
+        if (factor != 1.0).any():  # (an outside event scales the intensity term today)
+            params = params.copy()
+            params[:, 0] *= factor
+        extra = self.extra_hazard() if self.any_known or self.reporting else NO_EXTRA
         gone = suspended(
             today.act,
             today.k,
@@ -267,10 +529,65 @@ class ModerationComponent(Component):
             t.evasion,
             t.created,
             d,
-            self.hazard,
+            params,
+            extra,
             m.streams.handle("moderation"),
         )
         self.suspend(gone, d)
+
+    def extra_hazard(self) -> np.ndarray:
+        """Hazards on top of visibility and flagging for today's active accounts (``today.act``):
+        ``1 / response_days`` if the platform knows the account's operator, plus
+        ``report_weight * report_factor`` times the expected views of its posts by opposed
+        users today (``extra_hazards``)."""
+        m = self.model
+        t, today = m.accounts, m.today
+        n_open = len(m.open_names)
+        known = self.known[:, :0]
+        if self.any_known:
+            self._grow_known()
+            known = self.known
+        report = self.report_weight * today.report_factor
+        if self.reporting and m.day - self._opposed_day >= OPPOSED_EVERY:
+            # the opposed share of each language's users, counted once a week (attitudes move
+            # slowly; a count every day would cost a pass over all users)
+            u = m.users
+            starts = u.lang_start.tolist()
+            for lang in range(3):
+                n = np.count_nonzero(u.state[starts[lang] : starts[lang + 1]] == OPPOSED)
+                self._opposed[lang] = n / max(1, starts[lang + 1] - starts[lang])
+            self._opposed_day = m.day
+        opposed = self._opposed
+        diverted = today.search_diverted
+        if diverted is None:
+            diverted = np.zeros((n_open, 3))
+        per_platform = np.stack(
+            [
+                self.known_hazard,
+                report,
+                self.discovery * today.discovery_factor,
+                self.share_views,
+                np.full(n_open, self.recall_loss),
+            ],
+            axis=1,
+        )
+        return extra_hazards(
+            today.act,
+            today.k,
+            (t.platform, t.operator, t.language, t.evasion, m.graph.length),
+            known,
+            per_platform,
+            diverted,
+            opposed,
+        )
+
+    def _grow_known(self) -> None:
+        """Room in ``known`` for every operator of the model."""
+        n_ops = len(self.model.operators)
+        if n_ops > self.known.shape[1]:
+            grown = np.zeros((self.known.shape[0], max(n_ops, 2 * self.known.shape[1])), bool)
+            grown[:, : self.known.shape[1]] = self.known
+            self.known = grown
 
     def handle(self, event: TimelineEvent) -> None:
         """A purge: suspend ``accounts`` (real-world) accounts, visible ones first."""
@@ -287,25 +604,112 @@ class ModerationComponent(Component):
         self.suspend(act[choose_purged(w, n, rng)], m.day + 1)
 
     def suspend(self, ids: np.ndarray, d: int) -> None:
-        """Suspend accounts ``ids`` on day ``d``: they end, and their operators decide today."""
+        """Suspend accounts ``ids`` on day ``d`` (with the other accounts of their operators
+        that ``similar_detection`` finds): they end, their operators may become known, and
+        their operators decide today. (Other components that suspend accounts call this.)"""
         if ids.size == 0:
             return
         m = self.model
+        if self.finding_similar:
+            ids = self._with_similar(ids, d)
         lost, bounds = m.end_accounts(ids, d, m.today.tally)
         # kept until the operator decides: a re-created account's network looks for it;
         # account ids[j] lost the users lost[bounds[j]:bounds[j + 1]]
         m.today.suspended.append((ids, lost, bounds))
+        if self.detecting:
+            self._detect(ids)
+        if d != self._age_day:
+            self._age_day, self._ages = d, []
+        t = m.accounts
+        self._ages.append((t.platform[ids], d - t.created[ids]))
+
+    def _with_similar(self, ids: np.ndarray, d: int) -> np.ndarray:
+        """``ids`` and, drawn with ``similar_detection`` of their platform, each other active
+        account of the same operator on the same platform."""
+        m = self.model
+        t = m.accounts
+        n_open = len(m.open_names)
+        src = ids[self.similar[t.platform[ids]] > 0]
+        if src.size == 0:
+            return ids
+        act = t.active_ids()
+        key = t.operator[act] * n_open + t.platform[act]
+        cand = act[np.isin(key, t.operator[src] * n_open + t.platform[src])]
+        cand = cand[~np.isin(cand, ids)]
+        if cand.size == 0:
+            return ids
+        rng = m.streams["detection"]
+        found = cand[rng.random(cand.size) < self.similar[t.platform[cand]]]
+        if d != self._similar_day:
+            self._similar_day = d
+            self._similar_n[:] = 0
+        self._similar_n += np.bincount(t.platform[found], minlength=n_open)
+        return np.concatenate([ids, found])
+
+    def _detect(self, ids: np.ndarray) -> None:
+        """The platform links each suspended account to its operator with ``detection``."""
+        m = self.model
+        t = m.accounts
+        plat = t.platform[ids]
+        hit = m.streams["detection"].random(ids.size) < self.detection[plat]
+        if hit.any():
+            self._grow_known()
+            self.known[plat[hit], t.operator[ids[hit]]] = True
+            self.any_known = True
 
     def record(self, d: int, row: np.ndarray) -> None:
         m = self.model
         s, tally = m.scale, m.today.tally
+        n_open = len(m.open_names)
         susp_n, susp_followers = tally.susp_n.tolist(), tally.susp_followers.tolist()
         susp_age = tally.susp_age.tolist()
-        c_n, c_cum, c_fol, c_age = self._cols
-        for i in range(len(m.open_names)):
+        (
+            c_n,
+            c_cum,
+            c_fol,
+            c_age,
+            c_u2,
+            c_u7,
+            c_s2,
+            c_s7,
+            c_med,
+            c_cmed,
+            c_sim,
+            c_known,
+        ) = self._cols
+        under2 = under7 = [0] * n_open
+        medians = [NAN] * n_open
+        if self._age_day == d and self._ages:
+            plat = np.concatenate([p for p, _ in self._ages])
+            ages = np.concatenate([a for _, a in self._ages]).astype(np.int64)
+            self._room_for_age(int(ages.max()))
+            out = np.empty((n_open, 4))
+            tally_ages(plat, ages, self._age_counts, out)
+            under2, under7 = out[:, 0].tolist(), out[:, 1].tolist()
+            medians = out[:, 2].tolist()
+            self._cum_median = out[:, 3].tolist()
+        similar = self._similar_n.tolist() if self._similar_day == d else [0] * n_open
+        known = np.count_nonzero(self.known, axis=1).tolist() if self.any_known else [0] * n_open
+        for i in range(n_open):
             n_susp = susp_n[i]
             self.cumulative[i] += n_susp * s
             row[c_n[i]] = n_susp * s
             row[c_cum[i]] = self.cumulative[i]
             row[c_fol[i]] = susp_followers[i] / n_susp if n_susp else NAN
             row[c_age[i]] = susp_age[i] / n_susp if n_susp else NAN
+            row[c_u2[i]] = under2[i] * s
+            row[c_u7[i]] = under7[i] * s
+            row[c_s2[i]] = under2[i] / n_susp if n_susp else NAN
+            row[c_s7[i]] = under7[i] / n_susp if n_susp else NAN
+            row[c_med[i]] = medians[i]
+            row[c_cmed[i]] = self._cum_median[i]
+            row[c_sim[i]] = similar[i] * s
+            row[c_known[i]] = known[i] * s
+
+    def _room_for_age(self, age: int) -> None:
+        """Room in the counts since the first reported day for ages up to ``age``."""
+        if age >= self._age_counts.shape[1]:
+            width = max(age + 1, 2 * self._age_counts.shape[1])
+            grown = np.zeros((self._age_counts.shape[0], width), dtype=np.int64)
+            grown[:, : self._age_counts.shape[1]] = self._age_counts
+            self._age_counts = grown
