@@ -264,9 +264,9 @@ class Coordination(Component):
         if cand_users.size:
             today.follows.append(FollowCandidates(cand_users, 1.0, cand_acc.__getitem__))
         n_open = today.tally.impressions.size
-        today.tally.impressions += np.bincount(
-            np.repeat(plat, 3), views, minlength=n_open
-        ).astype(np.int64)
+        today.tally.impressions += np.bincount(np.repeat(plat, 3), views, minlength=n_open).astype(
+            np.int64
+        )
 
     def record(self, d: int, row: np.ndarray) -> None:
         s = self.model.scale

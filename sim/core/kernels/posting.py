@@ -18,9 +18,10 @@ def daily_posts(active, rate, platform, multiplier, shape, h):  # pragma: no cov
 
     Account ``a`` posts Poisson(``rate[a] * multiplier[platform[a]] * G``) times (``multiplier``
     by open platform), where G ~ Gamma(shape, 1 / shape) is its day's burst (mean 1); drawn from
-    the stream ``h`` (``sim.core.draws``). For shape 1 (G exponential) that mixture is the geometric distribution of mean ``m = rate[a] *
-    multiplier[platform[a]]``, ``P(k) = (1 - p) p**k`` with ``p = m / (1 + m)``, drawn directly by
-    inversion from one uniform (a quarter of the cost of drawing G and then the Poisson count).
+    the stream ``h`` (``sim.core.draws``). For shape 1 (G exponential) that mixture is the
+    geometric distribution of mean ``m = rate[a] * multiplier[platform[a]]``, ``P(k) = (1 - p)
+    p**k`` with ``p = m / (1 + m)``, drawn directly by inversion from one uniform (a quarter of
+    the cost of drawing G and then the Poisson count).
     """
     n = 0
     for a in range(len(active)):
