@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sim.components.coordination import CoordinationSection
 from sim.config.loader import ScenarioError
 from sim.core.model import PropagandaModel, simulate
-from sim.scenario import load_scenario
+from sim.scenario import Scenario, load_scenario
 
 END = "2015-02-28"
 METRICS = [
@@ -223,3 +223,9 @@ def test_bad_settings_get_located_messages(tmp_path: Path) -> None:
     assert "coordination.languages.0" in msg
     msg = _error(tmp_path, "coordination:\n  start: 2015-03-01\n  end: 2015-01-01\n")
     assert "coordination.end: end 2015-01-01 is before start 2015-03-01" in msg
+
+
+def test_the_scenario_variant_validates() -> None:
+    sc = load_scenario(Path(__file__).parents[2] / "scenarios" / "coordinated_campaigns.yaml")
+    assert sc.coordination.campaigns_per_day > 0 and sc.coordination.hijack_share > 0
+    assert Scenario().coordination.campaigns_per_day == 0  # off in the default

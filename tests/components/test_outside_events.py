@@ -255,3 +255,15 @@ def test_event_label_for_plots() -> None:
     assert OutsideEvent(action="outside", date=dt.date(2015, 1, 1), label="Paris").plot_label() == (
         "Paris"
     )
+
+
+def test_the_scenario_variant_validates() -> None:
+    sc = load_scenario(Path(__file__).parents[2] / "scenarios" / "outside_events.yaml")
+    events = [e for e in sc.timeline if e.action == "outside"]
+    assert [e.date.isoformat() for e in events] == [
+        "2014-06-10",
+        "2014-08-19",
+        "2015-11-13",
+        "2016-03-22",
+    ]
+    assert sc.media_output.levels and sc.media_output.elasticity == 0.5
