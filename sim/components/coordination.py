@@ -199,16 +199,17 @@ class Coordination(Component):
         organiser = eligible[rng.integers(0, eligible.size, n_camp)]
         share = rng.uniform(c.min_share, c.max_share, n_camp)
         hijack = rng.random(n_camp) < c.hijack_share
-        # their members: the posters of the organiser's platform and language, campaign by
-        # campaign (one uniform each, all campaigns at once)
-        order = np.argsort(group, kind="stable")
-        n_group = np.bincount(group, minlength=3 * n_open)
-        first = np.r_[0, np.cumsum(n_group)[:-1]]
+        # their members: the posters of the organiser's platform and language, group by group
+        # of the groups with a campaign (a few passes over the posters, no sort), each member
+        # of each campaign with a uniform of its own (all at once)
         g = group[organiser]
-        size = n_group[g]
-        camp = np.repeat(np.arange(n_camp), size)
-        offset = np.arange(camp.size) - np.repeat(np.cumsum(size) - size, size)
-        member = order[np.repeat(first[g], size) + offset]
+        members, camps = [], []
+        for gg in np.unique(g).tolist():
+            in_group = np.flatnonzero(group == gg)
+            of_group = np.flatnonzero(g == gg)
+            members.append(np.tile(in_group, of_group.size))
+            camps.append(np.repeat(of_group, in_group.size))
+        member, camp = np.concatenate(members), np.concatenate(camps)
         joins = rng.random(member.size) < share[camp]
         member, camp = member[joins], camp[joins]
         extra = rng.poisson(c.extra_posts, member.size).astype(np.int64)
