@@ -159,8 +159,12 @@ class Coordination(Component):
         ),
     )
     rules: ClassVar = {
-        "coordination": "`max_share` may not be below `min_share`; `end` may not be before `start`."
+        "coordination": (
+            "`max_share` may not be below `min_share` (both are fixed when the run starts, so "
+            "that no timeline `set` can break the rule); `end` may not be before `start`."
+        )
     }
+    fixed_at_start: ClassVar = ("coordination.min_share", "coordination.max_share")
 
     def refresh(self) -> None:
         m, c = self.model, self.pars

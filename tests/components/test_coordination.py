@@ -221,6 +221,11 @@ def test_bad_settings_get_located_messages(tmp_path: Path) -> None:
     assert "coordination.trending_multiplier: must be >= 1" in msg
     msg = _error(tmp_path, "coordination:\n  languages: [arabik]\n")
     assert "coordination.languages.0" in msg
+    msg = _error(
+        tmp_path,
+        "timeline:\n  - {action: set, date: 2015-01-01, values: {coordination.min_share: 0.5}}\n",
+    )
+    assert "timeline.0.values.coordination.min_share: 'coordination.min_share' is fixed" in msg
     msg = _error(tmp_path, "coordination:\n  start: 2015-03-01\n  end: 2015-01-01\n")
     assert "coordination.end: end 2015-01-01 is before start 2015-03-01" in msg
 
