@@ -316,6 +316,10 @@ def schema_sections() -> list[Section]:
                 placeholder = PLACEHOLDERS.get(name, "<name>")
                 note_ = _dict_note(name, item, own_default or {})
                 nested.append((item, None, f"{key}.{placeholder}", _title(item), note_))
+            elif origin is list and _is_model(_strip(get_args(tp)[0])):
+                item = _strip(get_args(tp)[0])  # a list of records, e.g. dated levels
+                note_ = f"The items of `{key}`: {field.description}."
+                nested.append((item, None, f"{key}[]", _title(item), note_))
             elif origin is list and _union_members(get_args(tp)[0]):
                 for member in _union_members(get_args(tp)[0]):
                     tag = get_args(_strip(member.model_fields[_DISCRIMINATOR].annotation))[0]

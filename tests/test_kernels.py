@@ -139,7 +139,10 @@ def test_daily_posts_only_active_accounts_at_their_rates() -> None:
     gen, h = _stream(4)  # (gen, a local, lives as long as the test)
     active = np.arange(400) % 3 != 0
     rate = np.where(np.arange(400) < 200, 0.5, 20.0)
-    days = [kernels.daily_posts(active, rate, 1.5, 2.0, h) for _ in range(200)]
+    platform = np.zeros(400, np.int64)
+    days = [
+        kernels.daily_posts(active, rate, platform, np.array([1.5]), 2.0, h) for _ in range(200)
+    ]
     act = days[0][0]
     np.testing.assert_array_equal(act, np.flatnonzero(active))
     k = np.array([d[1] for d in days])
@@ -156,13 +159,35 @@ def test_daily_posts_with_burstiness_one_are_geometric() -> None:
     gen, h = _stream(6)  # (gen, a local, lives as long as the test)
     active = np.ones(3, bool)
     rate = np.array([0.0, 0.4, 12.0])
-    k = np.array([kernels.daily_posts(active, rate, 1.5, 1.0, h)[1] for _ in range(40_000)])
+    platform = np.zeros(3, np.int64)
+    k = np.array(
+        [
+            kernels.daily_posts(active, rate, platform, np.array([1.5]), 1.0, h)[1]
+            for _ in range(40_000)
+        ]
+    )
     assert (k[:, 0] == 0).all()  # no rate, no posts
     for col, m in ((1, 0.6), (2, 18.0)):
         x = k[:, col]
         assert abs(x.mean() / m - 1) < 0.03
         assert abs(np.mean(x == 0) / (1 / (1 + m)) - 1) < 0.05  # P(0) = 1 / (1 + m)
         assert abs(x.var() / (m + m**2) - 1) < 0.08  # a gamma(1)-Poisson mixture's variance
+
+
+def test_daily_posts_multiplier_by_platform() -> None:
+    """The multiplier is read per account's platform (outside events scale one platform)."""
+    gen, h = _stream(5)  # (gen, a local, lives as long as the test)
+    active = np.ones(200, bool)
+    rate = np.full(200, 2.0)
+    platform = np.arange(200) % 2
+    k = np.array(
+        [
+            kernels.daily_posts(active, rate, platform, np.array([1.0, 3.0]), 1.0, h)[1]
+            for _ in range(400)
+        ]
+    )
+    assert abs(k[:, platform == 0].mean() - 2.0) < 0.1
+    assert abs(k[:, platform == 1].mean() - 6.0) < 0.3
 
 
 def test_pick_active_picks_each_active_row_with_its_chance() -> None:

@@ -34,8 +34,10 @@ def test_shipped_files_are_the_checkouts_data_folders() -> None:
         assert resources.shipped(f).read_bytes() == (REPO / f).read_bytes()
     assert resources.shipped_names() == [
         "baseline",
+        "coordinated_campaigns",
         "counter_messaging_only",
         "no_countermeasures",
+        "outside_events",
         "redirect_method",
         "repeat_offender_detection",
         "suspensions_only",

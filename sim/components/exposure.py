@@ -9,7 +9,9 @@ Each day (``expose``), for every post of the day (``today.act``, ``today.k``):
   (``population.share_prob`` times the platform's ``share_factor``);
 - **shares** are seen by ``population.share_reach`` users of the sharer's language;
 - **search/hashtag discovery**: ``platforms.<p>.discovery`` impressions per post on random
-  users of the post's language, fewer for evasive accounts (``observation.evasion_recall_loss``).
+  users of the post's language, fewer for evasive accounts (``observation.evasion_recall_loss``),
+  times the platform's ``today.discovery_factor`` (outside events) and the poster's
+  ``today.discovery_boost`` (trending coordinated campaigns), when set.
   Search interventions divert a share of searches per platform and language
   (``today.search_diverted``, an array of open platforms x languages set during ``post``; the
   Redirect Method does): those searches find no pro content, and the expected number diverted
@@ -104,7 +106,10 @@ class Exposure(Component):
         n_disc = None
         if self.has_discovery:
             ev = acc_t.evasion[act].astype(np.float64)
-            mean = k * self.discovery[plat] * (1.0 - loss * ev)
+            # (outside events scale a platform's discovery, trending campaigns a poster's)
+            mean = k * (self.discovery * today.discovery_factor)[plat] * (1.0 - loss * ev)
+            if today.discovery_boost is not None:
+                mean = mean * today.discovery_boost
             diverted = today.search_diverted
             if diverted is not None:
                 lost = mean * diverted[plat, lang]

@@ -1,8 +1,10 @@
 """Posting by pro accounts: heavy-tailed rates, bursty days; the account table's daily summary.
 
-Each active account posts Poisson(``rate * accounts.posting.multiplier * G``) times a day, G a
-Gamma(``burstiness``) burst of mean 1 (``kernels.daily_posts``; rates are drawn when an
-account is created, log-uniform within the brackets of ``accounts.posting``). The day's
+Each active account posts Poisson(``rate * accounts.posting.multiplier * f * G``) times a day,
+``f`` its platform's ``today.posting_factor`` (1 unless outside events or official media output
+set it at ``start``), G a Gamma(``burstiness``) burst of mean 1 (``kernels.daily_posts``; rates
+are drawn when an account is created, log-uniform within the brackets of
+``accounts.posting``). The day's
 posters and their counts go on the blackboard (``today.act``, ``today.k``) for exposure,
 moderation and the metrics.
 
@@ -143,7 +145,8 @@ class Posting(Component):
         m.today.act, m.today.k = kernels.daily_posts(
             m.accounts.column("active"),
             m.accounts.rate,
-            a.posting.multiplier,
+            m.accounts.platform,
+            a.posting.multiplier * m.today.posting_factor,  # (outside events; 1 unless set)
             a.posting.burstiness,
             m.streams.handle("posting"),
         )

@@ -126,6 +126,10 @@ class Day:
     discovery_factor: np.ndarray
     moderation_factor: np.ndarray
     report_factor: np.ndarray
+    # coordination's extension point (exposure multiplies it in): per poster of ``act``, a
+    # multiplier on its discovery impressions (coordinated campaigns that trend), set during
+    # ``post``; None when no campaign ran today
+    discovery_boost: np.ndarray | None
 
     def __init__(self, n_open: int, n_enc: int) -> None:
         self.tally = DayTally.zeros(n_open, n_enc)
@@ -158,6 +162,7 @@ class Day:
         self.invite_user = []
         self.search_diverted = None
         self.diverted_searches = None
+        self.discovery_boost = None
 
     def __getattr__(self, name: str) -> Any:
         # only reached for fields no component has set today

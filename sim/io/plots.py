@@ -315,14 +315,16 @@ def _thousands(x: float, _pos: int) -> str:
 def _draw_panel(
     ax: Axes, panel: Panel, dailies: Sequence[pd.DataFrame], targets: Sequence[PlotTarget]
 ) -> None:
+    low = 0.0  # the y-axis starts at 0 unless a series goes below (e.g. a change in force)
     for i, s in enumerate(panel.series):
         color = f"C{i}"
         q = quantile_bands(dailies, s.compute)
         ax.fill_between(q.index, q["q05"], q["q95"], color=color, alpha=0.2, linewidth=0)
         ax.plot(q.index, q["median"], color=color, linewidth=1.3, label=s.label or None)
+        low = float(np.fmin(low, q["q05"].min()))
     ax.set_title(panel.title, fontsize=10, loc="left")
     ax.set_ylabel(panel.ylabel)
-    ax.set_ylim(0, ax.get_ylim()[1])
+    ax.set_ylim(low * 1.05 if low < 0 else 0, ax.get_ylim()[1])
     _draw_targets(ax, [t for t in targets if t.metric in panel.target_metrics])
     if not panel.ratio:
         ax.yaxis.set_major_formatter(FuncFormatter(_thousands))

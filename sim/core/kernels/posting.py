@@ -13,14 +13,15 @@ from sim.core import draws
 
 
 @njit(cache=True)
-def daily_posts(active, rate, multiplier, shape, h):  # pragma: no cover - compiled
+def daily_posts(active, rate, platform, multiplier, shape, h):  # pragma: no cover - compiled
     """The day's posts: (ids of the active accounts, in id order; their post counts).
 
-    Account ``a`` posts Poisson(``rate[a] * multiplier * G``) times, where G ~ Gamma(shape,
-    1 / shape) is its day's burst (mean 1); drawn from the stream ``h`` (``sim.core.draws``). For
-    shape 1 (G exponential) that mixture is the geometric distribution of mean ``m = rate[a] *
-    multiplier``, ``P(k) = (1 - p) p**k`` with ``p = m / (1 + m)``, drawn directly by
-    inversion from one uniform (a quarter of the cost of drawing G and then the Poisson count).
+    Account ``a`` posts Poisson(``rate[a] * multiplier[platform[a]] * G``) times (``multiplier``
+    by open platform), where G ~ Gamma(shape, 1 / shape) is its day's burst (mean 1); drawn from
+    the stream ``h`` (``sim.core.draws``). For shape 1 (G exponential) that mixture is the
+    geometric distribution of mean ``m = rate[a] * multiplier[platform[a]]``, ``P(k) = (1 - p)
+    p**k`` with ``p = m / (1 + m)``, drawn directly by inversion from one uniform (a quarter of
+    the cost of drawing G and then the Poisson count).
     """
     n = 0
     for a in range(len(active)):
@@ -31,12 +32,13 @@ def daily_posts(active, rate, multiplier, shape, h):  # pragma: no cover - compi
     for a in range(len(active)):
         if active[a]:
             act[j] = a
+            mult = multiplier[platform[a]]
             if shape == 1.0:
-                m = rate[a] * multiplier
+                m = rate[a] * mult
                 # k = floor(log(1 - u) / log(p)), log(p) = -log1p(1 / m)
                 k[j] = int(np.log1p(-draws.uniform(h)) / -np.log1p(1.0 / m)) if m > 0.0 else 0
             else:
-                lam = rate[a] * multiplier * (draws.gamma(h, shape) / shape)
+                lam = rate[a] * mult * (draws.gamma(h, shape) / shape)
                 k[j] = draws.poisson(h, lam)
             j += 1
     return act, k
