@@ -394,6 +394,7 @@ def test_extra_hazard_adds_to_the_probability() -> None:
     assert with_extra == pytest.approx(1 - (1 - base) * math.exp(-0.1), rel=1e-9)
 
 
+@settings(deadline=None)  # (the first call may load the compiled code)
 @given(st.lists(st.integers(0, 40), min_size=0, max_size=60))
 def test_median_from_counts_is_the_median(values: list[int]) -> None:
     counts = np.bincount(np.array(values, dtype=np.int64), minlength=1)
@@ -477,3 +478,28 @@ def test_bad_settings_are_refused() -> None:
                 }
             ]
         )
+
+
+@settings(deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 30)), max_size=40), st.integers(0, 3))
+def test_tally_ages_per_platform(pairs: list[tuple[int, int]], before: int) -> None:
+    """Counts, shares and medians per platform, as numpy computes them; the cumulative
+    median includes the ages counted before."""
+    from sim.components.moderation import tally_ages
+
+    plat = np.array([p for p, _ in pairs], dtype=np.int8)
+    ages = np.array([a for _, a in pairs], dtype=np.int64)
+    counts = np.zeros((2, 40), dtype=np.int64)
+    counts[:, 5] = before  # earlier days' suspensions, all at age 5
+    out = np.empty((2, 4))
+    tally_ages(plat, ages, counts, out)
+    for p in (0, 1):
+        mine = ages[plat == p]
+        assert out[p, 0] == (mine < 2).sum() and out[p, 1] == (mine < 7).sum()
+        assert out[p, 2] == np.median(mine) if mine.size else math.isnan(out[p, 2])
+        everything = np.r_[mine, np.full(before, 5)]
+        assert counts[p].sum() == everything.size
+        if everything.size:
+            assert out[p, 3] == np.median(everything)
+        else:
+            assert math.isnan(out[p, 3])
