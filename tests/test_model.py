@@ -14,7 +14,16 @@ from sim.core.model import PropagandaModel, simulate
 from sim.metrics import column_names
 from sim.scenario import Scenario
 
-NAN_ALLOWED = ("mean_followers_suspended", "mean_lifetime_suspended", "anti_pro_ratio")
+NAN_ALLOWED = (
+    "mean_followers_suspended",
+    "mean_lifetime_suspended",
+    "anti_pro_ratio",
+    # age at suspension: NaN on a day without suspensions (and, cumulative, before the first)
+    "share_suspended_under_2d",
+    "share_suspended_under_7d",
+    "median_age_suspended",
+    "median_age_suspended_cumulative",
+)
 CUMULATIVE = ("cumulative_suspensions", "cumulative_recruits", "migrated_operators")
 
 

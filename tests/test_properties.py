@@ -23,7 +23,16 @@ from sim.core.model import simulate
 from sim.metrics import column_names, describe
 
 # columns documented as possibly NaN
-NAN_ALLOWED = ("mean_followers_suspended", "mean_lifetime_suspended", "anti_pro_ratio")
+NAN_ALLOWED = (
+    "mean_followers_suspended",
+    "mean_lifetime_suspended",
+    "anti_pro_ratio",
+    # age at suspension: NaN on a day without suspensions (and, cumulative, before the first)
+    "share_suspended_under_2d",
+    "share_suspended_under_7d",
+    "median_age_suspended",
+    "median_age_suspended_cumulative",
+)
 # means over active accounts: NaN only on a day without active accounts (see
 # ``test_metric_nan_is_documented`` in this file)
 NAN_IF_NO_ACCOUNTS = ("mean_followers", "mean_account_age", "mean_evasion")
