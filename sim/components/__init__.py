@@ -3,8 +3,9 @@
 The order matters where two components act in the same phase: within ``expose``, the feed and
 outside views (exposure) come before channel views (encrypted) and counter views
 (counter-messaging); within ``update``, attitudes and follows come before new operators;
-within ``record``, posting's sums come first and observation, which reads the true figures of
-the others, last. Random streams are separate per mechanism, so the order changes no draw of
+within ``record``, posting's sums come first, displacement (which reads posting's sums and the
+encrypted component's channel posts) after them, and observation, which reads the true figures
+of the others, last. Random streams are separate per mechanism, so the order changes no draw of
 another stream.
 
 To add a mechanism: write one file here with a ``Component`` subclass and add it to
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from sim.components.attitudes import Attitudes
 from sim.components.counter_messaging import CounterMessaging
+from sim.components.displacement import Displacement
 from sim.components.encrypted import Encrypted
 from sim.components.exposure import Exposure
 from sim.components.moderation import ModerationComponent
@@ -35,5 +37,6 @@ COMPONENTS: tuple[type[Component], ...] = (
     Redirect,
     Attitudes,
     OperatorsComponent,
+    Displacement,
     ObservationComponent,
 )
