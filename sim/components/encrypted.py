@@ -8,8 +8,8 @@ migrant is public with probability ``channels.<e>.public_share``. Users join a c
 - through invite links: a sympathizer sees an invite link posted on an open platform (a share
   ``platforms.<e>.invite_share`` of pro posts carry one; exposure leaves the views in
   ``today``) and decides to join (``platforms.<e>.join_prob`` times engagement);
-- by search (``channels.<e>.search_rate``): random users of the audience search the platform,
-  find a public channel and join with the same probability;
+- by search (``channels.<e>.search_rate``): random users of the audience find a public
+  channel by search and join it with probability engagement;
 - by following a removed channel to its successor (``channels.<e>.successor_find_prob`` a day,
   for ``successor_search_days``).
 
@@ -89,8 +89,9 @@ class Channels(Strict):
     )
     search_rate: float = P(
         0.0,
-        "Daily probability that a user of the audience searches this platform for pro "
-        "channels (a searcher in no channel joins a public one with join_prob * engagement)",
+        "Daily probability that a user of the audience finds a public channel of this "
+        "platform by search (a searcher in no channel joins it with probability engagement: "
+        "1 for sympathizers and supporters, 0.1 for neutral users)",
         "1/day",
         ge=0,
         le=1,
@@ -316,9 +317,7 @@ class Encrypted(Component):
                 continue
             rng = m.streams["channels"]
             usr = rng.integers(0, u.n, rng.poisson(cfg.search_rate * u.n))
-            ok = (u.member_channel[usr] < 0) & (
-                rng.random(usr.size) < self.join_prob[e] * u.engagement(usr)
-            )
+            ok = (u.member_channel[usr] < 0) & (rng.random(usr.size) < u.engagement(usr))
             usr = np.unique(usr[ok])
             chosen = pick_channels(ch, cands, usr.size, rng, self._weights(e, cands))
             if chosen.size:
