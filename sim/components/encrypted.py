@@ -39,7 +39,7 @@ from sim.components.operators import Operator
 from sim.config.problems import problem
 from sim.config.schema import P, PlatformEvent, ScenarioBase, Strict, TimelineEvent
 from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel
-from sim.core.state.channels import join_weights, pick_channels, top_share
+from sim.core.state.channels import join_weights, pick_channels, real_sizes, top_share
 from sim.core.state.graph import scatter_add
 
 BIG = 1000  # members from which a channel counts in ``channels_1000``
@@ -71,12 +71,13 @@ class Channels(Strict):
         ge=0,
         le=10_000,
     )
-    hubs: float = P(
-        0.0,
-        "Official public hub channels opened on hubs_date (real-world)",
+    hubs: int = P(
+        0,
+        "Official public hub channels opened on hubs_date (each simulated as one real channel "
+        "at any scale)",
         "channels",
         ge=0,
-        le=10_000,
+        le=100,
     )
     hubs_date: dt.date | None = P(None, "Day the official hub channels open")
     hub_weight: float = P(
@@ -237,6 +238,10 @@ class Encrypted(Component):
         self._cols = [self.columns(s.name) for s in self.metrics]
         n_enc = len(m.enc_names)
         self.joins = np.zeros(n_enc, dtype=np.int64)  # the day's joins, per platform
+        # hubs removed (cumulative, and up to the last recorded day): one real channel each
+        self._hubs_removed = np.zeros(n_enc, dtype=np.int64)
+        self._hubs_recorded = np.zeros(n_enc, dtype=np.int64)
+        self.has_hubs = False
         self.channel_posts_today = 0.0  # real-world channel posts of the day (``record``)
         # former members of removed channels looking for the successor: user, removed
         # channel, last day of the search
@@ -264,7 +269,10 @@ class Encrypted(Component):
 
     def _weights(self, e: int, cands: np.ndarray) -> np.ndarray:
         c = self.cfg[e]
-        return join_weights(self.model.channels, cands, c.attachment, c.public_weight, c.hub_weight)
+        scale = self.model.scale if self.has_hubs else None
+        return join_weights(
+            self.model.channels, cands, c.attachment, c.public_weight, c.hub_weight, scale
+        )
 
     def _join(self, e: int, users: np.ndarray, channels: np.ndarray) -> None:
         """``users`` (distinct, in index order, in no channel) join ``channels``."""
@@ -303,6 +311,8 @@ class Encrypted(Component):
             cands = ch.active_ids(e)
             if rate > 0 and cands.size:
                 self.remove_channels(cands[mrng.random(cands.size) < rate], name)
+        if d < 0:  # (takedowns of warm-up days are not reported)
+            self._hubs_recorded[:] = self._hubs_removed
 
     def _search(self, d: int) -> None:
         """Users search the platforms for public channels (``search_rate``)."""
@@ -363,8 +373,13 @@ class Encrypted(Component):
             cands = cands[ch.public[cands]]
         w = ch.members[cands] + 1.0
         n = stochastic_round(event.channels / m.scale, rng)
-        if event.target == "largest":
-            chosen = np.argsort(-ch.members[cands], kind="stable")[: min(n, cands.size)]
+        if event.target == "largest":  # the largest real channels, ``channels`` of them
+            size, count = real_sizes(ch, cands, m.scale)
+            order = np.argsort(-size, kind="stable")
+            before = np.cumsum(count[order]) - count[order]
+            need = np.clip(event.channels - before, 0.0, count[order]) / count[order]
+            # whole channels while the count is not reached; the last one by chance
+            chosen = order[(need >= 1.0) | (rng.random(order.size) < need)]
         elif event.target == "random":
             chosen = choose_purged(np.ones(cands.size), n, rng)
         else:
@@ -399,8 +414,8 @@ class Encrypted(Component):
     def open_hubs(self, e: int, d: int) -> None:
         """Official operators open the platform's hub channels (``hubs``, real-world)."""
         m = self.model
-        n = stochastic_round(self.cfg[e].hubs / m.scale, m.streams["channels"])
-        for _ in range(n):
+        self.has_hubs = self.has_hubs or self.cfg[e].hubs > 0
+        for _ in range(self.cfg[e].hubs):
             op = Operator(m, 0, 0, 0.0)
             op.index = len(m.operators)
             m.operators.append(op)
@@ -423,6 +438,7 @@ class Encrypted(Component):
         u.leave_channels(ids)
         ch.members[ids] = 0
         m.today.tally.takedowns[e_idx] += ids.size
+        self._hubs_removed[e_idx] += int(np.count_nonzero(ch.hub[ids]))
         rng = m.streams["operators"]
         ops = m.sc.accounts.operators
         for c in ids.tolist():
@@ -439,17 +455,23 @@ class Encrypted(Component):
         ch, s, tally = m.channels, m.scale, m.today.tally
         c_mem, c_ch, c_posts, c_down, c_pub, c_big, c_top, c_1000, c_join = self._cols
         posts = 0.0
+        hubs_down = (self._hubs_removed - self._hubs_recorded).tolist()
+        self._hubs_recorded[:] = self._hubs_removed
         for e in range(len(m.enc_names)):
             live = ch.active_ids(e)
-            members = ch.members[live]
-            row[c_mem[e]] = float(members.sum()) * s
-            row[c_ch[e]] = live.size * s
-            row[c_posts[e]] = live.size * self.channel_posts[e] * s
+            size, count = real_sizes(ch, live, s)
+            n_hubs = int(np.count_nonzero(ch.hub[live]))
+            # (a simulated channel is ``s`` real ones, a hub one)
+            row[c_mem[e]] = float(ch.members[live].sum()) * s
+            row[c_ch[e]] = (live.size - n_hubs) * s + n_hubs
+            row[c_posts[e]] = (live.size - n_hubs) * self.channel_posts[e] * s
+            row[c_posts[e]] += n_hubs * self.channel_posts[e]
             posts += row[c_posts[e]]
-            row[c_down[e]] = tally.takedowns[e] * s
-            row[c_pub[e]] = int(np.count_nonzero(ch.public[live])) * s
-            row[c_big[e]] = int(members.max()) if members.size else 0
-            row[c_top[e]] = top_share(members, TOP / s)
-            row[c_1000[e]] = int(np.count_nonzero(members >= BIG)) * s
+            n_down = int(tally.takedowns[e])
+            row[c_down[e]] = (n_down - hubs_down[e]) * s + hubs_down[e]
+            row[c_pub[e]] = float(count[ch.public[live]].sum())
+            row[c_big[e]] = float(size.max()) if size.size else 0.0
+            row[c_top[e]] = top_share(size, count, TOP)
+            row[c_1000[e]] = float(count[size >= BIG].sum())
             row[c_join[e]] = int(self.joins[e]) * s
         self.channel_posts_today = posts

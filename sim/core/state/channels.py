@@ -58,18 +58,40 @@ def join_weights(
     attachment: float = 1.0,
     public_weight: float = 1.0,
     hub_weight: float = 1.0,
+    scale: float | None = None,
 ) -> np.ndarray:
-    """Weight of each candidate channel when a joiner picks one:
-    ``(members + 1) ** attachment``, times ``public_weight`` if public, times ``hub_weight`` if
-    a hub (defaults: ``members + 1``, computed exactly so)."""
-    w = channels.members[candidates] + 1.0
+    """Weight of each candidate channel when a joiner picks one: ``(members + 1) **
+    attachment``, times ``public_weight`` if public (defaults: ``members + 1``, computed exactly
+    so). With ``scale`` given, hubs (one real channel each, see ``real_sizes``) weigh
+    ``hub_weight * (members * scale + scale) ** attachment / scale``: a real channel of their
+    real size, times ``hub_weight``, among simulated channels that stand for ``scale`` each.
+    (Its pseudo-count is ``scale`` real members, not 1: a simulated join brings ``scale`` real
+    members at once, and with a pseudo-count of 1 the first hub joined would take almost every
+    later join at coarse scales; with ``scale`` the hubs share their joins alike at any scale.)"""
+    members = channels.members[candidates]
+    w = members + 1.0
     if attachment != 1.0:
         w **= attachment
     if public_weight != 1.0:
         w[channels.public[candidates]] *= public_weight
-    if hub_weight != 1.0:
-        w[channels.hub[candidates]] *= hub_weight
+    if scale is not None:
+        hub = channels.hub[candidates]
+        if hub.any():
+            w[hub] = hub_weight * ((members[hub] + 1.0) * scale) ** attachment / scale
     return w
+
+
+def real_sizes(
+    channels: ChannelTable, ids: np.ndarray, scale: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Real-world members and real-world count of channels ``ids``: a simulated channel
+    stands for ``scale`` real channels of its size, a hub for one real channel with ``scale``
+    times its members (hubs are few: at 1:100 a hub of 10,000 members would otherwise need
+    10,000 simulated members, a million real users in channels of its size)."""
+    members = channels.members[ids].astype(np.float64)
+    hub = channels.hub[ids]
+    count = np.where(hub, 1.0, scale)
+    return np.where(hub, members * scale, members), count
 
 
 def pick_channels(
@@ -90,19 +112,16 @@ def pick_channels(
     return candidates[np.searchsorted(cum, rng.random(n) * cum[-1], side="right")]
 
 
-def top_share(members: np.ndarray, k: float) -> float:
-    """Share of ``members`` in the ``k`` largest channels, ``k`` possibly fractional (the
-    ``floor(k)`` largest whole, then the fraction ``k - floor(k)`` of the next); NaN if no
-    member. At scale ``s`` one simulated channel stands for ``s`` real channels of its size, so
-    the real top 10 are the ``10 / s`` largest simulated ones."""
-    total = int(members.sum())
-    if total == 0:
+def top_share(size: np.ndarray, count: np.ndarray, k: float) -> float:
+    """Share of the real-world members in the ``k`` largest real channels, from the channels'
+    real sizes and counts (``real_sizes``): channels are taken from the largest, each for its
+    count, the last one for the part of its count still needed; NaN if no member."""
+    total = float((size * count).sum())
+    if total <= 0:
         return float("nan")
-    full = int(np.floor(k))
-    frac = k - full
-    if full >= members.size:
-        return 1.0
-    part = np.partition(members, members.size - full - 1)  # the full+1 largest at the end
-    tail = np.sort(part[members.size - full - 1 :])[::-1]
-    top = float(tail[:full].sum()) + frac * float(tail[full])
-    return top / total
+    n = min(size.size, int(np.ceil(k)))  # (every channel counts at least one real channel)
+    top = np.argpartition(-size, n - 1)[:n] if 0 < n < size.size else np.arange(size.size)
+    order = top[np.argsort(-size[top], kind="stable")]
+    before = np.cumsum(count[order]) - count[order]  # real channels larger than each
+    taken = np.clip(k - before, 0.0, count[order])
+    return float((taken * size[order]).sum()) / total
