@@ -116,7 +116,7 @@ class Channels(Strict):
     @model_validator(mode="after")
     def _hubs_have_a_date(self) -> Channels:
         if self.hubs > 0 and self.hubs_date is None:
-            raise problem("hubs need a hubs_date (the day they open)", at=("hubs_date",))
+            raise problem("hubs need a hubs_date (the day they open)", at=("hubs",))
         return self
 
 
