@@ -36,8 +36,10 @@ def test_shipped_files_are_the_checkouts_data_folders() -> None:
         "baseline",
         "counter_messaging_only",
         "no_countermeasures",
+        "public_channels",
         "redirect_method",
         "suspensions_only",
+        "takedown_largest",
     ]
 
 
