@@ -14,7 +14,14 @@ from sim.core.model import PropagandaModel, simulate
 from sim.metrics import column_names
 from sim.scenario import Scenario
 
-NAN_ALLOWED = ("mean_followers_suspended", "mean_lifetime_suspended", "anti_pro_ratio")
+NAN_ALLOWED = (
+    "mean_followers_suspended",
+    "mean_lifetime_suspended",
+    "anti_pro_ratio",
+    "top10_share",  # no channel member
+    "observable_post_share",  # no pro post
+    "observable_operator_share",  # no operator
+)
 CUMULATIVE = ("cumulative_suspensions", "cumulative_recruits", "migrated_operators")
 
 
