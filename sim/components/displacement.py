@@ -100,12 +100,13 @@ class Displacement(Component):
         enc_only = int(np.count_nonzero(u.n_following[members] == 0)) if members.size else 0
         open_posts = float(sum(today.pro_true))
         posts = open_posts + self._encrypted.channel_posts_today
-        # operators on encrypted platforms only: channel owners without an open account
+        # operators on encrypted platforms only: channel owners without an open account (a
+        # loop over the owners, not the operators: an owner has one active channel at a time)
         running = today.n_running
         hidden = 0
         if ch.n:
-            owners = np.unique(ch.operator[ch.active_ids()]).tolist()
             ops = m.operators
+            owners = set(ch.operator[ch.active_ids()].tolist())
             hidden = sum(1 for o in owners if ops[o].open_accounts == 0)
         c_aud, c_enc, c_posts, c_ops = self._cols
         row[c_aud] = (u.n_followers_of_pro + enc_only) * s
