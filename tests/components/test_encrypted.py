@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import make_scenario
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -207,6 +207,8 @@ def test_pick_channels_with_no_weight_picks_none() -> None:
     rng = np.random.default_rng(0)
     assert pick_channels(ch, np.arange(2), 5, rng, np.zeros(2)).size == 0
     assert pick_channels(ch, np.arange(2), 5, rng).size == 5
+    tiny = pick_channels(ch, np.arange(2), 1000, rng, np.array([5e-324, 5e-324]))
+    assert tiny.size == 1000 and set(tiny.tolist()) <= {0, 1}
 
 
 def test_top_share_counts_real_channels() -> None:
@@ -222,6 +224,19 @@ def test_top_share_counts_real_channels() -> None:
 # --- properties ------------------------------------------------------------------------------
 
 
+@example(  # tiny weights: a draw that rounds up to the total picks the last channel
+    public_share=1.0,
+    attachment=0.0,
+    public_weight=5e-324,
+    hub_weight=0.0,
+    hubs=0,
+    search_rate=0.0,
+    successor=0.0,
+    hazard=0.0,
+    target="proportional",
+    public_only=False,
+    amount=0.0,
+)
 @settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -109,7 +109,9 @@ def pick_channels(
     cum = np.cumsum(w)
     if not cum[-1] > 0:
         return np.zeros(0, dtype=np.int64)
-    return candidates[np.searchsorted(cum, rng.random(n) * cum[-1], side="right")]
+    pos = np.searchsorted(cum, rng.random(n) * cum[-1], side="right")
+    # (a product that rounds up to the total, possible with tiny weights, is the last one)
+    return candidates[np.minimum(pos, candidates.size - 1)]
 
 
 def top_share(size: np.ndarray, count: np.ndarray, k: float) -> float:
