@@ -5,8 +5,9 @@ set the day's factors (posting reads them at ``post``); within ``post``, coordin
 posting (it adds campaign posts to today's posts); within ``expose``, the feed and
 outside views (exposure) come before channel views (encrypted) and counter views
 (counter-messaging); within ``update``, attitudes and follows come before new operators;
-within ``record``, posting's sums come first and observation, which reads the true figures of
-the others, last. Random streams are separate per mechanism, so the order changes no draw of
+within ``record``, posting's sums come first, displacement (which reads posting's sums and the
+encrypted component's channel posts) after them, and observation, which reads the true figures
+of the others, last. Random streams are separate per mechanism, so the order changes no draw of
 another stream.
 
 To add a mechanism: write one file here with a ``Component`` subclass and add it to
@@ -18,6 +19,7 @@ from __future__ import annotations
 from sim.components.attitudes import Attitudes
 from sim.components.coordination import Coordination
 from sim.components.counter_messaging import CounterMessaging
+from sim.components.displacement import Displacement
 from sim.components.encrypted import Encrypted
 from sim.components.exposure import Exposure
 from sim.components.moderation import ModerationComponent
@@ -41,5 +43,6 @@ COMPONENTS: tuple[type[Component], ...] = (
     Redirect,
     Attitudes,
     OperatorsComponent,
+    Displacement,
     ObservationComponent,
 )

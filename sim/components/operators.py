@@ -29,7 +29,6 @@ from sim.core import kernels
 from sim.core.component import Component, MetricSpec
 from sim.core.model import DayTally, FollowCandidates
 from sim.core.state.accounts import sample_posting_rates
-from sim.core.state.graph import scatter_add
 from sim.core.state.users import OPPOSED, draw_weighted
 
 if TYPE_CHECKING:
@@ -143,7 +142,7 @@ class OperatorsComponent(Component):
         cum = np.cumsum(weight)
         acc = np.repeat(ids, followers)
         users = draw_weighted(cum, rng.random(acc.size) * cum[-1])
-        scatter_add(u.n_following, m.graph.add_edges(acc, users, u.n), 1)
+        u.follow(m.graph.add_edges(acc, users, u.n), 1)
 
     def new_operators_with_accounts(
         self,

@@ -80,8 +80,8 @@ PHASES: tuple[Phase, ...] = (
     ),
     Phase(
         "channels",
-        "Encrypted channels gain members through invite links seen on the open platforms; "
-        "takedowns there.",
+        "Encrypted channels gain members through invite links seen on the open platforms, "
+        "search for public channels and successors of removed channels; takedowns there.",
     ),
     Phase("record", "Daily metrics are recorded (reported days only, not the warm-up)."),
 )

@@ -31,7 +31,7 @@ from sim.core.component import PHASE_NAMES, PHASES, Component, MetricSpec
 from sim.core.rng import Streams
 from sim.core.state.accounts import AccountTable
 from sim.core.state.channels import ChannelTable
-from sim.core.state.graph import FollowerGraph, scatter_add
+from sim.core.state.graph import FollowerGraph
 from sim.core.state.users import Users
 
 
@@ -327,7 +327,7 @@ class PropagandaModel(mesa.Model):
             bounds,
             (tally.susp_n, tally.susp_followers, tally.susp_age),
         )
-        scatter_add(self.users.n_following, lost, -1)
+        self.users.follow(lost, -1)
         return lost, bounds
 
     def add_follows(self, runs: list[FollowCandidates]) -> None:
@@ -360,7 +360,7 @@ class PropagandaModel(mesa.Model):
             acc = np.concatenate(parts)
         keys = acc.astype(np.int64, copy=False) * u.n
         keys += users[idx]
-        scatter_add(u.n_following, self.graph.add_keys(keys, u.n), 1)
+        u.follow(self.graph.add_keys(keys, u.n), 1)
 
     # --- running ------------------------------------------------------------------------
     def run(self, progress: Callable[[int], None] | None = None) -> pd.DataFrame:

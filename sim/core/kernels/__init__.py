@@ -46,6 +46,7 @@ from sim.core.kernels.graph import (  # noqa: F401
     copy_slabs,
     empty_slabs,
     scatter_add,
+    scatter_add_count,
     search_right,
 )
 from sim.core.kernels.posting import (  # noqa: F401

@@ -18,6 +18,22 @@ def scatter_add(target, index, value):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def scatter_add_count(target, index, value):  # pragma: no cover - compiled
+    """``scatter_add``; returns how many entries of ``target`` went from 0 or less to above 0,
+    minus how many went from above 0 to 0 or less (the change in ``count(target > 0)``)."""
+    change = 0
+    for i in index:
+        before = target[i]
+        after = before + value
+        target[i] = after
+        if before <= 0 < after:
+            change += 1
+        elif after <= 0 < before:
+            change -= 1
+    return change
+
+
+@njit(cache=True)
 def copy_slabs(src_pool, dst_pool, src_start, dst_start, lengths):  # pragma: no cover
     """Copy follower slabs: ``dst_pool[dst_start[i]:][:lengths[i]] = src_pool[src_start[i]:]...``
     (slab by slab, each read and written forward). In place (``dst_pool is src_pool``) when

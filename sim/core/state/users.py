@@ -70,6 +70,8 @@ class Users:
         self.n_following = self.follows[:, 0]
         self.follow_cap = self.follows[:, 1]
         self.follow_cap[:] = follow_cap[order]
+        # users who follow at least one pro account, kept as follows come and go (``follow``)
+        self.n_followers_of_pro = 0
         self.member_channel = np.full(n, -1, dtype=np.int32)  # encrypted channel, -1 none
         # the users in a channel, in index order: kept as they join and leave, so that the
         # day's channel views need no scan of every user
@@ -98,6 +100,11 @@ class Users:
         state = (att >= edges[0]).view(np.int8) + (att >= edges[1]).view(np.int8)
         state += (att >= edges[2]).view(np.int8)
         return state
+
+    def follow(self, users: np.ndarray, delta: int) -> None:
+        """``n_following[users] += delta`` (repeats count each time), keeping
+        ``n_followers_of_pro``: every change of ``n_following`` goes through here."""
+        self.n_followers_of_pro += kernels.scatter_add_count(self.n_following, users, delta)
 
     def join_channels(self, users: np.ndarray, channels: np.ndarray) -> None:
         """``users`` (distinct, in index order, in no channel yet) join ``channels``."""
