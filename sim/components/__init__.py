@@ -23,11 +23,14 @@ from sim.components.operators import OperatorsComponent
 from sim.components.policy import Policy
 from sim.components.posting import Posting
 from sim.components.redirect import Redirect
+from sim.components.roles import Roles
+from sim.components.targeting import Targeting
 from sim.core.component import Component
 
 COMPONENTS: tuple[type[Component], ...] = (
     Policy,
     ModerationComponent,
+    Targeting,
     Posting,
     Exposure,
     Encrypted,
@@ -35,5 +38,6 @@ COMPONENTS: tuple[type[Component], ...] = (
     Redirect,
     Attitudes,
     OperatorsComponent,
+    Roles,
     ObservationComponent,
 )

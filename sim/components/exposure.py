@@ -105,6 +105,7 @@ class Exposure(Component):
         if self.has_discovery:
             ev = acc_t.evasion[act].astype(np.float64)
             mean = k * self.discovery[plat] * (1.0 - loss * ev)
+            mean *= acc_t.role_discovery[acc_t.role[act]]  # by role (1 unless roles are on)
             diverted = today.search_diverted
             if diverted is not None:
                 lost = mean * diverted[plat, lang]

@@ -128,19 +128,25 @@ def suspension_probability(
 
 
 @njit(cache=True)
-def suspended(accounts, posts, platform, followers, evasion, created, day, params, h):
+def suspended(accounts, posts, platform, followers, evasion, created, day, params, roles, h):
     """The ``accounts`` (active, with today's ``posts``) suspended today: those whose uniform,
     drawn in order from the stream ``h`` (``sim.core.draws``), falls below their probability under
-    their platform's row of ``params``."""
+    their platform's row of ``params``. ``roles`` = (role column, hazard multiplier per role):
+    the hazard is multiplied by the account's role's (1 for every role unless roles are on)."""
     age = day - created[accounts]
     prob = _probabilities(
         posts, followers[accounts], evasion[accounts], age, platform[accounts], params
     )
+    role, role_hazard = roles
     out = np.empty(len(accounts), np.int64)
     n = 0
     for i in range(len(accounts)):
         out[n] = accounts[i]
-        n += draws.uniform(h) < prob[i]
+        p = prob[i]
+        f = role_hazard[role[accounts[i]]]
+        if f != 1.0:  # the hazard times f
+            p = -np.expm1(np.log1p(-p) * f) if f > 0.0 else 0.0
+        n += draws.uniform(h) < p
     return out[:n]
 
 
@@ -263,11 +269,12 @@ class ModerationComponent(Component):
             today.act,
             today.k,
             t.platform,
-            m.graph.length,
+            m.follower_counts(),
             t.evasion,
             t.created,
             d,
             self.hazard,
+            (t.role, t.role_hazard),
             m.streams.handle("moderation"),
         )
         self.suspend(gone, d)
@@ -280,9 +287,11 @@ class ModerationComponent(Component):
         i = m.open_names.index(event.platform)
         act = m.accounts.active_ids(i)
         mod = moderation_for(m.sc, event.platform)
-        w = visibility(m.accounts.rate[act], m.graph.length[act], mod) * (
-            1.0 - mod.evasion_protection * m.accounts.evasion[act]
+        t = m.accounts
+        w = visibility(t.rate[act], m.follower_counts()[act], mod) * (
+            1.0 - mod.evasion_protection * t.evasion[act]
         )
+        w *= t.role_hazard[t.role[act]]  # (1 unless roles are on)
         n = stochastic_round(event.accounts / m.scale, rng)
         self.suspend(act[choose_purged(w, n, rng)], m.day + 1)
 
