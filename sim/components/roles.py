@@ -82,6 +82,12 @@ class Role(Strict):
     )
 
 
+class OrdinaryRole(Role):
+    """The ordinary supporter's role (all new accounts unless other roles have shares)."""
+
+    share: float = P(1.0, "Share of new accounts that have this role", "", ge=0, le=1)
+
+
 class Returns(Strict):
     """How former followers of a suspended account find its successor."""
 
@@ -109,7 +115,7 @@ class Returns(Strict):
 class RolesSection(Strict):
     """Account roles, the network among accounts and the return of audiences."""
 
-    ordinary: Role = P(Role(share=1.0), "Ordinary supporter accounts")
+    ordinary: OrdinaryRole = P(OrdinaryRole(), "Ordinary supporter accounts")
     official: Role = P(Role(), "Official provincial and media accounts (few, large)")
     shoutout: Role = P(Role(), "Shout-out accounts, which announce new accounts")
     bot: Role = P(Role(), "Bots and apps (high posting, few followers)")
