@@ -128,7 +128,12 @@ def test_gradual_return_regains_fewer_followers_in_a_week(off: pd.DataFrame) -> 
 
 
 def test_shoutout_accounts_speed_up_the_return() -> None:
-    base = {**ROLES_ON, **GRADUAL_ON, "roles__returns__days": 20.0}
+    base = {
+        **ROLES_ON,
+        **GRADUAL_ON,
+        "roles__returns__days": 20.0,
+        "moderation__twitter__intensity": 0.02,  # enough re-created accounts to compare
+    }
     fast = run(**base, roles__returns__shoutout_speedup=100.0)
     slow = run(**base)
     assert fast["twitter.regained_share_week"].mean() > slow["twitter.regained_share_week"].mean()
