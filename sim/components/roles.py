@@ -36,7 +36,7 @@ of their predecessors' followers when suspended), and the share of followers tha
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from numba import njit
@@ -50,9 +50,6 @@ from sim.core.model import DayTally, FollowCandidates
 from sim.core.state.accounts import ROLES
 from sim.core.state.graph import USER_DTYPE, FollowerGraph
 from sim.core.state.users import draw_weighted
-
-if TYPE_CHECKING:
-    from sim.core.model import PropagandaModel
 
 NAN = float("nan")
 KEY = np.int64(2**31)  # keys ``account * KEY + member`` of the network's slab pools
@@ -68,7 +65,9 @@ class Role(Strict):
         1.0, "Multiplier on the median followers of an initial account", "", ge=0.01, le=100
     )
     posting: float = P(1.0, "Multiplier on the posting rate", "", ge=0, le=100)
-    hazard: float = P(1.0, "Multiplier on the moderation hazard (and purge weight)", "", ge=0, le=100)
+    hazard: float = P(
+        1.0, "Multiplier on the moderation hazard (and purge weight)", "", ge=0, le=100
+    )
     discovery: float = P(1.0, "Multiplier on search/hashtag discovery per post", "", ge=0, le=100)
     attract: float = P(
         1.0, "Multiplier on the chance to be followed by other pro accounts", "", ge=0, le=100
@@ -91,9 +90,7 @@ class OrdinaryRole(Role):
 class Returns(Strict):
     """How former followers of a suspended account find its successor."""
 
-    share: float = P(
-        1.0, "Share of former followers who look for the successor", "", ge=0, le=1
-    )
+    share: float = P(1.0, "Share of former followers who look for the successor", "", ge=0, le=1)
     days: float = P(
         0.0,
         "Mean days until a former follower finds the successor (0: on the day of re-creation, "
@@ -193,8 +190,11 @@ class Roles(Component):
                     (Line("regained_share_week", stat="mean", days=30),),
                     ratio=True,
                 ),
-                Panel("Share of followers that are pro accounts", (Line("in_network_share"),),
-                      ratio=True),
+                Panel(
+                    "Share of followers that are pro accounts",
+                    (Line("in_network_share"),),
+                    ratio=True,
+                ),
             ),
         ),
     )
@@ -309,8 +309,9 @@ class Roles(Component):
             cum = np.cumsum(w)
             if cum[-1] <= 0:
                 continue
-            tgt = cand[np.minimum(draw_weighted(cum, self._rng.random(src.size) * cum[-1]),
-                                  cand.size - 1)]
+            tgt = cand[
+                np.minimum(draw_weighted(cum, self._rng.random(src.size) * cum[-1]), cand.size - 1)
+            ]
             self._add_edges(src, tgt)
 
     def _on_end(self, ids: np.ndarray, d: int, tally: DayTally) -> None:
@@ -462,9 +463,9 @@ class Roles(Component):
         poster = np.repeat(src, n_views)
         if poster.size == 0:
             return
-        viewers = g.pool[g.start[poster] + (rng.random(poster.size) * g.length[poster]).astype(
-            np.int64
-        )]
+        viewers = g.pool[
+            g.start[poster] + (rng.random(poster.size) * g.length[poster]).astype(np.int64)
+        ]
         wanted = t.language[poster]
         promoted = partial(random_account_of_language, young, t.language[young], rng=rng)
         today.follows.append(

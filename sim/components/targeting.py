@@ -49,7 +49,9 @@ class TargetEvent(PlatformEvent):
     @model_validator(mode="after")
     def _one_size(self) -> TargetEvent:
         if (self.accounts is None) == (self.share is None):
-            raise problem("a target event needs exactly one of accounts and share", at=("accounts",))
+            raise problem(
+                "a target event needs exactly one of accounts and share", at=("accounts",)
+            )
         if (self.by == "role") != (self.role is not None):
             raise problem(
                 "role is needed with by: role, and only then", at=("role",), choices=list(ROLES)
