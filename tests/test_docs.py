@@ -63,10 +63,18 @@ def test_schema_walk_reaches_every_section() -> None:
         "observation",
         "timeline[]",
         "redirect",
+        "roles",
+        "roles.returns",
     ):
         assert prefix in prefixes
     events = [s.title for s in docs.schema_sections() if s.prefix == "timeline[]"]
-    assert events == ["`set` event", "`purge` event", "`takedown` event", "`redirect` event"]
+    assert events == [
+        "`set` event",
+        "`purge` event",
+        "`target` event",
+        "`takedown` event",
+        "`redirect` event",
+    ]
 
 
 def test_every_metric_is_in_metrics_md() -> None:
