@@ -27,7 +27,7 @@ follows among accounts, former followers re-follow on the day of re-creation as 
   it after an exponential delay of mean ``days / (1 + shoutout_speedup * S)`` (S the share of
   active accounts of the platform that are shout-out accounts), then follows with
   ``accounts.refollow_prob`` times engagement and room (``PropagandaModel.add_follows``). A queue
-  of (follower, successor, due day) arrays is processed at ``start``.
+  of (follower, successor) arrays by due day is processed at ``start``.
 
 Metrics per open platform: followers of accounts re-created 7 days earlier (mean, and as a share
 of their predecessors' followers when suspended), and the share of followers that are accounts.
@@ -55,6 +55,8 @@ NAN = float("nan")
 KEY = np.int64(2**31)  # keys ``account * KEY + member`` of the network's slab pools
 SHOUTOUT = ROLES.index("shoutout")
 WEEK = 7  # days after re-creation at which regained followers are measured
+# searchers by the day they find the successors: day -> [(followers, successors)]
+Queue = dict[int, list[tuple[np.ndarray, np.ndarray]]]
 
 
 class Role(Strict):
@@ -235,9 +237,10 @@ class Roles(Component):
         self._lost_in: dict[int, np.ndarray] = {}  # ended account -> its follower accounts
         self._lost_out: dict[int, np.ndarray] = {}  # ended account -> accounts it followed
         self._lost_day: dict[int, int] = {}
-        # queues of (follower, successor, due day): audience users and follower accounts
-        self._q_users = [np.zeros(0, np.int64)] * 3
-        self._q_accounts = [np.zeros(0, np.int64)] * 3
+        # queues by due day of (followers, successors): audience users and follower accounts
+        self._q_users: Queue = {}
+        self._q_accounts: Queue = {}
+        self._share_day, self._share = -(10**9), np.zeros(len(m.open_names))
         self._cols = [self.columns(s.name) for s in self.metrics]
         m.on_end.append(self._on_end)
         self.following: FollowerGraph | None = None
@@ -319,7 +322,9 @@ class Roles(Component):
         (kept for a successor), their in-network followers are tallied as followers."""
         m = self.model
         self._grow()
-        self.end_followers[ids] = m.follower_counts()[ids]
+        self.end_followers[ids] = m.graph.length[ids]
+        if m.network is not None:
+            self.end_followers[ids] += m.scale * m.network.length[ids]
         net, following = m.network, self.following
         if net is None or following is None:
             return
@@ -342,38 +347,50 @@ class Roles(Component):
             self._lost_day[acc] = d
 
     # --- gradual return -------------------------------------------------------------------
-    def _delays(self, n: int, platform: np.ndarray) -> np.ndarray:
+    def _delays(self, n: int, platform: np.ndarray, d: int) -> np.ndarray:
         """Days until each of ``n`` searchers (successors on ``platform``) finds it."""
         r = self.pars.returns
         if r.days <= 0:
             return np.zeros(n, np.int64)
-        t = self.model.accounts
-        act = t.column("active")
-        n_open = len(self.model.open_names)
-        n_act = np.bincount(t.column("platform")[act], minlength=n_open)
-        n_sh = np.bincount(
-            t.column("platform")[act & (t.column("role") == SHOUTOUT)], minlength=n_open
-        )
-        s = n_sh / np.maximum(n_act, 1)
-        mean = r.days / (1.0 + r.shoutout_speedup * s[platform])
-        return np.rint(self._rng.exponential(1.0, n) * mean).astype(np.int64)
+        mean = np.full(len(self.model.open_names), r.days)
+        if r.shoutout_speedup > 0:
+            mean = mean / (1.0 + r.shoutout_speedup * self._shoutout_share(d))
+        return np.rint(self._rng.exponential(1.0, n) * mean[platform]).astype(np.int64)
 
-    def _queue(self, q: list[np.ndarray], who: np.ndarray, succ: np.ndarray, d: int) -> None:
+    def _shoutout_share(self, d: int) -> np.ndarray:
+        """Share of active accounts that are shout-out accounts, per open platform (today)."""
+        if self._share_day != d:
+            t = self.model.accounts
+            n_open = len(self.model.open_names)
+            act = t.column("active")
+            plat = t.column("platform")[act]
+            n_act = np.bincount(plat, minlength=n_open)
+            n_sh = np.bincount(plat[t.column("role")[act] == SHOUTOUT], minlength=n_open)
+            self._share = n_sh / np.maximum(n_act, 1)
+            self._share_day = d
+        return self._share
+
+    def _queue(self, q: Queue, who: np.ndarray, succ: np.ndarray, d: int) -> None:
+        """Queue the searchers who look (``returns.share``) by the day they find."""
         keep = self._rng.random(who.size) < self.pars.returns.share
-        who, succ = who[keep], succ[keep]
-        due = d + self._delays(who.size, self.model.accounts.platform[succ])
-        for i, x in enumerate((who, succ, due)):
-            q[i] = np.concatenate([q[i], x.astype(np.int64)])
+        who, succ = who[keep].astype(np.int64), succ[keep]
+        due = d + self._delays(who.size, self.model.accounts.platform[succ], d)
+        order = np.argsort(due, kind="stable")
+        due, who, succ = due[order], who[order], succ[order]
+        days, first = np.unique(due, return_index=True)
+        cut = [*first.tolist(), due.size]
+        for j, day in enumerate(days.tolist()):
+            q.setdefault(day, []).append((who[cut[j] : cut[j + 1]], succ[cut[j] : cut[j + 1]]))
 
     @staticmethod
-    def _due(q: list[np.ndarray], d: int) -> tuple[np.ndarray, np.ndarray]:
-        now = q[2] <= d
-        if not now.any():
-            return q[0][:0], q[1][:0]
-        out = q[0][now], q[1][now]
-        for i in range(3):
-            q[i] = q[i][~now]
-        return out
+    def _due(q: Queue, d: int) -> tuple[np.ndarray, np.ndarray]:
+        """The searchers who find their successors today (and any left from earlier days)."""
+        parts = [x for day in [k for k in q if k <= d] for x in q.pop(day)]
+        if not parts:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts])
 
     def enqueue(self, users: np.ndarray, successor: np.ndarray, d: int) -> bool:
         """Former followers ``users`` of suspended accounts look for their successors
