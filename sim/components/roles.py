@@ -205,12 +205,15 @@ class Roles(Component):
     def check(cls, scenario: ScenarioBase) -> None:
         section: RolesSection = getattr(scenario, "roles", RolesSection())
         a = scenario.accounts  # type: ignore[attr-defined]
-        extra = max(getattr(section, r).shoutouts for r in ROLES)
-        if extra > 0 and a.shoutout_share + extra >= 1.0:
-            raise problem(
-                "accounts.shoutout_share plus a role's shoutouts must stay below 1",
-                at=("roles",),
-            )
+        for name in ROLES:
+            extra = getattr(section, name).shoutouts
+            if extra > 0 and a.shoutout_share + extra >= 1.0:
+                raise problem(
+                    f"accounts.shoutout_share ({a.shoutout_share:g}) plus the {name} role's "
+                    f"shoutouts ({extra:g}) must stay below 1",
+                    at=("roles", name, "shoutouts"),
+                    value=extra,
+                )
 
     # --- set-up ---------------------------------------------------------------------------
     def refresh(self) -> None:

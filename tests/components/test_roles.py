@@ -4,6 +4,7 @@ clean messages for bad settings."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,8 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from sim.config.loader import ScenarioError
 from sim.core.model import PropagandaModel, simulate
 from sim.core.state.accounts import ROLES
+from sim.scenario import load_scenario
 
 ROLES_ON: dict[str, Any] = {
     "roles__ordinary__share": 0.85,
@@ -182,7 +185,7 @@ def test_network_and_counts_are_conserved(
 def test_bad_settings_are_refused() -> None:
     with pytest.raises(ValidationError, match="role shares must sum to 1"):
         make_scenario(roles__official__share=0.1)
-    with pytest.raises(ValidationError, match="shoutouts must stay below 1"):
+    with pytest.raises(ValidationError, match="shoutouts \\(0.8\\) must stay below 1"):
         make_scenario(roles__shoutout__shoutouts=0.8)
     with pytest.raises(ValidationError, match="posting"):
         make_scenario(roles__bot__posting=-1.0)
@@ -194,3 +197,19 @@ def test_bad_settings_are_refused() -> None:
                 {"action": "set", "date": "2015-02-01", "values": {"roles.in_network_follows": 5}}
             ]
         )
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("roles:\n  official:\n    share: 0.1\n", "r.yaml:1: roles: role shares must sum to 1"),
+        ("roles:\n  shoutout:\n    shoutouts: 0.9\n", "r.yaml:3: roles.shoutout.shoutouts:"),
+        ("roles:\n  bot:\n    posting: 500\n", "r.yaml:3: roles.bot.posting:"),
+    ],
+)
+def test_a_scenario_file_gets_a_located_message(tmp_path: Path, text: str, where: str) -> None:
+    f = tmp_path / "r.yaml"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(f)
+    assert where in str(err.value)

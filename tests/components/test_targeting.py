@@ -4,6 +4,7 @@ moderation (so operators decide as usual); bad events get clean messages."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,9 @@ from conftest import make_scenario
 from pydantic import ValidationError
 
 from sim.components.targeting import TargetEvent
+from sim.config.loader import ScenarioError
 from sim.core.model import PropagandaModel, simulate
+from sim.scenario import load_scenario
 
 NETWORK = {
     "roles__ordinary__share": 0.9,
@@ -96,3 +99,15 @@ def test_bad_events_are_refused() -> None:
                 {"action": "target", "date": "2015-02-01", "platform": "telegram", "share": 0.1}
             ]
         )
+
+
+def test_a_scenario_file_gets_a_located_message(tmp_path: Path) -> None:
+    f = tmp_path / "t.yaml"
+    f.write_text(
+        "timeline:\n  - {action: target, date: 2015-02-01, platform: twitter, accounts: 10,"
+        " share: 0.1}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(f)
+    assert "t.yaml:2: timeline.0.accounts: a target event needs exactly one of" in str(err.value)
