@@ -14,7 +14,14 @@ from sim.core.model import PropagandaModel, simulate
 from sim.metrics import column_names
 from sim.scenario import Scenario
 
-NAN_ALLOWED = ("mean_followers_suspended", "mean_lifetime_suspended", "anti_pro_ratio")
+NAN_ALLOWED = (
+    "mean_followers_suspended",
+    "mean_lifetime_suspended",
+    "anti_pro_ratio",
+    "followers_regained_week",  # (no account re-created 7 days earlier)
+    "regained_share_week",
+    "in_network_share",  # (no followers)
+)
 CUMULATIVE = ("cumulative_suspensions", "cumulative_recruits", "migrated_operators")
 
 

@@ -23,7 +23,14 @@ from sim.core.model import simulate
 from sim.metrics import column_names, describe
 
 # columns documented as possibly NaN
-NAN_ALLOWED = ("mean_followers_suspended", "mean_lifetime_suspended", "anti_pro_ratio")
+NAN_ALLOWED = (
+    "mean_followers_suspended",
+    "mean_lifetime_suspended",
+    "anti_pro_ratio",
+    "followers_regained_week",  # (no account re-created 7 days earlier)
+    "regained_share_week",
+    "in_network_share",  # (no followers)
+)
 # means over active accounts: NaN only on a day without active accounts (see
 # ``test_metric_nan_is_documented`` in this file)
 NAN_IF_NO_ACCOUNTS = ("mean_followers", "mean_account_age", "mean_evasion")

@@ -275,7 +275,9 @@ class Roles(Component):
         m = self.model
         n = m.accounts.n
         if n > self.end_followers.size:
-            self.end_followers = np.resize(self.end_followers, max(n, 2 * self.end_followers.size))
+            grown = np.zeros(max(n, 2 * self.end_followers.size))
+            grown[: self.end_followers.size] = self.end_followers
+            self.end_followers = grown
         if m.network is not None and self.following is not None:
             for g in (m.network, self.following):
                 if n > g.n_accounts:
