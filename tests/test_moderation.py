@@ -165,10 +165,7 @@ def test_suspended_are_those_whose_uniform_falls_below_their_probability() -> No
     stream = iter([draws_of(g) for g in gens]).__next__
     r = np.random.default_rng(11).random(n)
     params = np.array([hazard_parameters(M), hazard_parameters(M)])
-    roles = (np.zeros(300, np.int8), np.ones(4))  # every account ordinary: no role factor
-    got = suspended(
-        accounts, posts, platform, followers, evasion, created, 10, params, roles, stream()
-    )
+    got = suspended(accounts, posts, platform, followers, evasion, created, 10, params, stream())
     want = r < suspension_probability(
         posts, followers[accounts], evasion[accounts], 10 - created[accounts], M
     )
@@ -176,8 +173,6 @@ def test_suspended_are_those_whose_uniform_falls_below_their_probability() -> No
     everyone = M.model_copy(update={"intensity": 0.0, "flagging": 1.0, "flag_window_days": 1e9})
     nobody = M.model_copy(update={"intensity": 0.0})
     params = np.array([hazard_parameters(nobody), hazard_parameters(everyone)])
-    got = suspended(
-        accounts, posts, platform, followers, evasion, created, 10, params, roles, stream()
-    )
+    got = suspended(accounts, posts, platform, followers, evasion, created, 10, params, stream())
     on_second = accounts[platform[accounts] == 1]
     np.testing.assert_array_equal(got, on_second[r[platform[accounts] == 1] < 1 - math.exp(-1)])

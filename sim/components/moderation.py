@@ -128,26 +128,34 @@ def suspension_probability(
 
 
 @njit(cache=True)
-def suspended(accounts, posts, platform, followers, evasion, created, day, params, roles, h):
+def suspended(accounts, posts, platform, followers, evasion, created, day, params, h):
     """The ``accounts`` (active, with today's ``posts``) suspended today: those whose uniform,
     drawn in order from the stream ``h`` (``sim.core.draws``), falls below their probability under
-    their platform's row of ``params``. ``roles`` = (role column, hazard multiplier per role):
-    the hazard is multiplied by the account's role's (1 for every role unless roles are on)."""
+    their platform's row of ``params``."""
     age = day - created[accounts]
     prob = _probabilities(
         posts, followers[accounts], evasion[accounts], age, platform[accounts], params
     )
-    role, role_hazard = roles
     out = np.empty(len(accounts), np.int64)
     n = 0
     for i in range(len(accounts)):
         out[n] = accounts[i]
-        p = prob[i]
-        f = role_hazard[role[accounts[i]]]
-        if f != 1.0:  # the hazard times f
-            p = -np.expm1(np.log1p(-p) * f) if f > 0.0 else 0.0
-        n += draws.uniform(h) < p
+        n += draws.uniform(h) < prob[i]
     return out[:n]
+
+
+def by_role(
+    platform: np.ndarray, role: np.ndarray, params: np.ndarray, factor: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``params`` per platform and role (row ``platform * roles + role``), with the
+    intensity and flagging of role ``r`` times ``factor[r]`` (the hazard times the role's
+    factor), and each account's row: for ``suspended`` when roles have hazard factors."""
+    n_roles = factor.size
+    rows = np.repeat(params, n_roles, axis=0)
+    f = np.tile(factor, params.shape[0])
+    rows[:, 0] *= f  # intensity
+    rows[:, 4] *= f  # flagging
+    return platform.astype(np.int64) * n_roles + role, rows
 
 
 def choose_purged(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -265,16 +273,20 @@ class ModerationComponent(Component):
         """Suspensions by hazard and flagging on each open platform."""
         m = self.model
         t, today = m.accounts, m.today
+        platform, params = t.platform, self.hazard
+        if (t.role_hazard != 1.0).any():  # hazard factors by role (the roles component)
+            platform, params = by_role(
+                t.column("platform"), t.column("role"), params, t.role_hazard
+            )
         gone = suspended(
             today.act,
             today.k,
-            t.platform,
+            platform,
             m.follower_counts(),
             t.evasion,
             t.created,
             d,
-            self.hazard,
-            (t.role, t.role_hazard),
+            params,
             m.streams.handle("moderation"),
         )
         self.suspend(gone, d)

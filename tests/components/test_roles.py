@@ -213,3 +213,24 @@ def test_a_scenario_file_gets_a_located_message(tmp_path: Path, text: str, where
     with pytest.raises(ScenarioError) as err:
         load_scenario(f)
     assert where in str(err.value)
+
+
+def test_moderation_rows_by_role_multiply_intensity_and_flagging() -> None:
+    from sim.components.moderation import Moderation, by_role, hazard_parameters
+
+    params = np.array(
+        [
+            hazard_parameters(Moderation(intensity=0.01, flagging=0.1)),
+            hazard_parameters(Moderation()),
+        ]
+    )
+    factor = np.array([1.0, 3.0, 0.0, 0.5])
+    platform = np.array([0, 1, 1, 0], np.int8)
+    role = np.array([1, 0, 3, 2], np.int8)
+    which, rows = by_role(platform, role, params, factor)
+    np.testing.assert_array_equal(which, [1, 4, 7, 2])
+    for p in range(2):
+        for r in range(4):
+            want = params[p].copy()
+            want[[0, 4]] *= factor[r]
+            np.testing.assert_array_equal(rows[p * 4 + r], want)
