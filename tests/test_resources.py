@@ -35,8 +35,11 @@ def test_shipped_files_are_the_checkouts_data_folders() -> None:
     assert resources.shipped_names() == [
         "baseline",
         "counter_messaging_only",
+        "hub_removal",
         "no_countermeasures",
         "redirect_method",
+        "roles_network",
+        "slow_return",
         "suspensions_only",
     ]
 
