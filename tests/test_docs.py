@@ -65,6 +65,8 @@ def test_schema_walk_reaches_every_section() -> None:
         "redirect",
         "media_output.levels[]",
         "coordination",
+        "roles",
+        "roles.returns",
     ):
         assert prefix in prefixes
     events = [s.title for s in docs.schema_sections() if s.prefix == "timeline[]"]
@@ -72,6 +74,7 @@ def test_schema_walk_reaches_every_section() -> None:
         "`set` event",
         "`outside` event",
         "`purge` event",
+        "`target` event",
         "`takedown` event",
         "`redirect` event",
     ]

@@ -29,12 +29,15 @@ from sim.components.outside_events import OutsideEvents
 from sim.components.policy import Policy
 from sim.components.posting import Posting
 from sim.components.redirect import Redirect
+from sim.components.roles import Roles
+from sim.components.targeting import Targeting
 from sim.core.component import Component
 
 COMPONENTS: tuple[type[Component], ...] = (
     Policy,
     OutsideEvents,
     ModerationComponent,
+    Targeting,
     Posting,
     Coordination,
     Exposure,
@@ -43,6 +46,7 @@ COMPONENTS: tuple[type[Component], ...] = (
     Redirect,
     Attitudes,
     OperatorsComponent,
+    Roles,
     Displacement,
     ObservationComponent,
 )

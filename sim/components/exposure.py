@@ -106,8 +106,10 @@ class Exposure(Component):
         n_disc = None
         if self.has_discovery:
             ev = acc_t.evasion[act].astype(np.float64)
-            # (outside events scale a platform's discovery, trending campaigns a poster's)
+            # (outside events scale a platform's discovery, roles an account's, trending
+            # campaigns a poster's)
             mean = k * (self.discovery * today.discovery_factor)[plat] * (1.0 - loss * ev)
+            mean *= acc_t.role_discovery[acc_t.role[act]]  # by role (1 unless roles are on)
             if today.discovery_boost is not None:
                 mean = mean * today.discovery_boost
             diverted = today.search_diverted

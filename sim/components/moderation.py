@@ -272,6 +272,20 @@ def extra_hazards(accounts, posts, cols, known, by_platform, diverted, opposed):
     return out
 
 
+def by_role(
+    platform: np.ndarray, role: np.ndarray, params: np.ndarray, factor: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``params`` per platform and role (row ``platform * roles + role``), with the
+    intensity and flagging of role ``r`` times ``factor[r]`` (the hazard times the role's
+    factor), and each account's row: for ``suspended`` when roles have hazard factors."""
+    n_roles = factor.size
+    rows = np.repeat(params, n_roles, axis=0)
+    f = np.tile(factor, params.shape[0])
+    rows[:, 0] *= f  # intensity
+    rows[:, 4] *= f  # flagging
+    return platform.astype(np.int64) * n_roles + role, rows
+
+
 def choose_purged(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """Indices of ``n`` accounts drawn without replacement, proportionally to ``weights``."""
     n = min(n, weights.size)
@@ -515,17 +529,21 @@ class ModerationComponent(Component):
         """Suspensions by hazard, flagging, known operators and reports on each open platform."""
         m = self.model
         t, today = m.accounts, m.today
-        params = self.hazard
+        platform, params = t.platform, self.hazard
         factor = today.moderation_factor
         if (factor != 1.0).any():  # (an outside event scales the intensity term today)
             params = params.copy()
             params[:, 0] *= factor
+        if (t.role_hazard != 1.0).any():  # hazard factors by role (the roles component)
+            platform, params = by_role(
+                t.column("platform"), t.column("role"), params, t.role_hazard
+            )
         extra = self.extra_hazard() if self.any_known or self.reporting else NO_EXTRA
         gone = suspended(
             today.act,
             today.k,
-            t.platform,
-            m.graph.length,
+            platform,
+            m.follower_counts(),
             t.evasion,
             t.created,
             d,
@@ -597,9 +615,11 @@ class ModerationComponent(Component):
         i = m.open_names.index(event.platform)
         act = m.accounts.active_ids(i)
         mod = moderation_for(m.sc, event.platform)
-        w = visibility(m.accounts.rate[act], m.graph.length[act], mod) * (
-            1.0 - mod.evasion_protection * m.accounts.evasion[act]
+        t = m.accounts
+        w = visibility(t.rate[act], m.follower_counts()[act], mod) * (
+            1.0 - mod.evasion_protection * t.evasion[act]
         )
+        w *= t.role_hazard[t.role[act]]  # (1 unless roles are on)
         n = stochastic_round(event.accounts / m.scale, rng)
         self.suspend(act[choose_purged(w, n, rng)], m.day + 1)
 

@@ -121,6 +121,7 @@ class OperatorsComponent(Component):
         )
         self._encrypted: Any = m.component("encrypted")  # migrants open channels there
         self._untallied = DayTally.zeros(len(m.open_names), len(m.enc_names))  # (scratch)
+        self._roles: Any = m.components.get("roles")  # roles of new accounts, gradual return
         self._seed_accounts(m.streams["init"])
 
     # --- initial state ------------------------------------------------------------------
@@ -134,6 +135,8 @@ class OperatorsComponent(Component):
         # accounts of various ages, with log-normal followers chosen among engaged users
         m.accounts.created[ids] = -m.warmup - rng.integers(0, INITIAL_MAX_AGE, ids.size)
         draws = rng.lognormal(np.log(a.initial_followers_median), a.initial_followers_sigma, n)
+        if self._roles is not None and self._roles.roles_on:  # median times the role's factor
+            draws *= self._roles.followers_factor(ids)
         followers = np.minimum(draws.round().astype(np.int64), m.users.n // 2)
         u = m.users
         weight = np.exp(3.0 * u.attitude.astype(np.float64)) * np.where(
@@ -182,6 +185,8 @@ class OperatorsComponent(Component):
             created=day,
             recreated=False,
         )
+        if self._roles is not None:
+            self._roles.assign(ids)  # (their roles, on the roles stream)
         m.graph.add_accounts(ids.size)
         return ids
 
@@ -208,6 +213,8 @@ class OperatorsComponent(Component):
         users = np.concatenate(lost)
         if users.size:
             successor = np.repeat(ids, sizes)
+            if self._roles is not None and self._roles.enqueue(users, successor, day):
+                return  # they find the successors over the coming days (roles.returns)
             m.add_follows(
                 [FollowCandidates(users, m.sc.accounts.refollow_prob, successor.__getitem__)]
             )

@@ -157,7 +157,7 @@ class Posting(Component):
         with_channel = ch.operator[ch.active_ids()] if m.enc_names else self._no_operators
         sums, by_language, n_running = kernels.record_sums(
             (t.column("active"), t.platform, t.created, t.evasion, t.operator, t.language),
-            m.graph.length,
+            m.follower_counts(),  # (audience, plus in-network followers if any)
             d,
             len(m.open_names),
             len(m.operators),

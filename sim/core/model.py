@@ -227,6 +227,11 @@ class PropagandaModel(mesa.Model):
         self.graph = FollowerGraph()
         self.channels = ChannelTable(capacity=64)
         self.operators: list[Any] = []  # the operators of accounts (``accounts.operator``)
+        # follows among pro accounts (account -> its follower accounts), each counting as
+        # ``scale`` real-world followers; None unless a component (roles) sets up the network
+        self.network: FollowerGraph | None = None
+        # called by ``end_accounts`` with (ids, day, tally) before the accounts' edges go
+        self.on_end: list[Callable[[np.ndarray, int, DayTally], None]] = []
         self.today = Day(len(self.open_names), len(self.enc_names))
 
         # components, the daily table's layout, the phase hooks
@@ -319,6 +324,8 @@ class PropagandaModel(mesa.Model):
         counts fall, and ``tally`` counts them as suspensions. Returns the users who lost a
         follow, account ``ids[j]``'s in ``lost[bounds[j]:bounds[j + 1]]``, and ``bounds``."""
         t = self.accounts
+        for fn in self.on_end:
+            fn(ids, d, tally)
         lost, bounds = self.graph.remove_accounts(ids)
         kernels.end_accounts(
             ids,
@@ -329,6 +336,16 @@ class PropagandaModel(mesa.Model):
         )
         self.users.follow(lost, -1)
         return lost, bounds
+
+    def follower_counts(self) -> np.ndarray:
+        """Followers of every account (indexed by id): its audience followers, plus ``scale``
+        per follower account in the network among accounts when there is one."""
+        if self.network is None:
+            return self.graph.length
+        n = self.accounts.n
+        out = self.graph.length[:n].astype(np.float64)
+        out += self.scale * self.network.length[:n]
+        return out
 
     def add_follows(self, runs: list[FollowCandidates]) -> None:
         """The candidates follow with ``p_base * engagement * room`` (``kernels.gate_follows``);

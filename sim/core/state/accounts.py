@@ -1,5 +1,6 @@
 """Pro-IS accounts as arrays: ``AccountTable``, one row per account ever created, with platform,
-language, operator, posting rate, evasion, creation day and status. Followers are in
+language, operator, posting rate, evasion, creation day, status, role and predecessor. Followers
+are in
 ``graph``; operators (Mesa agents) are the operators component's (``sim.components.operators``).
 """
 
@@ -11,6 +12,9 @@ import numpy as np
 
 from sim.config.schema import PostingRates
 from sim.core.state.table import Table
+
+# account roles (``role`` column; the roles component draws them, ``sim.components.roles``)
+ROLES = ("ordinary", "official", "shoutout", "bot")
 
 
 def sample_posting_rates(n: int, p: PostingRates, rng: np.random.Generator) -> np.ndarray:
@@ -34,6 +38,8 @@ class AccountTable(Table):
     ended: np.ndarray
     active: np.ndarray
     recreated: np.ndarray
+    role: np.ndarray
+    predecessor: np.ndarray
     FIELDS: ClassVar[dict[str, Any]] = {
         "platform": np.int8,  # index into the scenario's open platforms
         "language": np.int8,
@@ -44,17 +50,27 @@ class AccountTable(Table):
         "ended": np.int32,  # day suspended; ACTIVE_END while active
         "active": bool,
         "recreated": bool,
+        "role": np.int8,  # index into ROLES (0, ordinary, unless the roles component is on)
+        "predecessor": np.int64,  # the suspended account a re-created one replaces; -1 if none
     }
-    DEFAULTS: ClassVar[dict[str, Any]] = {"active": True, "ended": ACTIVE_END}
+    DEFAULTS: ClassVar[dict[str, Any]] = {"active": True, "ended": ACTIVE_END, "predecessor": -1}
+
+    def __init__(self, capacity: int = 1024) -> None:
+        super().__init__(capacity)
+        # per-role multipliers of the moderation hazard and of discovery (ones unless the
+        # roles component sets them)
+        self.role_hazard = np.ones(len(ROLES))
+        self.role_discovery = np.ones(len(ROLES))
 
     def recreate(self, old: np.ndarray, evasion: np.ndarray, created: int) -> np.ndarray:
-        """New accounts replacing the accounts ``old`` (same platform, language, operator and
-        posting rate; the given evasion; flagged as re-created); returns their ids. (``add``
+        """New accounts replacing the accounts ``old`` (same platform, language, operator,
+        posting rate and role; the given evasion; flagged as re-created, ``predecessor`` the old
+        one); returns their ids. (``add``
         with these columns, without its checks: this runs most days.)"""
         lo, need = self.n, self.n + old.size
         self._make_room(need)
         new = slice(lo, need)
-        for name in ("platform", "language", "operator", "rate"):
+        for name in ("platform", "language", "operator", "rate", "role"):
             column = getattr(self, name)
             column[new] = column[old]
         self.evasion[new] = evasion
@@ -62,5 +78,6 @@ class AccountTable(Table):
         self.ended[new] = self.ACTIVE_END
         self.active[new] = True
         self.recreated[new] = True
+        self.predecessor[new] = old
         self.n = need
         return np.arange(lo, need)

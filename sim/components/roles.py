@@ -1,0 +1,534 @@
+"""Account roles, the network among pro accounts, and the gradual return of audiences.
+
+Its scenario section is ``roles``. Everything is off by default (every account ordinary, no
+follows among accounts, former followers re-follow on the day of re-creation as before); the
+``roles`` random stream draws all of its randomness, so switching it on shifts no other stream.
+
+- **Roles** (``roles.<role>``, roles ``sim.core.state.accounts.ROLES``): ordinary supporters,
+  official/media accounts, shout-out accounts and bots/apps. A new account's role is drawn with
+  the roles' ``share`` when operators open it (``assign``, called by the operators component);
+  a re-created account keeps its predecessor's. By role: initial followers (median times
+  ``followers``), posting rate (times ``posting``), moderation hazard (times ``hazard``, through
+  ``accounts.role_hazard``), discovery per post (times ``discovery``, through
+  ``accounts.role_discovery``), attractiveness as a follow target in the network
+  (``attract``), and extra shout-outs (``shoutouts``: share of the role's posts that announce a
+  young account to its followers, on top of ``accounts.shoutout_share``).
+- **Network among accounts** (``roles.in_network_follows`` > 0): each new account follows
+  Poisson(``in_network_follows / scale``) active accounts of its platform, chosen with weight
+  ``attract[role] * (followers + 1)`` (preferential attachment). Edges are kept in two
+  ``FollowerGraph`` slab pools (account -> follower accounts, ``model.network``; account ->
+  accounts followed, the reverse index). Each follower account counts as ``scale`` real-world
+  followers (``model.follower_counts``), so the follower metrics and the moderation visibility
+  include them. When an account ends its in- and out-edges go; in-network followers of a
+  suspended account look for its successor as audience followers do, and a successor follows
+  again the accounts its predecessor followed.
+- **Gradual return** (``roles.returns``, on when ``days`` > 0 or ``share`` < 1): each former
+  follower of a suspended account looks for its successor with probability ``share`` and finds
+  it after an exponential delay of mean ``days / (1 + shoutout_speedup * S)`` (S the share of
+  active accounts of the platform that are shout-out accounts), then follows with
+  ``accounts.refollow_prob`` times engagement and room (``PropagandaModel.add_follows``). A queue
+  of (follower, successor) arrays by due day is processed at ``start``.
+
+Metrics per open platform: followers of accounts re-created 7 days earlier (mean, and as a share
+of their predecessors' followers when suspended), and the share of followers that are accounts.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import ClassVar
+
+import numpy as np
+from numba import njit
+from pydantic import model_validator
+
+from sim.components.exposure import random_account_of_language
+from sim.config.problems import problem
+from sim.config.schema import P, ScenarioBase, Strict
+from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel
+from sim.core.model import DayTally, FollowCandidates
+from sim.core.state.accounts import ROLES
+from sim.core.state.graph import USER_DTYPE, FollowerGraph
+from sim.core.state.users import draw_weighted
+
+NAN = float("nan")
+KEY = np.int64(2**31)  # keys ``account * KEY + member`` of the network's slab pools
+SHOUTOUT = ROLES.index("shoutout")
+WEEK = 7  # days after re-creation at which regained followers are measured
+# searchers by the day they find the successors: day -> [(followers, successors)]
+Queue = dict[int, list[tuple[np.ndarray, np.ndarray]]]
+
+
+class Role(Strict):
+    """One account role: its share of new accounts and its multipliers."""
+
+    share: float = P(0.0, "Share of new accounts that have this role", "", ge=0, le=1)
+    followers: float = P(
+        1.0, "Multiplier on the median followers of an initial account", "", ge=0.01, le=100
+    )
+    posting: float = P(1.0, "Multiplier on the posting rate", "", ge=0, le=100)
+    hazard: float = P(
+        1.0, "Multiplier on the moderation hazard (and purge weight)", "", ge=0, le=100
+    )
+    discovery: float = P(1.0, "Multiplier on search/hashtag discovery per post", "", ge=0, le=100)
+    attract: float = P(
+        1.0, "Multiplier on the chance to be followed by other pro accounts", "", ge=0, le=100
+    )
+    shoutouts: float = P(
+        0.0,
+        "Share of the role's posts that are extra shout-outs for a young account",
+        "",
+        ge=0,
+        le=1,
+    )
+
+
+class OrdinaryRole(Role):
+    """The ordinary supporter's role (all new accounts unless other roles have shares)."""
+
+    share: float = P(1.0, "Share of new accounts that have this role", "", ge=0, le=1)
+
+
+class Returns(Strict):
+    """How former followers of a suspended account find its successor."""
+
+    share: float = P(1.0, "Share of former followers who look for the successor", "", ge=0, le=1)
+    days: float = P(
+        0.0,
+        "Mean days until a former follower finds the successor (0: on the day of re-creation, "
+        "all at once, as without gradual return)",
+        "days",
+        ge=0,
+        le=365,
+    )
+    shoutout_speedup: float = P(
+        0.0,
+        "Speed-up of finding per unit share of shout-out accounts among active accounts "
+        "(mean delay days / (1 + speedup * share))",
+        "",
+        ge=0,
+        le=1000,
+    )
+
+
+class RolesSection(Strict):
+    """Account roles, the network among accounts and the return of audiences."""
+
+    ordinary: OrdinaryRole = P(OrdinaryRole(), "Ordinary supporter accounts")
+    official: Role = P(Role(), "Official provincial and media accounts (few, large)")
+    shoutout: Role = P(Role(), "Shout-out accounts, which announce new accounts")
+    bot: Role = P(Role(), "Bots and apps (high posting, few followers)")
+    in_network_follows: float = P(
+        0.0,
+        "Real-world pro accounts each new account follows (0: no network among accounts)",
+        "accounts",
+        ge=0,
+        le=100_000,
+    )
+    returns: Returns = P(Returns(), "Return of former followers to re-created accounts")
+
+    @model_validator(mode="after")
+    def _shares_sum_to_one(self) -> RolesSection:
+        total = sum(getattr(self, r).share for r in ROLES)
+        if abs(total - 1.0) > 1e-6:
+            raise problem(f"role shares must sum to 1, they sum to {total:g}")
+        return self
+
+
+@njit(cache=True)
+def remove_members(pool, start, length, accounts, members):  # pragma: no cover - compiled
+    """Remove ``members[i]`` from the slab of ``accounts[i]`` (the last entry takes its place;
+    a member not in the slab, e.g. of an account already ended, is skipped)."""
+    for i in range(len(accounts)):
+        a = accounts[i]
+        s = start[a]
+        n = length[a]
+        for k in range(n):
+            if pool[s + k] == members[i]:
+                pool[s + k] = pool[s + n - 1]
+                length[a] = n - 1
+                break
+
+
+class Roles(Component):
+    """Account roles, follows among accounts, gradual return of former followers."""
+
+    name = "roles"
+    section = "roles"
+    section_type = RolesSection
+    section_doc = "Account roles, the network among pro accounts and the return of audiences"
+    streams: ClassVar = ("roles",)
+    rules: ClassVar = {"roles": "The roles' `share`s must sum to 1."}
+    fixed_at_start: ClassVar = ("roles.in_network_follows",)
+    metrics: ClassVar = (
+        MetricSpec(
+            "followers_regained_week",
+            "open",
+            "followers",
+            "Mean followers of the accounts re-created 7 days earlier (those ended since: at "
+            "their end), audience plus in-network; NaN if none",
+        ),
+        MetricSpec(
+            "regained_share_week",
+            "open",
+            "0..1",
+            "Followers of the accounts re-created 7 days earlier over their predecessors' "
+            "followers when suspended; NaN if none",
+        ),
+        MetricSpec(
+            "in_network_share",
+            "open",
+            "0..1",
+            "Share of the followers of active accounts that are other pro accounts; NaN if none",
+        ),
+    )
+    figures: ClassVar = (
+        FigureSpec(
+            "network",
+            "Re-created accounts and the network among accounts (open platforms)",
+            (
+                Panel(
+                    "Followers regained 7 days after re-creation, share of predecessor's (30-day)",
+                    (Line("regained_share_week", stat="mean", days=30),),
+                    ratio=True,
+                ),
+                Panel(
+                    "Share of followers that are pro accounts",
+                    (Line("in_network_share"),),
+                    ratio=True,
+                ),
+            ),
+        ),
+    )
+
+    @classmethod
+    def check(cls, scenario: ScenarioBase) -> None:
+        section: RolesSection = getattr(scenario, "roles", RolesSection())
+        a = scenario.accounts  # type: ignore[attr-defined]
+        for name in ROLES:
+            extra = getattr(section, name).shoutouts
+            if extra > 0 and a.shoutout_share + extra >= 1.0:
+                raise problem(
+                    f"accounts.shoutout_share ({a.shoutout_share:g}) plus the {name} role's "
+                    f"shoutouts ({extra:g}) must stay below 1",
+                    at=("roles", name, "shoutouts"),
+                    value=extra,
+                )
+
+    # --- set-up ---------------------------------------------------------------------------
+    def refresh(self) -> None:
+        m, r = self.model, self.pars
+        roles = [getattr(r, name) for name in ROLES]
+        shares = np.array([x.share for x in roles])
+        self.shares = shares / shares.sum() if shares.sum() > 0 else np.eye(len(ROLES))[0]
+        self.roles_on = bool(self.shares[0] < 1.0)
+        self.follower_mult = np.array([x.followers for x in roles])
+        self.posting_mult = np.array([x.posting for x in roles])
+        self.attract = np.array([x.attract for x in roles])
+        self.shoutouts = np.array([x.shoutouts for x in roles])
+        m.accounts.role_hazard[:] = [x.hazard for x in roles]
+        m.accounts.role_discovery[:] = [x.discovery for x in roles]
+        self.gradual = r.returns.days > 0 or r.returns.share < 1.0
+        self.follows_per_account = r.in_network_follows / m.scale
+
+    def init(self) -> None:
+        super().init()
+        m = self.model
+        self._rng = m.streams["roles"]
+        self.end_followers = np.zeros(1024)  # followers of each account when it ended
+        self._recreated_rows: dict[int, tuple[int, int]] = {}
+        self._lost_in: dict[int, np.ndarray] = {}  # ended account -> its follower accounts
+        self._lost_out: dict[int, np.ndarray] = {}  # ended account -> accounts it followed
+        self._lost_day: dict[int, int] = {}
+        # queues by due day of (followers, successors): audience users and follower accounts
+        self._q_users: Queue = {}
+        self._q_accounts: Queue = {}
+        self._share_day, self._share = -(10**9), np.zeros(len(m.open_names))
+        self._cols = [self.columns(s.name) for s in self.metrics]
+        m.on_end.append(self._on_end)
+        self.following: FollowerGraph | None = None
+        if self.follows_per_account > 0:
+            m.network = FollowerGraph()
+            self.following = FollowerGraph()
+        self._seen = 0
+        self._new_accounts(-m.warmup)  # the initial accounts follow each other
+
+    def assign(self, ids: np.ndarray) -> None:
+        """Roles of new accounts ``ids`` (opened by operators), and their posting rates."""
+        if not self.roles_on or ids.size == 0:
+            return
+        t = self.model.accounts
+        role = self._rng_roles().choice(len(ROLES), size=ids.size, p=self.shares)
+        t.role[ids] = role
+        t.rate[ids] *= self.posting_mult[role]
+
+    def _rng_roles(self) -> np.random.Generator:
+        # (``assign`` runs for the initial accounts before this component's ``init``)
+        return self.model.streams["roles"]
+
+    def followers_factor(self, ids: np.ndarray) -> np.ndarray:
+        """Multipliers of the initial followers of accounts ``ids``, by role."""
+        return self.follower_mult[self.model.accounts.role[ids]]
+
+    # --- network ------------------------------------------------------------------------
+    def _grow(self) -> None:
+        m = self.model
+        n = m.accounts.n
+        if n > self.end_followers.size:
+            grown = np.zeros(max(n, 2 * self.end_followers.size))
+            grown[: self.end_followers.size] = self.end_followers
+            self.end_followers = grown
+        if m.network is not None and self.following is not None:
+            for g in (m.network, self.following):
+                if n > g.n_accounts:
+                    g.add_accounts(n - g.n_accounts)
+
+    def _add_edges(self, followers: np.ndarray, followed: np.ndarray) -> None:
+        """Accounts ``followers[i]`` follow ``followed[i]`` (both active, not the same)."""
+        m = self.model
+        assert m.network is not None and self.following is not None
+        t = m.accounts
+        ok = (followers != followed) & t.active[followers] & t.active[followed]
+        f, g = followers[ok].astype(np.int64), followed[ok].astype(np.int64)
+        if f.size:
+            m.network.add_keys(g * KEY + f, int(KEY))
+            self.following.add_keys(f * KEY + g, int(KEY))
+
+    def _new_accounts(self, d: int) -> None:
+        """Fresh accounts since the last look follow active accounts of their platform."""
+        m = self.model
+        t = m.accounts
+        lo, hi = self._seen, t.n
+        self._seen = hi
+        self._grow()
+        if m.network is None or hi == lo:
+            return
+        new = np.arange(lo, hi)
+        new = new[~t.recreated[new] & t.active[new]]
+        k = self._rng.poisson(self.follows_per_account, new.size)
+        counts = m.follower_counts()
+        for p in range(len(m.open_names)):
+            mine = t.platform[new] == p
+            src = np.repeat(new[mine], k[mine])
+            cand = t.active_ids(p)
+            if src.size == 0 or cand.size < 2:
+                continue
+            w = self.attract[t.role[cand]] * (counts[cand] + 1.0)
+            cum = np.cumsum(w)
+            if cum[-1] <= 0:
+                continue
+            tgt = cand[
+                np.minimum(draw_weighted(cum, self._rng.random(src.size) * cum[-1]), cand.size - 1)
+            ]
+            self._add_edges(src, tgt)
+
+    def _on_end(self, ids: np.ndarray, d: int, tally: DayTally) -> None:
+        """Accounts ``ids`` end: keep their followers for the metrics; their network edges go
+        (kept for a successor), their in-network followers are tallied as followers."""
+        m = self.model
+        self._grow()
+        self.end_followers[ids] = m.graph.length[ids]
+        if m.network is not None:
+            self.end_followers[ids] += m.scale * m.network.length[ids]
+        net, following = m.network, self.following
+        if net is None or following is None:
+            return
+        t = m.accounts
+        lost_in, b_in = net.remove_accounts(ids)
+        tally.susp_followers += np.bincount(
+            t.platform[ids], m.scale * np.diff(b_in), minlength=tally.susp_followers.size
+        )
+        lost_out, b_out = following.remove_accounts(ids)
+        per = np.diff(b_out)
+        if lost_out.size:
+            remove_members(
+                net.pool, net.start, net.length, lost_out.astype(np.int64), np.repeat(ids, per)
+            )
+        n_in = np.diff(b_in).tolist()
+        for j in np.flatnonzero(np.diff(b_in) + per).tolist():
+            acc = int(ids[j])
+            self._lost_in[acc] = lost_in[b_in[j] : b_in[j] + n_in[j]].astype(np.int64)
+            self._lost_out[acc] = lost_out[b_out[j] : b_out[j + 1]].astype(np.int64)
+            self._lost_day[acc] = d
+
+    # --- gradual return -------------------------------------------------------------------
+    def _delays(self, n: int, platform: np.ndarray, d: int) -> np.ndarray:
+        """Days until each of ``n`` searchers (successors on ``platform``) finds it."""
+        r = self.pars.returns
+        if r.days <= 0:
+            return np.zeros(n, np.int64)
+        mean = np.full(len(self.model.open_names), r.days)
+        if r.shoutout_speedup > 0:
+            mean = mean / (1.0 + r.shoutout_speedup * self._shoutout_share(d))
+        return np.rint(self._rng.exponential(1.0, n) * mean[platform]).astype(np.int64)
+
+    def _shoutout_share(self, d: int) -> np.ndarray:
+        """Share of active accounts that are shout-out accounts, per open platform (today)."""
+        if self._share_day != d:
+            t = self.model.accounts
+            n_open = len(self.model.open_names)
+            act = t.column("active")
+            plat = t.column("platform")[act]
+            n_act = np.bincount(plat, minlength=n_open)
+            n_sh = np.bincount(plat[t.column("role")[act] == SHOUTOUT], minlength=n_open)
+            self._share = n_sh / np.maximum(n_act, 1)
+            self._share_day = d
+        return self._share
+
+    def _queue(self, q: Queue, who: np.ndarray, succ: np.ndarray, d: int) -> None:
+        """Queue the searchers who look (``returns.share``) by the day they find."""
+        keep = self._rng.random(who.size) < self.pars.returns.share
+        who, succ = who[keep].astype(np.int64), succ[keep]
+        due = d + self._delays(who.size, self.model.accounts.platform[succ], d)
+        order = np.argsort(due, kind="stable")
+        due, who, succ = due[order], who[order], succ[order]
+        days, first = np.unique(due, return_index=True)
+        cut = [*first.tolist(), due.size]
+        for j, day in enumerate(days.tolist()):
+            q.setdefault(day, []).append((who[cut[j] : cut[j + 1]], succ[cut[j] : cut[j + 1]]))
+
+    @staticmethod
+    def _due(q: Queue, d: int) -> tuple[np.ndarray, np.ndarray]:
+        """The searchers who find their successors today (and any left from earlier days)."""
+        parts = [x for day in [k for k in q if k <= d] for x in q.pop(day)]
+        if not parts:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts])
+
+    def enqueue(self, users: np.ndarray, successor: np.ndarray, d: int) -> bool:
+        """Former followers ``users`` of suspended accounts look for their successors
+        (``successor[i]``, re-created on day ``d``) over the coming days; False (nothing
+        queued) when the return is not gradual (the caller re-follows at once)."""
+        if not self.gradual:
+            return False
+        self._queue(self._q_users, users, successor, d)
+        return True
+
+    def start(self, d: int) -> None:
+        """Accounts re-created today (operators' ``start``): their network comes back; then
+        the former followers due today find their successors."""
+        m = self.model
+        t = m.accounts
+        lo, hi = self._seen, t.n
+        if hi > lo:
+            self._recreated_rows[d] = (lo, hi)
+            self._seen = hi
+            self._grow()
+            if m.network is not None:
+                self._network_returns(np.arange(lo, hi), d)
+        if self.gradual:
+            users, succ = self._due(self._q_users, d)
+            alive = t.active[succ]
+            users, succ = users[alive].astype(USER_DTYPE), succ[alive]
+            if users.size:
+                p_base = m.sc.accounts.refollow_prob
+                m.add_follows([FollowCandidates(users, p_base, succ.__getitem__)])
+        if m.network is not None:
+            f, s = self._due(self._q_accounts, d)
+            if f.size:
+                self._add_edges(f, s)
+        if d % 30 == 0:
+            self._prune(d)
+
+    def _network_returns(self, new: np.ndarray, d: int) -> None:
+        pred = self.model.accounts.predecessor[new]
+        fol, succ, outs, src = [], [], [], []
+        for acc, p in zip(new.tolist(), pred.tolist(), strict=True):
+            if p in self._lost_day:
+                del self._lost_day[p]
+                f = self._lost_in.pop(p)
+                fol.append(f)
+                succ.append(np.full(f.size, acc))
+                o = self._lost_out.pop(p)
+                outs.append(o)
+                src.append(np.full(o.size, acc))
+        if outs:
+            # the operator follows again what the old account followed
+            self._add_edges(np.concatenate(src), np.concatenate(outs))
+        if fol:
+            f, s = np.concatenate(fol), np.concatenate(succ)
+            if self.gradual:
+                self._queue(self._q_accounts, f, s, d)
+            else:  # on the day of re-creation, with the refollow probability
+                keep = self._rng.random(f.size) < self.model.sc.accounts.refollow_prob
+                self._add_edges(f[keep], s[keep])
+
+    def _prune(self, d: int) -> None:
+        """Forget the networks of ended accounts not re-created within a year."""
+        old = [a for a, day in self._lost_day.items() if day < d - 365]
+        for a in old:
+            del self._lost_day[a], self._lost_in[a], self._lost_out[a]
+        for day in [x for x in self._recreated_rows if x < d - WEEK]:
+            del self._recreated_rows[day]
+
+    # --- the day ------------------------------------------------------------------------
+    def expose(self, d: int) -> None:
+        """Extra shout-outs by role: followers who see them may follow a young account."""
+        if not self.roles_on or not self.shoutouts.any():
+            return
+        m = self.model
+        t, g, today, a_cfg = m.accounts, m.graph, m.today, m.sc.accounts
+        act, k = today.act, today.k
+        s = self.shoutouts[t.role[act]]
+        if not s.any():
+            return
+        young = act[(d - t.created[act]) < a_cfg.shoutout_window_days]
+        if young.size == 0:
+            return
+        rng = self._rng
+        n_sh = rng.binomial(k, s)
+        view_prob = np.array([m.sc.platforms[n].view_prob for n in m.open_names])
+        src = act[n_sh > 0]
+        n_views = rng.binomial(n_sh[n_sh > 0] * g.length[src], view_prob[t.platform[src]])
+        poster = np.repeat(src, n_views)
+        if poster.size == 0:
+            return
+        viewers = g.pool[
+            g.start[poster] + (rng.random(poster.size) * g.length[poster]).astype(np.int64)
+        ]
+        wanted = t.language[poster]
+        promoted = partial(random_account_of_language, young, t.language[young], rng=rng)
+        today.follows.append(
+            FollowCandidates(
+                viewers.astype(np.int64), a_cfg.shoutout_follow_prob, lambda i: promoted(wanted[i])
+            )
+        )
+
+    def update(self, d: int) -> None:
+        """New operators' fresh accounts (operators' ``update``) follow other accounts."""
+        self._new_accounts(d)
+
+    def record(self, d: int, row: np.ndarray) -> None:
+        m = self.model
+        t = m.accounts
+        n_open = len(m.open_names)
+        counts = m.follower_counts()
+        c_mean, c_share, c_net = self._cols
+        mean = share = np.full(n_open, NAN)
+        rows = self._recreated_rows.pop(d - WEEK, None)
+        if rows is not None:
+            ids = np.arange(*rows)
+            now = np.where(t.active[ids], counts[ids], self.end_followers[ids])
+            before = self.end_followers[t.predecessor[ids]]
+            plat = t.platform[ids]
+            n = np.bincount(plat, minlength=n_open)
+            total = np.bincount(plat, now, minlength=n_open)
+            prior = np.bincount(plat, before, minlength=n_open)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = np.where(n > 0, total / np.maximum(n, 1), NAN)
+                share = np.where(prior > 0, total / np.where(prior > 0, prior, 1), NAN)
+        net = np.full(n_open, NAN)
+        act = t.column("active")
+        plat = t.column("platform")[act]
+        all_f = np.bincount(plat, counts[: t.n][act], minlength=n_open)
+        if m.network is not None:
+            in_net = np.bincount(plat, m.scale * m.network.length[: t.n][act], minlength=n_open)
+        else:
+            in_net = np.zeros(n_open)
+        net = np.where(all_f > 0, in_net / np.where(all_f > 0, all_f, 1), NAN)
+        for i in range(n_open):
+            row[c_mean[i]] = mean[i]
+            row[c_share[i]] = share[i]
+            row[c_net[i]] = net[i]

@@ -1,0 +1,236 @@
+"""The roles component (``sim.components.roles``): off by default, roles drawn with their shares
+and acting by role, the network among accounts kept consistent, gradual return of audiences,
+clean messages for bad settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_scenario
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from sim.config.loader import ScenarioError
+from sim.core.model import PropagandaModel, simulate
+from sim.core.state.accounts import ROLES
+from sim.scenario import load_scenario
+
+ROLES_ON: dict[str, Any] = {
+    "roles__ordinary__share": 0.85,
+    "roles__official__share": 0.03,
+    "roles__official__followers": 10.0,
+    "roles__official__attract": 5.0,
+    "roles__shoutout__share": 0.07,
+    "roles__shoutout__shoutouts": 0.5,
+    "roles__bot__share": 0.05,
+    "roles__bot__posting": 5.0,
+    "roles__bot__followers": 0.2,
+}
+NETWORK_ON: dict[str, Any] = {"roles__in_network_follows": 1000.0}
+GRADUAL_ON: dict[str, Any] = {"roles__returns__days": 4.0, "roles__returns__share": 0.5}
+
+
+def run(seed: int = 2, end: str = "2015-02-28", **changes: Any) -> pd.DataFrame:
+    return simulate(make_scenario(end=end, **changes), seed)
+
+
+def network_pairs(m: PropagandaModel) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
+    """(follower, followed) pairs among active accounts, from the network and from the reverse
+    index."""
+    net, following = m.network, m.components["roles"].following  # type: ignore[attr-defined]
+    assert net is not None and following is not None
+    act = m.accounts.column("active")
+    by_followed = {(int(f), int(a)) for a in np.flatnonzero(act) for f in net.followers(a)}
+    by_follower = {
+        (int(f), int(b)) for f in np.flatnonzero(act) for b in following.followers(f) if act[b]
+    }
+    return by_followed, by_follower
+
+
+@pytest.fixture(scope="module")
+def off() -> pd.DataFrame:
+    return run()
+
+
+def test_off_by_default_changes_nothing(off: pd.DataFrame) -> None:
+    explicit = run(
+        roles__ordinary__share=1.0,
+        roles__official__hazard=3.0,  # no official accounts: no effect
+        roles__returns__days=0.0,
+        roles__returns__share=1.0,
+    )
+    pd.testing.assert_frame_equal(explicit, off, check_exact=True)
+    assert (off["twitter.in_network_share"] == 0).all()
+    assert off["twitter.targeted_suspensions"].eq(0).all()
+
+
+def test_roles_are_drawn_with_their_shares_and_scale_rates_and_followers() -> None:
+    sc = make_scenario(scale=20, **ROLES_ON)
+    m = PropagandaModel(sc, 1)
+    t = m.accounts
+    role = t.column("role")
+    share = np.bincount(role, minlength=len(ROLES)) / role.size
+    np.testing.assert_allclose(share, [0.85, 0.03, 0.07, 0.05], atol=0.025)
+    rate = t.column("rate")
+    assert np.median(rate[role == 3]) > 3 * np.median(rate[role == 0])  # bots post 5x
+    followers = m.graph.length[: t.n]
+    assert np.median(followers[role == 1]) > 4 * np.median(followers[role == 0])  # officials
+    assert np.median(followers[role == 3]) < np.median(followers[role == 0])  # bots
+
+
+def test_hazard_multiplier_acts_by_role() -> None:
+    base = {**ROLES_ON, "roles__official__share": 0.3, "roles__ordinary__share": 0.58}
+    safe = PropagandaModel(make_scenario(**base, roles__official__hazard=0.0), 3)
+    safe.run()
+    t = safe.accounts
+    ended = ~t.column("active") & (t.column("ended") >= 0)
+    assert ended.sum() > 0
+    officials = t.column("role") == 1
+    # no official account was suspended (abandonments aside: those end without moderation)
+    hot = PropagandaModel(make_scenario(**base, roles__official__hazard=20.0), 3)
+    hot.run()
+    h = hot.accounts
+    susp = lambda mm: mm.table[:, mm.column("twitter.suspensions")].sum()  # noqa: E731
+    assert susp(hot) > susp(safe)
+    assert (h.column("role")[~h.column("active")] == 1).mean() > (
+        officials[~t.column("active")]
+    ).mean()
+
+
+def test_discovery_multiplier_scales_discovery(off: pd.DataFrame) -> None:
+    none = run(roles__ordinary__discovery=0.0)
+    assert none["twitter.impressions"].mean() < 0.9 * off["twitter.impressions"].mean()
+
+
+def test_network_counts_in_followers_and_stays_consistent(off: pd.DataFrame) -> None:
+    m = PropagandaModel(make_scenario(end="2015-02-28", **ROLES_ON, **NETWORK_ON), 2)
+    df = m.run()
+    share = df["twitter.in_network_share"]
+    assert (share > 0.2).all() and (share < 1).all()
+    assert df["twitter.mean_followers"].mean() > off["twitter.mean_followers"].mean()
+    a, b = network_pairs(m)
+    assert a == b and len(a) > 0
+    assert (m.network is not None) and (m.network.length[: m.accounts.n] >= 0).all()
+    # successors were followed again by their predecessors' follower accounts
+    t = m.accounts
+    rec = np.flatnonzero(t.column("recreated") & t.column("active"))
+    assert rec.size and (m.network.length[rec] > 0).mean() > 0.3
+
+
+def test_gradual_return_regains_fewer_followers_in_a_week(off: pd.DataFrame) -> None:
+    slow = run(**{**GRADUAL_ON, "roles__returns__days": 20.0})
+    assert off["twitter.regained_share_week"].mean() > slow["twitter.regained_share_week"].mean()
+    # (followers also come through shout-outs and discovery: not down to 0)
+    nobody = run(roles__returns__share=0.0)
+    assert nobody["twitter.regained_share_week"].mean() < off["twitter.regained_share_week"].mean()
+
+
+def test_shoutout_accounts_speed_up_the_return() -> None:
+    base = {
+        **ROLES_ON,
+        **GRADUAL_ON,
+        "roles__returns__days": 20.0,
+        "moderation__twitter__intensity": 0.02,  # enough re-created accounts to compare
+    }
+    fast = run(**base, roles__returns__shoutout_speedup=100.0)
+    slow = run(**base)
+    assert fast["twitter.regained_share_week"].mean() > slow["twitter.regained_share_week"].mean()
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    follows=st.sampled_from([0.0, 400.0, 3000.0]),
+    days=st.floats(0.0, 10.0),
+    share=st.floats(0.0, 1.0),
+    official=st.floats(0.0, 0.5),
+    seed=st.integers(0, 50),
+)
+def test_network_and_counts_are_conserved(
+    follows: float, days: float, share: float, official: float, seed: int
+) -> None:
+    sc = make_scenario(
+        end="2015-01-31",
+        roles__ordinary__share=1.0 - official,
+        roles__official__share=official,
+        roles__in_network_follows=follows,
+        roles__returns__days=days,
+        roles__returns__share=share,
+    )
+    m = PropagandaModel(sc, seed)
+    df = m.run()
+    t, u = m.accounts, m.users
+    assert (u.n_following >= 0).all()
+    assert u.n_following.sum() == m.graph.n_edges  # every follow counted once
+    assert (m.follower_counts()[: t.n] >= 0).all()
+    assert set(np.unique(t.column("role")).tolist()) <= ({0, 1} if official else {0})
+    rec = t.column("predecessor") >= 0
+    assert (t.column("recreated") == rec).all()
+    np.testing.assert_array_equal(
+        t.column("role")[rec], t.column("role")[t.column("predecessor")[rec]]
+    )
+    for col in ("twitter.regained_share_week", "twitter.in_network_share"):
+        v = df[col].dropna()
+        assert (v >= 0).all()
+    assert (df["twitter.in_network_share"].dropna() <= 1).all()
+    if follows:
+        a, b = network_pairs(m)
+        assert a == b
+
+
+def test_bad_settings_are_refused() -> None:
+    with pytest.raises(ValidationError, match="role shares must sum to 1"):
+        make_scenario(roles__official__share=0.1)
+    with pytest.raises(ValidationError, match="shoutouts \\(0.8\\) must stay below 1"):
+        make_scenario(roles__shoutout__shoutouts=0.8)
+    with pytest.raises(ValidationError, match="posting"):
+        make_scenario(roles__bot__posting=-1.0)
+    with pytest.raises(ValidationError, match="days"):
+        make_scenario(roles__returns__days=float("nan"))
+    with pytest.raises(ValidationError, match="in_network_follows"):
+        make_scenario(
+            timeline=[
+                {"action": "set", "date": "2015-02-01", "values": {"roles.in_network_follows": 5}}
+            ]
+        )
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("roles:\n  official:\n    share: 0.1\n", "r.yaml:1: roles: role shares must sum to 1"),
+        ("roles:\n  shoutout:\n    shoutouts: 0.9\n", "r.yaml:3: roles.shoutout.shoutouts:"),
+        ("roles:\n  bot:\n    posting: 500\n", "r.yaml:3: roles.bot.posting:"),
+    ],
+)
+def test_a_scenario_file_gets_a_located_message(tmp_path: Path, text: str, where: str) -> None:
+    f = tmp_path / "r.yaml"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(f)
+    assert where in str(err.value)
+
+
+def test_moderation_rows_by_role_multiply_intensity_and_flagging() -> None:
+    from sim.components.moderation import Moderation, by_role, hazard_parameters
+
+    params = np.array(
+        [
+            hazard_parameters(Moderation(intensity=0.01, flagging=0.1)),
+            hazard_parameters(Moderation()),
+        ]
+    )
+    factor = np.array([1.0, 3.0, 0.0, 0.5])
+    platform = np.array([0, 1, 1, 0], np.int8)
+    role = np.array([1, 0, 3, 2], np.int8)
+    which, rows = by_role(platform, role, params, factor)
+    np.testing.assert_array_equal(which, [1, 4, 7, 2])
+    for p in range(2):
+        for r in range(4):
+            want = params[p].copy()
+            want[[0, 4]] *= factor[r]
+            np.testing.assert_array_equal(rows[p * 4 + r], want)
