@@ -20,9 +20,17 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from sim.components.moderation import choose_purged, moderation_for, stochastic_round
+from sim.components.moderation import _is_key, choose_purged, moderation_for, stochastic_round
 from sim.config.schema import P, PlatformEvent, TimelineEvent
-from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel
+from sim.core.component import (
+    Component,
+    FigureSpec,
+    Line,
+    MetricSpec,
+    Panel,
+    drop_events,
+    drop_set_values,
+)
 from sim.core.state.channels import pick_channels
 from sim.core.state.graph import scatter_add
 
@@ -65,6 +73,15 @@ class Encrypted(Component):
             ),
         ),
     )
+
+    @classmethod
+    def switch_off(cls, data: dict[str, Any]) -> None:
+        """No takedowns: every channel takedown hazard at zero, no ``takedown`` events and no
+        ``set`` of the hazard."""
+        for section in data.get("moderation", {}).values():
+            section["channel_takedown_rate"] = 0.0
+        drop_events(data, "takedown")
+        drop_set_values(data, lambda k: _is_key(k, "moderation", ("channel_takedown_rate",)))
 
     def refresh(self) -> None:
         sc = self.model.sc

@@ -20,7 +20,7 @@ given arrays.
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from numba import njit
@@ -28,7 +28,15 @@ from numba import njit
 from sim.config.problems import problem
 from sim.config.schema import P, PlatformEvent, ScenarioBase, Strict, TimelineEvent
 from sim.core import draws
-from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel
+from sim.core.component import (
+    Component,
+    FigureSpec,
+    Line,
+    MetricSpec,
+    Panel,
+    drop_events,
+    drop_set_values,
+)
 
 NAN = float("nan")
 
@@ -166,6 +174,12 @@ def moderation_for(scenario: ScenarioBase, platform: str) -> Moderation:
     return section.get(platform) or Moderation(intensity=0.0)
 
 
+def _is_key(key: str, section: str, fields: tuple[str, ...]) -> bool:
+    """True for a dotted key ``<section>.<name>.<field>`` with one of ``fields``."""
+    parts = key.split(".")
+    return len(parts) == 3 and parts[0] == section and parts[2] in fields
+
+
 class PurgeEvent(PlatformEvent):
     platform_kind: ClassVar[Literal["open", "encrypted"]] = "open"
 
@@ -232,6 +246,16 @@ class ModerationComponent(Component):
             ),
         ),
     )
+
+    @classmethod
+    def switch_off(cls, data: dict[str, Any]) -> None:
+        """No suspensions: every platform's hazard and flagging at zero, no purges, and no
+        ``set`` of either (the encrypted platforms' channel takedowns are the takedowns')."""
+        for section in data.get("moderation", {}).values():
+            section["intensity"] = 0.0
+            section["flagging"] = 0.0
+        drop_events(data, "purge")
+        drop_set_values(data, lambda k: _is_key(k, "moderation", ("intensity", "flagging")))
 
     @classmethod
     def check(cls, scenario: ScenarioBase) -> None:
