@@ -27,7 +27,7 @@ import pandas as pd
 
 from sim.analysis import paired
 from sim.analysis.paired import Arm, PairedPlan
-from sim.analysis.tables import format_value
+from sim.analysis.tables import align, format_value
 from sim.errors import BadInput
 
 COMPARISON_CSV = "comparison.csv"
@@ -203,15 +203,7 @@ def comparison_text(table: pd.DataFrame, plan: PairedPlan) -> str:
                     p,
                 )
             )
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        body = [
-            "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w)
-                for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
-            for row in rows
-        ]
-        body.insert(1, "-" * len(body[0]))
+        body = align(rows)
         lines += ["", f"{arm.name} vs {plan.arms[0].name}:", *body]
     lines.append(f"\n(every outcome in {COMPARISON_CSV})")
     return "\n".join(lines)

@@ -105,3 +105,48 @@ def forest_plot(table: pd.DataFrame, arms: list[str], note: str, out: Path) -> P
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
+
+
+def make_waterfalls(folder: Path, out: Path, shown: tuple[str, ...]) -> list[Path]:
+    """An attribution folder's waterfalls: from the outcome with no countermeasures (mean over
+    the paired units) through each family's Shapley value (mean, 5-95% whisker) to the
+    scenario; the means add up exactly."""
+    from sim.analysis.attribution import ALL, NONE, SHAPLEY_CSV
+
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = folders.read_manifest(folder)
+    chosen = manifest["design"]["families"]
+    table = pd.read_csv(folder / SHAPLEY_CSV)
+    note = _band_note(manifest).replace("bands", "whiskers")
+    paths = []
+    for o in shown:
+        sub = table[table["outcome"] == o].set_index("family")
+        if sub.empty or not np.isfinite(sub.loc[NONE, "mean"]):
+            continue
+        fig, ax = plt.subplots(figsize=(1.4 * (len(chosen) + 2) + 2, 4.5))
+        level = float(sub.loc[NONE, "mean"])
+        ax.bar(0, level, color="#777777")
+        labels = ["no counter-\nmeasures"]
+        for i, f in enumerate(chosen, start=1):
+            r = sub.loc[f]
+            phi = float(r["mean"])
+            color = "#2ca02c" if phi < 0 else "#d62728"
+            ax.bar(i, phi, bottom=level, color=color)
+            ax.errorbar(i, level + phi, yerr=[[phi - r["q05"]], [r["q95"] - phi]], fmt="none",
+                        ecolor="k", capsize=4, lw=1)  # fmt: skip
+            ax.plot([i - 1.4, i + 0.4], [level, level], color="k", lw=0.5, ls=":")
+            level += phi
+            labels.append(f.replace("-", "-\n", 1) if len(f) > 12 else f)
+        ax.bar(len(chosen) + 1, float(sub.loc[ALL, "mean"]), color="#1f77b4")
+        labels.append(manifest["name"])
+        ax.set_xticks(range(len(labels)), labels, fontsize=8)
+        ax.set_ylabel(str(sub["unit"].iloc[0]))
+        ax.set_title(f"{o}: what each family of countermeasures changed (Shapley, means)")
+        ax.text(0.01, 0.98, note, transform=ax.transAxes, fontsize=7, va="top")
+        ax.grid(alpha=0.3, axis="y")
+        fig.tight_layout()
+        path = out / f"waterfall_{o}.png"
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        paths.append(path)
+    return paths

@@ -2,7 +2,7 @@
 
 Commands (one module each in ``sim.cli``): ``run``, ``validate``, ``schema``, ``metrics``,
 ``init``, ``calibrate``, ``sweep`` and ``sensitivity`` (their shared flow in ``sim.cli.batch``),
-``compare`` (paired designs: ``sim.cli.paired``;
+``compare`` and ``attribute`` (paired designs: ``sim.cli.paired``;
 shared argument helpers in ``sim.cli.common``). Each module's ``add_parser`` adds its options and
 sets ``func`` (and optionally ``start``); the work itself is done by the layers below
 (``sim.config``, ``sim.execution``, ``sim.io``, ``sim.analysis``), which raise ``sim.errors``
@@ -26,6 +26,7 @@ import traceback
 from collections.abc import Sequence
 
 from sim.cli import (
+    attribute,
     calibrate,
     compare,
     init,
@@ -57,7 +58,7 @@ __all__ = [
     "main",
 ]
 
-COMMANDS = (run, validate, schema, metrics, init, calibrate, sweep, sensitivity, compare)
+COMMANDS = (run, validate, schema, metrics, init, calibrate, sweep, sensitivity, compare, attribute)
 
 
 def build_parser() -> argparse.ArgumentParser:
