@@ -2,8 +2,8 @@
 
 Commands (one module each in ``sim.cli``): ``run``, ``validate``, ``schema``, ``metrics``,
 ``init``, ``calibrate``, ``sweep`` and ``sensitivity`` (their shared flow in ``sim.cli.batch``),
-``compare`` and ``attribute`` (paired designs: ``sim.cli.paired``;
-shared argument helpers in ``sim.cli.common``). Each module's ``add_parser`` adds its options and
+``compare`` and ``attribute`` (paired designs: ``sim.cli.paired``), ``report`` (HTML; shared
+argument helpers in ``sim.cli.common``). Each module's ``add_parser`` adds its options and
 sets ``func`` (and optionally ``start``); the work itself is done by the layers below
 (``sim.config``, ``sim.execution``, ``sim.io``, ``sim.analysis``), which raise ``sim.errors``
 exceptions for bad input.
@@ -31,6 +31,7 @@ from sim.cli import (
     compare,
     init,
     metrics,
+    report,
     run,
     schema,
     sensitivity,
@@ -58,7 +59,19 @@ __all__ = [
     "main",
 ]
 
-COMMANDS = (run, validate, schema, metrics, init, calibrate, sweep, sensitivity, compare, attribute)
+COMMANDS = (
+    run,
+    validate,
+    schema,
+    metrics,
+    init,
+    calibrate,
+    sweep,
+    sensitivity,
+    compare,
+    attribute,
+    report,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
