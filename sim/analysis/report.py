@@ -311,27 +311,28 @@ def _compare_table(folder: Path) -> str:
 
 
 def _attribute_table(folder: Path) -> str:
-    from sim.analysis.attribution import SHAPLEY_CSV
+    from sim.analysis.attribution import ALL, NONE, SHAPLEY_CSV, TOTAL
 
     t = pd.read_csv(folder / SHAPLEY_CSV)
+    families = [f for f in dict.fromkeys(t["family"]) if f not in (TOTAL, NONE, ALL)]
     rows = []
-    for _, r in t.iterrows():
-        u = str(r["unit"]) if isinstance(r["unit"], str) else ""
-        share = "" if math.isnan(r["share_of_total"]) else f"{r['share_of_total']:.0%}"
-        rows.append(
-            [r["outcome"], r["family"], cell(r["mean"], u), cell(r["median"], u),
-             f"[{cell(r['q05'], u)}, {cell(r['q95'], u)}]", share, u]
-        )  # fmt: skip
+    for o, sub in t.groupby("outcome", sort=False):
+        sub = sub.set_index("family")
+        u = str(sub["unit"].iloc[0]) if isinstance(sub["unit"].iloc[0], str) else ""
+        cells = [str(o), cell(sub.loc[NONE, "mean"], u)]
+        for f in [*families, TOTAL]:
+            r = sub.loc[f]
+            share = "" if math.isnan(r["share_of_total"]) else f" ({r['share_of_total']:.0%})"
+            share = share.replace("(-0%)", "(0%)")
+            cells.append(f"{cell(r['mean'], u)} [{cell(r['q05'], u)}, {cell(r['q95'], u)}]{share}")
+        cells += [cell(sub.loc[ALL, "mean"], u), u]
+        rows.append(cells)
     return (
-        "<p>Shapley values: what each family of countermeasures changed in each outcome (mean, "
-        "median and 90% interval over the paired units); <i>none</i> and <i>all</i> are the "
-        "outcome with every family off and on, <i>total</i> their difference; per unit the "
-        "families add up to the total.</p>"
-        + table(
-            ["outcome", "family", "mean", "median", "90% interval", "share", "unit"],
-            rows,
-            tid="headline",
-        )
+        "<p>Shapley values: what each family of countermeasures changed in each outcome, mean "
+        "[5%, 95%] over the paired units (share of the total effect); <i>none</i> is the "
+        "outcome with every family off, <i>all</i> the scenario as it is; none + the families "
+        "= all (per unit exactly).</p>"
+        + table(["outcome", NONE, *families, TOTAL, ALL, "unit"], rows, tid="headline")
     )
 
 
