@@ -41,8 +41,9 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
     return base, variant
 
 
-def compare(tmp_path: Path, *args: str, out: str = "out") -> Path:
-    code = cli.main(["compare", *args, "--out", str(tmp_path / out), "--quiet", "--no-plots"])
+def compare(tmp_path: Path, *args: str, out: str = "out", plots: bool = False) -> Path:
+    extra = [] if plots else ["--no-plots"]
+    code = cli.main(["compare", *args, "--out", str(tmp_path / out), "--quiet", *extra])
     assert code == 0
     (folder,) = (tmp_path / out).iterdir()
     return folder
@@ -67,7 +68,11 @@ def test_a_scenario_compared_with_itself_differs_by_exactly_zero(tmp_path: Path,
 
 def test_variants_differ_and_the_pairing_is_by_seed(tmp_path: Path, files) -> None:
     base, variant = files
-    folder = compare(tmp_path, str(base), str(variant), "--replicates", "3", "--workers", "1")
+    folder = compare(
+        tmp_path, str(base), str(variant), "--replicates", "3", "--workers", "1", plots=True
+    )
+    names = {p.name for p in (folder / "plots").iterdir()}
+    assert "forest.png" in names and "difference_twitter_pro_posts_observed.png" in names
     runs = pd.read_csv(folder / "runs.csv")
     assert sorted(runs["seed"].unique()) == [1, 2, 3]
     row = pd.read_csv(folder / "comparison.csv").set_index("outcome").loc["total_suspensions"]
@@ -193,13 +198,3 @@ def test_question_of_reads_the_leading_comment(tmp_path: Path) -> None:
     assert question_of(path) == "what if we had done it earlier?"
     path.write_text("name: q\n")
     assert question_of(path) == ""
-
-
-def test_compare_plots_are_drawn(tmp_path: Path, files) -> None:
-    base, variant = files
-    code = cli.main(["compare", str(base), str(variant), "--replicates", "2", "--workers", "1",
-                     "--out", str(tmp_path / "out"), "--quiet"])  # fmt: skip
-    assert code == 0
-    (folder,) = (tmp_path / "out").iterdir()
-    names = {p.name for p in (folder / "plots").iterdir()}
-    assert "forest.png" in names and "difference_twitter_pro_posts_observed.png" in names
