@@ -196,3 +196,18 @@ def test_the_page_in_a_real_browser(folders, browser, kind: str, tmp_path: Path)
     shot = Image.open(io.BytesIO(browser.get_screenshot_as_png())).convert("L")
     lo, hi = shot.getextrema()
     assert hi - lo > 100 and len(shot.getcolors(maxcolors=1 << 16) or range(1 << 16)) > 20
+
+
+def test_caveats_name_the_loose_parameters_and_what_they_move(tmp_path: Path) -> None:
+    base = write(tmp_path, "base", moderation__twitter__intensity=0.05)
+    variant = write(tmp_path, "nomod", moderation__twitter__intensity=0.0)
+    post = tmp_path / "post.csv"
+    pd.DataFrame(
+        {"population.pro_effect": [0.0013, 0.0025, 0.0048], "weight": [1.0, 1.0, 1.0]}
+    ).to_csv(post, index=False)
+    _main("compare", str(base), str(variant), "--replicates", "1", "--posterior", "4",
+          "--posterior-file", str(post), "--workers", "1", "--quiet", "--no-plots",
+          "--out", str(tmp_path / "out"))  # fmt: skip
+    page = build_report(_only(tmp_path / "out"))
+    assert 'id="caveats"' in page and "population.pro_effect" in page
+    assert "rank correlation" in page and "4 parameter sets drawn" in page
