@@ -9,7 +9,8 @@ Data flow::
       -> history database results/calibration/<id>/abc.db (one row set per generation; resumable)
       -> posterior.parquet (parameters in scenario units + weights)
       -> calibration/calibrated.yaml (the weighted posterior median of each parameter), which
-         scenarios/baseline.yaml extends.
+         scenarios/baseline.yaml extends, and calibration/posterior.csv beside it (the
+         particles, which `propsim compare --posterior K` draws from).
 
 The distance is the largest excess over all targets, so a particle within epsilon <= 1 meets
 every target. Log-uniform priors are sampled on the log10 scale (the transition kernel then moves
@@ -52,6 +53,7 @@ DB_NAME = "abc.db"
 SETUP_NAME = "setup.json"
 POSTERIOR_NAME = "posterior.parquet"
 GENERATIONS_NAME = "generations.csv"
+POSTERIOR_CSV = "posterior.csv"  # written beside the overlay (calibration/posterior.csv)
 
 
 # --- parameters ----------------------------------------------------------------------------
@@ -454,6 +456,9 @@ def finish(
     write_atomic(folder / GENERATIONS_NAME, gens.to_csv(index=False))
     estimate = point_estimate(post, problem.priors)
     write_atomic(overlay, overlay_text(estimate, calib_id, setup.command))
+    # the particles beside the overlay (calibration/posterior.csv): what `propsim compare
+    # --posterior K` draws from by default, kept in git with the overlay it goes with
+    write_atomic(overlay.with_name(POSTERIOR_CSV), post.to_csv(index=False))
     folders.write_json(folder / folders.MANIFEST, _manifest(folder, setup, calib_id, gens, overlay))
     return post, estimate
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 SHOWN = ("posts_observed_last90", "total_suspensions", "total_recruits", "encrypted_members_end")
@@ -41,3 +42,17 @@ def sweep_table(runs: Any, keys: list[str]) -> str:
     return "\n".join(
         [f"Median over {reps} replicate(s) per point (all outcomes in runs.csv):", *lines]
     )
+
+
+def align(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows of text cells as lines: the first column left-aligned, the others right-aligned,
+    a rule under the header row."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for r in rows:
+        cells = [
+            c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ]
+        lines.append("  ".join(cells))
+    lines.insert(1, "-" * len(lines[0]))
+    return lines

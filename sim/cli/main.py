@@ -1,8 +1,9 @@
 """The ``propsim`` command line: the parser, the dispatch to one module per command, exit codes.
 
 Commands (one module each in ``sim.cli``): ``run``, ``validate``, ``schema``, ``metrics``,
-``init``, ``calibrate``, ``sweep`` and ``sensitivity`` (their shared flow in ``sim.cli.batch``;
-shared argument helpers in ``sim.cli.common``). Each module's ``add_parser`` adds its options and
+``init``, ``calibrate``, ``sweep`` and ``sensitivity`` (their shared flow in ``sim.cli.batch``),
+``compare`` and ``attribute`` (paired designs: ``sim.cli.paired``), ``report`` (HTML; shared
+argument helpers in ``sim.cli.common``). Each module's ``add_parser`` adds its options and
 sets ``func`` (and optionally ``start``); the work itself is done by the layers below
 (``sim.config``, ``sim.execution``, ``sim.io``, ``sim.analysis``), which raise ``sim.errors``
 exceptions for bad input.
@@ -24,7 +25,19 @@ import textwrap
 import traceback
 from collections.abc import Sequence
 
-from sim.cli import calibrate, init, metrics, run, schema, sensitivity, sweep, validate
+from sim.cli import (
+    attribute,
+    calibrate,
+    compare,
+    init,
+    metrics,
+    report,
+    run,
+    schema,
+    sensitivity,
+    sweep,
+    validate,
+)
 from sim.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_FAILURE,
@@ -46,7 +59,19 @@ __all__ = [
     "main",
 ]
 
-COMMANDS = (run, validate, schema, metrics, init, calibrate, sweep, sensitivity)
+COMMANDS = (
+    run,
+    validate,
+    schema,
+    metrics,
+    init,
+    calibrate,
+    sweep,
+    sensitivity,
+    compare,
+    attribute,
+    report,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import mesa
 import numpy as np
 
 from sim.config.schema import LANGUAGES, DateSpan, Language, P
 from sim.core import kernels
-from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel
+from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel, drop_set_values
 from sim.core.state.users import OPPOSED
 
 if TYPE_CHECKING:
@@ -125,6 +125,14 @@ class CounterMessaging(Component):
             ),
         ),
     )
+
+    @classmethod
+    def switch_off(cls, data: dict[str, Any]) -> None:
+        """No campaigns: every group without messengers (organic counter speech by opposed
+        users stays; campaigns no longer mobilise it), and no ``set`` of a group's values."""
+        for group in data.get("counter", {}).values():
+            group["messengers"] = 0
+        drop_set_values(data, lambda k: k.startswith("counter."))
 
     def refresh(self) -> None:
         sc = self.model.sc

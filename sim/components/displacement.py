@@ -32,7 +32,6 @@ class Displacement(Component):
     """The pro audience across platforms and the share of pro activity analysts can see."""
 
     name = "displacement"
-    family = "measurement"
     metrics: ClassVar = (
         MetricSpec(
             "pro_audience",

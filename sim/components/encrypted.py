@@ -34,11 +34,19 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import model_validator
 
-from sim.components.moderation import choose_purged, moderation_for, stochastic_round
+from sim.components.moderation import _is_key, choose_purged, moderation_for, stochastic_round
 from sim.components.operators import Operator
 from sim.config.problems import problem
 from sim.config.schema import P, PlatformEvent, ScenarioBase, Strict, TimelineEvent
-from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel
+from sim.core.component import (
+    Component,
+    FigureSpec,
+    Line,
+    MetricSpec,
+    Panel,
+    drop_events,
+    drop_set_values,
+)
 from sim.core.state.channels import join_weights, pick_channels, real_sizes, top_share
 from sim.core.state.graph import scatter_add
 
@@ -218,6 +226,15 @@ class Encrypted(Component):
         """The ``channels`` settings of an encrypted platform (defaults if none are given)."""
         section: dict[str, Channels] = self.pars
         return section.get(platform) or Channels()
+
+    @classmethod
+    def switch_off(cls, data: dict[str, Any]) -> None:
+        """No takedowns: every channel takedown hazard at zero, no ``takedown`` events and no
+        ``set`` of the hazard."""
+        for section in data.get("moderation", {}).values():
+            section["channel_takedown_rate"] = 0.0
+        drop_events(data, "takedown")
+        drop_set_values(data, lambda k: _is_key(k, "moderation", ("channel_takedown_rate",)))
 
     def refresh(self) -> None:
         sc = self.model.sc

@@ -29,7 +29,7 @@ given arrays.
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from numba import njit
@@ -38,7 +38,15 @@ from sim.components.observation import observation_of
 from sim.config.problems import problem
 from sim.config.schema import P, PlatformEvent, ScenarioBase, Strict, TimelineEvent
 from sim.core import draws
-from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel
+from sim.core.component import (
+    Component,
+    FigureSpec,
+    Line,
+    MetricSpec,
+    Panel,
+    drop_events,
+    drop_set_values,
+)
 from sim.core.state.users import OPPOSED
 
 NAN = float("nan")
@@ -308,6 +316,12 @@ def moderation_for(scenario: ScenarioBase, platform: str) -> Moderation:
     return section.get(platform) or Moderation(intensity=0.0)
 
 
+def _is_key(key: str, section: str, fields: tuple[str, ...]) -> bool:
+    """True for a dotted key ``<section>.<name>.<field>`` with one of ``fields``."""
+    parts = key.split(".")
+    return len(parts) == 3 and parts[0] == section and parts[2] in fields
+
+
 class PurgeEvent(PlatformEvent):
     platform_kind: ClassVar[Literal["open", "encrypted"]] = "open"
 
@@ -458,6 +472,18 @@ class ModerationComponent(Component):
             ),
         ),
     )
+
+    @classmethod
+    def switch_off(cls, data: dict[str, Any]) -> None:
+        """No suspensions: every platform's hazard, flagging, repeat-offender detection and
+        user reports at zero, no purges, and no ``set`` of any of them (the encrypted
+        platforms' channel takedowns are the takedowns')."""
+        levers = ("intensity", "flagging", "detection", "similar_detection", "report_weight")
+        for section in data.get("moderation", {}).values():
+            for lever in levers:
+                section[lever] = 0.0
+        drop_events(data, "purge")
+        drop_set_values(data, lambda k: _is_key(k, "moderation", levers))
 
     @classmethod
     def check(cls, scenario: ScenarioBase) -> None:

@@ -11,12 +11,12 @@ exposure's pro posts and shares, counter-messaging's anti posts) into observed o
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from sim.config.schema import P, ScenarioBase, Strict
-from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel
+from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel, drop_set_values
 
 NAN = float("nan")
 
@@ -115,6 +115,20 @@ class ObservationComponent(Component):
             ),
         ),
     )
+
+    @classmethod
+    def switch_off(cls, data: dict[str, Any]) -> None:
+        """The measurement's own artefacts off: evasion hides nothing from the classifier (nor,
+        as it also does, from hashtag discovery) and neither kind of post is mistaken for the
+        other; recall stays (a constant factor, it moves no change over time), as do its
+        ``set`` values; those of the switched-off keys go."""
+        section = data.setdefault("observation", {})
+        off = ("evasion_recall_loss", "pro_false_positive", "anti_false_positive")
+        for key in off:
+            section[key] = 0.0
+        drop_set_values(
+            data, lambda k: k.split(".")[0] == "observation" and k.split(".")[-1] in off
+        )
 
     def refresh(self) -> None:
         self._obs = observation_of(self.model.sc)

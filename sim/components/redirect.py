@@ -13,14 +13,22 @@ into the counter dose at ``expose``. Metric: ``redirected_searches`` per day (re
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from sim.config.problems import problem
 from sim.config.schema import LANGUAGES, DateSpan, Language, P, ScenarioBase, TimelineEvent
 from sim.core import kernels
-from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel
+from sim.core.component import (
+    Component,
+    FigureSpec,
+    Line,
+    MetricSpec,
+    Panel,
+    drop_events,
+    drop_set_values,
+)
 
 
 class RedirectSection(DateSpan):
@@ -100,6 +108,14 @@ class Redirect(Component):
         "redirect": "`end` may not be before `start`; `platforms` must name open platforms."
     }
     fixed_at_start: ClassVar = ("redirect.languages", "redirect.platforms")
+
+    @classmethod
+    def switch_off(cls, data: dict[str, Any]) -> None:
+        """No redirect: share zero, no ``redirect`` events, no ``set`` of the section."""
+        if "redirect" in data:
+            data["redirect"]["share"] = 0.0
+        drop_events(data, "redirect")
+        drop_set_values(data, lambda k: k.startswith("redirect."))
 
     @classmethod
     def check(cls, scenario: ScenarioBase) -> None:

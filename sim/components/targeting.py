@@ -22,7 +22,7 @@ from pydantic import model_validator
 from sim.components.moderation import stochastic_round
 from sim.config.problems import problem
 from sim.config.schema import P, PlatformEvent, TimelineEvent
-from sim.core.component import Component, MetricSpec
+from sim.core.component import Component, MetricSpec, drop_events
 from sim.core.state.accounts import ROLES
 
 RoleName = Literal["ordinary", "official", "shoutout", "bot"]
@@ -71,6 +71,11 @@ class Targeting(Component):
     family = "suspensions"
     events: ClassVar = (TargetEvent,)
     streams: ClassVar = ("targeting",)
+
+    @classmethod
+    def switch_off(cls, data: dict[str, Any]) -> None:
+        """No targeted removals: no ``target`` events."""
+        drop_events(data, "target")
     metrics: ClassVar = (
         MetricSpec(
             "targeted_suspensions",

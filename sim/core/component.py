@@ -13,7 +13,9 @@ it, and does its work in hooks that the model calls at named phases of the day:
 - ``streams``: the named random streams it draws from (``sim.core.rng``).
 - ``metrics``: its daily metrics (``MetricSpec``: name, scope, unit, meaning); the model lays
   out the daily table from them and the component fills its own columns by name in ``record``.
-- ``family``: the family of countermeasures it belongs to (for attribution), if any.
+- ``family``: the family of countermeasures it belongs to (for attribution), if any; such a
+  component says how to switch its countermeasure off (``switch_off``, on the scenario as plain
+  data), so that ``propsim attribute`` finds the families here and hard-codes none.
 - ``figures``: the figures of its metrics drawn with every run's results (``FigureSpec``, data
   only: ``sim.io.plots`` draws them, with uncertainty bands, events and targets).
 - ``rules``, ``placeholders``, ``fixed_at_start``: documentation of cross-field rules, names
@@ -189,6 +191,22 @@ class Component:
         raise NotImplementedError(f"component {self.name} declares {event.action} but no handle")
 
     @classmethod
+    def switch_off(cls, data: dict[str, Any]) -> None:
+        """Switch this component's countermeasure off in ``data``, a scenario as plain data
+        (``model_dump(mode="python")``), edited in place: for the whole run it must then do
+        nothing (its section's levers at zero, its timeline events and the ``set`` values that
+        would turn it back on removed: ``drop_events``, ``drop_set_values``), and everything
+        else stay as it was. Components with a ``family`` define it (``switchable``); the
+        attribution (``sim.analysis.attribution``) switches families off with it."""
+        raise NotImplementedError(f"component {cls.name} does not say how to switch it off")
+
+    @classmethod
+    def switchable(cls) -> bool:
+        """True if the component belongs to a family and defines ``switch_off``."""
+        own = cls.switch_off.__func__  # type: ignore[attr-defined]
+        return cls.family is not None and own is not Component.switch_off.__func__  # type: ignore[attr-defined]
+
+    @classmethod
     def check(cls, scenario: ScenarioBase) -> None:
         """Rules across sections; raise ``sim.config.problems.problem(...)`` with a message for
         analysts and the key it is about (relative to the scenario)."""
@@ -219,6 +237,24 @@ class Component:
     if TYPE_CHECKING:
 
         def record(self, day: int, row: np.ndarray) -> None: ...
+
+
+def drop_events(data: dict[str, Any], *actions: str) -> None:
+    """Remove the timeline events of the given ``action`` tags from a scenario's plain data."""
+    data["timeline"] = [e for e in data.get("timeline", []) if e.get("action") not in actions]
+
+
+def drop_set_values(data: dict[str, Any], match: Callable[[str], bool]) -> None:
+    """Remove the values whose dotted key ``match``es from the timeline's ``set`` events of a
+    scenario's plain data (an event left with no value goes too)."""
+    kept = []
+    for e in data.get("timeline", []):
+        if e.get("action") == "set":
+            e = {**e, "values": {k: v for k, v in e["values"].items() if not match(k)}}
+            if not e["values"]:
+                continue
+        kept.append(e)
+    data["timeline"] = kept
 
 
 def assemble_scenario(

@@ -307,6 +307,9 @@ def test_recovers_known_parameters(synthetic: Path, tmp_path: Path, capsys) -> N
         assert priors[key].to_unit(hi) - priors[key].to_unit(lo) < 0.85 * 0.9, (key, lo, hi)
     overlay = yaml.safe_load((tmp_path / "calibrated.yaml").read_text())
     assert 10_000 <= overlay["accounts"]["initial"] <= 40_000
+    # the particles beside the overlay, for `propsim compare --posterior K`
+    beside = pd.read_csv(tmp_path / "posterior.csv")
+    pd.testing.assert_frame_equal(beside, post, check_dtype=False)
 
 
 def test_resume_continues_the_generations(synthetic: Path, tmp_path: Path, capsys) -> None:

@@ -210,3 +210,36 @@ def test_the_shipped_schema_is_the_assembled_one() -> None:
     assert Scenario.components == COMPONENTS
     assert isinstance(Scenario().timeline, list)
     dt.date.fromisoformat(str(Scenario().start))
+
+
+def test_every_component_of_a_family_says_how_to_switch_it_off() -> None:
+    """``propsim attribute`` switches families off through the components (``switch_off``); a
+    component that declares a family must say how, and switching it off must leave a valid
+    scenario."""
+
+    base = make_scenario(
+        timeline=[{"action": "purge", "date": "2015-01-10", "platform": "twitter", "accounts": 10}]
+    )
+    for c in COMPONENTS:
+        if c.family is None:
+            continue
+        assert c.switchable(), f"component {c.name} (family {c.family}) defines no switch_off"
+        data = base.model_dump(mode="python")
+        c.switch_off(data)
+        Scenario.model_validate(data)
+    assert not Component.switchable()
+
+
+def test_drop_events_and_set_values() -> None:
+    from sim.core.component import drop_events, drop_set_values
+
+    data = {
+        "timeline": [
+            {"action": "purge", "date": "2015-01-01"},
+            {"action": "set", "values": {"a.b": 1.0, "c.d": 2.0}},
+            {"action": "set", "values": {"a.x": 1.0}},
+        ]
+    }
+    drop_events(data, "purge")
+    drop_set_values(data, lambda k: k.startswith("a."))
+    assert data["timeline"] == [{"action": "set", "values": {"c.d": 2.0}}]

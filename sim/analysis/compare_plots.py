@@ -1,0 +1,152 @@
+"""Plots of a comparison folder (matplotlib, imported only when drawing).
+
+- ``difference_<metric>.png``: the metric over time in every arm (median, 90% band over the
+  paired units) above its paired difference from the base (median, 90% band);
+- ``forest.png``: each outcome's paired change from the base in percent (median and 90%
+  interval), one row per outcome, a marker per variant; hollow where the interval contains 0.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from sim.analysis.compare import COMPARISON_CSV, DAILY_BANDS  # noqa: E402
+from sim.io import folders  # noqa: E402
+
+COLORS = ("#333333", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+
+
+def _band_note(manifest: dict) -> str:
+    units, draws = manifest["units"], manifest.get("posterior_draws", 0)
+    src = f"{manifest['replicates']} seeds x {draws} posterior draws" if draws else "seeds only"
+    return f"bands: 5-95% over {units} paired runs ({src})"
+
+
+def make_compare_plots(folder: Path, out: Path) -> list[Path]:
+    """Draw the comparison's plots into ``out``; returns the files."""
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = folders.read_manifest(folder)
+    arms = [a["name"] for a in manifest["arms"]]
+    bands = pd.read_parquet(folder / DAILY_BANDS)
+    note = _band_note(manifest)
+    paths = []
+    for metric in bands["metric"].unique():
+        sub = bands[bands["metric"] == metric]
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True)
+        for a, name in enumerate(arms):
+            color = COLORS[a % len(COLORS)]
+            lv = sub[(sub["arm"] == name) & (sub["stat"] == "level")]
+            top.plot(lv["date"], lv["median"], color=color, lw=1.2, label=name)
+            top.fill_between(lv["date"], lv["q05"], lv["q95"], color=color, alpha=0.15, lw=0)
+            if a == 0:
+                continue
+            df = sub[(sub["arm"] == name) & (sub["stat"] == "difference")]
+            bottom.plot(df["date"], df["median"], color=color, lw=1.2, label=f"{name} - {arms[0]}")
+            bottom.fill_between(df["date"], df["q05"], df["q95"], color=color, alpha=0.2, lw=0)
+        bottom.axhline(0, color="k", lw=0.7)
+        top.set_title(f"{metric}: level (median and 5-95% band)")
+        bottom.set_title(f"{metric}: paired difference from {arms[0]}")
+        top.legend(fontsize=8, title=note, title_fontsize=7)
+        bottom.legend(fontsize=8)
+        for ax in (top, bottom):
+            ax.grid(alpha=0.3)
+        fig.tight_layout()
+        path = out / f"difference_{metric.replace('.', '_')}.png"
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        paths.append(path)
+    paths.append(forest_plot(pd.read_csv(folder / COMPARISON_CSV), arms, note, out))
+    return paths
+
+
+def forest_plot(table: pd.DataFrame, arms: list[str], note: str, out: Path) -> Path:
+    """Each outcome's change from the base, in percent (paired ratio - 1)."""
+    outcomes = list(dict.fromkeys(table["outcome"]))
+    variants = arms[1:]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(outcomes) * max(1, len(variants)) + 1.5))
+    y = 0.0
+    ticks, labels = [], []
+    labelled: set[str] = set()
+    step = 1.0 / (len(variants) + 1)
+    for o in outcomes:
+        for v, name in enumerate(variants):
+            r = table[(table["outcome"] == o) & (table["arm"] == name)]
+            if r.empty:
+                continue
+            r = r.iloc[0]
+            pos = y + v * step
+            med, lo, hi = (100 * (r[c] - 1) for c in ("ratio_median", "ratio_q05", "ratio_q95"))
+            color = COLORS[(v + 1) % len(COLORS)]
+            if np.isfinite(med):
+                ax.plot([lo, hi], [pos, pos], color=color, lw=2)
+                face = "white" if r["within_noise"] else color
+                ax.plot([med], [pos], "o", mfc=face, mec=color,
+                        label=None if name in labelled else name)  # fmt: skip
+                labelled.add(name)
+        ticks.append(y + (len(variants) - 1) * step / 2)
+        labels.append(o)
+        y += 1
+    ax.axvline(0, color="k", lw=0.7)
+    ax.set_yticks(ticks, labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"change from {arms[0]} (%), paired; hollow: the 90% interval contains 0")
+    ax.set_title("Outcomes: paired change from the base (median and 90% interval)")
+    ax.legend(fontsize=8, title=note, title_fontsize=7, loc="best")
+    ax.grid(alpha=0.3, axis="x")
+    fig.tight_layout()
+    path = out / "forest.png"
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def make_waterfalls(folder: Path, out: Path, shown: tuple[str, ...]) -> list[Path]:
+    """An attribution folder's waterfalls: from the outcome with no countermeasures (mean over
+    the paired units) through each family's Shapley value (mean, 5-95% whisker) to the
+    scenario; the means add up exactly."""
+    from sim.analysis.attribution import ALL, NONE, SHAPLEY_CSV
+
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = folders.read_manifest(folder)
+    chosen = manifest["design"]["families"]
+    table = pd.read_csv(folder / SHAPLEY_CSV)
+    note = _band_note(manifest).replace("bands", "whiskers")
+    paths = []
+    for o in shown:
+        sub = table[table["outcome"] == o].set_index("family")
+        if sub.empty or not np.isfinite(sub.loc[NONE, "mean"]):
+            continue
+        fig, ax = plt.subplots(figsize=(1.4 * (len(chosen) + 2) + 2, 4.5))
+        level = float(sub.loc[NONE, "mean"])
+        ax.bar(0, level, color="#777777")
+        labels = ["no counter-\nmeasures"]
+        for i, f in enumerate(chosen, start=1):
+            r = sub.loc[f]
+            phi = float(r["mean"])
+            color = "#2ca02c" if phi < 0 else "#d62728"
+            ax.bar(i, phi, bottom=level, color=color)
+            ax.errorbar(i, level + phi, yerr=[[phi - r["q05"]], [r["q95"] - phi]], fmt="none",
+                        ecolor="k", capsize=4, lw=1)  # fmt: skip
+            ax.plot([i - 1.4, i + 0.4], [level, level], color="k", lw=0.5, ls=":")
+            level += phi
+            labels.append(f.replace("-", "-\n", 1) if len(f) > 12 else f)
+        ax.bar(len(chosen) + 1, float(sub.loc[ALL, "mean"]), color="#1f77b4")
+        labels.append(manifest["name"])
+        ax.set_xticks(range(len(labels)), labels, fontsize=8)
+        ax.set_ylabel(str(sub["unit"].iloc[0]))
+        ax.set_title(f"{o}: what each family of countermeasures changed (Shapley, means)")
+        ax.text(0.01, 0.98, note, transform=ax.transAxes, fontsize=7, va="top")
+        ax.grid(alpha=0.3, axis="y")
+        fig.tight_layout()
+        path = out / f"waterfall_{o}.png"
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        paths.append(path)
+    return paths
