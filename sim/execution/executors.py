@@ -14,7 +14,8 @@ the executor or the number of workers, so every executor gives the same results.
 - ``SerialExecutor``: this process, one task after another.
 - ``PoolExecutor(workers)``: a local ``ProcessPoolExecutor`` with the start method of
   ``sim.execution.pool.pool_context`` (a fork server with the model preloaded). The pool starts
-  with the first run and its processes end when the executor closes.
+  with the first run and its processes end when the executor closes, or at once when this
+  process ends in any other way (``sim.execution.pool.watch_parent``: no orphaned workers).
 - ``DaskExecutor(address)``: a ``distributed.Client`` connected to a running scheduler (or a
   client given to it); tasks are submitted and collected with ``as_completed``. The workers must
   be able to import ``sim``.
@@ -26,6 +27,7 @@ on leaving. Light on purpose: standard library only at import (``tests/analysis/
 from __future__ import annotations
 
 import abc
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -35,7 +37,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
-from sim.execution.pool import pool_context
+from sim.execution.pool import pool_context, watch_parent, watched_manager
 
 CONNECT_TIMEOUT = 10.0  # seconds to wait for a scheduler to answer
 QUEUED_PER_WORKER = 2  # tasks in flight per worker: an interrupted sweep wastes little work
@@ -164,7 +166,12 @@ class PoolExecutor(Executor):
         if self.pool is None or self._size < size:
             if self.pool is not None:
                 self.pool.shutdown(wait=True)
-            self.pool = ProcessPoolExecutor(size, mp_context=pool_context())
+            self.pool = ProcessPoolExecutor(
+                size,
+                mp_context=pool_context(),
+                initializer=watch_parent,  # workers end when this process does, however
+                initargs=(os.getpid(),),
+            )
             self._size = size
         return self.pool
 
@@ -205,7 +212,7 @@ class PoolExecutor(Executor):
     def ticks(self, update: Callable[[int], None]) -> Iterator[Ticks | None]:
         """A managed queue the workers put to, drained into ``update`` by a thread here."""
         if self._manager is None:
-            self._manager = pool_context().Manager()
+            self._manager = watched_manager()
         channel = self._manager.Queue()
         stop = threading.Event()
 
