@@ -199,6 +199,52 @@ def _construct_timestamp(loader: _LineLoader, node: ScalarNode) -> Any:
         return str(node.value)
 
 
+# Numbers as YAML 1.2 reads them (PyYAML implements YAML 1.1): no base-60 (``12:30:00`` is
+# text, not 45000), no ``0b``/old-style octal (``012`` is 12), ``1e5`` is a number; underscores
+# between digits are still allowed. A number longer than MAX_NUMBER_TEXT characters stays
+# text (Python refuses to read ints of thousands of digits), refused by validation with its key.
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+MAX_NUMBER_TEXT = 100
+_INT_RE = re.compile(r"^(?:[-+]?[0-9][0-9_]*|0o[0-7_]+|0x[0-9a-fA-F_]+)$")
+_FLOAT_RE = re.compile(
+    r"^(?:[-+]?(?:\.[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+
+
+def _construct_int(loader: yaml.SafeLoader, node: ScalarNode) -> Any:
+    text = str(node.value).replace("_", "")
+    if len(text) > MAX_NUMBER_TEXT:
+        return str(node.value)
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text)
+
+
+def _construct_float(loader: yaml.SafeLoader, node: ScalarNode) -> Any:
+    if len(str(node.value)) > MAX_NUMBER_TEXT:
+        return str(node.value)
+    return yaml.SafeLoader.construct_yaml_float(loader, node)
+
+
+def yaml12_numbers(cls: type[yaml.SafeLoader]) -> None:
+    """Make the loader class ``cls`` read numbers by YAML 1.2's rules (see above)."""
+    cls.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT, _FLOAT)]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    cls.add_implicit_resolver(_INT, _INT_RE, list("-+0123456789"))
+    cls.add_implicit_resolver(_FLOAT, _FLOAT_RE, list("-+0123456789."))
+    cls.add_constructor(_INT, _construct_int)
+    cls.add_constructor(_FLOAT, _construct_float)
+
+
+class _ValueLoader(yaml.SafeLoader):
+    """Reads the value of a ``--set`` override (numbers as in files)."""
+
+
+yaml12_numbers(_LineLoader)
+yaml12_numbers(_ValueLoader)
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
@@ -548,7 +594,7 @@ def _parse_overrides(overrides: Sequence[str]) -> list[tuple[str, str, Any]]:
             )
             continue
         try:
-            value = yaml.safe_load(raw) if raw.strip() else None
+            value = yaml.load(raw, Loader=_ValueLoader) if raw.strip() else None  # noqa: S506
         except yaml.YAMLError as err:
             problem = getattr(err, "problem", None) or str(err).splitlines()[0]
             problems.append(Problem(f"cannot read the value: {problem}", override=str(text)))
@@ -687,7 +733,8 @@ def _describe(err: Any, path: list[Part], parent: _Kind | None) -> str:
         return f"expected a finite number{got}"
     if etype in _BOUNDS:
         bound = ctx.get(_BOUND_KEYS[etype])
-        return f"must be {_BOUNDS[etype]} {_show(bound)}{got}"
+        shown = bound if isinstance(bound, str) else _show(bound)  # (a date bound is text)
+        return f"must be {_BOUNDS[etype]} {shown}{got}"
     if etype == "date_from_datetime_inexact":
         return f"expected a date without a time of day (YYYY-MM-DD){got}"
     if etype.startswith("date_") or etype.startswith("datetime_"):
