@@ -34,7 +34,7 @@ class TakedownEvent(PlatformEvent):
     date: dt.date = P(..., "Day of the takedown")
     label: str = P("", "Free text")
     platform: str = P(..., "Encrypted platform")
-    channels: float = P(..., "Channels removed (real-world)", "channels", ge=0)
+    channels: float = P(..., "Channels removed (real-world)", "channels", ge=0, le=1e6)
 
     def describe(self) -> str:
         return f"takedown {self.channels:,.0f} channels ({self.platform})"
