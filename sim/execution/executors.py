@@ -275,15 +275,23 @@ class DaskExecutor(Executor):
         self.connect()
 
     def connect(self) -> Any:
-        """Connect (once); raises ``OSError`` naming the address if no scheduler answers."""
+        """Connect (once); raises ``OSError`` naming the address, within ``timeout`` seconds,
+        if no Dask scheduler answers there (nothing listening, or something else: an HTTP or
+        SSH server is recognised by ``probe_scheduler`` before Dask reads its bytes)."""
         if self.client is None:
+            import time
+
+            started = time.monotonic()
+            probe_scheduler(self.address, self.timeout / 2)
             from distributed import Client
 
+            left = max(1.0, self.timeout - (time.monotonic() - started))
             try:
-                self.client = Client(self.address, timeout=self.timeout, set_as_default=False)
-            except (OSError, TimeoutError, ValueError) as err:
+                self.client = Client(self.address, timeout=left, set_as_default=False)
+            except Exception as err:  # noqa: BLE001 - whatever it is, it is not a scheduler
                 raise OSError(
-                    f"--scheduler {self.address}: cannot reach a Dask scheduler there ({err})"
+                    f"--scheduler {self.address}: cannot reach a Dask scheduler there "
+                    f"({type(err).__name__}: {err})"
                 ) from None
             self._owns_client = True
         return self.client
@@ -321,6 +329,56 @@ class DaskExecutor(Executor):
         import pyabc
 
         return pyabc.sampler.DaskDistributedSampler(dask_client=self.connect())
+
+
+MAX_HANDSHAKE_HEADER = 2**20  # bytes: a Dask handshake's first 8 bytes say far less
+
+
+def probe_scheduler(address: str, timeout: float) -> None:
+    """Check that a Dask scheduler listens at a ``tcp://`` address; ``OSError`` if not.
+
+    A Dask scheduler speaks first: on a new connection it writes its handshake, whose first 8
+    bytes are the (small) length of a header. Something else either says nothing (an HTTP
+    server waits for a request) or something whose first 8 bytes read as an absurd length (an
+    SSH banner: Dask itself would then try to allocate exabytes). Other schemes (tls://, ...)
+    are left to Dask's own connection, with its timeout.
+    """
+    import socket
+    import struct
+
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    def refuse(why: str) -> OSError:
+        return OSError(f"--scheduler {address}: {why}")
+
+    try:
+        scheme, loc = parse_address(address)
+        if scheme != "tcp":
+            return
+        host, port = parse_host_port(loc, 8786)
+    except (ValueError, TypeError) as err:
+        raise refuse(f"not a scheduler address ({err})") from None
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            first = b""
+            while len(first) < 8:
+                chunk = sock.recv(8 - len(first))
+                if not chunk:
+                    raise refuse("the connection was closed at once: not a Dask scheduler")
+                first += chunk
+    except TimeoutError:
+        raise refuse(
+            f"nothing answered like a Dask scheduler within {timeout:g} s (an HTTP server, or "
+            "a host that does not answer?)"
+        ) from None
+    except OSError as err:
+        if str(err).startswith(f"--scheduler {address}"):
+            raise
+        raise refuse(f"cannot connect ({err.strerror or err})") from None
+    (length,) = struct.unpack("Q", first)  # as distributed.comm.tcp
+    if length > MAX_HANDSHAKE_HEADER:
+        raise refuse(f"something that is not a Dask scheduler answers there ({first!r}...)")
 
 
 def LocalExecutor(workers: int = 1) -> Executor:  # noqa: N802 - the former class's name
