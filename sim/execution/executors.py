@@ -349,7 +349,7 @@ def probe_scheduler(address: str, timeout: float) -> None:
     from distributed.comm.addressing import parse_address, parse_host_port
 
     def refuse(why: str) -> OSError:
-        return OSError(f"--scheduler {address}: {why}")
+        return OSError(f"--scheduler {address}: cannot reach a Dask scheduler there ({why})")
 
     try:
         scheme, loc = parse_address(address)
@@ -365,7 +365,7 @@ def probe_scheduler(address: str, timeout: float) -> None:
             while len(first) < 8:
                 chunk = sock.recv(8 - len(first))
                 if not chunk:
-                    raise refuse("the connection was closed at once: not a Dask scheduler")
+                    raise refuse("the connection was closed at once")
                 first += chunk
     except TimeoutError:
         raise refuse(
@@ -378,7 +378,7 @@ def probe_scheduler(address: str, timeout: float) -> None:
         raise refuse(f"cannot connect ({err.strerror or err})") from None
     (length,) = struct.unpack("Q", first)  # as distributed.comm.tcp
     if length > MAX_HANDSHAKE_HEADER:
-        raise refuse(f"something that is not a Dask scheduler answers there ({first!r}...)")
+        raise refuse(f"something else answers, beginning {first!r}")
 
 
 def LocalExecutor(workers: int = 1) -> Executor:  # noqa: N802 - the former class's name
