@@ -292,7 +292,8 @@ def test_sensitivity_outcome_names_that_clash_are_refused(
             "is not within the run's reported days 2015-01-01..2015-01-30",
         ),
         (
-            "levers:\n  - name: zero\n    keys: [platforms.telegram.pull, platforms.telegram.join_prob]\n"
+            "levers:\n  - name: zero\n"
+            "    keys: [platforms.telegram.pull, platforms.telegram.join_prob]\n"
             "    mode: share\n    bounds: [0.1, 0.9]\n"
             "outcomes:\n  - {metric: pro_posts_observed, stat: mean}\n",
             "levers: zero: mode share of keys that are all 0",
