@@ -222,7 +222,7 @@ def _construct_int(loader: yaml.SafeLoader, node: ScalarNode) -> Any:
 
 
 def _construct_float(loader: yaml.SafeLoader, node: ScalarNode) -> Any:
-    if len(str(node.value)) > MAX_NUMBER_TEXT:
+    if len(str(node.value)) > MAX_NUMBER_TEXT or ":" in str(node.value):  # (!!float 1:30)
         return str(node.value)
     return yaml.SafeLoader.construct_yaml_float(loader, node)
 
@@ -245,6 +245,18 @@ class _ValueLoader(yaml.SafeLoader):
 
 yaml12_numbers(_LineLoader)
 yaml12_numbers(_ValueLoader)
+
+
+def _refuse_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    raise ConstructorError(
+        None, None, f"could not determine a constructor for the tag '{node.tag}'", node.start_mark
+    )
+
+
+# scenario files hold plain values only: the safe loader's other types are refused too
+for _tag in ("binary", "set", "omap", "pairs"):
+    _LineLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse_tag)
+    _ValueLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse_tag)
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
@@ -281,9 +293,20 @@ def _yaml_problem(err: yaml.YAMLError, file: str, text: str) -> Problem:
     return Problem(f"YAML syntax error: {problem}{hint}", file, line)
 
 
+MAX_FILE_BYTES = 1_000_000  # a scenario or data file; the shipped ones are a few kB
+MAX_EXTENDS = 20  # files in one chain of extends
+
+
 def read_yaml(file: str) -> LineDict:
     """Read one YAML file into a LineDict. ``file`` is the path as it should be shown."""
     try:
+        size = Path(file).stat().st_size
+        if size > MAX_FILE_BYTES and Path(file).is_file():
+            _fail(
+                f"the file has {size:,} bytes; scenario and data files may have at most "
+                f"{MAX_FILE_BYTES:,}",
+                file,
+            )
         raw = Path(file).read_bytes()
     except FileNotFoundError:
         _fail("file not found", file)
@@ -317,8 +340,10 @@ def read_yaml(file: str) -> LineDict:
         )
     if not isinstance(data, LineDict):
         where = getattr(data, "loc", None)
+        # (the file's content is not quoted: it may be any file, e.g. extends: /etc/passwd)
+        got = "a list" if isinstance(data, list) else "plain text or a single value"
         _fail(
-            f"expected 'key: value' lines at the top level (name:, start:, ...), got {_show(data)}",
+            f"expected 'key: value' lines at the top level (name:, start:, ...), got {got}",
             file,
             where.line if where else 1,
         )
@@ -376,8 +401,19 @@ def _load_tree(file: str, chain: list[tuple[Path, str]]) -> LineDict:
             "extends",
         )
     parent = os.path.normpath(os.path.join(os.path.dirname(file), target.strip()))
-    real = Path(parent).resolve()
-    here = [*chain, (Path(file).resolve(), file)]
+    if len(chain) + 1 >= MAX_EXTENDS:
+        _fail(
+            f"a chain of extends may have at most {MAX_EXTENDS} files (this one starts at "
+            f"{chain[0][1]})",
+            file,
+            where.line,
+            "extends",
+        )
+    try:
+        real = Path(parent).resolve()
+        here = [*chain, (Path(file).resolve(), file)]
+    except (RuntimeError, OSError):  # a symbolic link loop
+        _fail(f"'{target}' is a loop of symbolic links", file, where.line, "extends")
     if any(real == seen for seen, _ in here):
         cycle = " -> ".join([name for _, name in here] + [parent])
         _fail(f"circular extends: {cycle}", file, where.line, "extends")

@@ -51,6 +51,7 @@ MAX_RUN_DAYS = 3653  # reported days of one run (ten years)
 MAX_REPLICATES = 1000
 # seed + replicate must fit numpy's legacy 32-bit seeding (SALib's Morris design) and Parquet
 MAX_SEED = 2**32 - 1 - MAX_REPLICATES
+MAX_TIMELINE_EVENTS = 2000
 MIN_SIMULATED_USERS = 100  # population.users / scale: fewer is no population to speak of
 
 
@@ -502,6 +503,11 @@ class ScenarioBase(Strict):
                 at=(at,),
             )
         self._check_memory()
+        if len(self.timeline) > MAX_TIMELINE_EVENTS:
+            raise problem(
+                f"the timeline has {len(self.timeline)} events; at most {MAX_TIMELINE_EVENTS}",
+                at=("timeline",),
+            )
         self._check_post_shares()
         for component in self.components:  # rules of the components' sections
             component.check(self)
