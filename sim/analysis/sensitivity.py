@@ -137,7 +137,7 @@ def load_params(path: Path) -> Params:
     """Read and validate a parameter file; problems raise ``ScenarioError`` (file:line: key)."""
     from sim.config.loader import load_yaml_model
 
-    return load_yaml_model(Params, path)
+    return load_yaml_model(Params, path, "levers and outcomes ('levers:', 'outcomes:')")
 
 
 def problem(levers: list[Lever]) -> dict[str, Any]:

@@ -94,6 +94,14 @@ def prepare_out(out: Path) -> Path:
         raise BadInput(f"--out {out}: cannot create the folder ({error.strerror})") from None
     if not os.access(out, os.W_OK | os.X_OK):
         raise BadInput(f"--out {out}: the folder is not writable")
+    # a real test: os.access says yes for root in read-only places (/proc, a read-only mount)
+    import tempfile
+
+    try:
+        with tempfile.TemporaryDirectory(prefix=".propsim-check-", dir=out):
+            pass
+    except OSError as error:
+        raise BadInput(f"--out {out}: cannot create folders there ({error.strerror})") from None
     return out
 
 
