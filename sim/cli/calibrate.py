@@ -197,7 +197,10 @@ def cmd_calibrate(args: argparse.Namespace, command_line: list[str]) -> int:
     from sim.analysis import calibration as cal
 
     out = Path(args.out)
-    existing = args.resume or args.report_only
+    existing = args.resume if args.resume is not None else args.report_only
+    if existing is not None and not existing.strip():
+        flag = "--resume" if args.resume is not None else "--report-only"
+        raise BadInput(f"{flag}: give the ID of a calibration in {out} (its folder's name)")
     if existing:
         folder = _existing(out, existing)
         setup = cal.Setup.load(folder)
