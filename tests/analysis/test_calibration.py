@@ -382,7 +382,7 @@ def test_resume_after_an_interrupt(synthetic: Path, tmp_path: Path, monkeypatch)
     [
         (["--resume", "nope"], "no calibration 'nope'"),
         (["--report-only", "nope"], "no calibration 'nope'"),
-        (["--scale", "0"], "must be above 0"),
+        (["--scale", "0"], "must be at least 1"),
         (["--particles", "many"], "expected a number"),
         (["--set", "population.relaxation=7"], "relaxation"),
     ],
@@ -547,4 +547,21 @@ def test_calibration_empty_resume_id_exits_2(tmp_path: Path, capsys) -> None:
     for flag in ("--resume", "--report-only"):
         code = cli.main(["calibrate", "--out", str(tmp_path / "runs"), flag, ""])
         assert code == 2 and "give the ID of a calibration" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--minutes", "inf"], "--minutes: expected a finite number"),
+        (["--scale", "nan"], "--scale: expected a finite number"),
+        (["--scale", "0.5"], "--scale: must be at least 1"),
+        (["--seed", "1180591620717411303424"], "--seed: must be between 0 and"),
+        (["--min-epsilon", "-1"], "--min-epsilon: must be at least 0"),
+        (["--particles", "1000000000"], "--particles: must be at most"),
+    ],
+)
+def test_calibration_numbers_are_bounded(tmp_path: Path, capsys, args: list[str], message: str):
+    code = cli.main(["calibrate", "--out", str(tmp_path / "runs"), *args])
+    assert code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
