@@ -99,3 +99,17 @@ def watched_manager() -> Any:
     manager = SyncManager(ctx=pool_context())
     manager.start(watch_parent, (os.getpid(),))
     return manager
+
+
+_watching = False
+
+
+def end_with_parent() -> None:
+    """In a process started by ``multiprocessing`` (a worker of pyabc's own multicore sampler,
+    forked from this command), start ``watch_parent`` on its parent, once; elsewhere nothing."""
+    global _watching
+    parent = mp.parent_process()
+    if _watching or parent is None or parent.pid is None:
+        return
+    _watching = True
+    watch_parent(parent.pid)

@@ -73,3 +73,54 @@ def test_no_orphaned_workers_when_a_sweep_is_killed(tmp_path: Path, sig: signal.
         for pid in _session(proc.pid):
             os.kill(pid, signal.SIGKILL)
         proc.wait(timeout=30)
+
+
+CALIBRATION_LIKE = """
+import multiprocessing as mp, time
+
+def work(ready):
+    from sim.execution.pool import end_with_parent
+    end_with_parent()
+    ready.set()
+    time.sleep(60)
+
+if __name__ == "__main__":
+    ctx = mp.get_context("fork")  # as pyabc's multicore sampler
+    ready = ctx.Event()
+    child = ctx.Process(target=work, args=(ready,), daemon=True)
+    child.start()
+    ready.wait(60)
+    print(child.pid, flush=True)
+    time.sleep(60)
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_no_orphaned_pyabc_workers_when_a_calibration_is_killed(tmp_path: Path) -> None:
+    """pyabc's multicore sampler forks its workers from the command; they call
+    ``end_with_parent`` (in ``SimulateTargets``) and end when the command is killed."""
+    script = tmp_path / "calibration_like.py"
+    script.write_text(CALIBRATION_LIKE)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    child = int(proc.stdout.readline())
+    try:
+        assert _running(child)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while _running(child) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _running(child), "the forked worker outlived its killed parent"
+    finally:
+        if _running(child):
+            os.kill(child, signal.SIGKILL)
