@@ -147,6 +147,8 @@ def _number(x: float) -> str:
         return "true" if x else "false"
     if isinstance(x, int):
         return f"{x:,}" if abs(x) >= 10_000 else str(x)
+    if not isinstance(x, float):  # a date bound
+        return str(x)
     if x.is_integer() and abs(x) < 1e15:
         return _number(int(x))
     return repr(x)

@@ -498,3 +498,27 @@ def test_run_passes_the_calibration_targets_to_the_plots(
     assert cli.main(["run", str(tiny), "--out", str(out), "--quiet", "--no-plots"]) == 0
     assert cli.main(["run", str(tiny), "--out", str(out), "--quiet"]) == 2
     assert len(seen) == 2
+
+
+# --- issue 17.13: messages and exit codes of bad arguments -----------------------------------
+
+
+def test_messages_and_exit_codes_of_bad_arguments(
+    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], fakes: None
+) -> None:
+    folder = tmp_path / "a_folder"
+    folder.mkdir()
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    cases = [
+        (["schema", "--out", str(tmp_path / "missing" / "s.json")], "cannot write the file"),
+        (["sensitivity", str(tiny), "--params", str(folder)], "is not a file"),
+        (["sensitivity", str(tiny), "--params", str(empty)], "expected the levers and outcomes"),
+    ]
+    if Path("/proc/self").exists():  # root passes os.access there; the real test does not
+        cases.append((["run", str(tiny), "--out", "/proc"], "--out /proc: cannot create"))
+    for argv, message in cases:
+        assert cli.main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+    assert not any(p.name.startswith(".propsim-check") for p in tmp_path.iterdir())

@@ -364,3 +364,46 @@ def test_garbage_overrides_load_or_raise_scenario_error(overrides: list[str]) ->
         load_scenario(OK / "base.yaml", overrides)
     except ScenarioError as err:
         assert str(err)
+
+
+# --- issue 17.10-17.12: extends loops and chains, file and timeline size, tags ---------------
+
+
+def test_extends_symlink_loop_long_chain_and_foreign_files(tmp_path: Path) -> None:
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
+    (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
+    (tmp_path / "a.yaml").write_text("name: a\nextends: loop1\n")
+    err = load_error(tmp_path / "a.yaml")
+    assert (err.line, err.key) == (2, "extends") and "loop of symbolic links" in str(err)
+    for i in range(60):
+        (tmp_path / f"c{i}.yaml").write_text(f"extends: c{i + 1}.yaml\n")
+    (tmp_path / "c60.yaml").write_text("name: x\n")
+    err = load_error(tmp_path / "c0.yaml")
+    assert "at most 20 files (this one starts at" in str(err) and err.key == "extends"
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:TOPSECRET:/root:/bin/bash\n")
+    (tmp_path / "b.yaml").write_text(f"extends: {secret}\n")
+    message = str(load_error(tmp_path / "b.yaml"))
+    assert "TOPSECRET" not in message and "expected 'key: value' lines" in message
+
+
+def test_size_limits_of_files_and_timelines(tmp_path: Path) -> None:
+    from sim.config.loader import MAX_FILE_BYTES
+    from sim.config.schema import MAX_TIMELINE_EVENTS
+
+    big = tmp_path / "big.yaml"
+    big.write_text("name: big\ndescription: '" + "x" * MAX_FILE_BYTES + "'\n")
+    assert f"at most {MAX_FILE_BYTES:,}" in str(load_error(big))
+    many = tmp_path / "many.yaml"
+    event = "  - {action: purge, date: 2015-02-01, platform: twitter, accounts: 1}\n"
+    many.write_text(f"extends: {OK / 'base.yaml'}\ntimeline:\n" + event * (MAX_TIMELINE_EVENTS + 1))
+    err = load_error(many)
+    assert err.key == "timeline" and f"at most {MAX_TIMELINE_EVENTS}" in str(err)
+
+
+@pytest.mark.parametrize("tag", ["!!binary aGVsbG8=", "!!set {a, b}", "!!omap [a: 1]"])
+def test_loose_typing_tags_are_refused(tmp_path: Path, tag: str) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(f"name: t\ndescription: {tag}\n")
+    err = load_error(path)
+    assert err.line == 2 and "is not allowed: scenario files hold plain values only" in str(err)

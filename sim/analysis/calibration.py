@@ -120,7 +120,9 @@ class SimulateTargets:
 
     def __call__(self, sample: Mapping[str, float]) -> dict[str, float]:
         from sim.core.model import simulate  # imported in the worker, not by the CLI at start-up
+        from sim.execution.pool import end_with_parent
 
+        end_with_parent()  # a worker of pyabc's multicore sampler ends with the command
         sc = self.scenario(sample)
         seed = int(np.random.randint(0, 2**31 - 1))  # pyabc seeds numpy in each worker
         daily = simulate(sc, seed)
@@ -172,7 +174,33 @@ class Setup:
 
     @classmethod
     def load(cls, folder: Path) -> Setup:
-        return cls(**json.loads((folder / SETUP_NAME).read_text()))
+        """The setup saved in ``folder``; ``BadInput`` naming the file if it is damaged."""
+        from dataclasses import fields
+
+        from sim.errors import BadInput
+
+        path = folder / SETUP_NAME
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            defaults = cls()
+            for f in fields(cls):  # each value of its field's type (a float may be whole)
+                if f.name not in data:
+                    continue
+                want = type(getattr(defaults, f.name))
+                value = data[f.name]
+                ok = isinstance(value, want) or (want is float and isinstance(value, int))
+                if f.name == "seed":
+                    ok = value is None or (isinstance(value, int) and value >= 0)
+                if not ok or isinstance(value, bool):
+                    raise ValueError(f"{f.name}: {value!r} is not a {want.__name__}")
+            return cls(**data)
+        except (OSError, UnicodeDecodeError, ValueError, TypeError) as err:
+            raise BadInput(
+                f"{path}: the calibration's setup is damaged ({err}); it cannot be resumed or "
+                "reported: start a new calibration"
+            ) from None
 
 
 @dataclass(frozen=True)

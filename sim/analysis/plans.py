@@ -185,12 +185,32 @@ def sensitivity_plan(
                 f"{params_file}: outcomes: {spec.name}: the scenario has no metric {column!r}"
                 + (f" (it has {', '.join(like)})" if like else "")
             )
+    for spec in params.outcomes:  # a window outside the run would give no days: NaN indices
+        first, last = spec.start or base.start, spec.end or base.end
+        if not base.start <= first <= last <= base.end:
+            raise BadInput(
+                f"{params_file}: outcomes: {spec.name}: the window {first}..{last} is not within "
+                f"the run's reported days {base.start}..{base.end}"
+            )
     seed = base.seed if seed is None else seed
     replicates = replicates or 1
     dump = base.model_dump(mode="python")
     label = lambda lever: lambda t: f"{params_file}: levers: {lever} sets {t}"  # noqa: E731
     # each lever alone at its bounds first: the message then names the lever and the bound
     for lever in params.levers:
+        if lever.mode != "set":  # share or scale of values that are all 0: the lever is inert
+            from sim.config import keys as k
+
+            try:
+                olds = [float(k.get(dump, key)) for key in lever.keys]
+            except (KeyError, IndexError, TypeError, ValueError):
+                olds = [1.0]  # (reported below, with the bounds)
+            if not any(olds):
+                raise BadInput(
+                    f"{params_file}: levers: {lever.name}: mode {lever.mode} of keys that are all "
+                    f"0 in the scenario ({', '.join(lever.keys)}) changes nothing; give them "
+                    "values first (--set) or use mode set"
+                )
         for x in lever.bounds:
             try:
                 own = sa.lever_overrides([lever], {lever.name: x}, dump)

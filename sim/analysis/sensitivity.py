@@ -40,6 +40,7 @@ from sim.config.problems import problem as invalid
 Method = Literal["sobol", "morris"]
 INDICES_CSV, INDICES_PARQUET, INDICES_PNG = "indices.csv", "indices.parquet", "indices.png"
 MORRIS_LEVELS = 4
+RESERVED = ("point", "replicate", "seed", "run_seconds", "date")  # columns of the run tables
 INDEX_COLUMNS: dict[str, list[str]] = {
     "sobol": ["S1", "S1_conf", "ST", "ST_conf"],
     "morris": ["mu", "mu_star", "mu_star_conf", "sigma"],
@@ -100,6 +101,28 @@ class Params(BaseModel):
         return v
 
     @model_validator(mode="after")
+    def _names_apart(self) -> Params:
+        """Outcome and lever names are columns of runs.csv: none may take a column of the run
+        table (``RESERVED``), nor an outcome a lever's."""
+        levers = [lever.name for lever in self.levers]
+        for i, name in enumerate(levers):
+            if name in RESERVED:
+                raise invalid(
+                    f"the name {name!r} is reserved (columns {', '.join(RESERVED)})",
+                    at=("levers", i, "name"),
+                )
+        for i, spec in enumerate(self.outcomes):
+            if spec.name in RESERVED or spec.name in levers:
+                what = "a lever's name" if spec.name in levers else "reserved"
+                raise invalid(
+                    f"the outcome name {spec.name!r} is {what}: it would overwrite that column "
+                    f"of runs.csv (reserved: {', '.join(RESERVED)}, and the lever names); "
+                    "give the outcome a name: ...",
+                    at=("outcomes", i, "name"),
+                )
+        return self
+
+    @model_validator(mode="after")
     def _keys_once(self) -> Params:
         seen: set[str] = set()
         for i, lever in enumerate(self.levers):
@@ -114,7 +137,7 @@ def load_params(path: Path) -> Params:
     """Read and validate a parameter file; problems raise ``ScenarioError`` (file:line: key)."""
     from sim.config.loader import load_yaml_model
 
-    return load_yaml_model(Params, path)
+    return load_yaml_model(Params, path, "levers and outcomes ('levers:', 'outcomes:')")
 
 
 def problem(levers: list[Lever]) -> dict[str, Any]:

@@ -266,6 +266,51 @@ def done_runs(folder: Path) -> set[tuple[int, int]]:
     return done
 
 
+def check_parts(folder: Path, plan: Plan) -> list[str]:
+    """Make a partial folder whole before it is resumed or finished; returns what was done.
+
+    Every part file under ``runs/`` is read in full: one that cannot be read (truncated, empty,
+    garbage), whose row is not the run its name says, or that belongs to no run of the plan is
+    removed (its run is then done again); any other file there (a copy of a part) is removed;
+    a missing ``points.csv`` is written again from the manifest.
+    """
+    notes: list[str] = []
+    runs = folder / RUNS_DIR
+    for entry in sorted(os.scandir(runs), key=lambda e: e.name):
+        if entry.name.startswith("."):
+            continue  # (temp files of killed writes: removed by done_runs)
+        m = _PART.match(entry.name)
+        why = "not a part file of this folder"
+        if m:
+            point, replicate = int(m.group(1)), int(m.group(2))
+            why = _part_problem(Path(entry.path), point, replicate, plan)
+        if why:
+            os.unlink(entry.path)
+            notes.append(f"removed {RUNS_DIR}/{entry.name} ({why})")
+    if not (folder / POINTS_CSV).is_file():
+        pd.DataFrame(plan.points).rename_axis("point").to_csv(folder / POINTS_CSV)
+        notes.append(f"wrote the missing {POINTS_CSV} again from the manifest")
+    return notes
+
+
+def _part_problem(path: Path, point: int, replicate: int, plan: Plan) -> str:
+    """Why a part file cannot be kept ("" if it can)."""
+    if point >= len(plan.points) or replicate >= len(plan.seeds):
+        return "no such run in the plan"
+    try:
+        pq.read_table(path)  # every page, not only the footer
+        row, _ = read_part_meta(path)
+    except Exception as err:  # noqa: BLE001 - any damage: arrow, JSON, missing keys
+        return f"damaged: {type(err).__name__}"
+    if (row.get("point"), row.get("replicate"), row.get("seed")) != (
+        point,
+        replicate,
+        plan.seeds[replicate],
+    ):
+        return "its row is another run's"
+    return ""
+
+
 def pending_tasks(folder: Path, plan: Plan) -> list[Task]:
     done = done_runs(folder)
     return [t for t in plan.tasks() if (t.point, t.replicate) not in done]
@@ -311,7 +356,7 @@ def read_part_meta(path: Path) -> tuple[dict[str, Any], float]:
 
 def read_runs(folder: Path, with_seconds: bool = False) -> pd.DataFrame:
     """One row per saved run, ordered by point and replicate."""
-    paths = sorted((folder / RUNS_DIR).glob("point_*.parquet"))
+    paths = sorted(p for p in (folder / RUNS_DIR).glob("point_*.parquet") if _PART.match(p.name))
     rows = []
     for path in paths:
         row, seconds = read_part_meta(path)

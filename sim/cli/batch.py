@@ -25,6 +25,7 @@ from sim.cli.common import (
     MAX_REPLICATES,
     SCENARIO_HELP,
     err,
+    note,
     positive_int,
     prepare_out,
     seed,
@@ -152,9 +153,11 @@ def _execute(
     args: argparse.Namespace, folder: Path, plan: Plan, fn: Any, executor: Executor
 ) -> None:
     """Run what is missing in ``folder``; on Ctrl-C say how to resume."""
-    from sim.analysis.sweep import done_runs, execute, locked, pending_tasks
+    from sim.analysis.sweep import check_parts, done_runs, execute, locked, pending_tasks
 
     with locked(folder):
+        for text in check_parts(folder, plan):  # damaged part files are run again
+            note(f"{folder}: {text}")
         tasks = pending_tasks(folder, plan)
         total = len(plan.points) * len(plan.seeds)
         if not args.quiet:

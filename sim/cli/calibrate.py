@@ -18,26 +18,36 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import os
 import shlex
 import textwrap
 from pathlib import Path
 from typing import Any
 
-from sim.cli.common import FMT, resolve_file, scenario_path
+from sim.cli.common import FMT, MAX_REPLICATES, resolve_file, scenario_path, seed
 from sim.errors import BadInput
 
 DEFAULT_OUT = Path("results") / "calibration"
 
 
-def _positive(kind: type) -> Any:
+def _positive(kind: type, limit: float = 1e6, low: float = 0.0, strict: bool = True) -> Any:
+    """An argument type: a finite number above 0 (``strict``; else at least ``low``) and at
+    most ``limit``."""
+
     def parse(text: str) -> Any:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+            raise argparse.ArgumentTypeError(f"expected a number, got {text[:30]!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text[:30]}")
+        if not (value > low if strict else value >= low):
+            raise argparse.ArgumentTypeError(
+                f"must be {'above' if strict else 'at least'} {low:g}, got {text[:30]}"
+            )
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"must be at most {limit:g}, got {text[:30]}")
         return value
 
     return parse
@@ -102,42 +112,42 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--scale",
-        type=_positive(float),
+        type=_positive(float, 1e6, 1, strict=False),
         default=100.0,
         help="scale of the calibration runs (default 100; outputs are scale-free)",
     )
     p.add_argument(
         "--particles",
-        type=_positive(int),
+        type=_positive(int, 100_000),
         default=80,
         help="particles per generation (default 80)",
     )
     p.add_argument(
         "--generations",
-        type=_positive(int),
+        type=_positive(int, 1000),
         help="generations in all, including resumed ones (default 10)",
     )
     p.add_argument(
         "--minutes",
-        type=_positive(float),
+        type=_positive(float, 525_600),
         help="stop after the generation that passes this wall time (default 45)",
     )
     p.add_argument(
         "--min-epsilon",
-        type=float,
+        type=_positive(float, 1e6, strict=False),
         default=0.0,
         metavar="EPS",
         help="stop once epsilon falls to EPS (default 0: run all generations)",
     )
     p.add_argument(
         "--seed",
-        type=int,
+        type=seed,
         help="seed of the proposals and runs: with --workers 1 a calibration is reproducible "
         "(pyabc seeds its worker processes itself)",
     )
     p.add_argument(
         "--workers",
-        type=_positive(int),
+        type=_positive(int, MAX_REPLICATES),
         default=os.cpu_count() or 1,
         help=f"simulations run in N processes (default: all cores, here {os.cpu_count() or 1})",
     )
@@ -197,7 +207,10 @@ def cmd_calibrate(args: argparse.Namespace, command_line: list[str]) -> int:
     from sim.analysis import calibration as cal
 
     out = Path(args.out)
-    existing = args.resume or args.report_only
+    existing = args.resume if args.resume is not None else args.report_only
+    if existing is not None and not existing.strip():
+        flag = "--resume" if args.resume is not None else "--report-only"
+        raise BadInput(f"{flag}: give the ID of a calibration in {out} (its folder's name)")
     if existing:
         folder = _existing(out, existing)
         setup = cal.Setup.load(folder)

@@ -70,14 +70,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+MAX_SEED = 2**32 - 1 - MAX_REPLICATES  # as sim.config.schema.MAX_SEED (light import here)
+
+
 def seed(text: str) -> int:
-    """A root seed: a whole number, 0 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    """A root seed: a whole number, 0 to MAX_SEED (seed + replicate fits numpy and Parquet)."""
+    text = text.strip()
+    if len(text) > 30 or not text.lstrip("+-").isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:30]!r}")
+    value = int(text)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_SEED}, got {value}")
     return value
 
 
@@ -91,6 +94,14 @@ def prepare_out(out: Path) -> Path:
         raise BadInput(f"--out {out}: cannot create the folder ({error.strerror})") from None
     if not os.access(out, os.W_OK | os.X_OK):
         raise BadInput(f"--out {out}: the folder is not writable")
+    # a real test: os.access says yes for root in read-only places (/proc, a read-only mount)
+    import tempfile
+
+    try:
+        with tempfile.TemporaryDirectory(prefix=".propsim-check-", dir=out):
+            pass
+    except OSError as error:
+        raise BadInput(f"--out {out}: cannot create folders there ({error.strerror})") from None
     return out
 
 

@@ -46,6 +46,9 @@ def cmd_schema(args: argparse.Namespace, command_line: list[str]) -> int:
         out = Path(args.out)
         if out.is_dir():
             raise BadInput(f"--out {out}: is a folder; give a file name")
-        out.write_text(text, encoding="utf-8")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as error:  # a missing or read-only folder: the argument is wrong
+            raise BadInput(f"--out {out}: cannot write the file ({error.strerror})") from None
         print(f"Wrote the scenario JSON Schema to {out}", file=sys.stderr)
     return EXIT_OK

@@ -71,7 +71,9 @@ def params_path(text: str) -> Path:
     path = Path(text)
     if path.is_file():
         return path
-    found = None if path.exists() else find_shipped(text, PARAMS_FOLDER)
+    if path.exists():
+        raise BadInput(f"--params {path}: is not a file; give a parameter YAML file")
+    found = find_shipped(text, PARAMS_FOLDER)
     if found is None:
         raise BadInput(f"--params {path}: no such file")
     note(f"no file {text} here: using the shipped {found} (`propsim init` copies it out)")

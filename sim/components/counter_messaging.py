@@ -42,10 +42,14 @@ class CounterGroup(DateSpan):
 
     kind: Literal["government", "credible"] = P("government", "Who speaks")
     language: Language = P("english", "Language of the messages")
-    messengers: int = P(50, "Number of messengers (not scaled: they are few)", "messengers", ge=0)
+    messengers: int = P(
+        50, "Number of messengers (not scaled: they are few)", "messengers", ge=0, le=1_000_000
+    )
     credibility: float = P(0.2, "Credibility with the audience", "0..1", ge=0, le=1)
-    posts_per_day: float = P(10.0, "Posts per messenger per day", "posts/day", ge=0)
-    followers: float = P(20_000.0, "Followers per messenger (real-world)", "followers", ge=0)
+    posts_per_day: float = P(10.0, "Posts per messenger per day", "posts/day", ge=0, le=10_000)
+    followers: float = P(
+        20_000.0, "Followers per messenger (real-world)", "followers", ge=0, le=1e8
+    )
     targeting: float = P(
         0.7, "Share of impressions landing on users of the message's language", "", ge=0, le=1
     )

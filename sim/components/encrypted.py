@@ -135,7 +135,7 @@ class TakedownEvent(PlatformEvent):
     date: dt.date = P(..., "Day of the takedown")
     label: str = P("", "Free text")
     platform: str = P(..., "Encrypted platform")
-    channels: float = P(..., "Channels removed (real-world)", "channels", ge=0)
+    channels: float = P(..., "Channels removed (real-world)", "channels", ge=0, le=1e6)
     target: Literal["proportional", "largest", "random"] = P(
         "proportional",
         "Which channels: drawn in proportion to members + 1, the largest by members, or at random",

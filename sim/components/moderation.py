@@ -63,7 +63,7 @@ class Moderation(Strict):
     flagging: float = P(
         0.0, "Extra daily hazard on new accounts from automated flagging", "1/day", ge=0, le=1
     )
-    flag_window_days: float = P(7.0, "Age until which flagging applies", "days", ge=0)
+    flag_window_days: float = P(7.0, "Age until which flagging applies", "days", ge=0, le=365)
     evasion_protection: float = P(
         0.5, "Share of detection hazard removed by full evasion", "", ge=0, le=1
     )
@@ -329,7 +329,7 @@ class PurgeEvent(PlatformEvent):
     date: dt.date = P(..., "Day of the purge")
     label: str = P("", "Free text")
     platform: str = P(..., "Open platform purged")
-    accounts: float = P(..., "Accounts suspended (real-world)", "accounts", ge=0)
+    accounts: float = P(..., "Accounts suspended (real-world)", "accounts", ge=0, le=1e8)
 
     def describe(self) -> str:
         return f"purge {self.accounts:,.0f} accounts ({self.platform})"

@@ -199,6 +199,64 @@ def _construct_timestamp(loader: _LineLoader, node: ScalarNode) -> Any:
         return str(node.value)
 
 
+# Numbers as YAML 1.2 reads them (PyYAML implements YAML 1.1): no base-60 (``12:30:00`` is
+# text, not 45000), no ``0b``/old-style octal (``012`` is 12), ``1e5`` is a number; underscores
+# between digits are still allowed. A number longer than MAX_NUMBER_TEXT characters stays
+# text (Python refuses to read ints of thousands of digits), refused by validation with its key.
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+MAX_NUMBER_TEXT = 100
+_INT_RE = re.compile(r"^(?:[-+]?[0-9][0-9_]*|0o[0-7_]+|0x[0-9a-fA-F_]+)$")
+_FLOAT_RE = re.compile(
+    r"^(?:[-+]?(?:\.[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+
+
+def _construct_int(loader: yaml.SafeLoader, node: ScalarNode) -> Any:
+    text = str(node.value).replace("_", "")
+    if len(text) > MAX_NUMBER_TEXT:
+        return str(node.value)
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text)
+
+
+def _construct_float(loader: yaml.SafeLoader, node: ScalarNode) -> Any:
+    if len(str(node.value)) > MAX_NUMBER_TEXT or ":" in str(node.value):  # (!!float 1:30)
+        return str(node.value)
+    return yaml.SafeLoader.construct_yaml_float(loader, node)
+
+
+def yaml12_numbers(cls: type[yaml.SafeLoader]) -> None:
+    """Make the loader class ``cls`` read numbers by YAML 1.2's rules (see above)."""
+    cls.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT, _FLOAT)]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    cls.add_implicit_resolver(_INT, _INT_RE, list("-+0123456789"))
+    cls.add_implicit_resolver(_FLOAT, _FLOAT_RE, list("-+0123456789."))
+    cls.add_constructor(_INT, _construct_int)
+    cls.add_constructor(_FLOAT, _construct_float)
+
+
+class _ValueLoader(yaml.SafeLoader):
+    """Reads the value of a ``--set`` override (numbers as in files)."""
+
+
+yaml12_numbers(_LineLoader)
+yaml12_numbers(_ValueLoader)
+
+
+def _refuse_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    raise ConstructorError(
+        None, None, f"could not determine a constructor for the tag '{node.tag}'", node.start_mark
+    )
+
+
+# scenario files hold plain values only: the safe loader's other types are refused too
+for _tag in ("binary", "set", "omap", "pairs"):
+    _LineLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse_tag)
+    _ValueLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse_tag)
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
@@ -235,9 +293,20 @@ def _yaml_problem(err: yaml.YAMLError, file: str, text: str) -> Problem:
     return Problem(f"YAML syntax error: {problem}{hint}", file, line)
 
 
+MAX_FILE_BYTES = 1_000_000  # a scenario or data file; the shipped ones are a few kB
+MAX_EXTENDS = 20  # files in one chain of extends
+
+
 def read_yaml(file: str) -> LineDict:
     """Read one YAML file into a LineDict. ``file`` is the path as it should be shown."""
     try:
+        size = Path(file).stat().st_size
+        if size > MAX_FILE_BYTES and Path(file).is_file():
+            _fail(
+                f"the file has {size:,} bytes; scenario and data files may have at most "
+                f"{MAX_FILE_BYTES:,}",
+                file,
+            )
         raw = Path(file).read_bytes()
     except FileNotFoundError:
         _fail("file not found", file)
@@ -271,8 +340,10 @@ def read_yaml(file: str) -> LineDict:
         )
     if not isinstance(data, LineDict):
         where = getattr(data, "loc", None)
+        # (the file's content is not quoted: it may be any file, e.g. extends: /etc/passwd)
+        got = "a list" if isinstance(data, list) else "plain text or a single value"
         _fail(
-            f"expected 'key: value' lines at the top level (name:, start:, ...), got {_show(data)}",
+            f"expected 'key: value' lines at the top level (name:, start:, ...), got {got}",
             file,
             where.line if where else 1,
         )
@@ -330,8 +401,19 @@ def _load_tree(file: str, chain: list[tuple[Path, str]]) -> LineDict:
             "extends",
         )
     parent = os.path.normpath(os.path.join(os.path.dirname(file), target.strip()))
-    real = Path(parent).resolve()
-    here = [*chain, (Path(file).resolve(), file)]
+    if len(chain) + 1 >= MAX_EXTENDS:
+        _fail(
+            f"a chain of extends may have at most {MAX_EXTENDS} files (this one starts at "
+            f"{chain[0][1]})",
+            file,
+            where.line,
+            "extends",
+        )
+    try:
+        real = Path(parent).resolve()
+        here = [*chain, (Path(file).resolve(), file)]
+    except (RuntimeError, OSError):  # a symbolic link loop
+        _fail(f"'{target}' is a loop of symbolic links", file, where.line, "extends")
     if any(real == seen for seen, _ in here):
         cycle = " -> ".join([name for _, name in here] + [parent])
         _fail(f"circular extends: {cycle}", file, where.line, "extends")
@@ -548,7 +630,7 @@ def _parse_overrides(overrides: Sequence[str]) -> list[tuple[str, str, Any]]:
             )
             continue
         try:
-            value = yaml.safe_load(raw) if raw.strip() else None
+            value = yaml.load(raw, Loader=_ValueLoader) if raw.strip() else None  # noqa: S506
         except yaml.YAMLError as err:
             problem = getattr(err, "problem", None) or str(err).splitlines()[0]
             problems.append(Problem(f"cannot read the value: {problem}", override=str(text)))
@@ -687,7 +769,8 @@ def _describe(err: Any, path: list[Part], parent: _Kind | None) -> str:
         return f"expected a finite number{got}"
     if etype in _BOUNDS:
         bound = ctx.get(_BOUND_KEYS[etype])
-        return f"must be {_BOUNDS[etype]} {_show(bound)}{got}"
+        shown = bound if isinstance(bound, str) else _show(bound)  # (a date bound is text)
+        return f"must be {_BOUNDS[etype]} {shown}{got}"
     if etype == "date_from_datetime_inexact":
         return f"expected a date without a time of day (YYYY-MM-DD){got}"
     if etype.startswith("date_") or etype.startswith("datetime_"):

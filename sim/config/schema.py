@@ -19,8 +19,9 @@ Each field's ``description`` is the reference text used in ``docs/ODD.md``; ``un
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, get_args, get_origin
 
+import annotated_types as at
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -44,10 +45,81 @@ def P(default: Any, description: str, unit: str = "", **kw: Any) -> Any:
     return Field(default, description=description, json_schema_extra={"unit": unit}, **kw)
 
 
-class Strict(BaseModel):
-    """Base for all schema sections: unknown keys are errors, assignments are validated."""
+# Limits of the scenario's own fields, stated in the schema and in docs/reliability.md.
+FIRST_DATE, LAST_DATE = dt.date(2000, 1, 1), dt.date(2100, 12, 31)  # of start and end
+MAX_RUN_DAYS = 3653  # reported days of one run (ten years)
+MAX_REPLICATES = 1000
+# seed + replicate must fit numpy's legacy 32-bit seeding (SALib's Morris design) and Parquet
+MAX_SEED = 2**32 - 1 - MAX_REPLICATES
+MAX_TIMELINE_EVENTS = 2000
+MIN_SIMULATED_USERS = 100  # population.users / scale: fewer is no population to speak of
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+def _is_number_type(tp: Any) -> bool:
+    """Whether a field's annotation means a number (int, float, a list of them, or None)."""
+    if tp in (int, float):
+        return True
+    if getattr(tp, "__origin__", None) is dict:  # dict[str, float]: the values are numbers
+        return _is_number_type(tp.__args__[1])
+    args = [a for a in getattr(tp, "__args__", ()) if a is not type(None)]
+    return bool(args) and all(_is_number_type(a) for a in args)
+
+
+class Strict(BaseModel):
+    """Base for all schema sections: unknown keys are errors, assignments are validated.
+
+    Numbers: NaN and infinities are refused everywhere (``allow_inf_nan=False``), so is a
+    ``true``/``false`` where a number is meant, and ``-0.0`` is read as 0; every numeric field
+    also has finite bounds (``tests/config/test_bounds.py`` walks the assembled schema).
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_for_number(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, v in data.items():
+                field = cls.model_fields.get(key) if isinstance(key, str) else None
+                if field is None or not _is_number_type(field.annotation):
+                    continue
+                items = list(v.values()) if isinstance(v, dict) else v
+                items = items if isinstance(items, list) else [items]
+                if any(isinstance(x, bool) for x in items):
+                    raise problem(f"expected a number, got {str(v).lower()}", at=(key,))
+        return data
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _positive_zero(cls, v: Any) -> Any:
+        if isinstance(v, float) and v == 0:
+            return 0.0  # -0.0 -> 0.0 (1/-0.0 is -inf)
+        if isinstance(v, list) and any(isinstance(x, float) and x == 0 for x in v):
+            return [0.0 if isinstance(x, float) and x == 0 else x for x in v]
+        return v
+
+
+def finite_bounds(model: type[BaseModel]) -> dict[str, tuple[Any, Any]]:
+    """The (lower, upper) bounds of each numeric field of ``model`` (None where missing); for
+    a list of numbers, the bounds of its items."""
+    out: dict[str, tuple[Any, Any]] = {}
+    for name, info in model.model_fields.items():
+        tp = info.annotation
+        if not _is_number_type(tp) or get_origin(tp) is dict:
+            continue  # (a dict of numbers: timeline values, checked against their own keys)
+        metadata = list(info.metadata)
+        if get_origin(tp) is list:  # list[Annotated[float, Field(ge=, le=)]]
+            item = get_args(tp)[0]
+            for extra in get_args(item)[1:]:
+                metadata += list(getattr(extra, "metadata", [extra]))
+        lo = hi = None
+        for m in metadata:
+            if isinstance(m, at.Ge | at.Gt):
+                lo = m.ge if isinstance(m, at.Ge) else m.gt
+            elif isinstance(m, at.Le | at.Lt):
+                hi = m.le if isinstance(m, at.Le) else m.lt
+        out[name] = (lo, hi)
+    return out
 
 
 class LanguageShares(Strict):
@@ -67,7 +139,7 @@ class LanguageShares(Strict):
 
 
 class Population(Strict):
-    users: float = P(5_000_000, "Reachable audience on the open platform(s)", "users", gt=0)
+    users: float = P(5_000_000, "Reachable audience on the open platform(s)", "users", gt=0, le=1e9)
     languages: LanguageShares = Field(default_factory=LanguageShares)
     attitude_mean: float = P(
         -0.15, "Mean initial attitude toward IS (-1 hostile .. +1 devoted)", "attitude", ge=-1, le=1
@@ -80,13 +152,21 @@ class Population(Strict):
         0.3, "Attitude above which a user is a sympathizer", "attitude", ge=-1, le=1
     )
     supporter_above: float = P(
-        0.8, "Attitude above which a user is recruited (supporter; absorbing)", "attitude", le=2
+        0.8,
+        "Attitude above which a user is recruited (supporter; absorbing)",
+        "attitude",
+        ge=-1,
+        le=2,
     )
     susceptibility_shape: float = P(
-        1.5, "Gamma shape of susceptibility (mean 1; smaller = more unequal)", "", gt=0
+        1.5, "Gamma shape of susceptibility (mean 1; smaller = more unequal)", "", ge=0.01, le=100
     )
     pro_effect: float = P(
-        0.0025, "Attitude gain per unit of log pro exposure, times susceptibility", "attitude", ge=0
+        0.0025,
+        "Attitude gain per unit of log pro exposure, times susceptibility",
+        "attitude",
+        ge=0,
+        le=1,
     )
     counter_effect: float = P(
         0.006,
@@ -94,6 +174,7 @@ class Population(Strict):
         "each counter view weighted by its credibility and language match",
         "attitude",
         ge=0,
+        le=1,
     )
     language_mismatch: float = P(
         0.15,
@@ -113,7 +194,7 @@ class Population(Strict):
         0.02, "Probability that a sympathizer shares a pro post they see", "", ge=0, le=1
     )
     share_reach: float = P(
-        8.0, "Users of the same language who see one share", "impressions/share", ge=0
+        8.0, "Users of the same language who see one share", "impressions/share", ge=0, le=10_000
     )
     follow_prob: float = P(
         0.4,
@@ -124,10 +205,14 @@ class Population(Strict):
         le=1,
     )
     follow_budget: float = P(
-        100.0, "Mean number of pro accounts a user will follow at most", "accounts", gt=0
+        100.0, "Mean number of pro accounts a user will follow at most", "accounts", ge=1, le=10_000
     )
     organic_counter_rate: float = P(
-        0.16, "Counter posts per opposed user per day before mobilisation", "posts/user/day", ge=0
+        0.16,
+        "Counter posts per opposed user per day before mobilisation",
+        "posts/user/day",
+        ge=0,
+        le=100,
     )
     mobilization: float = P(
         0.3,
@@ -136,9 +221,10 @@ class Population(Strict):
         "audiences growing vocal)",
         "",
         ge=0,
+        le=100,
     )
     organic_reach: float = P(
-        2.0, "Users who see one organic counter post", "impressions/post", ge=0
+        2.0, "Users who see one organic counter post", "impressions/post", ge=0, le=10_000
     )
     organic_credibility: float = P(
         0.5, "Credibility of a counter post by an ordinary opposed user", "0..1", ge=0, le=1
@@ -158,13 +244,17 @@ class Platform(Strict):
         le=1,
     )
     discovery: float = P(
-        2.0, "Search/hashtag impressions on non-followers per pro post", "impressions/post", ge=0
+        2.0,
+        "Search/hashtag impressions on non-followers per pro post",
+        "impressions/post",
+        ge=0,
+        le=10_000,
     )
     share_factor: float = P(
-        1.0, "Multiplier on shares of posts seen on this open platform", "", ge=0
+        1.0, "Multiplier on shares of posts seen on this open platform", "", ge=0, le=100
     )
     account_share: float = P(
-        1.0, "Weight of this platform when a new open account is created", "", ge=0
+        1.0, "Weight of this platform when a new open account is created", "", ge=0, le=1e6
     )
     pull: float = P(
         0.0,
@@ -183,21 +273,29 @@ class Platform(Strict):
     join_prob: float = P(
         0.05, "Probability that a sympathizer who sees an invite link joins", "", ge=0, le=1
     )
-    channel_posts_per_day: float = P(5.0, "Posts per encrypted channel per day", "posts/day", ge=0)
+    channel_posts_per_day: float = P(
+        5.0, "Posts per encrypted channel per day", "posts/day", ge=0, le=10_000
+    )
 
 
 class PostingRates(Strict):
     """Heavy-tailed posting rates: log-uniform between knots, shares per bracket (SPEC 5 inputs)."""
 
-    knots: list[float] = P(
+    knots: list[Annotated[float, Field(gt=0, le=10_000)]] = P(
         [0.05, 1.0, 5.0, 50.0, 150.0], "Bracket edges of posts per account per day", "posts/day"
     )
-    shares: list[float] = P(
+    shares: list[Annotated[float, Field(ge=0, le=1)]] = P(
         [0.40, 0.29, 0.287, 0.023], "Share of accounts in each bracket", "fraction"
     )
-    multiplier: float = P(1.0, "Multiplier on all posting rates (activity surges)", "", ge=0)
+    multiplier: float = P(
+        1.0, "Multiplier on all posting rates (activity surges)", "", ge=0, le=100
+    )
     burstiness: float = P(
-        1.0, "Gamma shape of day-to-day posting variation (smaller = burstier)", "", gt=0
+        1.0,
+        "Gamma shape of day-to-day posting variation (smaller = burstier)",
+        "",
+        ge=0.01,
+        le=1000,
     )
 
     @model_validator(mode="after")
@@ -216,20 +314,28 @@ class PostingRates(Strict):
 
 class Operators(Strict):
     inflow_per_day: float = P(
-        40.0, "New operators joining from outside the modelled audience", "operators/day", ge=0
+        40.0,
+        "New operators joining from outside the modelled audience",
+        "operators/day",
+        ge=0,
+        le=100_000,
     )
     accounts_per_operator: float = P(
-        1.6, "Mean accounts an operator runs at once (1 + Poisson)", "accounts", ge=1
+        1.6, "Mean accounts an operator runs at once (1 + Poisson)", "accounts", ge=1, le=100
     )
     recreate_delay_days: float = P(
-        2.0, "Mean delay before a suspended operator's new account appears", "days", ge=0
+        2.0, "Mean delay before a suspended operator's new account appears", "days", ge=0, le=365
     )
     quit_base: float = P(0.05, "Probability of quitting after a first suspension", "", ge=0, le=1)
     quit_per_suspension: float = P(
         0.03, "Added quitting probability per earlier suspension", "", ge=0, le=1
     )
     migrate_per_suspension: float = P(
-        0.05, "Added migration propensity per earlier suspension (times platform pull)", "", ge=0
+        0.05,
+        "Added migration propensity per earlier suspension (times platform pull)",
+        "",
+        ge=0,
+        le=1,
     )
     evasion_learning: float = P(
         0.15, "Evasion gained by an operator per suspension (0..1 scale)", "", ge=0, le=1
@@ -237,12 +343,14 @@ class Operators(Strict):
 
 
 class Accounts(Strict):
-    initial: float = P(20_000, "Active pro accounts at the start of warm-up", "accounts", ge=0)
+    initial: float = P(
+        20_000, "Active pro accounts at the start of warm-up", "accounts", ge=0, le=1e8
+    )
     languages: LanguageShares = Field(
         default_factory=lambda: LanguageShares(arabic=0.73, english=0.18, other=0.09)
     )
     initial_followers_median: float = P(
-        500.0, "Median followers of an initial account", "followers", gt=0
+        500.0, "Median followers of an initial account", "followers", ge=1, le=1e7
     )
     initial_followers_sigma: float = P(1.2, "Log-sd of initial follower counts", "", gt=0, le=4)
     posting: PostingRates = Field(default_factory=PostingRates)
@@ -257,7 +365,7 @@ class Accounts(Strict):
         0.15, "Share of pro posts that are shout-outs for a young account", "", ge=0, le=0.5
     )
     shoutout_window_days: float = P(
-        30.0, "Age until which an account receives shout-outs", "days", ge=1
+        30.0, "Age until which an account receives shout-outs", "days", ge=1, le=3650
     )
     shoutout_follow_prob: float = P(
         1.0, "Probability that a sympathizer who sees a shout-out follows", "", ge=0, le=1
@@ -344,14 +452,18 @@ class ScenarioBase(Strict):
 
     name: str = P("scenario", "Short name used for the results folder", pattern=NAME_PATTERN)
     description: str = P("", "What question the scenario answers")
-    start: dt.date = P(dt.date(2014, 1, 1), "First reported day")
-    end: dt.date = P(dt.date(2016, 6, 30), "Last reported day")
+    start: dt.date = P(dt.date(2014, 1, 1), "First reported day", ge=FIRST_DATE, le=LAST_DATE)
+    end: dt.date = P(dt.date(2016, 6, 30), "Last reported day", ge=FIRST_DATE, le=LAST_DATE)
     warmup_days: int = P(
         60, "Days simulated before start to form the network", "days", ge=0, le=3650
     )
-    scale: float = P(20.0, "Real users/accounts per simulated one (1 = full scale)", "", ge=1)
-    seed: int = P(1, "Root seed; replicate r uses seed + r", "", ge=0)
-    replicates: int = P(3, "Independent runs with seeds seed, seed+1, ...", "", ge=1, le=1000)
+    scale: float = P(
+        20.0, "Real users/accounts per simulated one (1 = full scale)", "", ge=1, le=1e6
+    )
+    seed: int = P(1, "Root seed; replicate r uses seed + r", "", ge=0, le=MAX_SEED)
+    replicates: int = P(
+        3, "Independent runs with seeds seed, seed+1, ...", "", ge=1, le=MAX_REPLICATES
+    )
     population: Population = Field(default_factory=Population)
     platforms: dict[str, Platform] = Field(default_factory=_default_platforms)
     accounts: Accounts = Field(default_factory=Accounts)
@@ -375,6 +487,27 @@ class ScenarioBase(Strict):
             given = self.model_fields_set
             at = "start" if "start" in given and "end" not in given else "end"
             raise problem(f"end {self.end} is before start {self.start}", at=(at,))
+        if self.days > MAX_RUN_DAYS:
+            raise problem(
+                f"the run from {self.start} to {self.end} has {self.days} days; at most "
+                f"{MAX_RUN_DAYS} (ten years) are simulated",
+                at=("end",),
+            )
+        if self.population.users / self.scale < MIN_SIMULATED_USERS:
+            at = "scale" if "scale" in self.model_fields_set else "population"
+            raise problem(
+                f"population.users / scale = {self.population.users:g} / {self.scale:g} gives "
+                f"{self.population.users / self.scale:.3g} simulated users; at least "
+                f"{MIN_SIMULATED_USERS} are needed (scale at most "
+                f"{self.population.users / MIN_SIMULATED_USERS:g})",
+                at=(at,),
+            )
+        self._check_memory()
+        if len(self.timeline) > MAX_TIMELINE_EVENTS:
+            raise problem(
+                f"the timeline has {len(self.timeline)} events; at most {MAX_TIMELINE_EVENTS}",
+                at=("timeline",),
+            )
         self._check_post_shares()
         for component in self.components:  # rules of the components' sections
             component.check(self)
@@ -391,6 +524,28 @@ class ScenarioBase(Strict):
             except ValueError as err:
                 raise within(("timeline", i), err) from None
         return self
+
+    def _check_memory(self) -> None:
+        """A run that would not fit in this machine's memory is refused before it starts."""
+        from sim.config import memory
+
+        room = memory.available_bytes()
+        if room is None:
+            return
+        a, p = self.accounts, self.population
+        sizes = (p.users, a.initial, a.initial_followers_median, a.initial_followers_sigma)
+        need = memory.estimate_bytes(*sizes, self.scale)
+        if need <= room:
+            return
+        finest = memory.finest_scale(*sizes, room)
+        hint = f"the finest scale that fits is {finest:g}" if finest else "no scale fits"
+        at = "scale" if "scale" in self.model_fields_set else "population"
+        raise problem(
+            f"a run at scale {self.scale:g} with {p.users:g} users and {a.initial:g} accounts "
+            f"needs about {memory.gib(need)} of memory; this machine has "
+            f"{memory.gib(room)} available ({hint})",
+            at=(at,),
+        )
 
     def _check_post_shares(self) -> None:
         """Shout-outs and invite links are shares of the same posts: at every date of the

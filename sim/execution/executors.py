@@ -14,7 +14,8 @@ the executor or the number of workers, so every executor gives the same results.
 - ``SerialExecutor``: this process, one task after another.
 - ``PoolExecutor(workers)``: a local ``ProcessPoolExecutor`` with the start method of
   ``sim.execution.pool.pool_context`` (a fork server with the model preloaded). The pool starts
-  with the first run and its processes end when the executor closes.
+  with the first run and its processes end when the executor closes, or at once when this
+  process ends in any other way (``sim.execution.pool.watch_parent``: no orphaned workers).
 - ``DaskExecutor(address)``: a ``distributed.Client`` connected to a running scheduler (or a
   client given to it); tasks are submitted and collected with ``as_completed``. The workers must
   be able to import ``sim``.
@@ -26,6 +27,7 @@ on leaving. Light on purpose: standard library only at import (``tests/analysis/
 from __future__ import annotations
 
 import abc
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -35,7 +37,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
-from sim.execution.pool import pool_context
+from sim.execution.pool import pool_context, watch_parent, watched_manager
 
 CONNECT_TIMEOUT = 10.0  # seconds to wait for a scheduler to answer
 QUEUED_PER_WORKER = 2  # tasks in flight per worker: an interrupted sweep wastes little work
@@ -164,7 +166,12 @@ class PoolExecutor(Executor):
         if self.pool is None or self._size < size:
             if self.pool is not None:
                 self.pool.shutdown(wait=True)
-            self.pool = ProcessPoolExecutor(size, mp_context=pool_context())
+            self.pool = ProcessPoolExecutor(
+                size,
+                mp_context=pool_context(),
+                initializer=watch_parent,  # workers end when this process does, however
+                initargs=(os.getpid(),),
+            )
             self._size = size
         return self.pool
 
@@ -205,7 +212,7 @@ class PoolExecutor(Executor):
     def ticks(self, update: Callable[[int], None]) -> Iterator[Ticks | None]:
         """A managed queue the workers put to, drained into ``update`` by a thread here."""
         if self._manager is None:
-            self._manager = pool_context().Manager()
+            self._manager = watched_manager()
         channel = self._manager.Queue()
         stop = threading.Event()
 
@@ -268,15 +275,23 @@ class DaskExecutor(Executor):
         self.connect()
 
     def connect(self) -> Any:
-        """Connect (once); raises ``OSError`` naming the address if no scheduler answers."""
+        """Connect (once); raises ``OSError`` naming the address, within ``timeout`` seconds,
+        if no Dask scheduler answers there (nothing listening, or something else: an HTTP or
+        SSH server is recognised by ``probe_scheduler`` before Dask reads its bytes)."""
         if self.client is None:
+            import time
+
+            started = time.monotonic()
+            probe_scheduler(self.address, self.timeout / 2)
             from distributed import Client
 
+            left = max(1.0, self.timeout - (time.monotonic() - started))
             try:
-                self.client = Client(self.address, timeout=self.timeout, set_as_default=False)
-            except (OSError, TimeoutError, ValueError) as err:
+                self.client = Client(self.address, timeout=left, set_as_default=False)
+            except Exception as err:  # noqa: BLE001 - whatever it is, it is not a scheduler
                 raise OSError(
-                    f"--scheduler {self.address}: cannot reach a Dask scheduler there ({err})"
+                    f"--scheduler {self.address}: cannot reach a Dask scheduler there "
+                    f"({type(err).__name__}: {err})"
                 ) from None
             self._owns_client = True
         return self.client
@@ -314,6 +329,56 @@ class DaskExecutor(Executor):
         import pyabc
 
         return pyabc.sampler.DaskDistributedSampler(dask_client=self.connect())
+
+
+MAX_HANDSHAKE_HEADER = 2**20  # bytes: a Dask handshake's first 8 bytes say far less
+
+
+def probe_scheduler(address: str, timeout: float) -> None:
+    """Check that a Dask scheduler listens at a ``tcp://`` address; ``OSError`` if not.
+
+    A Dask scheduler speaks first: on a new connection it writes its handshake, whose first 8
+    bytes are the (small) length of a header. Something else either says nothing (an HTTP
+    server waits for a request) or something whose first 8 bytes read as an absurd length (an
+    SSH banner: Dask itself would then try to allocate exabytes). Other schemes (tls://, ...)
+    are left to Dask's own connection, with its timeout.
+    """
+    import socket
+    import struct
+
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    def refuse(why: str) -> OSError:
+        return OSError(f"--scheduler {address}: cannot reach a Dask scheduler there ({why})")
+
+    try:
+        scheme, loc = parse_address(address)
+        if scheme != "tcp":
+            return
+        host, port = parse_host_port(loc, 8786)
+    except (ValueError, TypeError) as err:
+        raise refuse(f"not a scheduler address ({err})") from None
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            first = b""
+            while len(first) < 8:
+                chunk = sock.recv(8 - len(first))
+                if not chunk:
+                    raise refuse("the connection was closed at once")
+                first += chunk
+    except TimeoutError:
+        raise refuse(
+            f"nothing answered like a Dask scheduler within {timeout:g} s (an HTTP server, or "
+            "a host that does not answer?)"
+        ) from None
+    except OSError as err:
+        if str(err).startswith(f"--scheduler {address}"):
+            raise
+        raise refuse(f"cannot connect ({err.strerror or err})") from None
+    (length,) = struct.unpack("Q", first)  # as distributed.comm.tcp
+    if length > MAX_HANDSHAKE_HEADER:
+        raise refuse(f"something else answers, beginning {first!r}")
 
 
 def LocalExecutor(workers: int = 1) -> Executor:  # noqa: N802 - the former class's name

@@ -6,14 +6,26 @@ pandas, the loader or anything else, so that the server's preload (``sim.executi
 model
 and its compiled kernels, about two seconds) overlaps with this process's own imports and its
 checking of the input instead of following them.
+
+Clean-up however this process ends: the workers are children of the fork server, not of this
+process, and block on queues whose both ends they hold, so they would outlive a ``kill -9``, and
+with them the fork server (which lives while any of its children does) and the resource
+tracker. So every worker and manager process runs ``watch_parent`` (the pool's initializer): a
+thread that waits on a pidfd of this process and ends the worker the moment it has gone; the
+fork server then ends by itself (its last child gone), and the resource tracker with it.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import select
+import threading
+import time
 from typing import Any
 
 PRELOAD = ["__main__", "sim.execution._preload"]
+POLL_SECONDS = 0.5  # how often a watch checks the parent where there is no pidfd
 
 
 def pool_context() -> Any:
@@ -42,3 +54,62 @@ def start_server() -> None:
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):  # gone (or the pid reused by someone else)
+        return False
+    return True
+
+
+def watch_parent(pid: int) -> None:
+    """End this process (a pool worker or manager) as soon as process ``pid`` has ended.
+
+    The initializer of every process a pool starts, with the pid of the process that owns the
+    pool: a daemon thread waits on a pidfd of that process (Linux), else polls it every
+    ``POLL_SECONDS``, and then ends this process at once (``os._exit``): a worker never outlives
+    the sweep that started it, whether that ended by SIGKILL, SIGTERM or a crash.
+    """
+    fd: int | None = None
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:  # already gone (killed while this worker was being started)
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfd here: poll
+        if not _alive(pid):
+            os._exit(1)
+
+    def wait() -> None:
+        if fd is not None:
+            select.select([fd], [], [])  # readable once the process has ended
+        else:
+            while _alive(pid):
+                time.sleep(POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=wait, name="propsim-parent-watch", daemon=True).start()
+
+
+def watched_manager() -> Any:
+    """A started ``SyncManager`` of ``pool_context`` whose server process ends with this one."""
+    from multiprocessing.managers import SyncManager
+
+    manager = SyncManager(ctx=pool_context())
+    manager.start(watch_parent, (os.getpid(),))
+    return manager
+
+
+_watching = False
+
+
+def end_with_parent() -> None:
+    """In a process started by ``multiprocessing`` (a worker of pyabc's own multicore sampler,
+    forked from this command), start ``watch_parent`` on its parent, once; elsewhere nothing."""
+    global _watching
+    parent = mp.parent_process()
+    if _watching or parent is None or parent.pid is None:
+        return
+    _watching = True
+    watch_parent(parent.pid)

@@ -18,6 +18,13 @@
    carries the finished folder's path: the finished runs are never discarded because a later
    step failed.
 
+Leftovers: the process that reserves a partial folder holds a lock on its ``.owner`` file for
+as long as it lives (released by ``complete`` and ``discard``, or by the system when the process
+dies, however). ``reserve`` first removes the partial folders of ``out_dir`` that no live
+process owns and that cannot be resumed (``clean_stale``: a killed ``propsim run``, a sweep
+killed before its manifest was written, legacy ``.<name>.partial-<pid>`` folders of dead pids);
+unfinished sweep and sensitivity folders stay for ``--resume``.
+
 ``plots/`` is where every command draws its figures (``PLOTS_DIR``).
 """
 
@@ -31,7 +38,7 @@ import platform
 import shlex
 import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +50,9 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 PLOTS_DIR = "plots"
 LOCK = ".lock"
+OWNER = ".owner"  # locked by the process that reserved the folder, while it lives
+RESUMABLE = ("sweep", "sensitivity")  # kinds whose unfinished folders --resume finishes
+_owned: dict[str, int] = {}  # partial folder -> fd of its locked .owner file
 PARTIAL = ".partial"
 _LEGACY_PARTIAL = ".partial-"  # run folders of format 1 before this module: .<name>.partial-<pid>
 MAX_SUFFIX = 1000
@@ -90,6 +100,7 @@ def reserve(out_dir: Path, base: str) -> Path:
     check_name(base, "folder name")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    clean_stale(out_dir)
     for name in candidates(base):
         if (out_dir / name).exists():
             continue
@@ -98,6 +109,9 @@ def reserve(out_dir: Path, base: str) -> Path:
             folder.mkdir()
         except FileExistsError:  # another command is writing it
             continue
+        fd = os.open(folder / OWNER, os.O_CREAT | os.O_RDWR, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # (a new folder: nobody else has it)
+        _owned[str(folder)] = fd
         return folder
     raise FileExistsError(
         f"no free folder name for {base!r} in {out_dir}: {MAX_SUFFIX} exist; use another --out"
@@ -107,7 +121,65 @@ def reserve(out_dir: Path, base: str) -> Path:
 def discard(folder: Path) -> None:
     """Remove an unfinished folder (a command that cannot resume, after a failure)."""
     if is_partial(folder):
+        _release(folder)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _release(folder: Path) -> None:
+    fd = _owned.pop(str(folder), None)
+    if fd is not None:
+        os.close(fd)
+
+
+def _owned_elsewhere(owner: Path) -> bool:
+    """Whether a live process holds the lock of the ``.owner`` file ``owner``."""
+    try:
+        fd = os.open(owner, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # (releases the lock if this call took it)
+    return False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(out_dir: Path) -> list[Path]:
+    """Remove the partial folders in ``out_dir`` left by processes that have died and that no
+    command can resume (see the module's text); returns them."""
+    removed: list[Path] = []
+    try:
+        entries = list(Path(out_dir).iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        if not is_partial(entry) or not entry.is_dir() or str(entry) in _owned:
+            continue
+        if not entry.name.endswith(PARTIAL):  # legacy .<name>.partial-<pid>
+            pid = entry.name.rsplit(_LEGACY_PARTIAL, 1)[1]
+            stale = pid.isdigit() and not _pid_alive(int(pid))
+        else:
+            owner = entry / OWNER
+            stale = owner.exists() and not _owned_elsewhere(owner)
+            if stale and (entry / MANIFEST).is_file():
+                with suppress(FolderError):  # (a damaged manifest: nothing can resume it)
+                    stale = read_manifest(entry).get("kind") not in RESUMABLE
+        if stale:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
 
 
 # --- manifest ----------------------------------------------------------------------------------
@@ -217,6 +289,8 @@ def complete(
         manifest["post_processing"] = {step: "pending" for step in post}
     write_json(folder / MANIFEST, manifest)
     (folder / LOCK).unlink(missing_ok=True)
+    (folder / OWNER).unlink(missing_ok=True)
+    _release(folder)
     if final.exists():
         raise FileExistsError(
             f"{final} exists; the finished results stay in {folder}: move that folder away and "

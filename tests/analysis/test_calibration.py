@@ -385,7 +385,7 @@ def test_resume_after_an_interrupt(synthetic: Path, tmp_path: Path, monkeypatch)
     [
         (["--resume", "nope"], "no calibration 'nope'"),
         (["--report-only", "nope"], "no calibration 'nope'"),
-        (["--scale", "0"], "must be above 0"),
+        (["--scale", "0"], "must be at least 1"),
         (["--particles", "many"], "expected a number"),
         (["--set", "population.relaxation=7"], "relaxation"),
     ],
@@ -527,3 +527,44 @@ def test_predictive_runs_come_back_in_input_order_on_any_executor() -> None:
     for got, s, seed, other in zip(alone, scenarios, seeds, pooled, strict=True):
         pd.testing.assert_frame_equal(got, run_one(s, seed), check_exact=True)
         pd.testing.assert_frame_equal(got, other, check_exact=True)
+
+
+# --- issue 17.9: damaged setup.json, empty --resume ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["{not json", "", "[1, 2]", '{"particles": "many"}', '{"nope": 1}', '{"seed": -1}']
+)
+def test_calibration_damaged_setup_exits_2(tmp_path: Path, capsys, text: str) -> None:
+    folder = tmp_path / "runs" / "20260101-000000"
+    folder.mkdir(parents=True)
+    (folder / cal.SETUP_NAME).write_text(text)
+    for flag in ("--resume", "--report-only"):
+        code = cli.main(["calibrate", "--out", str(tmp_path / "runs"), flag, folder.name])
+        err = capsys.readouterr().err
+        assert code == 2 and "the calibration's setup is damaged" in err, err
+        assert "Traceback" not in err
+
+
+def test_calibration_empty_resume_id_exits_2(tmp_path: Path, capsys) -> None:
+    for flag in ("--resume", "--report-only"):
+        code = cli.main(["calibrate", "--out", str(tmp_path / "runs"), flag, ""])
+        assert code == 2 and "give the ID of a calibration" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--minutes", "inf"], "--minutes: expected a finite number"),
+        (["--scale", "nan"], "--scale: expected a finite number"),
+        (["--scale", "0.5"], "--scale: must be at least 1"),
+        (["--seed", "1180591620717411303424"], "--seed: must be between 0 and"),
+        (["--min-epsilon", "-1"], "--min-epsilon: must be at least 0"),
+        (["--particles", "1000000000"], "--particles: must be at most"),
+    ],
+)
+def test_calibration_numbers_are_bounded(tmp_path: Path, capsys, args: list[str], message: str):
+    code = cli.main(["calibrate", "--out", str(tmp_path / "runs"), *args])
+    assert code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()

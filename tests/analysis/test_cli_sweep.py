@@ -236,3 +236,41 @@ def test_ctrl_c_then_resume_finishes_a_sensitivity_run(
     assert not sw.is_partial(final) and len(pd.read_csv(final / "indices.csv")) == 4
     for name, mtime in saved.items():  # the two runs saved before Ctrl-C were kept, not redone
         assert (final / "runs" / name).stat().st_mtime_ns == mtime
+
+
+def test_damaged_part_files_are_redone_on_resume(
+    tiny: Path, out: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17.7: truncated, empty, garbage and copied part files, a deleted points.csv."""
+    from sim.analysis import sweep as sw
+
+    write_part, written = sw.write_part, []
+
+    def interrupted_after_four(*args, **kw):
+        if len(written) == 4:
+            raise KeyboardInterrupt
+        written.append(write_part(*args, **kw))
+
+    monkeypatch.setattr(sw, "write_part", interrupted_after_four)
+    argv = ["sweep", str(tiny), "--vary", f"{KEY}=0.001,0.01,0.05", "--replicates", "2"]
+    code, _, _ = _main(capsys, *argv, "--workers", "1", "--out", str(out), "--no-plots")
+    assert code == 130
+    (partial,) = out.iterdir()
+    runs = partial / "runs"
+    good, truncated, empty, garbage = sorted(runs.iterdir())
+    truncated.write_bytes(truncated.read_bytes()[:100])
+    empty.write_bytes(b"")
+    garbage.write_bytes(b"PAR1 not really parquet at all")
+    (runs / f"copy of {good.name}").write_bytes(good.read_bytes())
+    (runs / "point_9-rep_0.parquet").write_bytes(good.read_bytes())  # no such point
+    (partial / "points.csv").unlink()
+    monkeypatch.setattr(sw, "write_part", write_part)
+    code, _, err = _main(capsys, "sweep", "--resume", str(partial), "--workers", "1", "--no-plots")
+    assert code == 0, err
+    for path in (truncated, empty, garbage):
+        assert f"removed runs/{path.name} (damaged" in err
+    assert "wrote the missing points.csv" in err and "Traceback" not in err
+    (final,) = out.iterdir()
+    table = pd.read_csv(final / "runs.csv")
+    assert len(table) == 6 and not table.duplicated(["point", "replicate"]).any()
+    assert (final / "points.csv").is_file()

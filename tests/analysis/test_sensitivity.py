@@ -250,3 +250,73 @@ def test_the_shipped_parameter_file_is_valid() -> None:
         Path(__file__).resolve().parents[2] / "scenarios/sensitivity/levers.yaml"
     )
     assert len(params.levers) == 5 and len(params.outcomes) == 2
+
+
+# --- issue 17.6: outcome names that clash, windows outside the run, inert share levers -------
+
+
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        (
+            GOOD + "  - {metric: pro_posts_observed, stat: sum, name: point}\n",
+            ":7: outcomes.1.name",
+        ),
+        (GOOD + "  - {metric: pro_posts_observed, stat: sum, name: seed}\n", ":7: outcomes.1.name"),
+        (
+            GOOD + "  - {metric: pro_posts_observed, stat: sum, name: intensity}\n",
+            ":7: outcomes.1.name: the outcome name 'intensity' is a lever's name",
+        ),
+        (GOOD.replace("name: intensity", "name: replicate"), ":2: levers.0.name"),
+    ],
+)
+def test_sensitivity_outcome_names_that_clash_are_refused(
+    tmp_path: Path, text: str, where: str
+) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    with pytest.raises(ScenarioError) as err:
+        sa.load_params(path)
+    assert where in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (
+            GOOD.replace("stat: mean}", "stat: mean, start: 2019-01-01}"),
+            "the window 2019-01-01..2015-01-30 is not within the run's reported days",
+        ),
+        (
+            GOOD.replace("stat: mean}", "stat: mean, end: 2014-01-01}"),
+            "is not within the run's reported days 2015-01-01..2015-01-30",
+        ),
+        (
+            "levers:\n  - name: zero\n"
+            "    keys: [platforms.telegram.pull, platforms.telegram.join_prob]\n"
+            "    mode: share\n    bounds: [0.1, 0.9]\n"
+            "outcomes:\n  - {metric: pro_posts_observed, stat: mean}\n",
+            "levers: zero: mode share of keys that are all 0",
+        ),
+    ],
+)
+def test_sensitivity_empty_windows_and_inert_levers_are_refused_before_running(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], params: str, message: str
+) -> None:
+    from sweep_helpers import write_tiny
+
+    from sim.cli.main import main
+
+    scenario = write_tiny(
+        tmp_path, platforms={"twitter": {"kind": "open"}, "telegram": {"kind": "encrypted",
+        "pull": 0.0, "join_prob": 0.0}},
+    )  # fmt: skip
+    path = tmp_path / "p.yaml"
+    path.write_text(params)
+    out = tmp_path / "out"
+    code = main(
+        ["sensitivity", str(scenario), "--params", str(path), "--n", "2", "--out", str(out)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and message in err, err
+    assert not out.exists()

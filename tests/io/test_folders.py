@@ -102,3 +102,50 @@ def test_read_manifest_names_the_problem(tmp_path: Path) -> None:
     (tmp_path / folders.MANIFEST).write_text("[1, 2]")
     with pytest.raises(folders.FolderError, match="not a JSON object"):
         folders.read_manifest(tmp_path)
+
+
+def test_hidden_leftovers_of_dead_processes_are_removed(tmp_path: Path) -> None:
+    """Issue 17.8: the partial folder of a killed ``propsim run`` (owned by no live process) is
+    removed when a folder is next reserved in the same place; a live process's folder, an
+    unfinished sweep (resumable) and a legacy folder of a live pid stay."""
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        f"""
+        import sys, time
+        from sim.io import folders
+        folder = folders.reserve({str(tmp_path)!r}, sys.argv[1])
+        if sys.argv[2] == "sweep":
+            folders.write_json(folder / folders.MANIFEST, {{"kind": "sweep"}})
+        print(folder, flush=True)
+        time.sleep(60)
+        """
+    )
+    procs = {
+        name: subprocess.Popen(
+            [sys.executable, "-c", code, name, kind], stdout=subprocess.PIPE, text=True
+        )
+        for name, kind in [("killed-run", "run"), ("killed-sweep", "sweep"), ("alive", "run")]
+    }
+    made = {name: Path(p.stdout.readline().strip()) for name, p in procs.items()}  # type: ignore
+    for name in ("killed-run", "killed-sweep"):
+        procs[name].send_signal(signal.SIGKILL)
+        procs[name].wait()
+    legacy_dead = tmp_path / ".old-20200101-000000.partial-999999999"
+    legacy_alive = tmp_path / f".old-20200101-000001.partial-{os.getpid()}"
+    legacy_dead.mkdir()
+    legacy_alive.mkdir()
+    try:
+        new = folders.reserve(tmp_path, "next")
+        assert new.is_dir()
+        assert not made["killed-run"].exists() and not legacy_dead.exists()
+        assert made["killed-sweep"].is_dir() and made["alive"].is_dir() and legacy_alive.is_dir()
+        folders.write_json(new / folders.MANIFEST, {"kind": "run"})
+        final = folders.complete(new)
+        assert not (final / folders.OWNER).exists()
+    finally:
+        procs["alive"].kill()
+        procs["alive"].wait()
