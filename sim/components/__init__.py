@@ -2,7 +2,8 @@
 
 The order matters where two components act in the same phase: within ``expose``, the feed and
 outside views (exposure) come before channel views (encrypted) and counter views
-(counter-messaging); within ``update``, attitudes and follows come before new operators;
+(counter-messaging); within ``update``, attitudes and follows come before audience churn
+(which replaces users after the day's updates) and new operators;
 within ``record``, posting's sums come first and observation, which reads the true figures of
 the others, last. Random streams are separate per mechanism, so the order changes no draw of
 another stream.
@@ -14,6 +15,7 @@ To add a mechanism: write one file here with a ``Component`` subclass and add it
 from __future__ import annotations
 
 from sim.components.attitudes import Attitudes
+from sim.components.audience import Audience
 from sim.components.counter_messaging import CounterMessaging
 from sim.components.encrypted import Encrypted
 from sim.components.exposure import Exposure
@@ -34,6 +36,7 @@ COMPONENTS: tuple[type[Component], ...] = (
     CounterMessaging,
     Redirect,
     Attitudes,
+    Audience,
     OperatorsComponent,
     ObservationComponent,
 )
