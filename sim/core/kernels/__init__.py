@@ -13,8 +13,8 @@ generator itself, which saves the arrays and numpy's fixed cost per call.
 The kernels are grouped by the mechanism they serve: ``posting`` (posts, abandonment, ending
 accounts, the metrics' sums), ``views`` (exposure and counter views), ``doses`` (counting views
 into doses), ``attitudes`` (attitude update, follow gate), ``churn`` (users leaving the
-audience), ``graph`` (the follower pool). This package re-exports them, so callers write
-``kernels.feed_views``.
+audience), ``counter`` (targeted counter-messaging), ``graph`` (the follower pool). This
+package re-exports them, so callers write ``kernels.feed_views``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from sim.core.kernels.attitudes import (  # noqa: F401
     update_attitudes,
 )
 from sim.core.kernels.churn import drop_followers, set_marks  # noqa: F401
+from sim.core.kernels.counter import backfire_views, target_users  # noqa: F401
 from sim.core.kernels.doses import (  # noqa: F401
     _DEBRUIJN,
     DEBRUIJN_POS,
@@ -61,6 +62,7 @@ from sim.core.kernels.views import (  # noqa: F401
     _side,
     _side_widths,
     _user_of_language,
+    campaign_views,
     counter_views,
     feed_views,
     outside_views,
