@@ -33,11 +33,14 @@ def test_shipped_files_are_the_checkouts_data_folders() -> None:
     for f in files:
         assert resources.shipped(f).read_bytes() == (REPO / f).read_bytes()
     assert resources.shipped_names() == [
+        "audience_churn",
         "baseline",
+        "counter_backfire",
         "counter_messaging_only",
         "no_countermeasures",
         "redirect_method",
         "suspensions_only",
+        "targeted_counter",
     ]
 
 
@@ -93,7 +96,8 @@ def test_unknown_and_folder_arguments_are_bad_input(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(BadInput, match=r"nope.yaml: no such scenario file \(shipped: baseline,"):
+    shipped = r"nope.yaml: no such scenario file \(shipped: ([a-z_]+, )*baseline,"
+    with pytest.raises(BadInput, match=shipped):
         resources.resolve_input("nope.yaml", "scenario")
     (tmp_path / "baseline").mkdir()  # a folder named like a shipped scenario: not a file
     with pytest.raises(BadInput, match="baseline: is not a file; give a scenario YAML file"):
@@ -109,7 +113,9 @@ def test_validate_a_shipped_scenario_by_name(
     assert captured.out.startswith("OK: suspensions_only, 2014-01-01..2016-06-30")
     assert "propsim: note: no file suspensions_only here: using the shipped" in captured.err
     assert cli.main(["validate", "no_such_scenario"]) == 2
-    assert "no_such_scenario: no such scenario file (shipped: baseline" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no_such_scenario: no such scenario file (shipped: " in err
+    assert "baseline, " in err
 
 
 # --- propsim init ------------------------------------------------------------------------------

@@ -6,9 +6,9 @@ day's doses: up by ``population.pro_effect`` per unit of log pro dose, down by
 ``population.counter_effect`` per unit of log(1 + counter dose), both times the user's
 susceptibility (``Users.apply_doses``, ``kernels.update_attitudes``). States follow from the
 attitude (opposed, neutral, sympathizer, supporter: recruited, absorbing). A recruit is an
-online supporter, a user whose attitude passed ``population.supporter_above``, not a fighter. Then the day's follow
-candidates (exposure's shares, discovery and shout-outs) follow with ``p_base * engagement *
-room in their follow budget`` (``PropagandaModel.add_follows``).
+online supporter, a user whose attitude passed ``population.supporter_above``, not a fighter.
+Then the day's follow candidates (exposure's shares, discovery and shout-outs) follow with
+``p_base * engagement * room in their follow budget`` (``PropagandaModel.add_follows``).
 """
 
 from __future__ import annotations

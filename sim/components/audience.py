@@ -76,7 +76,10 @@ class Audience(Component):
             "The at-risk audience: 30-day reach and churn",
             (
                 Panel("Share reached in 30 days", (Line("reach_share_30d"),), ratio=True),
-                Panel("Users replaced (7-day mean)", (Line("users_replaced", stat="mean", days=7),)),
+                Panel(
+                    "Users replaced (7-day mean)",
+                    (Line("users_replaced", stat="mean", days=7),),
+                ),
             ),
         ),
     )

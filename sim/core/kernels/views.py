@@ -210,8 +210,18 @@ def counter_views(
 
 @njit(cache=True)
 def campaign_views(
-    n, targeting, language, weight, mismatch, target, among, lang_start, user_language, dose,
-    marks, h,
+    n,
+    targeting,
+    language,
+    weight,
+    mismatch,
+    target,
+    among,
+    lang_start,
+    user_language,
+    dose,
+    marks,
+    h,
 ):  # pragma: no cover - compiled
     """``counter_views`` aimed at a list of users: returns the viewers, in drawing order.
 
@@ -220,7 +230,7 @@ def campaign_views(
     ``language``, e.g. those of them recently reached by pro content; see
     ``kernels.target_users``), or on any user if ``target`` is empty. The draws are the same
     in both cases: one uniform per view, from ``h``.
-    """  # fmt: skip
+    """
     n_users = len(user_language)
     users = np.empty(n, np.int64)
     weights = np.empty(n)
