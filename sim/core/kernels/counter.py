@@ -13,20 +13,6 @@ from sim.core import draws
 from sim.core.kernels.doses import DOSE_MAX, _mark
 
 
-@njit(cache=True, inline="always")
-def _aimed_at(u, day, within, band, people, keep):  # pragma: no cover - compiled
-    last_reached, last_update, attitude, baseline = people
-    if within > 0 and day - last_reached[u] > within:
-        return False
-    if band[0] > -1.0 or band[1] < 1.0:  # (the attitude today: relaxed since the last update)
-        elapsed = day - last_update[u]
-        k = keep[elapsed] if elapsed < len(keep) else 0.0
-        b = baseline[u]
-        a = b + (attitude[u] - b) * k
-        return band[0] <= a <= band[1]
-    return True
-
-
 @njit(cache=True)
 def target_users(lo, hi, day, within, band, people, keep):  # pragma: no cover - compiled
     """The users ``lo`` to ``hi - 1`` (a language's users) that a campaign aims at on ``day``,
@@ -34,17 +20,37 @@ def target_users(lo, hi, day, within, band, people, keep):  # pragma: no cover -
     user if ``within`` is 0), and with today's attitude within ``band = (lo, hi)``, relaxed
     toward baseline since the last update (``a = b + (a - b) * keep[day - last_update]``, as
     ``update_attitudes`` does; not read if the band is [-1, 1]). ``people`` = (last_reached,
-    last_update, attitude, baseline). Two passes (count, then fill): no array of every user."""
+    last_update, attitude, baseline).
+
+    One branch-free pass per criterion over the range, each narrowing a list of candidates
+    (the exposure test first: it reads one array and keeps few users).
+    """
+    last_reached, last_update, attitude, baseline = people
+    out = np.empty(hi - lo, np.int64)
     n = 0
-    for u in range(lo, hi):
-        n += _aimed_at(u, day, within, band, people, keep)
-    out = np.empty(n, np.int64)
-    j = 0
-    for u in range(lo, hi):
-        if _aimed_at(u, day, within, band, people, keep):
-            out[j] = u
-            j += 1
-    return out
+    if within > 0:
+        since = day - within  # (reached on day ``since`` or later)
+        for u in range(lo, hi):
+            out[n] = u
+            n += last_reached[u] >= since
+    else:
+        for u in range(lo, hi):
+            out[u - lo] = u
+        n = hi - lo
+    a_lo, a_hi = band
+    if a_lo > -1.0 or a_hi < 1.0:
+        m = 0
+        n_keep = len(keep)
+        for i in range(n):
+            u = out[i]
+            elapsed = day - last_update[u]
+            k = keep[elapsed] if elapsed < n_keep else 0.0
+            b = baseline[u]
+            a = b + (attitude[u] - b) * k
+            out[m] = u
+            m += (a >= a_lo) & (a <= a_hi)
+        n = m
+    return out[:n].copy()
 
 
 @njit(cache=True)
