@@ -2,8 +2,9 @@
 
 The order matters where two components act in the same phase: within ``expose``, the feed and
 outside views (exposure) come before channel views (encrypted) and counter views
-(counter-messaging); within ``update``, attitudes and follows come before audience churn
-(which replaces users after the day's updates) and new operators;
+(counter-messaging); within ``start``, audience churn (which replaces users) comes before
+re-created accounts' re-follows (operators); within ``update``, attitudes and follows come
+before new operators;
 within ``record``, posting's sums come first and observation, which reads the true figures of
 the others, last. Random streams are separate per mechanism, so the order changes no draw of
 another stream.

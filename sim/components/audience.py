@@ -9,8 +9,10 @@ is replaced, in its index (so with its language), by a newcomer drawn as at the 
 (``sim.core.state.churn.replace_users``). A leaver who follows no pro account is replaced the
 same day; one who follows some is queued and replaced at the next sweep (every
 ``audience.sweep_days`` days), when one compiled pass over the follower pool removes the follow
-edges of all queued leavers (``sim.core.state.churn.drop_follows``). The churn runs in
-``update``, after the day's attitude updates and follows.
+edges of all queued leavers (``sim.core.state.churn.drop_follows``). The churn runs at the
+``start`` of the day (after the timeline's events, before re-created accounts come back and
+anything is posted or seen), so the day's reach, recruits and states are all of the audience
+of that day.
 
 Draws come from the stream ``churn`` only, and nothing is drawn while ``churn_per_day`` is 0
 (the default): the run is then the same as without this component.
@@ -93,7 +95,7 @@ class Audience(Component):
         self.replaced = 0
         self._cols = np.array([self.column(m.name) for m in self.metrics])
 
-    def update(self, d: int) -> None:
+    def start(self, d: int) -> None:
         m = self.model
         u, par = m.users, self.pars
         self.replaced = 0
