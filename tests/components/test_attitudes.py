@@ -28,9 +28,7 @@ def test_reach_and_states_count_the_current_audience(churned: pd.DataFrame) -> N
 
 
 def test_recruits_are_a_flow_that_leavers_do_not_undo(churned: pd.DataFrame) -> None:
-    np.testing.assert_array_equal(
-        churned["cumulative_recruits"], churned["new_recruits"].cumsum()
-    )
+    np.testing.assert_array_equal(churned["cumulative_recruits"], churned["new_recruits"].cumsum())
     assert (churned["new_recruits"] >= 0).all()
     # supporters leave with the audience: the stock grows by less than the recruits
     grown = churned["supporters"].iloc[-1] - churned["supporters"].iloc[0]
