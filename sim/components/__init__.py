@@ -4,7 +4,9 @@ The order matters where two components act in the same phase: within ``start``, 
 set the day's factors (posting reads them at ``post``); within ``post``, coordination follows
 posting (it adds campaign posts to today's posts); within ``expose``, the feed and
 outside views (exposure) come before channel views (encrypted) and counter views
-(counter-messaging); within ``update``, attitudes and follows come before new operators;
+(counter-messaging); within ``start``, audience churn (which replaces users) comes before
+re-created accounts' re-follows (operators) and the gradual return of audiences (roles);
+within ``update``, attitudes and follows come before new operators;
 within ``record``, posting's sums come first, displacement (which reads posting's sums and the
 encrypted component's channel posts) after them, and observation, which reads the true figures
 of the others, last. Random streams are separate per mechanism, so the order changes no draw of
@@ -17,6 +19,7 @@ To add a mechanism: write one file here with a ``Component`` subclass and add it
 from __future__ import annotations
 
 from sim.components.attitudes import Attitudes
+from sim.components.audience import Audience
 from sim.components.coordination import Coordination
 from sim.components.counter_messaging import CounterMessaging
 from sim.components.displacement import Displacement
@@ -45,6 +48,7 @@ COMPONENTS: tuple[type[Component], ...] = (
     CounterMessaging,
     Redirect,
     Attitudes,
+    Audience,
     OperatorsComponent,
     Roles,
     Displacement,

@@ -5,9 +5,10 @@ At ``update`` every user dosed today has their attitude relaxed toward its initi
 day's doses: up by ``population.pro_effect`` per unit of log pro dose, down by
 ``population.counter_effect`` per unit of log(1 + counter dose), both times the user's
 susceptibility (``Users.apply_doses``, ``kernels.update_attitudes``). States follow from the
-attitude (opposed, neutral, sympathizer, supporter: recruited, absorbing). Then the day's follow
-candidates (exposure's shares, discovery and shout-outs) follow with ``p_base * engagement *
-room in their follow budget`` (``PropagandaModel.add_follows``).
+attitude (opposed, neutral, sympathizer, supporter: recruited, absorbing). A recruit is an
+online supporter, a user whose attitude passed ``population.supporter_above``, not a fighter.
+Then the day's follow candidates (exposure's shares, discovery and shout-outs) follow with
+``p_base * engagement * room in their follow budget`` (``PropagandaModel.add_follows``).
 """
 
 from __future__ import annotations
@@ -27,17 +28,36 @@ class Attitudes(Component):
     metrics: ClassVar = (
         MetricSpec("users_reached", "global", "users", "Users who saw pro content that day"),
         MetricSpec(
-            "users_reached_30d", "global", "users", "Users who saw pro content in the last 30 days"
+            "users_reached_30d",
+            "global",
+            "users",
+            "Users of the current at-risk audience who saw pro content in the last 30 days "
+            "(users who left it under audience churn no longer count)",
         ),
         MetricSpec("opposed", "global", "users", "Users opposed to IS"),
         MetricSpec("neutral", "global", "users", "Neutral users"),
         MetricSpec(
             "sympathizers", "global", "users", "Sympathizers (share and follow pro content)"
         ),
-        MetricSpec("supporters", "global", "users", "Recruited supporters"),
-        MetricSpec("new_recruits", "global", "users/day", "Users recruited that day"),
         MetricSpec(
-            "cumulative_recruits", "global", "users", "Recruits since the first reported day"
+            "supporters",
+            "global",
+            "users",
+            "Supporters in the audience: online supporters, attitude past "
+            "population.supporter_above (not fighters)",
+        ),
+        MetricSpec(
+            "new_recruits",
+            "global",
+            "users/day",
+            "Users recruited that day: their attitude passed population.supporter_above, making "
+            "them online supporters (not fighters or travellers)",
+        ),
+        MetricSpec(
+            "cumulative_recruits",
+            "global",
+            "users",
+            "Recruits (online supporters) since the first reported day",
         ),
     )
 

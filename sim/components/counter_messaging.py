@@ -8,6 +8,14 @@ of them users of the campaign's language (``kernels.counter_views``). The effect
 user's counter dose is ``credibility`` times 1 for a language match or
 ``population.language_mismatch`` otherwise.
 
+A campaign can aim narrower (``exposed_within_days``, ``attitude_min``/``attitude_max``): its
+targeted views then land on the users of its language reached by pro content on one of the
+last N days and with today's attitude in the band (``kernels.target_users``, rebuilt each day
+the campaign runs; ``kernels.campaign_views``). It can backfire (``backfire`` = ``beta`` > 0):
+each view by a sympathizer or supporter adds, with probability ``beta * (1 - credibility)``,
+one pro view to the viewer's dose (``kernels.backfire_views``, stream ``backfire``), the stage
+that direct, low-credibility messaging gives pro voices (Katz 2014; Miller & Higham 2015).
+
 Opposed users post organic counter content: ``population.organic_counter_rate`` posts each a
 day, more as campaigns mobilise them (``population.mobilization`` times log(1 + the campaign
 volume per 1,000 posts a day, averaged over about 30 days)); each is seen by
@@ -25,11 +33,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import mesa
 import numpy as np
+from pydantic import model_validator
 
+from sim.config.problems import problem
 from sim.config.schema import LANGUAGES, DateSpan, Language, P
 from sim.core import kernels
 from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel, drop_set_values
-from sim.core.state.users import OPPOSED
+from sim.core.state.users import OPPOSED, SYMPATHIZER
 
 if TYPE_CHECKING:
     from sim.core.model import PropagandaModel
@@ -51,10 +61,53 @@ class CounterGroup(DateSpan):
         20_000.0, "Followers per messenger (real-world)", "followers", ge=0, le=1e8
     )
     targeting: float = P(
-        0.7, "Share of impressions landing on users of the message's language", "", ge=0, le=1
+        0.7,
+        "Share of impressions landing on the campaign's target users: users of the message's "
+        "language, narrowed by exposed_within_days and the attitude band if these are set "
+        "(the other impressions land on random users)",
+        "",
+        ge=0,
+        le=1,
+    )
+    exposed_within_days: int = P(
+        0,
+        "Aim at users reached by pro content on one of the last N days (0 = no exposure "
+        "criterion: every user of the language)",
+        "days",
+        ge=0,
+        le=365,
+    )
+    attitude_min: float = P(
+        -1.0, "Aim at users whose attitude today is at least this", "attitude", ge=-1, le=1
+    )
+    attitude_max: float = P(
+        1.0, "Aim at users whose attitude today is at most this", "attitude", ge=-1, le=1
+    )
+    backfire: float = P(
+        0.0,
+        "Backfire among sympathizers: each view by a sympathizer or supporter adds one pro view "
+        "with probability backfire * (1 - credibility) (the exchange gives pro voices a stage)",
+        "",
+        ge=0,
+        le=1,
     )
     start: dt.date | None = P(None, "First day of the campaign (default: scenario start)")
     end: dt.date | None = P(None, "Last day of the campaign (default: scenario end)")
+
+    @model_validator(mode="after")
+    def _band(self) -> CounterGroup:
+        if self.attitude_min > self.attitude_max:
+            raise problem(
+                f"attitude_min {self.attitude_min:g} is above attitude_max "
+                f"{self.attitude_max:g}: the band aims at nobody",
+                at=("attitude_max",),
+            )
+        return self
+
+    @property
+    def aimed(self) -> bool:
+        """Whether the campaign aims at a narrower group than its language's users."""
+        return self.exposed_within_days > 0 or self.attitude_min > -1 or self.attitude_max < 1
 
 
 class CounterCampaign(mesa.Agent):
@@ -99,8 +152,11 @@ class CounterMessaging(Component):
     section_default = dict
     section_doc = "Counter-messaging campaigns, by group name"
     placeholders: ClassVar = {"counter": "<group>"}
-    rules: ClassVar = {"counter.<group>": "`end` may not be before `start`."}
-    streams: ClassVar = ("counter",)
+    rules: ClassVar = {
+        "counter.<group>": "`end` may not be before `start`; `attitude_min` may not be above "
+        "`attitude_max`."
+    }
+    streams: ClassVar = ("counter", "backfire")
     metrics: ClassVar = (
         MetricSpec("anti_posts_true", "open", "posts/day", "Anti-IS posts (all counter kinds)"),
         MetricSpec(
@@ -111,6 +167,20 @@ class CounterMessaging(Component):
         ),
         MetricSpec(
             "counter_posts_organic", "global", "posts/day", "Counter posts by opposed users"
+        ),
+        MetricSpec(
+            "counter_backfire_views",
+            "global",
+            "views/day",
+            "Campaign views by sympathizers or supporters that backfired into a pro view "
+            "(counter.<group>.backfire; 0 without it)",
+        ),
+        MetricSpec(
+            "counter_target_users",
+            "global",
+            "users",
+            "Users aimed at today by the campaigns that aim narrower than their language "
+            "(exposure or attitude band; summed over campaigns, 0 if none)",
         ),
     )
 
@@ -145,6 +215,8 @@ class CounterMessaging(Component):
         # each open platform's part of counter speech: normalised account shares
         self.anti_share = share / share.sum() if share.sum() > 0 else np.ones_like(share)
         self.mean_open_view = float(np.mean([p.view_prob for p in op]))
+        # share of attitude deviations left after n days (the attitude band's relaxation)
+        self.keep = kernels.keep_table(sc.population.relaxation)
 
     def init(self) -> None:
         super().init()
@@ -155,6 +227,11 @@ class CounterMessaging(Component):
         self._c_global = np.array(
             [self.column(f"counter_posts_{k}") for k in ("government", "credible", "organic")]
         )
+        self._c_aim = np.array(
+            [self.column(k) for k in ("counter_backfire_views", "counter_target_users")]
+        )
+        self.backfired = 0
+        self.aimed_at = 0
 
     def schedule(self) -> None:
         m = self.model
@@ -189,22 +266,36 @@ class CounterMessaging(Component):
         u, p = m.users, m.sc.population
         crng = m.streams["counter"]
         h = m.streams.handle("counter")
+        self.backfired = self.aimed_at = 0
         for c in self.campaigns:
             if not c.active:
                 continue
             n = c.n_views(self.mean_open_view, m.scale, crng)
-            kernels.counter_views(
-                n,
-                c.group.targeting,
-                c.language,
-                c.group.credibility,
-                p.language_mismatch,
-                u.lang_start,
-                u.language,
-                u.counter_dose,
-                u.dosed,
-                h,
-            )
+            g = c.group
+            if not (g.aimed or g.backfire > 0):  # (aimed at the language, no backfire)
+                kernels.counter_views(
+                    n, g.targeting, c.language, g.credibility, p.language_mismatch,
+                    u.lang_start, u.language, u.counter_dose, u.dosed, h,
+                )  # fmt: skip
+                continue
+            target = np.zeros(0, dtype=np.int64)
+            if g.aimed:
+                target = self.target(c, d)
+                self.aimed_at += target.size
+            viewers = kernels.campaign_views(
+                n, g.targeting, c.language, g.credibility, p.language_mismatch, target,
+                g.aimed, u.lang_start, u.language, u.counter_dose, u.dosed, h,
+            )  # fmt: skip
+            if g.backfire > 0:
+                self.backfired += kernels.backfire_views(
+                    viewers,
+                    g.backfire * (1.0 - g.credibility),
+                    u.state,
+                    SYMPATHIZER,
+                    u.pro_dose,
+                    u.dosed,
+                    m.streams.handle("backfire"),
+                )
         organic = m.today.organic
         n_org = crng.poisson(organic / m.scale * p.organic_reach) if organic > 0 else 0
         if n_org:  # (any users: no targeting, no language)
@@ -212,6 +303,21 @@ class CounterMessaging(Component):
                 n_org, 0.0, 0, p.organic_credibility, 1.0, u.lang_start, u.language,
                 u.counter_dose, u.dosed, h,
             )  # fmt: skip
+
+    def target(self, c: CounterCampaign, d: int) -> np.ndarray:
+        """The users campaign ``c`` aims at on day ``d`` (``kernels.target_users``): users of
+        its language reached by pro content on one of the last ``exposed_within_days`` days
+        and with today's attitude in [``attitude_min``, ``attitude_max``]."""
+        u, g = self.model.users, c.group
+        return kernels.target_users(
+            u.lang_start[c.language],
+            u.lang_start[c.language + 1],
+            d,
+            g.exposed_within_days,
+            (g.attitude_min, g.attitude_max),
+            (u.last_reached, u.last_update, u.attitude, u.baseline),
+            self.keep,
+        )
 
     def record(self, d: int, row: np.ndarray) -> None:
         today = self.model.today
@@ -221,3 +327,5 @@ class CounterMessaging(Component):
         for i, c in enumerate(self._c_anti):
             row[c] = anti[i]
         row[self._c_global] = (gov, cred, organic)
+        s = self.model.scale
+        row[self._c_aim] = (self.backfired * s, self.aimed_at * s)

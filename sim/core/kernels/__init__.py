@@ -12,7 +12,8 @@ generator itself, which saves the arrays and numpy's fixed cost per call.
 
 The kernels are grouped by the mechanism they serve: ``posting`` (posts, abandonment, ending
 accounts, the metrics' sums), ``views`` (exposure and counter views), ``doses`` (counting views
-into doses), ``attitudes`` (attitude update, follow gate), ``graph`` (the follower pool). This
+into doses), ``attitudes`` (attitude update, follow gate), ``churn`` (users leaving the
+audience), ``counter`` (targeted counter-messaging), ``graph`` (the follower pool). This
 package re-exports them, so callers write ``kernels.feed_views``.
 """
 
@@ -28,6 +29,8 @@ from sim.core.kernels.attitudes import (  # noqa: F401
     keep_table,
     update_attitudes,
 )
+from sim.core.kernels.churn import drop_followers, set_marks  # noqa: F401
+from sim.core.kernels.counter import backfire_views, target_users  # noqa: F401
 from sim.core.kernels.doses import (  # noqa: F401
     _DEBRUIJN,
     DEBRUIJN_POS,
@@ -60,6 +63,7 @@ from sim.core.kernels.views import (  # noqa: F401
     _side,
     _side_widths,
     _user_of_language,
+    campaign_views,
     counter_views,
     feed_views,
     outside_views,

@@ -200,7 +200,36 @@ def counter_views(
     Each view is targeted (with chance ``targeting``) at a random user of ``language``,
     otherwise at any user; it adds ``weight`` to the viewer's ``dose``, times ``mismatch`` if
     the viewer does not speak ``language`` (as ``accumulate``). One uniform per view, from
-    ``h``, decides both, as in ``outside_views``.
+    ``h``, decides both, as in ``outside_views``. (``campaign_views`` without a target list.)
+    """
+    campaign_views(
+        n, targeting, language, weight, mismatch, np.zeros(0, np.int64), False, lang_start,
+        user_language, dose, marks, h,
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def campaign_views(
+    n,
+    targeting,
+    language,
+    weight,
+    mismatch,
+    target,
+    among,
+    lang_start,
+    user_language,
+    dose,
+    marks,
+    h,
+):  # pragma: no cover - compiled
+    """``counter_views`` aimed at a list of users: returns the viewers, in drawing order.
+
+    With ``among`` false, a targeted view lands on a random speaker of ``language`` (as
+    ``counter_views``); with ``among`` true, on a random user of ``target`` (users who speak
+    ``language``, e.g. those of them recently reached by pro content; see
+    ``kernels.target_users``), or on any user if ``target`` is empty. The draws are the same
+    in both cases: one uniform per view, from ``h``.
     """
     n_users = len(user_language)
     users = np.empty(n, np.int64)
@@ -208,15 +237,19 @@ def counter_views(
     # the targeted users' range (everyone if nobody speaks the language)
     lo = lang_start[language]
     n_lang = lang_start[language + 1] - lo
+    if among:
+        lo, n_lang = 0, len(target)
     speaks = n_lang > 0  # (then targeted users speak it)
     if not speaks:
         lo, n_lang = 0, n_users
+    pick = among and speaks
     widths = _side_widths(targeting)
     for i in range(n):
         targeted, x = _side(draws.uniform(h), targeting, widths)
         first = lo if targeted else 0
         size = n_lang if targeted else n_users
-        users[i] = first + min(int(x * size), size - 1)
+        j = first + min(int(x * size), size - 1)
+        users[i] = target[j] if (pick and targeted) else j
         weights[i] = weight if (targeted and speaks) or mismatch == 1.0 else -1.0
     # the language of the others, read only for them (a random access each)
     for i in range(n):
@@ -224,3 +257,4 @@ def counter_views(
             same = user_language[users[i]] == language
             weights[i] = weight if same else weight * mismatch
     accumulate(users, weights, dose, marks)
+    return users

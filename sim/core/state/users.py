@@ -106,6 +106,12 @@ class Users:
         ``n_followers_of_pro``: every change of ``n_following`` goes through here."""
         self.n_followers_of_pro += kernels.scatter_add_count(self.n_following, users, delta)
 
+    def forget_follows(self, users: np.ndarray) -> None:
+        """``users`` (distinct) follow no pro account any more (their edges are gone),
+        keeping ``n_followers_of_pro``."""
+        self.n_followers_of_pro -= int(np.count_nonzero(self.n_following[users]))
+        self.n_following[users] = 0
+
     def join_channels(self, users: np.ndarray, channels: np.ndarray) -> None:
         """``users`` (distinct, in index order, in no channel yet) join ``channels``."""
         self.member_channel[users] = channels
