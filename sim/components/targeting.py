@@ -76,6 +76,7 @@ class Targeting(Component):
     def switch_off(cls, data: dict[str, Any]) -> None:
         """No targeted removals: no ``target`` events."""
         drop_events(data, "target")
+
     metrics: ClassVar = (
         MetricSpec(
             "targeted_suspensions",
