@@ -112,3 +112,14 @@ def test_main_check_reports_stale(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert docs.main(["--docs", str(tmp_path)]) == 0
     assert "`population.share_prob`" in page.read_text(encoding="utf-8")
     assert docs.main(["--docs", str(tmp_path), "--check"]) == 0
+
+
+def test_every_shipped_scenario_is_in_the_readme_with_its_question() -> None:
+    """The README's table of scenarios lists every file of scenarios/, and each file starts
+    with the question it answers."""
+    repo = DOCS.parent
+    readme = _read(repo / "README.md")
+    for path in sorted((repo / "scenarios").glob("*.yaml")):
+        assert f"(scenarios/{path.name})" in readme, f"README.md lacks a row for {path.name}"
+        first = _read(path).lstrip().splitlines()[0]
+        assert first.startswith("# Question:"), f"{path.name} does not start with its question"
