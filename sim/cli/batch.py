@@ -57,6 +57,17 @@ def add_common_options(p: argparse.ArgumentParser, replicates_default: str) -> N
         f"point (common random numbers) (default: {replicates_default})",
     )
     p.add_argument("--seed", type=seed, metavar="S", help="root seed (default: the scenario's)")
+    add_execution_options(
+        p,
+        "finish an interrupted run: give its folder (the hidden .<name>.partial folder printed "
+        "at the start), or no DIR to continue the newest unfinished folder of the same "
+        "command in --out",
+    )
+
+
+def add_execution_options(p: argparse.ArgumentParser, resume_help: str) -> None:
+    """Where results go and what runs them, for every command that runs many simulations:
+    --out, --workers, --scheduler, --resume (``resume_help``), --no-plots, --quiet."""
     p.add_argument(
         "--out",
         default="results",
@@ -77,15 +88,7 @@ def add_common_options(p: argparse.ArgumentParser, replicates_default: str) -> N
         help="run on a Dask distributed cluster through its scheduler, e.g. tcp://10.0.0.5:8786 "
         "(its workers need propsim installed); same results as locally",
     )
-    p.add_argument(
-        "--resume",
-        nargs="?",
-        const="",
-        metavar="DIR",
-        help="finish an interrupted run: give its folder (the hidden .<name>.partial folder "
-        "printed at the start), or no DIR to continue the newest unfinished folder of the same "
-        "command in --out",
-    )
+    p.add_argument("--resume", nargs="?", const="", metavar="DIR", help=resume_help)
     p.add_argument("--no-plots", action="store_true", help="do not draw plots/*.png")
     p.add_argument(
         "--quiet", action="store_true", help="no progress bar and no table; print only the folder"

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.cli.batch import CORES, _executor
+from sim.cli.batch import _executor, add_execution_options
 from sim.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -70,36 +70,10 @@ def add_paired_options(p: argparse.ArgumentParser, replicates_default: str) -> N
         help="a daily metric whose difference is drawn over time (repeatable; default: observed "
         "and true pro posts, active accounts, users reached in 30 days, recruits)",
     )
-    p.add_argument(
-        "--out",
-        default="results",
-        metavar="DIR",
-        help="folder in which the results folder is created (default: results/)",
-    )
-    p.add_argument(
-        "--workers",
-        type=positive_int,
-        metavar="N",
-        default=CORES,
-        help=f"runs at once in local processes (default: all cores, here {CORES}); results do "
-        "not depend on N",
-    )
-    p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run on a Dask distributed cluster through its scheduler (same results)",
-    )
-    p.add_argument(
-        "--resume",
-        nargs="?",
-        const="",
-        metavar="DIR",
-        help="finish an interrupted run: its hidden .<name>.partial folder, or no DIR for the "
+    add_execution_options(
+        p,
+        "finish an interrupted run: its hidden .<name>.partial folder, or no DIR for the "
         "newest unfinished folder of the same design in --out",
-    )
-    p.add_argument("--no-plots", action="store_true", help="do not draw plots/*.png")
-    p.add_argument(
-        "--quiet", action="store_true", help="no progress bar and no table; print only the folder"
     )
 
 
