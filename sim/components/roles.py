@@ -14,12 +14,13 @@ follows among accounts, former followers re-follow on the day of re-creation as 
   (``attract``), and extra shout-outs (``shoutouts``: share of the role's posts that announce a
   young account to its followers, on top of ``accounts.shoutout_share``).
 - **Network among accounts** (``roles.in_network_follows`` > 0): each new account follows
-  Poisson(``in_network_follows / scale``) active accounts of its platform, chosen with weight
+  Poisson(``in_network_follows / w``) active accounts of its platform, chosen with weight
   ``attract[role] * (followers + 1)`` (preferential attachment). Edges are kept in two
   ``FollowerGraph`` slab pools (account -> follower accounts, ``model.network``; account ->
-  accounts followed, the reverse index). Each follower account counts as ``scale`` real-world
-  followers (``model.follower_counts``), so the follower metrics and the moderation visibility
-  include them. When an account ends its in- and out-edges go; in-network followers of a
+  accounts followed, the reverse index). Each follower account counts as ``w`` real-world
+  followers, ``w = max(scale, in_network_follows / MAX_NETWORK_FOLLOWS)`` (so a simulated
+  account follows at most 50 others on average, whatever the scale; ``model.follower_counts``),
+  so the follower metrics and the moderation visibility include them. When an account ends its in- and out-edges go; in-network followers of a
   suspended account look for its successor as audience followers do, and a successor follows
   again the accounts its predecessor followed.
 - **Gradual return** (``roles.returns``, on when ``days`` > 0 or ``share`` < 1): each former
@@ -55,6 +56,7 @@ NAN = float("nan")
 KEY = np.int64(2**31)  # keys ``account * KEY + member`` of the network's slab pools
 SHOUTOUT = ROLES.index("shoutout")
 WEEK = 7  # days after re-creation at which regained followers are measured
+MAX_NETWORK_FOLLOWS = 50.0  # simulated follows of a new account among accounts, at most (mean)
 # searchers by the day they find the successors: day -> [(followers, successors)]
 Queue = dict[int, list[tuple[np.ndarray, np.ndarray]]]
 
@@ -229,7 +231,12 @@ class Roles(Component):
         m.accounts.role_hazard[:] = [x.hazard for x in roles]
         m.accounts.role_discovery[:] = [x.discovery for x in roles]
         self.gradual = r.returns.days > 0 or r.returns.share < 1.0
-        self.follows_per_account = r.in_network_follows / m.scale
+        # each simulated follow among accounts stands for ``network_weight`` real ones: the
+        # scale, or more when a new account would otherwise follow more than
+        # ``MAX_NETWORK_FOLLOWS`` accounts on average (the network would cost as much as the
+        # audience graph at full scale)
+        m.network_weight = max(float(m.scale), r.in_network_follows / MAX_NETWORK_FOLLOWS)
+        self.follows_per_account = r.in_network_follows / m.network_weight
 
     def init(self) -> None:
         super().init()
@@ -329,14 +336,16 @@ class Roles(Component):
         self._grow()
         self.end_followers[ids] = m.graph.length[ids]
         if m.network is not None:
-            self.end_followers[ids] += m.scale * m.network.length[ids]
+            self.end_followers[ids] += m.network_weight * m.network.length[ids]
         net, following = m.network, self.following
         if net is None or following is None:
             return
         t = m.accounts
         lost_in, b_in = net.remove_accounts(ids)
         tally.susp_followers += np.bincount(
-            t.platform[ids], m.scale * np.diff(b_in), minlength=tally.susp_followers.size
+            t.platform[ids],
+            m.network_weight * np.diff(b_in),
+            minlength=tally.susp_followers.size,
         )
         lost_out, b_out = following.remove_accounts(ids)
         per = np.diff(b_out)
@@ -524,7 +533,8 @@ class Roles(Component):
         plat = t.column("platform")[act]
         all_f = np.bincount(plat, counts[: t.n][act], minlength=n_open)
         if m.network is not None:
-            in_net = np.bincount(plat, m.scale * m.network.length[: t.n][act], minlength=n_open)
+            weight = m.network_weight
+            in_net = np.bincount(plat, weight * m.network.length[: t.n][act], minlength=n_open)
         else:
             in_net = np.zeros(n_open)
         net = np.where(all_f > 0, in_net / np.where(all_f > 0, all_f, 1), NAN)

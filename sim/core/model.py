@@ -228,8 +228,10 @@ class PropagandaModel(mesa.Model):
         self.channels = ChannelTable(capacity=64)
         self.operators: list[Any] = []  # the operators of accounts (``accounts.operator``)
         # follows among pro accounts (account -> its follower accounts), each counting as
-        # ``scale`` real-world followers; None unless a component (roles) sets up the network
+        # ``network_weight`` real-world followers; None unless a component (roles) sets up the
+        # network
         self.network: FollowerGraph | None = None
+        self.network_weight = float(self.scale)
         # called by ``end_accounts`` with (ids, day, tally) before the accounts' edges go
         self.on_end: list[Callable[[np.ndarray, int, DayTally], None]] = []
         self.today = Day(len(self.open_names), len(self.enc_names))
@@ -338,13 +340,14 @@ class PropagandaModel(mesa.Model):
         return lost, bounds
 
     def follower_counts(self) -> np.ndarray:
-        """Followers of every account (indexed by id): its audience followers, plus ``scale``
-        per follower account in the network among accounts when there is one."""
+        """Followers of every account (indexed by id): its audience followers, plus
+        ``network_weight`` per follower account in the network among accounts when there is
+        one."""
         if self.network is None:
             return self.graph.length
         n = self.accounts.n
         out = self.graph.length[:n].astype(np.float64)
-        out += self.scale * self.network.length[:n]
+        out += self.network_weight * self.network.length[:n]
         return out
 
     def add_follows(self, runs: list[FollowCandidates]) -> None:
