@@ -20,9 +20,9 @@ follows among accounts, former followers re-follow on the day of re-creation as 
   accounts followed, the reverse index). Each follower account counts as ``w`` real-world
   followers, ``w = max(scale, in_network_follows / MAX_NETWORK_FOLLOWS)`` (so a simulated
   account follows at most 50 others on average, whatever the scale; ``model.follower_counts``),
-  so the follower metrics and the moderation visibility include them. When an account ends its in- and out-edges go; in-network followers of a
-  suspended account look for its successor as audience followers do, and a successor follows
-  again the accounts its predecessor followed.
+  so the follower metrics and the moderation visibility include them. When an account ends its
+  in- and out-edges go; in-network followers of a suspended account look for its successor as
+  audience followers do, and a successor follows again the accounts its predecessor followed.
 - **Gradual return** (``roles.returns``, on when ``days`` > 0 or ``share`` < 1): each former
   follower of a suspended account looks for its successor with probability ``share`` and finds
   it after an exponential delay of mean ``days / (1 + shoutout_speedup * S)`` (S the share of
@@ -251,7 +251,7 @@ class Roles(Component):
         self._q_users: Queue = {}
         self._q_accounts: Queue = {}
         self._share_day, self._share = -(10**9), np.zeros(len(m.open_names))
-        self._cols = [self.columns(s.name) for s in self.metrics]
+        self._cols = [np.array(self.columns(s.name), dtype=np.int64) for s in self.metrics]
         m.on_end.append(self._on_end)
         self.following: FollowerGraph | None = None
         if self.follows_per_account > 0:
@@ -513,11 +513,11 @@ class Roles(Component):
         m = self.model
         t = m.accounts
         n_open = len(m.open_names)
-        counts = m.follower_counts()
         c_mean, c_share, c_net = self._cols
         mean = share = np.full(n_open, NAN)
         rows = self._recreated_rows.pop(d - WEEK, None)
         if rows is not None:
+            counts = m.follower_counts()
             ids = np.arange(*rows)
             now = np.where(t.active[ids], counts[ids], self.end_followers[ids])
             before = self.end_followers[t.predecessor[ids]]
@@ -528,17 +528,17 @@ class Roles(Component):
             with np.errstate(invalid="ignore", divide="ignore"):
                 mean = np.where(n > 0, total / np.maximum(n, 1), NAN)
                 share = np.where(prior > 0, total / np.where(prior > 0, prior, 1), NAN)
-        net = np.full(n_open, NAN)
-        act = t.column("active")
-        plat = t.column("platform")[act]
-        all_f = np.bincount(plat, counts[: t.n][act], minlength=n_open)
+        # followers of the active accounts per platform: posting's sums of the day (its record
+        # runs first), audience and in-network followers together
+        all_f = np.array([sums[1] for sums in m.today.sums])
         if m.network is not None:
+            act = t.column("active")
+            plat = t.column("platform")[act]
             weight = m.network_weight
             in_net = np.bincount(plat, weight * m.network.length[: t.n][act], minlength=n_open)
         else:
             in_net = np.zeros(n_open)
         net = np.where(all_f > 0, in_net / np.where(all_f > 0, all_f, 1), NAN)
-        for i in range(n_open):
-            row[c_mean[i]] = mean[i]
-            row[c_share[i]] = share[i]
-            row[c_net[i]] = net[i]
+        row[c_mean] = mean
+        row[c_share] = share
+        row[c_net] = net
