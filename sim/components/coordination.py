@@ -174,6 +174,9 @@ class Coordination(Component):
         self._recall_loss = observation_of(m.sc).evasion_recall_loss
         self._discovery = np.array([m.sc.platforms[n].discovery for n in m.open_names])
 
+    def idle(self) -> bool:
+        return self.pars.campaigns_per_day <= 0.0
+
     def init(self) -> None:
         super().init()
         n_open = len(self.model.open_names)

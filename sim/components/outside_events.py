@@ -205,8 +205,13 @@ class OutsideEvents(Component):
         self._days = np.array([sc.day_index(p.date) for p in mo.levels], dtype=np.float64)
         self._levels = np.array([p.level for p in mo.levels], dtype=np.float64)
 
+    def idle(self) -> bool:
+        # (once an event has come, the component stays awake: its pulses end by themselves)
+        return not self._levels.size and not self._woken
+
     def init(self) -> None:
         super().init()
+        self._woken = False
         self._pulses: list[tuple[int, OutsideEvent, np.ndarray]] = []
         self._cols = [self.columns(f"outside_{f}_change") for f in FACTORS]
 
@@ -215,6 +220,7 @@ class OutsideEvents(Component):
         m = self.model
         on = np.array([not event.platforms or n in event.platforms for n in m.open_names])
         self._pulses.append((m.sc.day_index(event.date), event, on))
+        self._woken = True
 
     def start(self, d: int) -> None:
         today = self.model.today

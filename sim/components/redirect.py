@@ -138,6 +138,9 @@ class Redirect(Component):
         self._any = bool(self._diverted.any())
         self._credibility = r.credibility
 
+    def idle(self) -> bool:
+        return not self._any  # no search is diverted anywhere
+
     def init(self) -> None:
         super().init()
         self.active = False

@@ -86,6 +86,9 @@ class Targeting(Component):
         ),
     )
 
+    def idle(self) -> bool:
+        return self._day < -(10**8)  # no target event yet
+
     def init(self) -> None:
         super().init()
         self.today = np.zeros(len(self.model.open_names))

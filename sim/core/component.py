@@ -186,6 +186,13 @@ class Component:
     def refresh(self) -> None:
         """Recompute what is derived from scenario values (after a timeline ``set``)."""
 
+    def idle(self) -> bool:
+        """True while the mechanism does nothing at all: no hook would change state or draw a
+        random number, and its metrics are 0. The model then skips its hooks and writes 0 in
+        its metric columns (a switched-off mechanism costs nothing a day). Asked when the model
+        is built, after every ``refresh`` and after every timeline event; default False."""
+        return False
+
     def handle(self, event: TimelineEvent) -> None:
         """Carry out one of the component's timeline events (on its date)."""
         raise NotImplementedError(f"component {self.name} declares {event.action} but no handle")

@@ -242,10 +242,6 @@ class PropagandaModel(mesa.Model):
         self.columns = metric_columns(self.metrics, self.open_names, self.enc_names)
         self._col = {c: j for j, c in enumerate(self.columns)}
         self.table = np.full((self.n_days, len(self.columns)), np.nan)
-        self._hooks: dict[str, list[Callable[..., None]]] = {p: [] for p in PHASE_NAMES}
-        for comp in self.components.values():
-            for phase, fn in comp.hooks().items():
-                self._hooks[phase].append(fn)
         self._handler: dict[str, Component] = {
             e.model_fields["action"].default: comp
             for comp in self.components.values()
@@ -260,8 +256,28 @@ class PropagandaModel(mesa.Model):
         self._schedule_timeline()
         for comp in self.components.values():
             comp.schedule()
-        self._phases = [self._hooks[p] for p in PHASE_NAMES if p not in ("record",)]
-        self._record_hooks = self._hooks["record"]
+        self.arrange()
+
+    def arrange(self) -> None:
+        """The day's hooks, phase by phase in component order, of the components that are not
+        idle (``Component.idle``), and the columns of the idle ones' metrics (0 while idle).
+        Called when the model is built, after a ``refresh`` and after every timeline event."""
+        hooks: dict[str, list[Callable[..., None]]] = {p: [] for p in PHASE_NAMES}
+        idle_cols: list[int] = []
+        for comp in self.components.values():
+            if comp.idle():
+                for spec in comp.metrics:
+                    idle_cols += (
+                        [self._col[spec.name]]
+                        if spec.scope == "global"
+                        else self.platform_columns(spec.name)
+                    )
+                continue
+            for phase, fn in comp.hooks().items():
+                hooks[phase].append(fn)
+        self._phases = [hooks[p] for p in PHASE_NAMES if p != "record"]
+        self._record_hooks = hooks["record"]
+        self._idle_cols = np.array(idle_cols, dtype=np.int64)
 
     # --- layout of the daily table ------------------------------------------------------
     def column(self, metric: str) -> int:
@@ -305,6 +321,7 @@ class PropagandaModel(mesa.Model):
         """Scenario values changed (a timeline ``set``): components recompute what they derive."""
         for comp in self.components.values():
             comp.refresh()
+        self.arrange()
 
     # --- the day ------------------------------------------------------------------------
     def step(self) -> None:
@@ -316,6 +333,8 @@ class PropagandaModel(mesa.Model):
             row = self.table[d]
             for fn in self._record_hooks:
                 fn(d, row)
+            if self._idle_cols.size:
+                row[self._idle_cols] = 0.0
         self.today.clear()
 
     # --- operations on shared state used by several components -----------------------------
@@ -406,6 +425,7 @@ class _Deliver:
 
     def __call__(self) -> None:
         self.component.handle(self.event)
+        self.component.model.arrange()  # (the event may have woken its component)
 
 
 def metric_columns(

@@ -243,3 +243,81 @@ def test_drop_events_and_set_values() -> None:
     drop_events(data, "purge")
     drop_set_values(data, lambda k: k.startswith("a."))
     assert data["timeline"] == [{"action": "set", "values": {"c.d": 2.0}}]
+
+
+# --- idle components ---------------------------------------------------------------------------
+
+
+def _hooked(model: PropagandaModel) -> set[str]:
+    """Names of the components whose hooks the model calls today."""
+    fns = [fn for hooks in model._phases for fn in hooks] + model._record_hooks
+    return {fn.__self__.name for fn in fns}  # type: ignore[attr-defined]
+
+
+def test_switched_off_mechanisms_are_idle_and_record_zeros() -> None:
+    model = PropagandaModel(make_scenario(end="2015-01-20"), 1)
+    idle = {c.name for c in model.components.values() if c.idle()}
+    assert {"coordination", "outside_events", "targeting", "redirect"} <= idle
+    assert not idle & _hooked(model)
+    daily = model.run()
+    for name in idle:
+        for spec in model.components[name].metrics:
+            cols = [c for c in daily.columns if c.rsplit(".", 1)[-1] == spec.name]
+            assert (daily[cols] == 0).all().all(), spec.name
+
+
+def test_a_timeline_set_wakes_an_idle_component_from_its_date() -> None:
+    sc = make_scenario(
+        end="2015-02-28",
+        coordination__languages=["arabic", "english", "other"],
+        timeline=[
+            {
+                "action": "set",
+                "date": "2015-02-01",
+                "values": {"coordination.campaigns_per_day": 5.0},
+            }
+        ],
+    )
+    model = PropagandaModel(sc, 3)
+    assert "coordination" not in _hooked(model)
+    daily = model.run()
+    assert "coordination" in _hooked(model)
+    campaigns = daily["twitter.coordinated_campaigns"]
+    assert (campaigns[:"2015-01-31"] == 0).all()
+    assert campaigns["2015-02-01":].sum() > 0
+
+
+def test_idle_is_asked_again_after_events() -> None:
+    """A component idle until its first event runs its hooks from then on."""
+    calls: list[int] = []
+
+    class Sleeper(Component):
+        name = "sleeper"
+        events: ClassVar = (_Nudge,)
+
+        def init(self) -> None:
+            super().init()
+            self.awake = False
+
+        def idle(self) -> bool:
+            return not self.awake
+
+        def handle(self, event: TimelineEvent) -> None:
+            self.awake = True
+
+        def post(self, d: int) -> None:
+            calls.append(d)
+
+    schema = assemble_scenario((*COMPONENTS, Sleeper))
+    data = {**SMALL, "end": "2015-01-10", "timeline": [{"action": "nudge", "date": "2015-01-06"}]}
+    PropagandaModel(schema.model_validate(data), 1).run()
+    assert calls == [5, 6, 7, 8, 9]
+
+
+class _Nudge(TimelineEvent):
+    action: Literal["nudge"] = "nudge"
+    date: dt.date = P(..., "Day")
+    label: str = P("", "Free text")
+
+    def describe(self) -> str:
+        return "nudge"
