@@ -536,6 +536,8 @@ class ModerationComponent(Component):
         m = self.model
         n_open = len(m.open_names)
         self.cumulative = np.zeros(n_open)
+        self._ones = [1.0] * n_open  # (moderation factors in force when none is set)
+        self._role_ones = [1.0] * self.model.accounts.role_hazard.size
         self._cols = [self.columns(x.name) for x in self.metrics]
         # which operators each open platform knows (rows: open platforms; grown with operators)
         self.known = np.zeros((n_open, 0), dtype=bool)
@@ -557,10 +559,11 @@ class ModerationComponent(Component):
         t, today = m.accounts, m.today
         platform, params = t.platform, self.hazard
         factor = today.moderation_factor
-        if (factor != 1.0).any():  # (an outside event scales the intensity term today)
+        # (tests on plain lists: numpy costs microseconds per call on arrays this small)
+        if factor.tolist() != self._ones:  # an outside event scales the intensity
             params = params.copy()
             params[:, 0] *= factor
-        if (t.role_hazard != 1.0).any():  # hazard factors by role (the roles component)
+        if t.role_hazard.tolist() != self._role_ones:  # hazard factors by role (roles)
             platform, params = by_role(
                 t.column("platform"), t.column("role"), params, t.role_hazard
             )

@@ -152,6 +152,24 @@ def remove_members(pool, start, length, accounts, members):  # pragma: no cover 
                 break
 
 
+@njit(cache=True)
+def regained(lo, hi, accounts, counts, end_followers, n_open):  # pragma: no cover - compiled
+    """Per open platform, over the accounts ``lo .. hi - 1`` (re-created a week ago;
+    ``accounts`` = (active, platform, predecessor) columns): their number, their followers now
+    (``counts``, or at their end if they ended since) and their predecessors' followers when
+    these ended (``end_followers``)."""
+    active, platform, predecessor = accounts
+    n = np.zeros(n_open)
+    total = np.zeros(n_open)
+    prior = np.zeros(n_open)
+    for a in range(lo, hi):
+        p = platform[a]
+        n[p] += 1.0
+        total[p] += counts[a] if active[a] else end_followers[a]
+        prior[p] += end_followers[predecessor[a]]
+    return n, total, prior
+
+
 class Roles(Component):
     """Account roles, follows among accounts, gradual return of former followers."""
 
@@ -251,7 +269,7 @@ class Roles(Component):
         self._q_users: Queue = {}
         self._q_accounts: Queue = {}
         self._share_day, self._share = -(10**9), np.zeros(len(m.open_names))
-        self._cols = [np.array(self.columns(s.name), dtype=np.int64) for s in self.metrics]
+        self._cols = [self.columns(s.name) for s in self.metrics]
         m.on_end.append(self._on_end)
         self.following: FollowerGraph | None = None
         if self.follows_per_account > 0:
@@ -514,31 +532,36 @@ class Roles(Component):
         t = m.accounts
         n_open = len(m.open_names)
         c_mean, c_share, c_net = self._cols
-        mean = share = np.full(n_open, NAN)
+        # (per platform in plain Python: numpy costs microseconds per call on arrays this small)
+        mean = share = [NAN] * n_open
         rows = self._recreated_rows.pop(d - WEEK, None)
         if rows is not None:
-            counts = m.follower_counts()
-            ids = np.arange(*rows)
-            now = np.where(t.active[ids], counts[ids], self.end_followers[ids])
-            before = self.end_followers[t.predecessor[ids]]
-            plat = t.platform[ids]
-            n = np.bincount(plat, minlength=n_open)
-            total = np.bincount(plat, now, minlength=n_open)
-            prior = np.bincount(plat, before, minlength=n_open)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = np.where(n > 0, total / np.maximum(n, 1), NAN)
-                share = np.where(prior > 0, total / np.where(prior > 0, prior, 1), NAN)
+            n, total, prior = (
+                x.tolist()
+                for x in regained(
+                    rows[0],
+                    rows[1],
+                    (t.active, t.platform, t.predecessor),
+                    m.follower_counts(),
+                    self.end_followers,
+                    n_open,
+                )
+            )
+            mean = [total[i] / n[i] if n[i] > 0 else NAN for i in range(n_open)]
+            share = [total[i] / prior[i] if prior[i] > 0 else NAN for i in range(n_open)]
         # followers of the active accounts per platform: posting's sums of the day (its record
         # runs first), audience and in-network followers together
-        all_f = np.array([sums[1] for sums in m.today.sums])
+        all_f = [sums[1] for sums in m.today.sums]
         if m.network is not None:
             act = t.column("active")
             plat = t.column("platform")[act]
             weight = m.network_weight
-            in_net = np.bincount(plat, weight * m.network.length[: t.n][act], minlength=n_open)
+            in_net = np.bincount(
+                plat, weight * m.network.length[: t.n][act], minlength=n_open
+            ).tolist()
         else:
-            in_net = np.zeros(n_open)
-        net = np.where(all_f > 0, in_net / np.where(all_f > 0, all_f, 1), NAN)
-        row[c_mean] = mean
-        row[c_share] = share
-        row[c_net] = net
+            in_net = [0.0] * n_open
+        for i in range(n_open):
+            row[c_mean[i]] = mean[i]
+            row[c_share[i]] = share[i]
+            row[c_net[i]] = in_net[i] / all_f[i] if all_f[i] > 0 else NAN
