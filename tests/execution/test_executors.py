@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from conftest import make_scenario
 
+from sim.config import resources
 from sim.execution.executors import (
     DaskExecutor,
     Executor,
@@ -19,6 +20,7 @@ from sim.execution.executors import (
     make_executor,
 )
 from sim.execution.runner import run_one
+from sim.scenario import Scenario, load_scenario
 
 
 def slow_square(x: int) -> int:
@@ -49,8 +51,18 @@ def _executors(client: object) -> list[Executor]:
     return [SerialExecutor(), PoolExecutor(2), DaskExecutor(client=client)]
 
 
-def test_every_executor_gives_the_same_model_runs(dask_client: object) -> None:
-    scenario = make_scenario(end="2015-01-20")
+def _all_mechanisms() -> Scenario:
+    """Every mechanism on (the shipped all_mechanisms scenario), small: roles and the network,
+    churn, campaigns, outside events, detection, public channels and their takedown."""
+    return load_scenario(
+        resources.shipped("scenarios/all_mechanisms.yaml"),
+        ["scale=1000", "warmup_days=20"],
+    )
+
+
+@pytest.mark.parametrize("which", ["small", "all mechanisms"])
+def test_every_executor_gives_the_same_model_runs(dask_client: object, which: str) -> None:
+    scenario = make_scenario(end="2015-01-20") if which == "small" else _all_mechanisms()
     seeds = [3, 4, 5]
     results = []
     for executor in _executors(dask_client):
