@@ -34,7 +34,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import model_validator
 
-from sim.components.moderation import _is_key, choose_purged, moderation_for, stochastic_round
+from sim.components.moderation import choose_purged, moderation_for, stochastic_round
 from sim.components.operators import Operator
 from sim.config.problems import problem
 from sim.config.schema import P, PlatformEvent, ScenarioBase, Strict, TimelineEvent
@@ -46,6 +46,7 @@ from sim.core.component import (
     Panel,
     drop_events,
     drop_set_values,
+    keyed_field,
 )
 from sim.core.state.channels import join_weights, pick_channels, real_sizes, top_share
 from sim.core.state.graph import scatter_add
@@ -234,7 +235,7 @@ class Encrypted(Component):
         for section in data.get("moderation", {}).values():
             section["channel_takedown_rate"] = 0.0
         drop_events(data, "takedown")
-        drop_set_values(data, lambda k: _is_key(k, "moderation", ("channel_takedown_rate",)))
+        drop_set_values(data, lambda k: keyed_field(k, "moderation", ("channel_takedown_rate",)))
 
     def refresh(self) -> None:
         sc = self.model.sc

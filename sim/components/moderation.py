@@ -46,6 +46,7 @@ from sim.core.component import (
     Panel,
     drop_events,
     drop_set_values,
+    keyed_field,
 )
 from sim.core.state.users import OPPOSED
 
@@ -316,12 +317,6 @@ def moderation_for(scenario: ScenarioBase, platform: str) -> Moderation:
     return section.get(platform) or Moderation(intensity=0.0)
 
 
-def _is_key(key: str, section: str, fields: tuple[str, ...]) -> bool:
-    """True for a dotted key ``<section>.<name>.<field>`` with one of ``fields``."""
-    parts = key.split(".")
-    return len(parts) == 3 and parts[0] == section and parts[2] in fields
-
-
 class PurgeEvent(PlatformEvent):
     platform_kind: ClassVar[Literal["open", "encrypted"]] = "open"
 
@@ -483,7 +478,7 @@ class ModerationComponent(Component):
             for lever in levers:
                 section[lever] = 0.0
         drop_events(data, "purge")
-        drop_set_values(data, lambda k: _is_key(k, "moderation", levers))
+        drop_set_values(data, lambda k: keyed_field(k, "moderation", levers))
 
     @classmethod
     def check(cls, scenario: ScenarioBase) -> None:

@@ -264,6 +264,13 @@ def drop_set_values(data: dict[str, Any], match: Callable[[str], bool]) -> None:
     data["timeline"] = kept
 
 
+def keyed_field(key: str, section: str, fields: tuple[str, ...]) -> bool:
+    """True for a dotted key ``<section>.<name>.<field>`` (a section keyed by name, such as
+    ``moderation.twitter.intensity``) with one of ``fields``: for ``drop_set_values``."""
+    parts = key.split(".")
+    return len(parts) == 3 and parts[0] == section and parts[2] in fields
+
+
 def assemble_scenario(
     components: Sequence[type[Component]], base: type[ScenarioBase] = ScenarioBase
 ) -> type[ScenarioBase]:
