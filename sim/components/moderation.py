@@ -724,8 +724,12 @@ class ModerationComponent(Component):
         under2 = under7 = [0] * n_open
         medians = [NAN] * n_open
         if self._age_day == d and self._ages:
-            plat = np.concatenate([p for p, _ in self._ages])
-            ages = np.concatenate([a for _, a in self._ages]).astype(np.int64)
+            if len(self._ages) == 1:  # (most days: one batch, the hazard's)
+                plat, ages = self._ages[0]
+            else:
+                plat = np.concatenate([p for p, _ in self._ages])
+                ages = np.concatenate([a for _, a in self._ages])
+            ages = ages.astype(np.int64)
             self._room_for_age(int(ages.max()))
             out = np.empty((n_open, 4))
             tally_ages(plat, ages, self._age_counts, out)

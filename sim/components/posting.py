@@ -184,11 +184,10 @@ class Posting(Component):
         """Pro posts (with the shares of the language's posts), active accounts and mean
         followers by account language, per open platform."""
         s = self.model.scale
-        shares = self.model.today.tally.shares_by_language
+        shares = self.model.today.tally.shares_by_language.tolist()
         c_posts, c_act, c_fol = self._lang_cols
-        for i in range(by_language.shape[0]):
-            for j in range(len(LANGUAGES)):
-                n_act, followers, n_posts = by_language[i, j].tolist()
-                row[c_posts[j][i]] = (n_posts + int(shares[i, j])) * s
+        for i, per_language in enumerate(by_language.tolist()):
+            for j, (n_act, followers, n_posts) in enumerate(per_language):
+                row[c_posts[j][i]] = (n_posts + shares[i][j]) * s
                 row[c_act[j][i]] = n_act * s
                 row[c_fol[j][i]] = followers / n_act if n_act else NAN
