@@ -146,7 +146,7 @@ def _step(node: Any, key: str, parts: list[str], i: int) -> tuple[Any, Part, int
                 key,
                 part,
                 i,
-                f"'{part}' is not a position or name{_where(parts, i)} "
+                f"'{part}' is not a position{' or name' if names else ''}{_where(parts, i)} "
                 f"(positions: {span}{named}){hint}",
                 [*names, *(str(n) for n in range(len(node)))],
             )

@@ -725,7 +725,7 @@ def _place(
                 span = f"0..{len(node) - 1}" if node else "none: the list is empty"
                 named = f"; names: {_listing(list(names))}" if names else ""
                 raise _BadKey(
-                    f"'{part}' is not a position or name in {_dotted(parts[:i])} "
+                    f"'{part}' is not a position{' or name' if names else ''} in {_dotted(parts[:i])} "
                     f"(positions: {span}{named}){_suggest(part, list(names))}",
                     parts[: i + 1],
                 )
