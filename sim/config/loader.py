@@ -724,8 +724,9 @@ def _place(
             elif not (part.isascii() and part.isdigit()) or int(part) >= len(node):
                 span = f"0..{len(node) - 1}" if node else "none: the list is empty"
                 named = f"; names: {_listing(list(names))}" if names else ""
+                what = "a position or name" if names else "a position"
                 raise _BadKey(
-                    f"'{part}' is not a position{' or name' if names else ''} in {_dotted(parts[:i])} "
+                    f"'{part}' is not {what} in {_dotted(parts[:i])} "
                     f"(positions: {span}{named}){_suggest(part, list(names))}",
                     parts[: i + 1],
                 )
