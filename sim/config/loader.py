@@ -49,6 +49,7 @@ from sim.config.names import (
     EVENT_NAME_FIELD_PATTERN,
     EVENT_NAME_RULE,
     NAME_PATTERN,
+    event_name_problem,
 )
 from sim.config.problems import PROBLEM_TYPE
 from sim.config.schema import ScenarioBase
@@ -537,10 +538,10 @@ def _change_timeline(merged: LineDict, changes: Any, where: Source, parent: str)
         name = known(item["name"], "change", _at(item, "name", src), "change", n, "name")
         pos = names[name]
         base = old[pos]
+        entry: Any = item
         if isinstance(base, dict) and item.get("action", base.get("action")) == base.get("action"):
             entry = _deep_merge(base, item)
-        else:  # another kind of event: the change is the whole entry
-            entry = item
+        # (else another kind of event: the change is the whole entry)
         new[pos] = (entry, src)
     dropped: set[int] = set()
     for n, name, src in items("remove"):
@@ -550,9 +551,9 @@ def _change_timeline(merged: LineDict, changes: Any, where: Source, parent: str)
         if not isinstance(item, dict):
             fail(f"expected a timeline entry (key: value pairs), got {_show(item)}",
                  src, "add", n)  # fmt: skip
-        name = item.get("name")
-        if isinstance(name, str) and name in names:
-            fail(f"the inherited timeline already has an entry named {name!r}; use change: to "
+        given = item.get("name")
+        if isinstance(given, str) and given in names:
+            fail(f"the inherited timeline already has an entry named {given!r}; use change: to "
                  "change it, or give the new entry another name",
                  _at(item, "name", src), "add", n, "name")  # fmt: skip
         added.append((item, src))
@@ -1044,6 +1045,28 @@ def _located(e: Any, data: LineDict, schema: _Kind) -> tuple[list[Part], list[Pa
     return loc, loc, message
 
 
+def _by_name(data: Any, path: Sequence[Part]) -> list[Part]:
+    """``path`` with each list position of a named item replaced by the item's name (a problem
+    in a named timeline entry is reported as ``timeline.<name>.<field>``)."""
+    out: list[Part] = []
+    node = data
+    for part in path:
+        if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            item = node[part]
+            name = item.get("name") if isinstance(item, dict) else None
+            ok = (
+                isinstance(name, str)
+                and event_name_problem(name) is None
+                and keys.item_names(node).get(name) == part
+            )
+            out.append(name if ok and name is not None else part)
+            node = item
+        else:
+            out.append(part)
+            node = node.get(part) if isinstance(node, dict) and isinstance(part, str) else None
+    return out
+
+
 def _translate(
     err: ValidationError,
     data: LineDict,
@@ -1064,7 +1087,7 @@ def _translate(
             if used and (src is None or src.override is None):
                 message += " (with " + ", ".join(f"--set {t}" for t in used) + ")"
         src = source_of(data, path)
-        key = _dotted(path) or None
+        key = _dotted(_by_name(data, path)) or None
         if src is not None and src.override is not None:
             problem = Problem(message, main_file, None, key, override=src.override)
             rank = (0, "", 0)
