@@ -511,28 +511,34 @@ def _change_timeline(merged: LineDict, changes: Any, where: Source, parent: str)
             return []
         if not isinstance(given, list):
             what = "names" if verb == "remove" else "timeline entries"
-            fail(f"expected a list of {what} (lines starting with '- '), got {_show(given)}",
-                 src, verb)  # fmt: skip
+            fail(
+                f"expected a list of {what} (lines starting with '- '), got {_show(given)}",
+                src,
+                verb,
+            )
         return [(n, item, _at(given, n, src)) for n, item in enumerate(given)]
 
     def known(name: Any, verb: str, src: Source, *path: Part) -> str:
         if not isinstance(name, str) or not name:
-            fail(f"expected the name of an inherited timeline entry, got {_show(name)}",
-                 src, *path)  # fmt: skip
+            fail(f"expected the name of an inherited timeline entry, got {_show(name)}", src, *path)
         if name not in names:
             hint = _suggest(name, list(names))
             fail(f"no inherited timeline entry is named {name!r}{hint} ({listing})", src, *path)
         if name in done:
-            fail(f"{name!r} is already under {done[name]}: change or remove an entry once",
-                 src, *path)  # fmt: skip
+            fail(
+                f"{name!r} is already under {done[name]}: change or remove an entry once",
+                src,
+                *path,
+            )
         done[name] = verb
         return name
 
     new: dict[int, tuple[Any, Source]] = {}
     for n, item, src in items("change"):
         if not isinstance(item, dict):
-            fail(f"expected a timeline entry (key: value pairs), got {_show(item)}",
-                 src, "change", n)  # fmt: skip
+            fail(
+                f"expected a timeline entry (key: value pairs), got {_show(item)}", src, "change", n
+            )
         if "name" not in item:
             fail("a change needs the 'name' of the inherited entry it changes", src, "change", n)
         name = known(item["name"], "change", _at(item, "name", src), "change", n, "name")
@@ -549,13 +555,17 @@ def _change_timeline(merged: LineDict, changes: Any, where: Source, parent: str)
     added: list[tuple[Any, Source]] = []
     for n, item, src in items("add"):
         if not isinstance(item, dict):
-            fail(f"expected a timeline entry (key: value pairs), got {_show(item)}",
-                 src, "add", n)  # fmt: skip
+            fail(f"expected a timeline entry (key: value pairs), got {_show(item)}", src, "add", n)
         given = item.get("name")
         if isinstance(given, str) and given in names:
-            fail(f"the inherited timeline already has an entry named {given!r}; use change: to "
-                 "change it, or give the new entry another name",
-                 _at(item, "name", src), "add", n, "name")  # fmt: skip
+            fail(
+                f"the inherited timeline already has an entry named {given!r}; use change: to "
+                "change it, or give the new entry another name",
+                _at(item, "name", src),
+                "add",
+                n,
+                "name",
+            )
         added.append((item, src))
     timeline = LineList()
     timeline.loc = getattr(old, "loc", None) or where
