@@ -11,7 +11,9 @@ The same walk serves every kind of tree, node by node:
 - a pydantic ``BaseModel``: the part must be one of its fields (``type(node).model_fields``);
 - a ``dict`` (a dict section, a dumped scenario, a YAML mapping): the part must be a key, or the
   rest of the path joined by dots must be one;
-- a ``list`` or ``tuple``: the part must be a position ``0..len-1``;
+- a ``list`` or ``tuple``: the part must be a position ``0..len-1``, or the ``name`` of one of its
+  items (a dict or model with a non-empty ``name``, such as a named timeline entry:
+  ``timeline.surge_fades.date``; the slot is then the item's position);
 - anything else is a value and has no keys below it.
 
 A failing walk raises ``KeyPathError`` (a ``KeyError``) carrying the key, the failing part, its
@@ -33,6 +35,7 @@ __all__ = [
     "Part",
     "get",
     "has",
+    "item_names",
     "join",
     "resolve_parent",
     "set",
@@ -131,18 +134,36 @@ def _step(node: Any, key: str, parts: list[str], i: int) -> tuple[Any, Part, int
             return node[rest], rest, len(parts) - i
         raise _unknown(key, parts, i, [str(k) for k in node])
     if isinstance(node, list | tuple):
+        names = item_names(node)
+        if part in names:
+            return node[names[part]], names[part], 1
         if not (part.isascii() and part.isdigit()) or int(part) >= len(node):
             span = f"0..{len(node) - 1}" if node else "none: the list is empty"
+            named = f"; names: {_listing(list(names))}" if names else ""
+            close = difflib.get_close_matches(part, list(names), n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
             raise KeyPathError(
                 key,
                 part,
                 i,
-                f"'{part}' is not a position{_where(parts, i)} (positions: {span})",
-                [str(n) for n in range(len(node))],
+                f"'{part}' is not a position{' or name' if names else ''}{_where(parts, i)} "
+                f"(positions: {span}{named}){hint}",
+                [*names, *(str(n) for n in range(len(node)))],
             )
         return node[int(part)], int(part), 1
     where = join(parts[:i]) or "the root"
     raise KeyPathError(key, part, i, f"{where} is a value, it has no key '{part}'")
+
+
+def item_names(items: Sequence[Any]) -> dict[str, int]:
+    """The position of each named item of a list (items that are dicts or models with a
+    non-empty text ``name``; the first of equal names wins)."""
+    names: dict[str, int] = {}
+    for n, item in enumerate(items):
+        name = item.get("name") if isinstance(item, dict) else getattr(item, "name", None)
+        if isinstance(name, str) and name and name not in names:
+            names[name] = n
+    return names
 
 
 def resolve_parent(root: Any, key: str | Sequence[Part]) -> tuple[Any, Part]:

@@ -6,6 +6,8 @@ Data flow::
         └─ ``extends: other.yaml`` (relative to the file; chains allowed): the parent tree is
            loaded the same way and deep-merged under the child (dicts merge, child wins; lists and
            plain values are replaced). Every key keeps the file and line it came from.
+           A child's ``timeline:`` replaces the parent's whole; its ``timeline_changes:``
+           (``change:``/``remove:``/``add:``) changes single entries by ``name`` instead.
     merged LineDict ──(``--set dotted.key=value`` overrides, checked against the schema)──> dict
     dict ──(``Scenario.model_validate``)──> Scenario
 
@@ -43,7 +45,12 @@ from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from sim.config import keys
-from sim.config.names import NAME_PATTERN
+from sim.config.names import (
+    EVENT_NAME_FIELD_PATTERN,
+    EVENT_NAME_RULE,
+    NAME_PATTERN,
+    event_name_problem,
+)
 from sim.config.problems import PROBLEM_TYPE
 from sim.config.schema import ScenarioBase
 from sim.errors import Problem, ScenarioError
@@ -389,6 +396,26 @@ def _deep_merge(base: dict[str, Any], child: dict[str, Any]) -> LineDict:
 def _load_tree(file: str, chain: list[tuple[Path, str]]) -> LineDict:
     """Load ``file`` and, recursively, what it extends. ``chain`` lists the files extending it."""
     data = read_yaml(file)
+    changes, changes_at = None, Source(file, None)
+    if CHANGES_KEY in data:
+        changes = data.pop(CHANGES_KEY)
+        changes_at = data.locs.pop(CHANGES_KEY, changes_at)
+        if "extends" not in data:
+            _fail(
+                f"{CHANGES_KEY} changes the timeline of the scenario this file extends: add "
+                "'extends: FILE', or write the whole timeline under 'timeline:'",
+                file,
+                changes_at.line,
+                CHANGES_KEY,
+            )
+        if "timeline" in data:
+            _fail(
+                f"give either 'timeline:' (the whole timeline, replacing the inherited one) or "
+                f"'{CHANGES_KEY}:' (changes to the inherited one), not both",
+                file,
+                changes_at.line,
+                CHANGES_KEY,
+            )
     if "extends" not in data:
         return data
     target = data.pop("extends")
@@ -420,7 +447,139 @@ def _load_tree(file: str, chain: list[tuple[Path, str]]) -> LineDict:
     if not Path(parent).is_file():
         what = "is not a file" if Path(parent).exists() else "not found"
         _fail(f"'{target}' {what} (looked for {parent})", file, where.line, "extends")
-    return _deep_merge(_load_tree(parent, here), data)
+    merged = _deep_merge(_load_tree(parent, here), data)
+    if changes is not None:
+        _change_timeline(merged, changes, changes_at, parent)
+    return merged
+
+
+# ---------------------------------------------------------------------------------------------
+# timeline_changes: a variant changes, removes or adds single named timeline entries
+# ---------------------------------------------------------------------------------------------
+
+CHANGES_KEY = "timeline_changes"
+_CHANGE_VERBS = ("change", "remove", "add")
+
+
+def _at(node: Any, slot: Part, default: Source) -> Source:
+    """Where the item ``slot`` of a LineDict/LineList was written (``default`` if unknown)."""
+    locs = getattr(node, "locs", None)
+    if isinstance(locs, dict):
+        return locs.get(str(slot), default)
+    if isinstance(locs, list) and isinstance(slot, int) and slot < len(locs):
+        return locs[slot]
+    return default
+
+
+def _change_timeline(merged: LineDict, changes: Any, where: Source, parent: str) -> None:
+    """Apply a file's ``timeline_changes`` to the timeline it inherits from ``parent`` (in place).
+
+    ``change:`` entries (each with the ``name`` of an inherited entry) set the fields they give
+    on that entry where it stands: a field replaces the inherited one, ``values`` merge key by
+    key, and an entry with a different ``action`` replaces the inherited one whole. ``remove:``
+    lists names of inherited entries to drop. ``add:`` entries are appended after the inherited
+    ones, in the order written. Every problem is located (file:line: timeline_changes.<...>).
+    """
+    file = where.file
+
+    def fail(message: str, src: Source, *path: Part) -> NoReturn:
+        _fail(message, src.file or file, src.line, _dotted([CHANGES_KEY, *path]))
+
+    if not isinstance(changes, dict):
+        fail(
+            f"expected a section with {', '.join(v + ':' for v in _CHANGE_VERBS)} "
+            f"(lists of timeline entries or names), got {_show(changes)}",
+            where,
+        )
+    for verb in changes:
+        if verb not in _CHANGE_VERBS:
+            hint = _suggest(verb, _CHANGE_VERBS) or f"; expected one of: {', '.join(_CHANGE_VERBS)}"
+            fail(f"unknown key{hint}", _at(changes, verb, where), verb)
+    old = merged.get("timeline", [])
+    if not isinstance(old, list):
+        old = []
+    names = keys.item_names(old)
+    listing = f"the inherited timeline ({parent}) names: {_listing(list(names))}"
+    if not names:
+        listing = f"the inherited timeline ({parent}) has no named entries"
+    done: dict[str, str] = {}  # name -> the verb that used it
+
+    def items(verb: str) -> list[tuple[int, Any, Source]]:
+        given = changes.get(verb)
+        src = _at(changes, verb, where)
+        if given is None:
+            return []
+        if not isinstance(given, list):
+            what = "names" if verb == "remove" else "timeline entries"
+            fail(
+                f"expected a list of {what} (lines starting with '- '), got {_show(given)}",
+                src,
+                verb,
+            )
+        return [(n, item, _at(given, n, src)) for n, item in enumerate(given)]
+
+    def known(name: Any, verb: str, src: Source, *path: Part) -> str:
+        if not isinstance(name, str) or not name:
+            fail(f"expected the name of an inherited timeline entry, got {_show(name)}", src, *path)
+        if name not in names:
+            hint = _suggest(name, list(names))
+            fail(f"no inherited timeline entry is named {name!r}{hint} ({listing})", src, *path)
+        if name in done:
+            fail(
+                f"{name!r} is already under {done[name]}: change or remove an entry once",
+                src,
+                *path,
+            )
+        done[name] = verb
+        return name
+
+    new: dict[int, tuple[Any, Source]] = {}
+    for n, item, src in items("change"):
+        if not isinstance(item, dict):
+            fail(
+                f"expected a timeline entry (key: value pairs), got {_show(item)}", src, "change", n
+            )
+        if "name" not in item:
+            fail("a change needs the 'name' of the inherited entry it changes", src, "change", n)
+        name = known(item["name"], "change", _at(item, "name", src), "change", n, "name")
+        pos = names[name]
+        base = old[pos]
+        entry: Any = item
+        if isinstance(base, dict) and item.get("action", base.get("action")) == base.get("action"):
+            entry = _deep_merge(base, item)
+        # (else another kind of event: the change is the whole entry)
+        new[pos] = (entry, src)
+    dropped: set[int] = set()
+    for n, name, src in items("remove"):
+        dropped.add(names[known(name, "remove", src, "remove", n)])
+    added: list[tuple[Any, Source]] = []
+    for n, item, src in items("add"):
+        if not isinstance(item, dict):
+            fail(f"expected a timeline entry (key: value pairs), got {_show(item)}", src, "add", n)
+        given = item.get("name")
+        if isinstance(given, str) and given in names:
+            fail(
+                f"the inherited timeline already has an entry named {given!r}; use change: to "
+                "change it, or give the new entry another name",
+                _at(item, "name", src),
+                "add",
+                n,
+                "name",
+            )
+        added.append((item, src))
+    timeline = LineList()
+    timeline.loc = getattr(old, "loc", None) or where
+    for pos, entry in enumerate(old):
+        if pos in dropped:
+            continue
+        entry, src = new.get(pos, (entry, _at(old, pos, where)))
+        timeline.append(entry)
+        timeline.locs.append(src)
+    for entry, src in added:
+        timeline.append(entry)
+        timeline.locs.append(src)
+    merged["timeline"] = timeline
+    merged.locs.setdefault("timeline", where)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -525,11 +684,12 @@ def _unknown(parts: Sequence[Part], i: int, choices: Sequence[str], what: str) -
 
 def _place(
     root: LineDict, key: str, value: Any, src: Source, schema: _Kind, dry: bool = False
-) -> None:
+) -> str:
     """Set a dotted ``key`` in ``root`` (in place, copying what it changes), checked by the schema.
 
-    Only existing fields, existing dict entries and existing list items can be addressed.
-    Sections missing from the file are filled from the schema defaults first. ``dry`` only checks.
+    Only existing fields, existing dict entries and existing list items (by position or by the
+    item's ``name``) can be addressed. Sections missing from the file are filled from the schema
+    defaults first. ``dry`` only checks. Returns the key with list items by position.
     Raises _BadKey.
     """
     parts: list[Part] = list(key.split("."))
@@ -569,13 +729,20 @@ def _place(
                 raise _unknown(parts, i, list(node), "entry")
             child_kind = kind.tp
         elif kind.tag == "list":
-            if not (part.isascii() and part.isdigit()) or int(part) >= len(node):
+            names = keys.item_names(node)
+            if part in names:
+                slot = parts[i] = names[part]
+            elif not (part.isascii() and part.isdigit()) or int(part) >= len(node):
                 span = f"0..{len(node) - 1}" if node else "none: the list is empty"
+                named = f"; names: {_listing(list(names))}" if names else ""
+                what = "a position or name" if names else "a position"
                 raise _BadKey(
-                    f"'{part}' is not a position in {_dotted(parts[:i])} (positions: {span})",
+                    f"'{part}' is not {what} in {_dotted(parts[:i])} "
+                    f"(positions: {span}{named}){_suggest(part, list(names))}",
                     parts[: i + 1],
                 )
-            slot = parts[i] = int(part)
+            else:
+                slot = parts[i] = int(part)
             child_kind = kind.tp
         else:
             raise _BadKey(
@@ -588,7 +755,7 @@ def _place(
                     node.locs[str(slot)] = src
                 elif isinstance(node, LineList):
                     node.locs[int(slot)] = src
-            return
+            return _dotted(parts)
         existed = slot in node if isinstance(node, dict) else True
         if existed:
             child = node[slot]
@@ -659,9 +826,10 @@ def _apply_overrides(
     data: LineDict, parsed: list[tuple[str, str, Any]], file: str, schema: _Kind
 ) -> None:
     problems: list[Problem] = []
-    for text, key, value in parsed:
+    for n, (text, key, value) in enumerate(parsed):
         try:
-            _place(data, key, value, Source(None, None, text), schema)
+            resolved = _place(data, key, value, Source(None, None, text), schema)
+            parsed[n] = (text, resolved, value)  # (a timeline entry by position: see _translate)
         except _BadKey as err:
             problems.append(Problem(err.message, file, None, key, override=text))
     if problems:
@@ -754,7 +922,7 @@ def _describe(err: Any, path: list[Part], parent: _Kind | None) -> str:
         if parent is not None and parent.tag == "model":
             fields = list(parent.tp.model_fields)
             if issubclass(parent.tp, ScenarioBase):
-                fields.append("extends")
+                fields += ["extends", CHANGES_KEY]
         hint = _suggest(last, fields) or (
             f"; expected one of: {_listing(fields)}" if fields else ""
         )
@@ -778,6 +946,8 @@ def _describe(err: Any, path: list[Part], parent: _Kind | None) -> str:
     if etype == "string_pattern_mismatch":
         if ctx.get("pattern") == NAME_PATTERN:
             return f"may contain only letters, digits, '_', '.' and '-' (no spaces){got}"
+        if ctx.get("pattern") == EVENT_NAME_FIELD_PATTERN:
+            return f"a timeline entry's name must be {EVENT_NAME_RULE}{got}"
         return f"must match the pattern {ctx.get('pattern')}{got}"
     if etype in ("string_type", "string_unicode"):
         return f"expected text{got}"
@@ -885,6 +1055,28 @@ def _located(e: Any, data: LineDict, schema: _Kind) -> tuple[list[Part], list[Pa
     return loc, loc, message
 
 
+def _by_name(data: Any, path: Sequence[Part]) -> list[Part]:
+    """``path`` with each list position of a named item replaced by the item's name (a problem
+    in a named timeline entry is reported as ``timeline.<name>.<field>``)."""
+    out: list[Part] = []
+    node = data
+    for part in path:
+        if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            item = node[part]
+            name = item.get("name") if isinstance(item, dict) else None
+            ok = (
+                isinstance(name, str)
+                and event_name_problem(name) is None
+                and keys.item_names(node).get(name) == part
+            )
+            out.append(name if ok and name is not None else part)
+            node = item
+        else:
+            out.append(part)
+            node = node.get(part) if isinstance(node, dict) and isinstance(part, str) else None
+    return out
+
+
 def _translate(
     err: ValidationError,
     data: LineDict,
@@ -905,7 +1097,7 @@ def _translate(
             if used and (src is None or src.override is None):
                 message += " (with " + ", ".join(f"--set {t}" for t in used) + ")"
         src = source_of(data, path)
-        key = _dotted(path) or None
+        key = _dotted(_by_name(data, path)) or None
         if src is not None and src.override is not None:
             problem = Problem(message, main_file, None, key, override=src.override)
             rank = (0, "", 0)

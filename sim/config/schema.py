@@ -33,7 +33,7 @@ from pydantic import (
 )
 
 from sim.config import keys
-from sim.config.names import NAME_PATTERN
+from sim.config.names import EVENT_NAME_FIELD_PATTERN, NAME_PATTERN
 from sim.config.problems import Part, problem, within
 
 LANGUAGES = ("arabic", "english", "other")
@@ -393,6 +393,12 @@ class TimelineEvent(Strict):
     ``action`` tag)."""
 
     action: str
+    name: str = P(
+        "",
+        "Name of the entry: addresses it in keys (timeline.<name>.date) and in a variant's "
+        "timeline_changes; unique in the timeline",
+        pattern=EVENT_NAME_FIELD_PATTERN,
+    )
     date: dt.date = P(..., "Day of the event")
     label: str = P("", "Free text shown in plots and the manifest")
 
@@ -511,6 +517,16 @@ class ScenarioBase(Strict):
         self._check_post_shares()
         for component in self.components:  # rules of the components' sections
             component.check(self)
+        named: dict[str, int] = {}
+        for i, ev in enumerate(self.timeline):
+            if ev.name in named:
+                raise problem(
+                    f"the name {ev.name!r} is already taken by timeline entry {named[ev.name]}; "
+                    "names must be unique in the timeline",
+                    at=("timeline", i, "name"),
+                )
+            if ev.name:
+                named[ev.name] = i
         for i, ev in enumerate(self.timeline):
             first = self.start - dt.timedelta(days=self.warmup_days)
             if ev.date < first:
