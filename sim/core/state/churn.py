@@ -42,11 +42,12 @@ def replace_users(
     channels: ChannelTable,
 ) -> None:
     """Replace ``leavers`` (distinct users, in index order, with no follow edges left) by
-    newcomers on day ``day``: they leave the 30-day reach, their state's count and their
-    encrypted channel and the substantially exposed (their exposure is reset); the newcomer draws a susceptibility, a baseline attitude and a follow
-    budget as ``Users`` does at the start (in that order, from ``rng``, with the current
-    ``population`` values), starts at its baseline with the state it implies, and has no
-    follows, no channel and no reach history. Vectorised over the leavers."""
+    newcomers on day ``day``: they leave the 30-day reach, the substantially exposed (the
+    ring of expiry days), their state's count and their encrypted channel; the newcomer draws
+    a susceptibility, a baseline attitude and a follow budget as ``Users`` does at the start
+    (in that order, from ``rng``, with the current ``population`` values), starts at its
+    baseline with the state it implies, and has no follows, no channel, no reach history and
+    no pro exposure. Vectorised over the leavers."""
     u = users
     m = leavers.size
     if m == 0:
