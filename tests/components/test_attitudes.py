@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import make_scenario
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sim.components.attitudes import Attitudes
@@ -134,6 +134,8 @@ def _model(seed: int, churn: float, tau: float, threshold: float) -> PropagandaM
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(churn=0.0, tau=1.0, threshold=1.0, days=3, seed=0)  # (most users expire every day)
+@example(churn=0.05, tau=1.0, threshold=1.0, days=12, seed=1)
 @given(
     churn=st.sampled_from([0.0, 0.0, 0.02, 0.05]),
     tau=st.floats(1.0, 365.0),
@@ -147,7 +149,7 @@ def test_property_the_exposed_count_is_a_recount_every_day(
     m = _model(seed, churn, tau, threshold)
     for _ in range(days):
         m.step()
-        check_exposed(m.users, m.day - 1)
+        check_exposed(m.users, m.day)  # (``m.day``: the day just done)
         assert 0 <= m.users.exposed() <= m.users.n
 
 
@@ -162,15 +164,17 @@ def test_a_leaver_leaves_the_exposed() -> None:
     m = _model(5, 0.0, 30.0, 2.0)
     for _ in range(15):
         m.step()
-    u, day = m.users, m.day
-    gone = np.flatnonzero(u.exposed_until >= day - 1)[:50]
+    u, day = m.users, m.day  # (the day just done: the leavers leave at the start of the next)
+    gone = np.flatnonzero(u.exposed_until >= day)[:50]
     assert gone.size == 50
     u.n_following[gone] = 0
     before = u.exposed()
-    replace_users(u, gone, day, m.sc.population, np.random.default_rng(0), m.channels)
+    replace_users(u, gone, day + 1, m.sc.population, np.random.default_rng(0), m.channels)
     assert u.exposed() == before - 50
     assert (u.exposure[gone] == 0).all() and (u.exposed_until[gone] == NEVER).all()
-    check_exposed(u, day - 1)
+    check_exposed(u, day)
+    m.step()
+    check_exposed(u, m.day)
 
 
 def test_reach_settings_are_checked(tmp_path: Path) -> None:
