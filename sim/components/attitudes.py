@@ -9,6 +9,13 @@ attitude (opposed, neutral, sympathizer, supporter: recruited, absorbing). A rec
 online supporter, a user whose attitude passed ``population.supporter_above``, not a fighter.
 Then the day's follow candidates (exposure's shares, discovery and shout-outs) follow with
 ``p_base * engagement * room in their follow budget`` (``PropagandaModel.add_follows``).
+
+Substantial exposure (section ``reach``): each user keeps a pro exposure that decays with time
+constant ``reach.tau_days``, ``E <- E * exp(-(d - last) / tau) + n`` on each day ``d`` with
+``n > 0`` pro views (``last`` the previous such day), and counts as exposed while
+``E * exp(-(t - d) / tau) >= reach.threshold``; the count is kept in the same compiled loop
+with a ring of expiry days (``kernels.update_attitudes``). Unlike ``users_reached_30d``, which
+any single view keeps up for 30 days, it follows the volume of pro content users see.
 """
 
 from __future__ import annotations
@@ -17,14 +24,41 @@ from typing import ClassVar
 
 import numpy as np
 
+from sim.config.schema import P, Strict
 from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel
 from sim.core.state.users import NEUTRAL, OPPOSED, SUPPORTER, SYMPATHIZER
+
+
+class ReachMeasure(Strict):
+    tau_days: float = P(
+        30.0,
+        "Time constant of the decayed pro exposure behind users_exposed: a view counts "
+        "exp(-t / tau_days) after t days",
+        "days",
+        ge=1,
+        le=365,
+    )
+    threshold: float = P(
+        10.0,
+        "Decayed pro exposure (views) at or above which a user counts as substantially exposed "
+        "(10 with tau_days 30: a steady view every 3 days or so)",
+        "views",
+        ge=1,
+        le=1000,
+    )
 
 
 class Attitudes(Component):
     """Attitude updates, states, recruits and follows."""
 
     name = "attitudes"
+    section = "reach"
+    section_type = ReachMeasure
+    section_doc = (
+        "Substantial exposure (users_exposed): time constant and threshold of the decayed pro "
+        "exposure; a measure only, it changes nothing in the run"
+    )
+    fixed_at_start: ClassVar = ("reach.tau_days", "reach.threshold")
     metrics: ClassVar = (
         MetricSpec("users_reached", "global", "users", "Users who saw pro content that day"),
         MetricSpec(
@@ -59,6 +93,21 @@ class Attitudes(Component):
             "users",
             "Recruits (online supporters) since the first reported day",
         ),
+        MetricSpec(
+            "users_exposed",
+            "global",
+            "users",
+            "Users of the current at-risk audience substantially exposed to pro content: "
+            "their pro views, each decayed by exp(-days since / reach.tau_days), add up to "
+            "reach.threshold or more",
+        ),
+        MetricSpec(
+            "exposed_share",
+            "global",
+            "share",
+            "Share of the current at-risk audience substantially exposed to pro content: "
+            "users_exposed / population.users",
+        ),
     )
 
     figures: ClassVar = (
@@ -71,6 +120,7 @@ class Attitudes(Component):
                     (
                         Line("users_reached", "that day"),
                         Line("users_reached_30d", "in the last 30 days"),
+                        Line("users_exposed", "substantially exposed"),
                     ),
                 ),
             ),
@@ -89,6 +139,7 @@ class Attitudes(Component):
     def init(self) -> None:
         super().init()
         self.cum_recruits = 0
+        self.model.users.set_exposure(self.pars.tau_days, self.pars.threshold)
         self._cols = np.array([self.column(m.name) for m in self.metrics])
 
     def update(self, d: int) -> None:
@@ -113,4 +164,6 @@ class Attitudes(Component):
             counts[SUPPORTER] * s,
             int(m.today.recruits.size) * s,
             self.cum_recruits * s,
+            u.exposed() * s,
+            u.exposed() / u.n,
         )

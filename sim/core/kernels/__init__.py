@@ -25,6 +25,8 @@ from sim.core.kernels.attitudes import (  # noqa: F401
     LOG1P_FINE_STEP,
     LOG1P_TABLE,
     _log1p_fine,
+    decay_table,
+    exposure_horizon,
     gate_follows,
     keep_table,
     update_attitudes,

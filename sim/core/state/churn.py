@@ -42,11 +42,12 @@ def replace_users(
     channels: ChannelTable,
 ) -> None:
     """Replace ``leavers`` (distinct users, in index order, with no follow edges left) by
-    newcomers on day ``day``: they leave the 30-day reach, their state's count and their
-    encrypted channel; the newcomer draws a susceptibility, a baseline attitude and a follow
-    budget as ``Users`` does at the start (in that order, from ``rng``, with the current
-    ``population`` values), starts at its baseline with the state it implies, and has no
-    follows, no channel and no reach history. Vectorised over the leavers."""
+    newcomers on day ``day``: they leave the 30-day reach, the substantially exposed (the
+    ring of expiry days), their state's count and their encrypted channel; the newcomer draws
+    a susceptibility, a baseline attitude and a follow budget as ``Users`` does at the start
+    (in that order, from ``rng``, with the current ``population`` values), starts at its
+    baseline with the state it implies, and has no follows, no channel, no reach history and
+    no pro exposure. Vectorised over the leavers."""
     u = users
     m = leavers.size
     if m == 0:
@@ -56,6 +57,14 @@ def replace_users(
     if within.any():  # (bucket of day t: t % REACH_WINDOW, as ``kernels.update_attitudes``)
         u.reach_buckets -= np.bincount(last[within] % REACH_WINDOW, minlength=REACH_WINDOW)
     u.last_reached[leavers] = NEVER
+    until = u.exposed_until[leavers].astype(np.int64)
+    live = until >= u.exposed_tally[1]  # (in the ring: exposed up to the last day done or later)
+    if live.any():
+        h = u.exposed_buckets.size
+        u.exposed_buckets -= np.bincount(until[live] % h, minlength=h)
+        u.exposed_tally[0] -= int(np.count_nonzero(live))
+    u.exposed_until[leavers] = NEVER
+    u.exposure[leavers] = 0.0
     u.counts -= np.bincount(u.state[leavers], minlength=4)
     channel = u.member_channel[leavers]
     member = channel >= 0

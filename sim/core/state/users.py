@@ -22,6 +22,7 @@ from sim.core import kernels
 OPPOSED, NEUTRAL, SYMPATHIZER, SUPPORTER = 0, 1, 2, 3
 NEVER = np.iinfo(np.int32).min // 2
 REACH_WINDOW = 30  # days of ``users_reached_30d``
+EXPOSURE_TAU, EXPOSURE_THRESHOLD = 30.0, 10.0  # defaults of ``set_exposure`` (section ``reach``)
 
 
 def state_edges(p: Population) -> tuple[float, float, float]:
@@ -79,6 +80,12 @@ class Users:
         self.last_reached = np.full(n, NEVER, dtype=np.int32)
         # how many users were last reached by pro content on day d, at index d % REACH_WINDOW
         self.reach_buckets = np.zeros(REACH_WINDOW, dtype=np.int64)
+        # substantial exposure (``users_exposed``): decayed pro exposure as of the last reached
+        # day, last day exposed (NEVER: none), users by that day, [exposed now, day done]
+        self.exposure = np.zeros(n, dtype=np.float64)
+        self.exposed_until = np.full(n, NEVER, dtype=np.int32)
+        self.exposed_tally = np.array([0, NEVER + 1], dtype=np.int64)
+        self.set_exposure(EXPOSURE_TAU, EXPOSURE_THRESHOLD)
         self.state = self._classify(self.attitude, params)
         self.counts = np.bincount(self.state, minlength=4).astype(np.int64)
         # the users of language l are ``lang_start[l]`` to ``lang_start[l + 1] - 1``
@@ -135,6 +142,19 @@ class Users:
         """Add credibility-weighted counter views."""
         kernels.accumulate(users, weights, self.counter_dose, self.dosed)
 
+    def set_exposure(self, tau: float, threshold: float) -> None:
+        """The time constant (days) and threshold (views) of substantial exposure; set before
+        the first day (the expiry days already kept depend on them)."""
+        self.exposure_tau, self.exposure_threshold = float(tau), float(threshold)
+        self._decay = kernels.decay_table(tau)
+        h = kernels.exposure_horizon(tau, threshold, kernels.DOSE_MAX)
+        self.exposed_buckets = np.zeros(h, dtype=np.int64)
+
+    def exposed(self) -> int:
+        """Users substantially exposed as of the last day done: decayed pro exposure at or
+        above the threshold (``kernels.update_attitudes``)."""
+        return int(self.exposed_tally[0])
+
     def reached_30d(self) -> int:
         """Users reached by pro content in the last ``REACH_WINDOW`` days (today included)."""
         return sum(self.reach_buckets.tolist())  # (30 numbers: cheaper than numpy's sum)
@@ -144,7 +164,8 @@ class Users:
 
         Applies relaxation since each user's last update, then the doses held in ``pro_dose``
         and ``counter_dose`` (see ``kernels.update_attitudes``), and keeps the 30-day reach
-        (``reach_buckets``, ``reached_30d``). Returns (number of users reached by pro content,
+        (``reach_buckets``, ``reached_30d``) and the substantially exposed users (``exposed``).
+        Returns (number of users reached by pro content,
         new recruits in index order).
         """
         if self._keep_for != p.relaxation:  # the table changes only if a policy sets it
@@ -167,4 +188,13 @@ class Users:
             p.pro_effect,
             p.counter_effect,
             edges,
+            (
+                self.exposure,
+                self.exposed_until,
+                self.exposed_buckets,
+                self.exposed_tally,
+                self._decay,
+                self.exposure_tau,
+                self.exposure_threshold,
+            ),
         )
