@@ -28,7 +28,9 @@ STATES = ["opposed", "neutral", "sympathizers", "supporters"]
 
 @pytest.fixture(scope="module")
 def churned() -> pd.DataFrame:
-    return simulate(make_scenario(end="2015-02-28", audience__churn_per_day=0.02), 4)
+    return simulate(
+        make_scenario(end="2015-02-28", audience__churn_per_day=0.02, reach__threshold=10.0), 4
+    )
 
 
 def test_reach_and_states_count_the_current_audience(churned: pd.DataFrame) -> None:
@@ -192,3 +194,14 @@ def test_reach_settings_are_checked(tmp_path: Path) -> None:
         with pytest.raises(ScenarioError) as err:
             load_scenario(f)
         assert where in str(err.value)
+
+
+def test_substantial_exposure_is_off_by_default() -> None:
+    """Not measured unless reach.threshold is set: its metrics are NaN, and the other figures
+    are the same as with it on (a measure only)."""
+    off = simulate(make_scenario(end="2015-01-31"), 2)
+    on = simulate(make_scenario(end="2015-01-31", reach__threshold=10.0), 2)
+    assert off["users_exposed"].isna().all() and off["exposed_share"].isna().all()
+    assert on["users_exposed"].max() > 0
+    rest = [c for c in off.columns if c not in ("users_exposed", "exposed_share")]
+    pd.testing.assert_frame_equal(off[rest], on[rest], check_exact=True)

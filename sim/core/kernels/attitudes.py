@@ -129,34 +129,37 @@ def update_attitudes(
     h = len(xbuckets)
     n_decay = len(decay)
     n_exposed = tally[0]
-    for t in range(max(tally[1], day - h), day):  # (the users exposed up to a past day leave)
-        n_exposed -= xbuckets[t & (h - 1)]
-        xbuckets[t & (h - 1)] = 0
-    tally[1] = day
-    # the exposure of the users reached today, in a loop of its own before the attitudes'
-    # (in theirs, its logarithm, branches or even just a note of whom to update afterwards
-    # slowed the attitude updates down by a third)
-    mask = h - 1  # (h a power of two: ``t & mask`` is ``t % h``, negative days included)
-    for i in range(len(touched)):
-        u = touched[i]
-        pro = pro_dose[u]
-        if pro > 0:
-            gap = day - last_reached[u]
-            old_until = until[u]
-            live = old_until >= day  # (still exposed: leaves its bucket; NEVER's bucket is 0)
-            xbuckets[old_until & mask] -= live
-            n_exposed -= live
-            q = decay[gap] if gap < n_decay else np.exp(-gap / tau)
-            level_u = level[u] * q + pro
-            level[u] = level_u
-            # (without branches: which way they go is a coin toss for many users)
-            above = level_u >= threshold
-            ahead = min(int(tau * np.log(max(level_u / threshold, 1.0))), h - 1)
-            new_until = day + ahead if above else NEVER
-            until[u] = new_until
-            xbuckets[new_until & mask] += above
-            n_exposed += above
-    tally[0] = n_exposed
+    if threshold > 0.0:  # (0: substantial exposure is not measured)
+        # (the users exposed up to a past day leave)
+        for t in range(max(tally[1], day - h), day):
+            n_exposed -= xbuckets[t & (h - 1)]
+            xbuckets[t & (h - 1)] = 0
+        tally[1] = day
+        # the exposure of the users reached today, in a loop of its own before the attitudes'
+        # (in theirs, its logarithm, branches or even just a note of whom to update afterwards
+        # slowed the attitude updates down by a third)
+        mask = h - 1  # (h a power of two: ``t & mask`` is ``t % h``, negative days included)
+        for i in range(len(touched)):
+            u = touched[i]
+            pro = pro_dose[u]
+            if pro > 0:
+                gap = day - last_reached[u]
+                old_until = until[u]
+                # (still exposed: leaves its bucket; NEVER's bucket is 0)
+                live = old_until >= day
+                xbuckets[old_until & mask] -= live
+                n_exposed -= live
+                q = decay[gap] if gap < n_decay else np.exp(-gap / tau)
+                level_u = level[u] * q + pro
+                level[u] = level_u
+                # (without branches: which way they go is a coin toss for many users)
+                above = level_u >= threshold
+                ahead = min(int(tau * np.log(max(level_u / threshold, 1.0))), h - 1)
+                new_until = day + ahead if above else NEVER
+                until[u] = new_until
+                xbuckets[new_until & mask] += above
+                n_exposed += above
+        tally[0] = n_exposed
     for i in range(len(touched)):
         u = touched[i]
         pro = pro_dose[u]

@@ -22,7 +22,7 @@ from sim.core import kernels
 OPPOSED, NEUTRAL, SYMPATHIZER, SUPPORTER = 0, 1, 2, 3
 NEVER = np.iinfo(np.int32).min // 2
 REACH_WINDOW = 30  # days of ``users_reached_30d``
-EXPOSURE_TAU, EXPOSURE_THRESHOLD = 30.0, 10.0  # defaults of ``set_exposure`` (section ``reach``)
+EXPOSURE_TAU, EXPOSURE_THRESHOLD = 30.0, 0.0  # defaults of ``set_exposure`` (section ``reach``)
 
 
 def state_edges(p: Population) -> tuple[float, float, float]:
@@ -147,7 +147,8 @@ class Users:
         the first day (the expiry days already kept depend on them)."""
         self.exposure_tau, self.exposure_threshold = float(tau), float(threshold)
         self._decay = kernels.decay_table(tau)
-        h = kernels.exposure_horizon(tau, threshold, kernels.DOSE_MAX)
+        # (threshold 0: not measured, the kernel skips it; one bucket keeps the types)
+        h = kernels.exposure_horizon(tau, threshold, kernels.DOSE_MAX) if threshold > 0 else 1
         self.exposed_buckets = np.zeros(h, dtype=np.int64)
 
     def exposed(self) -> int:
