@@ -156,38 +156,54 @@ def _execute(
     args: argparse.Namespace, folder: Path, plan: Plan, fn: Any, executor: Executor
 ) -> None:
     """Run what is missing in ``folder``; on Ctrl-C say how to resume."""
-    from sim.analysis.sweep import check_parts, done_runs, execute, locked, pending_tasks
+    from sim.analysis.sweep import check_parts, done_runs, locked, pending_tasks
 
     with locked(folder):
         for text in check_parts(folder, plan):  # damaged part files are run again
             note(f"{folder}: {text}")
         tasks = pending_tasks(folder, plan)
         total = len(plan.points) * len(plan.seeds)
-        if not args.quiet:
-            done = total - len(tasks)
-            print(
-                f"{plan.kind.capitalize()} {plan.name}: {len(plan.points)} point(s) x "
-                f"{len(plan.seeds)} replicate(s) = {total} runs"
-                + (f", {done} already done" if done else "")
-                + f", on {executor.describe()}\nIn progress in {folder}",
-                file=sys.stderr,
-            )
-        try:
-            execute(
-                folder,
-                tasks,
-                fn,
-                executor,
-                total=total,
-                progress=not args.quiet,
-                desc=plan.name,
-            )
-        except KeyboardInterrupt:
+        header = (
+            f"{plan.kind.capitalize()} {plan.name}: {len(plan.points)} point(s) x "
+            f"{len(plan.seeds)} replicate(s) = {total} runs"
+        )
+        finished = run_pending(args.quiet, folder, tasks, fn, executor, total, header, plan.name)
+        if not finished:
             err(
                 f"interrupted; {len(done_runs(folder))} of {total} runs are saved in "
                 f"{folder}; finish with: propsim {plan.kind} --resume {folder}"
             )
-            raise _Interrupted from None
+            raise _Interrupted
+
+
+def run_pending(
+    quiet: bool,
+    folder: Path,
+    tasks: list[Any],
+    fn: Any,
+    executor: Executor,
+    total: int,
+    header: str,
+    desc: str,
+) -> bool:
+    """Say what will run (unless ``quiet``), run the ``tasks`` still missing in ``folder``
+    (saved run by run, a progress bar); False if Ctrl-C stopped it (the caller says how to
+    resume). For every command that runs many simulations into a results folder."""
+    from sim.analysis.sweep import execute
+
+    if not quiet:
+        done = total - len(tasks)
+        print(
+            header
+            + (f", {done} already done" if done else "")
+            + f", on {executor.describe()}\nIn progress in {folder}",
+            file=sys.stderr,
+        )
+    try:
+        execute(folder, tasks, fn, executor, total=total, progress=not quiet, desc=desc)
+    except KeyboardInterrupt:
+        return False
+    return True
 
 
 def drive(

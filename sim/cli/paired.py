@@ -9,13 +9,12 @@ run what is missing (``sim.analysis.sweep.execute``: saved run by run, a progres
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.cli.batch import _executor, add_execution_options
+from sim.cli.batch import _executor, add_execution_options, run_pending
 from sim.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -86,7 +85,7 @@ def drive_paired(
     show: Callable[[Any, PairedPlan], str],
 ) -> int:
     from sim.analysis import paired
-    from sim.analysis.sweep import execute, locked, simulate_task
+    from sim.analysis.sweep import locked, simulate_task
 
     t0 = time.perf_counter()
     folder: Path | None = None
@@ -106,21 +105,13 @@ def drive_paired(
         with locked(folder):
             tasks = paired.pending_tasks(folder, plan)
             total = plan.units * len(plan.arms)
-            if not args.quiet:
-                done = total - len(tasks)
-                print(
-                    f"{kind.capitalize()} {plan.name}: {len(plan.arms)} scenario(s) x "
-                    f"{plan.units} paired unit(s) = {total} runs"
-                    + (f", {done} already done" if done else "")
-                    + f", on {executor.describe()}\nIn progress in {folder}",
-                    file=sys.stderr,
-                )
-            try:
-                execute(
-                    folder, tasks, simulate_task, executor, total=total,
-                    progress=not args.quiet, desc=plan.name,
-                )  # fmt: skip
-            except KeyboardInterrupt:
+            header = (
+                f"{kind.capitalize()} {plan.name}: {len(plan.arms)} scenario(s) x "
+                f"{plan.units} paired unit(s) = {total} runs"
+            )
+            if not run_pending(
+                args.quiet, folder, tasks, simulate_task, executor, total, header, plan.name
+            ):
                 err(
                     f"interrupted; the finished runs are saved in {folder}; finish with: "
                     f"propsim {kind} --resume {folder}"
