@@ -114,3 +114,15 @@ def scenario_factory() -> Callable[..., Scenario]:
 def small_scenario() -> Scenario:
     """A fresh copy of the small 90-day scenario at 1:200 (see the module docstring)."""
     return make_scenario()
+
+
+def load_error(tmp_path: Any, text: str, name: str = "x.yaml") -> str:
+    """The message with which loading ``text`` as scenario file ``name`` is refused."""
+    from sim.config.loader import ScenarioError
+    from sim.scenario import load_scenario
+
+    f = tmp_path / name
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(f)
+    return str(err.value)

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import make_scenario
+from conftest import load_error, make_scenario
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.components.coordination import CoordinationSection
-from sim.config.loader import ScenarioError
 from sim.core.model import PropagandaModel, simulate
 from sim.scenario import Scenario, load_scenario
 
@@ -204,29 +203,21 @@ def test_posts_are_conserved_and_bounded(
     m.today.clear()
 
 
-def _error(tmp_path: Path, text: str) -> str:
-    f = tmp_path / "x.yaml"
-    f.write_text(text, encoding="utf-8")
-    with pytest.raises(ScenarioError) as err:
-        load_scenario(f)
-    return str(err.value)
-
-
 def test_bad_settings_get_located_messages(tmp_path: Path) -> None:
-    msg = _error(tmp_path, "coordination:\n  min_share: 0.3\n  max_share: 0.1\n")
+    msg = load_error(tmp_path, "coordination:\n  min_share: 0.3\n  max_share: 0.1\n")
     assert "x.yaml:3: coordination.max_share: max_share 0.1 is below min_share 0.3" in msg
-    msg = _error(tmp_path, "coordination:\n  campaigns_per_day: -2\n")
+    msg = load_error(tmp_path, "coordination:\n  campaigns_per_day: -2\n")
     assert "x.yaml:2: coordination.campaigns_per_day: must be >= 0, got -2" in msg
-    msg = _error(tmp_path, "coordination:\n  trending_multiplier: 0.5\n")
+    msg = load_error(tmp_path, "coordination:\n  trending_multiplier: 0.5\n")
     assert "coordination.trending_multiplier: must be >= 1" in msg
-    msg = _error(tmp_path, "coordination:\n  languages: [arabik]\n")
+    msg = load_error(tmp_path, "coordination:\n  languages: [arabik]\n")
     assert "coordination.languages.0" in msg
-    msg = _error(
+    msg = load_error(
         tmp_path,
         "timeline:\n  - {action: set, date: 2015-01-01, values: {coordination.min_share: 0.5}}\n",
     )
     assert "timeline.0.values.coordination.min_share: 'coordination.min_share' is fixed" in msg
-    msg = _error(tmp_path, "coordination:\n  start: 2015-03-01\n  end: 2015-01-01\n")
+    msg = load_error(tmp_path, "coordination:\n  start: 2015-03-01\n  end: 2015-01-01\n")
     assert "coordination.end: end 2015-01-01 is before start 2015-03-01" in msg
 
 

@@ -10,12 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SMALL, make_scenario
+from conftest import SMALL, load_error, make_scenario
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.components.outside_events import MediaOutput, OutsideEvent, media_level
-from sim.config.loader import ScenarioError
 from sim.core.model import PropagandaModel, simulate
 from sim.scenario import load_scenario
 
@@ -215,37 +214,29 @@ def test_media_level_stays_within_the_levels_given(points: list, d: int) -> None
             assert x == 1.0 or x in levels
 
 
-def _error(tmp_path: Path, text: str) -> str:
-    f = tmp_path / "x.yaml"
-    f.write_text(text, encoding="utf-8")
-    with pytest.raises(ScenarioError) as err:
-        load_scenario(f)
-    return str(err.value)
-
-
 def test_bad_settings_get_located_messages(tmp_path: Path) -> None:
-    msg = _error(
+    msg = load_error(
         tmp_path,
         "timeline:\n  - {action: outside, date: 2015-11-13, kind: attack, days: -3}\n",
     )
     assert "x.yaml:2: timeline.0.days: must be >= 1, got -3" in msg
-    msg = _error(
+    msg = load_error(
         tmp_path,
         "media_output:\n  levels:\n    - {date: 2015-08-01, level: 1.0}\n"
         "    - {date: 2015-06-01, level: 0.5}\n",
     )
     assert "x.yaml:4: media_output.levels.1.date: dates of the media output series must" in msg
-    msg = _error(
+    msg = load_error(
         tmp_path,
         "timeline:\n  - {action: outside, date: 2015-11-13, platforms: [telegram]}\n",
     )
     assert "timeline.0.platforms.0: 'telegram' is not an open platform" in msg
-    msg = _error(
+    msg = load_error(
         tmp_path,
         "timeline:\n  - {action: outside, date: 2015-11-13, posting: -1}\n",
     )
     assert "timeline.0.posting: must be >= 0" in msg
-    msg = _error(tmp_path, "media_output:\n  interpolation: cubic\n")
+    msg = load_error(tmp_path, "media_output:\n  interpolation: cubic\n")
     assert "media_output.interpolation" in msg
 
 
