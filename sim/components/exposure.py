@@ -66,6 +66,7 @@ class Exposure(Component):
 
     def init(self) -> None:
         super().init()
+        self._role_ones = [1.0] * self.model.accounts.role_discovery.size
         self._cols = self.columns("impressions")
 
     def expose(self, d: int) -> None:
@@ -109,7 +110,8 @@ class Exposure(Component):
             # (outside events scale a platform's discovery, roles an account's, trending
             # campaigns a poster's)
             mean = k * (self.discovery * today.discovery_factor)[plat] * (1.0 - loss * ev)
-            mean *= acc_t.role_discovery[acc_t.role[act]]  # by role (1 unless roles are on)
+            if acc_t.role_discovery.tolist() != self._role_ones:  # by role (roles on)
+                mean *= acc_t.role_discovery[acc_t.role[act]]
             if today.discovery_boost is not None:
                 mean = mean * today.discovery_boost
             diverted = today.search_diverted
