@@ -18,6 +18,7 @@ if any).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -128,7 +129,7 @@ def forest_plot(table: pd.DataFrame, arms: list[str], note: str, out: Path) -> P
     ax.set_yticks(ticks, labels, fontsize=8)
     for tick in ax.get_yticklabels():
         if tick.get_text().endswith("_true") or "_true_" in tick.get_text():
-            tick.set_style("italic")
+            tick.set_fontstyle("italic")
     ax.invert_yaxis()
     ax.set_xlabel(f"change from {arms[0]} (%), paired; median and 90% interval over the units")
     ax.set_title("Outcomes: paired change from the base, against the noise", fontsize=10)
@@ -180,7 +181,7 @@ def spread_percent(row: pd.Series) -> float:
     return float(100 * (row["base_q95"] - row["base_q05"]) / 2 / abs(base))
 
 
-def marker_style(row: pd.Series, color: str) -> dict[str, str]:
+def marker_style(row: pd.Series, color: str) -> dict[str, Any]:
     """Hollow: the interval contains 0; half-filled: smaller than the base's spread; filled:
     clear."""
     if row["within_noise"]:
