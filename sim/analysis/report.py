@@ -240,7 +240,7 @@ def headline(folder: Path, manifest: dict[str, Any]) -> str:
     if kind == "sweep":
         return _sweep_table(folder, manifest)
     if kind == "sensitivity":
-        return _csv_table(folder / "indices.csv", "headline")
+        return _morris_note(manifest) + _csv_table(folder / "indices.csv", "headline")
     if kind == "calibration":
         return _calibration_table(folder)
     return "<p>(no headline table for this kind of folder)</p>"
@@ -266,6 +266,19 @@ def _run_table(folder: Path) -> str:
         rows.append([o, *stats, u])
     return f"<p>Median and 5-95% range over {len(summary)} replicate(s).</p>" + table(
         ["outcome", "median", "5%", "95%", "unit"], rows, tid="headline"
+    )
+
+
+def _morris_note(manifest: dict[str, Any]) -> str:
+    """What Morris indices measure, above their table (nothing for Sobol)."""
+    from sim.analysis.sensitivity import MORRIS_UNIT
+
+    if manifest.get("design", {}).get("method") != "morris":
+        return ""
+    return (
+        "<p>Morris: <code>mu_star</code> is the mean absolute elementary effect, the "
+        f"{esc(MORRIS_UNIT)}, in the outcome's unit; <code>mu</code> its signed mean; "
+        "<code>sigma</code> its spread (non-linearity or interactions).</p>"
     )
 
 
