@@ -177,7 +177,8 @@ def _expected_rows(kind: str, folder: Path) -> int:
         return len(OUTCOMES)
     if kind == "compare":  # with the true counterparts of the observed ratios
         return (len(OUTCOMES) + N_EXTRA + len(TRUE_UNITS)) * (len(manifest["arms"]) - 1)
-    return len(OUTCOMES) + N_EXTRA  # one row per outcome, a column per family
+    # one row per outcome (and the true counterparts of the observed ratios), a column per family
+    return len(OUTCOMES) + N_EXTRA + len(TRUE_UNITS)
 
 
 @pytest.mark.parametrize("kind", ["run", "compare", "attribute"])
