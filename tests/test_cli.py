@@ -465,8 +465,8 @@ def test_every_malformed_scenario_exits_2_and_writes_nothing(
 # --- calibration targets on the plots ---------------------------------------------------------
 
 
-def test_run_passes_the_calibration_targets_to_the_plots(
-    tiny: Path, out: Path, fakes: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_run_passes_the_calibration_targets_to_the_plots_of_the_fitted_scenario_only(
+    tiny: Path, out: Path, fakes: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     import yaml
 
@@ -483,21 +483,29 @@ def test_run_passes_the_calibration_targets_to_the_plots(
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)  # no calibration/ here: the shipped targets
-    assert cli.main(["run", str(tiny), "--out", str(out), "--quiet"]) == 0
+    # the scenario they were fitted on (the baseline, here shorter and at another scale)
+    baseline = ["run", "baseline", "--set", "end=2014-12-31", "--set", "scale=400"]
+    baseline += ["--replicates", "1", "--out", str(out), "--quiet"]
+    assert cli.main(baseline) == 0
     assert seen == [[t.id for t in load_targets()]] and len(seen[0]) > 1
+    # a counterfactual gets none, and a note says why
+    capsys.readouterr()
+    assert cli.main(["run", str(tiny), "--out", str(out)]) == 0
+    assert seen[1] == []
+    assert "calibration targets not drawn: not the calibrated baseline" in capsys.readouterr().err
     # an edited copy in the working folder wins
     data = yaml.safe_load(shipped("calibration/targets.yaml").read_text())
     (work / "calibration").mkdir()
     (work / "calibration" / "targets.yaml").write_text(
         yaml.safe_dump({"targets": data["targets"][:1]})
     )
-    assert cli.main(["run", str(tiny), "--out", str(out), "--quiet"]) == 0
-    assert seen[1] == [data["targets"][0]["id"]]
+    assert cli.main(baseline) == 0
+    assert seen[2] == [data["targets"][0]["id"]]
     # --no-plots reads no targets at all (a broken file does not matter then)
     (work / "calibration" / "targets.yaml").write_text("targets: [\n")
     assert cli.main(["run", str(tiny), "--out", str(out), "--quiet", "--no-plots"]) == 0
     assert cli.main(["run", str(tiny), "--out", str(out), "--quiet"]) == 2
-    assert len(seen) == 2
+    assert len(seen) == 3
 
 
 # --- issue 17.13: messages and exit codes of bad arguments -----------------------------------

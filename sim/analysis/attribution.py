@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis import paired
+from sim.analysis import observed, paired
 from sim.analysis.compare import question_of
 from sim.analysis.paired import Arm, PairedPlan
 from sim.analysis.tables import align, format_value
@@ -49,6 +49,7 @@ TOTAL, NONE, ALL = "total", "none", "all"
 # recruits, reach, followers
 SHOWN = (
     "traffic_ratio",
+    "traffic_ratio_true",
     "posts_observed_last90",
     "pro_posts_true_last90",
     "total_recruits",
@@ -219,7 +220,14 @@ def write_tables(folder: Path, runs: pd.DataFrame, plan: PairedPlan) -> dict[str
     arm_of = _mask_of(plan, chosen)
     units = paired.outcome_units()
     rows, unit_rows = [], []
-    for o in outcome_names(plan):
+    # the true counterparts of the observed ratios beside them (sim.analysis.observed)
+    runs = runs.merge(
+        observed.true_outcomes(folder / paired.RUNS_DIR, plan.arms[0].scenario),
+        on=["point", "replicate"],
+        how="left",
+    )
+    outcomes = observed.with_true(outcome_names(plan), list(runs.columns))
+    for o in outcomes:
         wide = paired.by_unit(runs, o)
         values = {mask: wide[a].to_numpy(dtype=float) for mask, a in arm_of.items()}
         phis = shapley(values, n)
@@ -249,9 +257,7 @@ def write_tables(folder: Path, runs: pd.DataFrame, plan: PairedPlan) -> dict[str
     pd.DataFrame(rows).to_csv(folder / SHAPLEY_CSV, index=False)
     pd.DataFrame(unit_rows).to_csv(folder / SHAPLEY_UNITS_CSV, index=False)
     names = [a.name for a in plan.arms]
-    paired.level_table(runs, outcome_names(plan), names).to_csv(
-        folder / SUMMARY_STATS_CSV, index=False
-    )
+    paired.level_table(runs, outcomes, names).to_csv(folder / SUMMARY_STATS_CSV, index=False)
     return {
         "files": {
             "shapley": SHAPLEY_CSV,
@@ -293,8 +299,26 @@ def attribution_text(table: pd.DataFrame, plan: PairedPlan) -> str:
         cells.append(format_value(sub.loc[ALL, "mean"], unit))
         rows.append(tuple(cells))
     body = align(rows)
-    lines += ["", *body, f"\n(every outcome in {SHAPLEY_CSV}; none + families = all)"]
+    lines += ["", *body, *artefact_notes(table, chosen)]
+    lines.append(f"\n(every outcome in {SHAPLEY_CSV}; none + families = all)")
     return "\n".join(lines)
+
+
+def artefact_notes(table: pd.DataFrame, chosen: Sequence[str]) -> list[str]:
+    """A note per family whose Shapley value moves an observed outcome one way and its true
+    counterpart (``sim.analysis.observed.TRUE_OF``) the other."""
+    mean = table.set_index(["outcome", "family"])["mean"]
+    notes = []
+    for obs, true in observed.TRUE_OF.items():
+        for f in chosen:
+            if (obs, f) in mean.index and (true, f) in mean.index:
+                a, b = float(mean[(obs, f)]), float(mean[(true, f)])
+                if observed.opposite(a, b):
+                    notes.append(
+                        f"Note: {f} {'raises' if a > 0 else 'lowers'} {obs} but "
+                        f"{'raises' if b > 0 else 'lowers'} {true}: {observed.ARTEFACT}."
+                    )
+    return notes
 
 
 def finish(

@@ -6,7 +6,10 @@ the units also go through K parameter sets drawn from the calibration posterior)
 folder -> ``write_tables``:
 
     comparison.csv       per variant and outcome: base and variant levels, paired difference
-                         and ratio (median, 5%, 95%), P(variant lower), within the noise or not
+                         and ratio (median, 5%, 95%), P(variant lower), within the noise
+                         (the 90% interval contains 0) or within the base's spread, and for
+                         an observed outcome its true counterpart (the next row) and whether
+                         the two moved in opposite directions (``sim.analysis.observed``)
     summary_stats.csv    per arm and outcome: median, 5%, 95% over its runs
     paired.csv           per unit: draw, seed and every variant's difference for every outcome
     daily_bands.parquet  per day, arm and metric: level and difference (median, 5%, 95%)
@@ -25,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.analysis import paired
+from sim.analysis import observed, paired
 from sim.analysis.paired import Arm, PairedPlan
 from sim.analysis.tables import align, format_value
 from sim.errors import BadInput
@@ -36,6 +39,7 @@ PAIRED_CSV = "paired.csv"
 DAILY_BANDS = "daily_bands.parquet"
 SHOWN = (
     "traffic_ratio",
+    "traffic_ratio_true",
     "posts_observed_last90",
     "pro_posts_true_last90",
     "total_suspensions",
@@ -138,8 +142,11 @@ def outcome_names(plan: PairedPlan) -> list[str]:
 def write_tables(folder: Path, runs: pd.DataFrame, plan: PairedPlan) -> dict[str, Any]:
     """The comparison's tables in the folder; returns the manifest's ``files`` entry."""
     names = [a.name for a in plan.arms]
-    outcomes = outcome_names(plan)
-    paired.paired_table(runs, outcomes, names).to_csv(folder / COMPARISON_CSV, index=False)
+    true = observed.true_outcomes(folder / paired.RUNS_DIR, plan.arms[0].scenario)
+    runs = runs.merge(true, on=["point", "replicate"], how="left")
+    outcomes = observed.with_true(outcome_names(plan), list(runs.columns))
+    table = observed.annotate(paired.paired_table(runs, outcomes, names))
+    table.to_csv(folder / COMPARISON_CSV, index=False)
     paired.level_table(runs, outcomes, names).to_csv(folder / SUMMARY_STATS_CSV, index=False)
     per_unit = []
     for o in outcomes:
@@ -163,8 +170,19 @@ def write_tables(folder: Path, runs: pd.DataFrame, plan: PairedPlan) -> dict[str
     }
 
 
+def noise_mark(row: Any) -> str:
+    """The ``vs noise`` cell of the printed table: ``0 in 90%`` when the interval of the paired
+    difference contains 0; ``< spread`` when it does not but the change is smaller than half
+    the base's 5-95% spread over runs; else ``clear``."""
+    if row["within_noise"]:
+        return "0 in 90%"
+    return "< spread" if row.get("within_spread", False) else "clear"
+
+
 def comparison_text(table: pd.DataFrame, plan: PairedPlan) -> str:
-    """The printed table: per variant, the shown outcomes' levels and paired differences."""
+    """The printed table: per variant, the shown outcomes' levels and paired differences (each
+    observed outcome with its true counterpart below it), how they compare with the noise, and
+    a note where observed and true move in opposite directions."""
     n = plan.units
     src = (
         f"{plan.replicates} seed(s) x {len(plan.draws)} posterior draw(s)"
@@ -173,11 +191,17 @@ def comparison_text(table: pd.DataFrame, plan: PairedPlan) -> str:
     )
     lines = [
         f"Paired differences from {plan.arms[0].name} over {n} unit(s) ({src}); "
-        "median [5%, 95%]; ~ = the interval contains 0 (within the noise)"
+        "median [5%, 95%] over the units.",
+        "vs noise: '0 in 90%' = the interval contains 0 (within the noise); '< spread' = a "
+        "paired change smaller than half the base's 5-95% spread over its runs (real, but "
+        "within run-to-run noise); 'clear' = neither. *_true rows: what happened, next to "
+        "what the classifier observed.",
     ]
     for arm in plan.arms[1:]:
         sub = table[table["arm"] == arm.name].set_index("outcome")
-        rows = [("outcome", plan.arms[0].name, arm.name, "difference", "ratio", "P(lower)")]
+        rows = [
+            ("outcome", plan.arms[0].name, arm.name, "difference", "ratio", "P(lower)", "vs noise")
+        ]
         for o in SHOWN:
             if o not in sub.index:
                 continue
@@ -185,7 +209,7 @@ def comparison_text(table: pd.DataFrame, plan: PairedPlan) -> str:
             unit = str(r["unit"])
             diff = (
                 f"{format_value(r['diff_median'], unit)} [{format_value(r['diff_q05'], unit)}, "
-                f"{format_value(r['diff_q95'], unit)}]" + (" ~" if r["within_noise"] else "")
+                f"{format_value(r['diff_q95'], unit)}]"
             )
             ratio = (
                 "n/a"
@@ -201,10 +225,13 @@ def comparison_text(table: pd.DataFrame, plan: PairedPlan) -> str:
                     diff,
                     ratio,
                     p,
+                    noise_mark(r),
                 )
             )
         body = align(rows)
         lines += ["", f"{arm.name} vs {plan.arms[0].name}:", *body]
+        if "opposite_to_true" in table:
+            lines += observed.artefact_notes(table, arm.name)
     lines.append(f"\n(every outcome in {COMPARISON_CSV})")
     return "\n".join(lines)
 

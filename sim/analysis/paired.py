@@ -96,6 +96,9 @@ def outcome_units() -> dict[str, str]:
             "mean_followers_last90": "followers",
         }
     )
+    from sim.analysis.observed import TRUE_UNITS
+
+    units.update(TRUE_UNITS)
     return units
 
 
@@ -472,8 +475,11 @@ def paired_table(
 ) -> pd.DataFrame:
     """For every arm but the base and every outcome: the levels of both, the paired difference
     (arm minus base on the same unit) and ratio with median and 90% interval, the probability
-    that the arm is lower (the share of units where it is), and whether the interval of the
-    difference contains 0 (within the noise)."""
+    that the arm is lower (the share of units where it is), and two marks of noise:
+    ``within_noise``, the 90% interval of the paired difference contains 0 (no detectable
+    change: the one that matters for a decision); ``within_spread``, the median difference is
+    smaller than half the base's 5-95% spread over its runs (a change the pairing on seeds
+    detects, but smaller than run-to-run noise: two unpaired runs could show it reversed)."""
     from sim.metrics import OUTCOMES  # noqa: F401 - (units come from outcome_units)
 
     units = outcome_units()
@@ -510,6 +516,9 @@ def paired_table(
                     "p_lower": float(np.mean(finite < 0)) if finite.size else math.nan,
                     "pairs": int(finite.size),
                     "within_noise": bool(dif["q05"] <= 0 <= dif["q95"]) if finite.size else True,
+                    "within_spread": bool(abs(dif["median"]) < (lvl_b["q95"] - lvl_b["q05"]) / 2)
+                    if finite.size
+                    else True,
                 }
             )
     return pd.DataFrame(rows)

@@ -209,3 +209,38 @@ def prior_lines(file: str | Path) -> dict[str, int | None]:
     data = read_yaml(str(file))
     section = data.get("parameters", {})
     return {k: src.line for k, src in getattr(section, "locs", {}).items()}
+
+
+# --- which scenario the targets belong to ------------------------------------------------------
+
+# What a run may change and still be the scenario the targets were fitted on: its labels, seeds,
+# number of replicates, scale (calibration itself runs at a reduced scale) and end (targets
+# after the end are not drawn anyway). Any other difference (a lever, a calibrated parameter,
+# an event) makes it a counterfactual: the record it was fitted to does not describe it.
+SAME_FIT_KEYS = frozenset({"name", "description", "seed", "replicates", "scale", "end"})
+
+
+def fit_differences(scenario: dict[str, object], fitted: dict[str, object]) -> list[str]:
+    """The differences (``key: fitted -> scenario``) between a scenario and the scenario the
+    calibration was fitted on (both as ``model_dump(mode="json")``), ignoring ``SAME_FIT_KEYS``."""
+    from sim.analysis.report import scenario_diff
+
+    return [
+        f"{key}: {a} -> {b}"
+        for key, a, b in scenario_diff(scenario, fitted)
+        if key not in SAME_FIT_KEYS
+    ]
+
+
+def targets_for(
+    scenario: dict[str, object], fitted: dict[str, object] | None, targets: list[Target]
+) -> tuple[list[Target], list[str]]:
+    """The calibration targets to draw on a scenario's plots, and why not if none: the targets
+    only when the scenario's effective values equal those of the scenario they were fitted on
+    (``fitted``: the baseline, ``scenarios/baseline.yaml``, which extends the calibrated overlay
+    ``calibration/calibrated.yaml``) up to ``SAME_FIT_KEYS``; else none, with the differences.
+    No fitted scenario found: none."""
+    if fitted is None:
+        return [], ["no baseline scenario found to compare with"]
+    diff = fit_differences(scenario, fitted)
+    return ([], diff) if diff else (list(targets), [])

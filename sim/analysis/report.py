@@ -240,7 +240,7 @@ def headline(folder: Path, manifest: dict[str, Any]) -> str:
     if kind == "sweep":
         return _sweep_table(folder, manifest)
     if kind == "sensitivity":
-        return _csv_table(folder / "indices.csv", "headline")
+        return _morris_note(manifest) + _csv_table(folder / "indices.csv", "headline")
     if kind == "calibration":
         return _calibration_table(folder)
     return "<p>(no headline table for this kind of folder)</p>"
@@ -269,8 +269,22 @@ def _run_table(folder: Path) -> str:
     )
 
 
+def _morris_note(manifest: dict[str, Any]) -> str:
+    """What Morris indices measure, above their table (nothing for Sobol)."""
+    from sim.analysis.sensitivity import MORRIS_UNIT
+
+    if manifest.get("design", {}).get("method") != "morris":
+        return ""
+    return (
+        "<p>Morris: <code>mu_star</code> is the mean absolute elementary effect, the "
+        f"{esc(MORRIS_UNIT)}, in the outcome's unit; <code>mu</code> its signed mean; "
+        "<code>sigma</code> its spread (non-linearity or interactions).</p>"
+    )
+
+
 def _compare_table(folder: Path) -> str:
-    from sim.analysis.compare import COMPARISON_CSV
+    from sim.analysis.compare import COMPARISON_CSV, noise_mark
+    from sim.analysis.observed import artefact_notes
 
     t = pd.read_csv(folder / COMPARISON_CSV)
     rows, classes = [], []
@@ -285,13 +299,22 @@ def _compare_table(folder: Path) -> str:
                 f"{cell(r['diff_median'], u)} [{cell(r['diff_q05'], u)}, {cell(r['diff_q95'], u)}]",
                 f"{cell(r['ratio_median'])} [{cell(r['ratio_q05'])}, {cell(r['ratio_q95'])}]",
                 "n/a" if math.isnan(r["p_lower"]) else f"{r['p_lower']:.0%}",
+                noise_mark(r),
                 u,
             ]
         )
         classes.append("noise" if r["within_noise"] else "")
+    notes = []
+    if "opposite_to_true" in t:
+        for arm in dict.fromkeys(t["arm"]):
+            notes += artefact_notes(t, arm)
     return (
         "<p>Paired differences from the base (same seeds, and the same posterior draws if any): "
-        "median [5%, 95%]; grey rows are within the noise (the interval contains 0).</p>"
+        "median [5%, 95%]; grey rows are within the noise (the interval contains 0); "
+        "'&lt; spread': a paired change smaller than half the base's 5-95% spread over its "
+        "runs. Each observed outcome has its true counterpart (<code>*_true</code>) in the "
+        "next row.</p>"
+        + "".join(f'<p class="caveat">{esc(n)}</p>' for n in notes)
         + table(
             [
                 "outcome",
@@ -301,6 +324,7 @@ def _compare_table(folder: Path) -> str:
                 "difference",
                 "ratio",
                 "P(lower)",
+                "vs noise",
                 "unit",
             ],
             rows,

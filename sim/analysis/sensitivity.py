@@ -39,7 +39,16 @@ from sim.config.problems import problem as invalid
 
 Method = Literal["sobol", "morris"]
 INDICES_CSV, INDICES_PARQUET, INDICES_PNG = "indices.csv", "indices.parquet", "indices.png"
+MU_STAR_SIGMA_PNG = "mu_star_sigma.png"
 MORRIS_LEVELS = 4
+# SALib's elementary effect of lever i at a point x of the unit hypercube (each lever's bounds
+# mapped to [0, 1]) is EE_i = (y(x + delta e_i) - y(x)) / delta, with the step delta =
+# levels / (2 (levels - 1)) = 2/3 of the range for 4 levels (SALib.util._compute_delta). Divided
+# by a step in normalised units, it is the change in the outcome per whole range of the lever:
+# the change when the lever moves from its lower to its upper bound (linearly extrapolated from
+# the 2/3 step). mu* is the mean of |EE|, mu the mean of EE, sigma their standard deviation, all
+# in the outcome's unit.
+MORRIS_UNIT = "change in the outcome when the lever moves across its whole range (bounds)"
 RESERVED = ("point", "replicate", "seed", "run_seconds", "date")  # columns of the run tables
 INDEX_COLUMNS: dict[str, list[str]] = {
     "sobol": ["S1", "S1_conf", "ST", "ST_conf"],
@@ -241,8 +250,10 @@ def analyze(
     return pd.DataFrame(rows, columns=["outcome", "lever", *INDEX_COLUMNS[method]])
 
 
-def indices_text(indices: pd.DataFrame, method: Method) -> str:
-    """The printed table of indices, with 95% confidence half-widths."""
+def indices_text(indices: pd.DataFrame, method: Method, units: dict[str, str] | None = None) -> str:
+    """The printed table of indices, with 95% confidence half-widths (``units``: each outcome's
+    unit, for Morris, whose indices are in it)."""
+    units = units or {}
     lines = []
     if method == "sobol":
         head = f"{'lever':<26} {'S1':>16} {'ST':>16}"
@@ -251,18 +262,36 @@ def indices_text(indices: pd.DataFrame, method: Method) -> str:
         head = f"{'lever':<26} {'mu*':>20} {'sigma':>10} {'mu':>10}"
         fmt = lambda r: f"{r.mu_star:10.4g} ± {r.mu_star_conf:<7.3g} {r.sigma:10.4g} {r.mu:10.4g}"  # noqa: E731
     for outcome, block in indices.groupby("outcome", sort=False):
-        lines += [f"{outcome}", head, "-" * len(head)]
+        unit = units.get(str(outcome), "")
+        title = f"{outcome}" + (
+            f" (mu*, sigma, mu in {unit})" if method == "morris" and unit else ""
+        )
+        lines += [title, head, "-" * len(head)]
         lines += [f"{r.lever:<26} {fmt(r)}" for r in block.itertuples()]
         lines.append("")
     lines.append("(± is the 95% confidence half-width from bootstrap resampling)")
+    if method == "morris":
+        lines.append(
+            f"(mu*: mean absolute elementary effect, the {MORRIS_UNIT}, from SALib's steps of "
+            f"{MORRIS_LEVELS / (2 * (MORRIS_LEVELS - 1)):.2g} of the range; mu: its signed mean; "
+            "sigma: its spread, from non-linearity or interactions)"
+        )
     return "\n".join(lines)
 
 
-def bar_chart(indices: pd.DataFrame, method: Method, path: Path) -> Path:
+def morris_label(unit: str = "") -> str:
+    """The axis label of mu* (and sigma): what the number is, in which unit."""
+    return f"mu* ({unit + ', ' if unit else ''}change over the lever's whole range)"
+
+
+def bar_chart(
+    indices: pd.DataFrame, method: Method, path: Path, units: dict[str, str] | None = None
+) -> Path:
     """One panel per outcome: S1 and ST (Sobol) or mu* (Morris) per lever, with 95% intervals."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    units = units or {}
     outcomes = list(dict.fromkeys(indices["outcome"]))
     fig = Figure(figsize=(8, 1.0 + 2.6 * len(outcomes)), layout="constrained")
     FigureCanvasAgg(fig)
@@ -285,15 +314,68 @@ def bar_chart(indices: pd.DataFrame, method: Method, path: Path) -> Path:
             ax.legend(fontsize=8, loc="lower right")
         else:
             ax.barh(y, block["mu_star"], xerr=block["mu_star_conf"], capsize=3, color="C0")
-            ax.set_xlabel("mu* (mean absolute elementary effect)")
+            ax.set_xlabel(morris_label(units.get(outcome, "")), fontsize=8)
         ax.set_yticks(y, block["lever"])
         ax.invert_yaxis()
         ax.set_title(outcome, loc="left", fontsize=10)
         ax.grid(True, axis="x", alpha=0.3)
-    fig.suptitle(f"{'Sobol' if method == 'sobol' else 'Morris'} indices, 95% intervals")
+    what = "Sobol indices" if method == "sobol" else "Morris mu* (mean absolute elementary effect)"
+    fig.suptitle(f"{what}, 95% intervals")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     return path
+
+
+def mu_star_sigma_chart(
+    indices: pd.DataFrame, path: Path, units: dict[str, str] | None = None
+) -> Path:
+    """Morris: sigma against mu* per lever, one panel per outcome, with the lines sigma/mu* =
+    1, 0.5, 0.1 (SALib's ``covariance_plot``): far right = influential; above the 1.0 line =
+    non-linear or interacting (Garcia Sanchez et al. 2014). Levers are labelled."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from SALib.plotting.morris import covariance_plot
+
+    units = units or {}
+    outcomes = list(dict.fromkeys(indices["outcome"]))
+    cols = min(len(outcomes), 2)
+    rows = math.ceil(len(outcomes) / cols)
+    fig = Figure(figsize=(5.2 * cols, 0.8 + 4.0 * rows), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = list(fig.subplots(rows, cols, squeeze=False).ravel())
+    for ax in axes[len(outcomes) :]:
+        ax.set_visible(False)
+    for ax, outcome in zip(axes, outcomes, strict=False):
+        block = indices[indices["outcome"] == outcome]
+        ax.set_title(outcome, loc="left", fontsize=10)
+        if not np.isfinite(block["mu_star"]).any():
+            ax.text(0.5, 0.5, "no effect to show (constant or missing outcome)",
+                    ha="center", va="center", transform=ax.transAxes, fontsize=8)  # fmt: skip
+            continue
+        si = {c: block[c].to_numpy(dtype=float) for c in ("mu_star", "sigma", "mu_star_conf")}
+        covariance_plot(ax, si)
+        for name, x, y in zip(block["lever"], si["mu_star"], si["sigma"], strict=True):
+            ax.annotate(str(name), (x, y), xytext=(3, 3), textcoords="offset points", fontsize=7)
+        unit = units.get(outcome, "")
+        ax.set_xlabel(morris_label(unit), fontsize=8)
+        ax.set_ylabel(f"sigma ({unit + ', ' if unit else ''}same scale)", fontsize=8)
+        ax.grid(True, alpha=0.3)
+    fig.suptitle("Morris: mu* (influence) against sigma (non-linearity, interactions)", fontsize=10)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def outcome_units(outcomes: list[Any]) -> dict[str, str]:
+    """The unit of each outcome (an ``OutcomeSpec``: its metric's; a summary outcome's own)."""
+    from sim.metrics import METRIC_BY_NAME, OUTCOMES
+
+    units = {o.name: o.unit for o in OUTCOMES}
+    for spec in outcomes:
+        metric = METRIC_BY_NAME.get(str(spec.metric).rsplit(".", 1)[-1])
+        if metric is not None:
+            units[spec.name] = metric.unit
+    return units
 
 
 def finish(folder: Path, plan: Plan, plots: bool, seconds: float) -> tuple[Path, pd.DataFrame]:
@@ -310,14 +392,14 @@ def finish(folder: Path, plan: Plan, plots: bool, seconds: float) -> tuple[Path,
     )
     indices.to_csv(folder / INDICES_CSV, index=False)
     indices.to_parquet(folder / INDICES_PARQUET, engine="pyarrow", index=False)
-    post = (
-        {
-            "plots": plots_step(
-                lambda plots_dir: [bar_chart(indices, method, plots_dir / INDICES_PNG)]
-            )
-        }
-        if plots
-        else None
-    )
+    units = outcome_units(list(plan.outcomes))
+
+    def draw(plots_dir: Path) -> list[Path]:
+        paths = [bar_chart(indices, method, plots_dir / INDICES_PNG, units)]
+        if method == "morris":
+            paths.append(mu_star_sigma_chart(indices, plots_dir / MU_STAR_SIGMA_PNG, units))
+        return paths
+
+    post = {"plots": plots_step(draw)} if plots else None
     final = finish_folder(folder, {"duration_seconds": round(seconds, 3), "plots": []}, post)
     return final, indices

@@ -24,6 +24,7 @@ from sim.cli.common import (
     SCENARIO_HELP,
     SET_HELP,
     load,
+    note,
     positive_int,
     prepare_out,
     seed,
@@ -105,14 +106,23 @@ def add_parser(sub: Any) -> None:
     run.set_defaults(func=cmd_run)
 
 
-def plot_targets() -> list[Any]:
+def plot_targets(scenario: Scenario) -> tuple[list[Any], str]:
     """The calibration targets drawn on the plots: ``calibration/targets.yaml`` of the working
-    folder if there is one (an analyst's edited copy), else the shipped file."""
-    from sim.analysis.problem import load_targets
+    folder if there is one (an analyst's edited copy), else the shipped file; only if the
+    scenario is the one they were fitted on (``sim.analysis.problem.targets_for``: the baseline,
+    up to name, seed, replicates, scale and end), else none and a note saying why ('' if
+    drawn)."""
+    from sim.analysis.problem import load_targets, targets_for
+    from sim.analysis.report import baseline_data
     from sim.config.resources import shipped
 
     local = Path(TARGETS)
-    return load_targets(local if local.is_file() else shipped(TARGETS))
+    targets = load_targets(local if local.is_file() else shipped(TARGETS))
+    drawn, why = targets_for(scenario.model_dump(mode="json"), baseline_data(), targets)
+    if not why:
+        return drawn, ""
+    shown = "; ".join(why[:3]) + (f"; and {len(why) - 3} more" if len(why) > 3 else "")
+    return drawn, f"calibration targets not drawn: not the calibrated baseline ({shown})"
 
 
 def cmd_run(args: argparse.Namespace, command_line: list[str]) -> int:
@@ -133,8 +143,10 @@ def cmd_run(args: argparse.Namespace, command_line: list[str]) -> int:
         validate_name(scenario.name)
     except ValueError as error:
         raise BadInput(f"{args.scenario}: {error}") from None
-    targets = [] if args.no_plots else plot_targets()
+    targets, why = ([], "") if args.no_plots else plot_targets(scenario)
     out = prepare_out(Path(args.out))
+    if why and not args.quiet:
+        note(why)
 
     seeds = replicate_seeds(scenario.seed, scenario.replicates)
     if not args.quiet:

@@ -98,7 +98,7 @@ def _plan(args: argparse.Namespace) -> tuple[Any, dict[str, str]]:
 
 def cmd_sensitivity(args: argparse.Namespace, command_line: list[str]) -> int:
     from sim.analysis.sensitivity import finish as finish_sensitivity
-    from sim.analysis.sensitivity import indices_text
+    from sim.analysis.sensitivity import indices_text, outcome_units
 
     return drive(
         args,
@@ -107,5 +107,7 @@ def cmd_sensitivity(args: argparse.Namespace, command_line: list[str]) -> int:
         [("--params", args.params), ("--set", args.set)],
         _plan,
         finish_sensitivity,
-        lambda indices, plan: indices_text(indices, plan.design["method"]),
+        lambda indices, plan: indices_text(
+            indices, plan.design["method"], outcome_units(list(plan.outcomes))
+        ),
     )

@@ -4,14 +4,17 @@ Data flow: the daily tables of a run's replicates (one ``DataFrame`` per replica
 ``sim.metrics.column_names``) + the resolved ``Scenario`` -> ``make_plots`` -> ``plots/*.png``
 in a results folder (called by ``sim.io.results.write_results``).
 
-Every figure shows, per series, the median over replicates as a line and the 5-95% range as a
-band; each scheduled policy event of the scenario is a dashed vertical line with its label.
+Every figure shows, per series, the median over replicates as a line and the 5-95% range over
+the replicates as a band (run-to-run noise, said in every legend and the footer); each scheduled
+policy event of the scenario is a dashed vertical line with its label, labels moved apart so that
+none overlaps another (``place_labels``).
 Calibration targets (SPEC section 5) are drawn on the panels of the quantity they are about,
 only when the scenario's dates cover the target's windows: a box for a range, a line for a
 level, a note (with shaded windows) for targets that are not a level. They come in as data
 (``targets=``): the caller loads them (``sim.analysis.problem.load_targets``, from
 ``calibration/targets.yaml``, which calibration fits) and passes them in; ``plot_targets``
-turns them into what is drawn. No targets given, none drawn.
+turns them into what is drawn. No targets given, none drawn: ``propsim run`` passes them only
+for the scenario they were fitted on (``sim.analysis.problem.targets_for``).
 
 Uses matplotlib's object API with the Agg canvas only (no ``pyplot``): no global backend state,
 safe in threads and on machines without a display.
@@ -33,7 +36,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
+from matplotlib.transforms import Bbox, offset_copy
 
 from sim.config.schema import TimelineEvent
 from sim.core import component as declared
@@ -248,11 +253,14 @@ def events_in_view(scenario: Scenario) -> list[TimelineEvent]:
     return [ev for ev in scenario.timeline if scenario.start <= ev.date <= scenario.end]
 
 
-def _draw_events(ax: Axes, scenario: Scenario, labels: bool) -> None:
+def _draw_events(ax: Axes, scenario: Scenario, labels: bool) -> list[Text]:
+    """Each event in view as a dashed line; with ``labels``, its label (rotated, hanging from
+    the top of the panel, left of the line). Returns the labels (placed by ``place_labels``)."""
+    texts = []
     for ev in events_in_view(scenario):
         ax.axvline(_ts(ev.date), color="0.45", linestyle="--", linewidth=0.8, zorder=1)
         if labels:
-            ax.text(
+            text = ax.text(
                 _ts(ev.date),
                 0.98,
                 " " + event_label(ev),
@@ -264,6 +272,67 @@ def _draw_events(ax: Axes, scenario: Scenario, labels: bool) -> None:
                 color="0.3",
                 bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 0.5},
             )
+            text.set_in_layout(False)  # the layout must not move when labels move
+            texts.append(text)
+    return texts
+
+
+def place_labels(fig: Figure, texts: Sequence[Text], gap: float = 2.0) -> None:
+    """Move event labels so that no two overlap (``gap``: pixels kept between them).
+
+    In date order, each label takes the first free place of: where it is (left of its line);
+    right of its line; stacked below the labels it hits (if it still fits in the panel); else
+    shifted right past them. Offsets are in pixels of the final layout (the figure is laid out
+    first; labels are out of the layout, so it does not change afterwards).
+
+    Hand-written because the labels must stay on their lines and must provably not overlap:
+    ``adjustText`` (the usual library) moves labels by an iterative force model in both
+    directions and does not guarantee an overlap-free result.
+    """
+    if not texts:
+        return
+    fig.draw_without_rendering()  # runs the layout: pixel positions are final
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    placed: list[Bbox] = []
+
+    def hits(box: Bbox) -> list[Bbox]:
+        return [p for p in placed if _grown(p, gap).overlaps(box)]
+
+    def moved(box: Bbox, dx: float, dy: float) -> Bbox:
+        return Bbox.from_extents(box.x0 + dx, box.y0 + dy, box.x1 + dx, box.y1 + dy)
+
+    for text in sorted(texts, key=lambda t: t.get_window_extent(renderer).x1):
+        box = text.get_window_extent(renderer)
+        axes_box = text.axes.get_window_extent(renderer) if text.axes else box
+        dx, dy = 0.0, 0.0
+        if hits(box):
+            candidates = [(box.width + gap, 0.0)]  # right of its line
+            for cx, _ in [(0.0, 0.0), (box.width + gap, 0.0)]:
+                conflicts = hits(moved(box, cx, 0.0))
+                low = min(p.y0 for p in conflicts) if conflicts else box.y1
+                cy = low - 2 * gap - box.y1
+                if box.y0 + cy >= axes_box.y0:  # stacked below, still within the panel
+                    candidates.append((cx, cy))
+            free = [c for c in candidates if not hits(moved(box, *c))]
+            if free:
+                dx, dy = free[0]
+            else:  # shift right past everything it hits
+                while conflicts := hits(moved(box, dx, 0.0)):
+                    dx = max(p.x1 for p in conflicts) + gap + 1.0 - box.x0
+        if dx or dy:
+            text.set_transform(offset_copy(text.get_transform(), fig=fig, x=dx, y=dy, units="dots"))
+        placed.append(moved(box, dx, dy))
+
+
+def _grown(box: Bbox, by: float) -> Bbox:
+    return Bbox.from_extents(box.x0 - by, box.y0 - by, box.x1 + by, box.y1 + by)
+
+
+def label_boxes(fig: Figure, texts: Sequence[Text]) -> list[Bbox]:
+    """The drawn extents (pixels) of ``texts`` in ``fig`` as rendered now."""
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    return [t.get_window_extent(renderer) for t in texts]
 
 
 def _draw_targets(ax: Axes, targets: Sequence[PlotTarget]) -> None:
@@ -313,14 +382,20 @@ def _thousands(x: float, _pos: int) -> str:
 
 
 def _draw_panel(
-    ax: Axes, panel: Panel, dailies: Sequence[pd.DataFrame], targets: Sequence[PlotTarget]
+    ax: Axes,
+    panel: Panel,
+    dailies: Sequence[pd.DataFrame],
+    targets: Sequence[PlotTarget],
+    note: str = "",
 ) -> None:
+    """The panel's series (median line, 5-95% band); ``note`` titles the legend (what the band
+    is)."""
     low = 0.0  # the y-axis starts at 0 unless a series goes below (e.g. a change in force)
     for i, s in enumerate(panel.series):
         color = f"C{i}"
         q = quantile_bands(dailies, s.compute)
         ax.fill_between(q.index, q["q05"], q["q95"], color=color, alpha=0.2, linewidth=0)
-        ax.plot(q.index, q["median"], color=color, linewidth=1.3, label=s.label or None)
+        ax.plot(q.index, q["median"], color=color, linewidth=1.3, label=s.label or "median")
         low = float(np.fmin(low, q["q05"].min()))
     ax.set_title(panel.title, fontsize=10, loc="left")
     ax.set_ylabel(panel.ylabel)
@@ -328,9 +403,41 @@ def _draw_panel(
     _draw_targets(ax, [t for t in targets if t.metric in panel.target_metrics])
     if not panel.ratio:
         ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
-    if any(s.label for s in panel.series):
-        ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="upper right", title=note or None, title_fontsize=7)
     ax.grid(True, alpha=0.3)
+
+
+def band_note(replicates: int) -> str:
+    """What the lines and bands of a run's plots are (in every figure's legend and footer)."""
+    return f"line: median; band: 5-95% over {replicates} replicate{'s' if replicates > 1 else ''}"
+
+
+def draw_figure(
+    spec: FigureSpec,
+    dailies: Sequence[pd.DataFrame],
+    scenario: Scenario,
+    targets: Sequence[PlotTarget],
+    footer: str,
+) -> tuple[Figure, list[Text]]:
+    """One figure (panels, events, targets), its event labels placed apart; returns the figure
+    and the labels."""
+    n = len(spec.panels)
+    fig = Figure(figsize=(11, 1.2 + 3.0 * n), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(n, 1, sharex=True, squeeze=False)[:, 0]
+    labels: list[Text] = []
+    note = band_note(len(dailies))
+    for k, (ax, panel) in enumerate(zip(axes, spec.panels, strict=True)):
+        _draw_panel(ax, panel, dailies, targets, note)
+        labels += _draw_events(ax, scenario, labels=k == 0)
+    locator = mdates.AutoDateLocator()
+    axes[-1].xaxis.set_major_locator(locator)
+    axes[-1].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    axes[-1].set_xlim(_ts(scenario.start), _ts(scenario.end))
+    fig.suptitle(spec.title, fontsize=12)
+    fig.supxlabel(footer, fontsize=7, color="0.4")
+    place_labels(fig, labels)
+    return fig, labels
 
 
 def make_plots(
@@ -341,7 +448,9 @@ def make_plots(
 ) -> list[Path]:
     """Write one PNG per figure of ``figure_specs`` into ``out_dir``; returns their paths.
 
-    ``targets``: the calibration targets to draw where the scenario's dates cover them.
+    ``targets``: the calibration targets to draw where the scenario's dates cover them (the
+    caller decides whether the scenario is the one they were fitted on:
+    ``sim.analysis.problem.targets_for``).
     """
     if not dailies:
         raise ValueError("no replicates to plot")
@@ -349,27 +458,20 @@ def make_plots(
     out_dir.mkdir(parents=True, exist_ok=True)
     drawn = targets_in_range(scenario, targets)
     footer = (
-        f"{scenario.name}: {len(dailies)} replicate{'s' if len(dailies) > 1 else ''}, "
-        f"scale 1:{scenario.scale:g}. Line: median over replicates; band: 5-95%. "
-        "Dashed: policy events. Red: calibration targets (SPEC 5)."
+        f"{scenario.name}, scale 1:{scenario.scale:g}. Line: median over replicates; "
+        f"band: 5-95% over {len(dailies)} replicate{'s' if len(dailies) > 1 else ''} "
+        "(run-to-run noise). Dashed: policy events."
+        + (
+            " Red: calibration targets (SPEC 5)."
+            if drawn
+            else " No calibration targets: drawn only on the scenario they were fitted on."
+        )
     )
     paths: list[Path] = []
     for spec in figure_specs(scenario):
         if _nothing_to_draw(spec, dailies):  # a mechanism switched off (e.g. no redirect)
             continue
-        n = len(spec.panels)
-        fig = Figure(figsize=(11, 1.2 + 3.0 * n), layout="constrained")
-        FigureCanvasAgg(fig)
-        axes = fig.subplots(n, 1, sharex=True, squeeze=False)[:, 0]
-        for k, (ax, panel) in enumerate(zip(axes, spec.panels, strict=True)):
-            _draw_panel(ax, panel, dailies, drawn)
-            _draw_events(ax, scenario, labels=k == 0)
-        locator = mdates.AutoDateLocator()
-        axes[-1].xaxis.set_major_locator(locator)
-        axes[-1].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-        axes[-1].set_xlim(_ts(scenario.start), _ts(scenario.end))
-        fig.suptitle(spec.title, fontsize=12)
-        fig.supxlabel(footer, fontsize=7, color="0.4")
+        fig, _ = draw_figure(spec, dailies, scenario, drawn, footer)
         path = out_dir / f"{spec.file}.png"
         fig.savefig(path, dpi=110)
         paths.append(path)

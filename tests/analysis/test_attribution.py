@@ -117,6 +117,11 @@ def test_shapley_values_add_up_to_the_total_effect(tmp_path: Path, scenario: Pat
     assert none + phis == pytest.approx(allv)
     assert any(p.name.startswith("waterfall_") for p in (folder / "plots").iterdir())
     assert manifest["reproduce"].startswith("propsim attribute ")
+    # the true counterpart of an observed ratio is attributed too, right after it
+    outcomes = list(dict.fromkeys(pd.read_csv(folder / "shapley.csv")["outcome"]))
+    assert outcomes.index("anti_pro_ratio_true_last_180") == (
+        outcomes.index("anti_pro_ratio_last_180") + 1
+    )
 
 
 def test_a_subset_of_families_and_bad_names(tmp_path: Path, scenario: Path, capsys) -> None:
@@ -131,3 +136,17 @@ def test_a_subset_of_families_and_bad_names(tmp_path: Path, scenario: Path, caps
                      "--out", str(tmp_path / "bad")])  # fmt: skip
     assert code == 2 and "no family 'leaflets'" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def test_a_family_that_moves_observed_and_true_apart_gets_a_note() -> None:
+    rows = [
+        {"outcome": "traffic_ratio", "family": "measurement", "mean": 0.1},
+        {"outcome": "traffic_ratio_true", "family": "measurement", "mean": -0.2},
+        {"outcome": "traffic_ratio", "family": "suspensions", "mean": -0.1},
+        {"outcome": "traffic_ratio_true", "family": "suspensions", "mean": -0.3},
+    ]
+    notes = at.artefact_notes(pd.DataFrame(rows), ["measurement", "suspensions"])
+    assert len(notes) == 1
+    assert notes[0].startswith(
+        "Note: measurement raises traffic_ratio but lowers traffic_ratio_true"
+    )

@@ -17,7 +17,7 @@ from sweep_helpers import TINY
 from test_sweep_executors import dask_scheduler  # noqa: F401 - a fixture used below
 
 from sim import cli
-from sim.analysis import paired
+from sim.analysis import compare_plots, observed, paired
 from sim.analysis.compare import question_of
 
 
@@ -80,6 +80,28 @@ def test_variants_differ_and_the_pairing_is_by_seed(tmp_path: Path, files) -> No
     per_unit = pd.read_csv(folder / "paired.csv")
     wide = runs.pivot(index="replicate", columns="point", values="total_suspensions")
     assert list(per_unit["nomod:total_suspensions"]) == list(wide[1] - wide[0])
+    # each observed outcome has its true counterpart in the next row, flagged when they part
+    table = pd.read_csv(folder / "comparison.csv")
+    order = list(table["outcome"])
+    for obs, true in observed.TRUE_OF.items():
+        assert order.index(true) == order.index(obs) + 1
+        row = table.set_index("outcome").loc[obs]
+        assert row["true_outcome"] == true
+        t = table.set_index("outcome").loc[true]
+        assert row["opposite_to_true"] == observed.opposite(row["diff_median"], t["diff_median"])
+    assert table.set_index("outcome").loc["anti_pro_ratio_true_last_180", "unit"] == "ratio"
+    # the noise marks: the interval, and half the base's spread over its runs
+    spread = (table["base_q95"] - table["base_q05"]) / 2
+    ok = table["diff_median"].notna()
+    assert (
+        table.loc[ok, "within_spread"] == (table.loc[ok, "diff_median"].abs() < spread[ok])
+    ).all()
+    assert {"true_outcome", "opposite_to_true", "within_spread"} <= set(table.columns)
+    # the observed metric's figure also draws the true one
+    both = ["twitter.pro_posts_observed", "twitter.pro_posts_true"]
+    assert compare_plots.true_metric(both[0], both) == "twitter.pro_posts_true"
+    assert compare_plots.true_metric("twitter.pro_posts_observed", ["x"]) is None
+    assert compare_plots.true_metric("active_accounts", ["active_accounts"]) is None
 
 
 def test_one_two_workers_and_dask_give_identical_tables(

@@ -24,6 +24,7 @@ import yaml
 from test_compare import write
 
 from sim import cli
+from sim.analysis.observed import TRUE_UNITS
 from sim.analysis.report import build_report, scenario_diff
 from sim.metrics import OUTCOMES
 
@@ -122,7 +123,13 @@ def test_the_cli_writes_the_file_and_reads_the_question(folders, tmp_path: Path,
     page = out.read_text()
     assert "what if base?" in page and "what if nomod?" in page
     assert "moderation.twitter.intensity" in page  # the variant's difference from the base
+    assert "<th>vs noise</th>" in page and "traffic_ratio_true" in page
     assert cli.main(["report", str(tmp_path / "nope")]) == 2
+
+
+def test_a_morris_page_states_the_unit_of_mu_star(folders) -> None:
+    page = build_report(folders["sensitivity"])
+    assert "change in the outcome when the lever moves across its whole range" in page
 
 
 def test_scenario_diff_lists_values_and_events() -> None:
@@ -168,9 +175,10 @@ def _expected_rows(kind: str, folder: Path) -> int:
     manifest = json.loads((folder / "manifest.json").read_text())
     if kind == "run":
         return len(OUTCOMES)
-    if kind == "compare":
-        return (len(OUTCOMES) + N_EXTRA) * (len(manifest["arms"]) - 1)
-    return len(OUTCOMES) + N_EXTRA  # one row per outcome, a column per family
+    if kind == "compare":  # with the true counterparts of the observed ratios
+        return (len(OUTCOMES) + N_EXTRA + len(TRUE_UNITS)) * (len(manifest["arms"]) - 1)
+    # one row per outcome (and the true counterparts of the observed ratios), a column per family
+    return len(OUTCOMES) + N_EXTRA + len(TRUE_UNITS)
 
 
 @pytest.mark.parametrize("kind", ["run", "compare", "attribute"])

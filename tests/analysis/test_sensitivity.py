@@ -87,6 +87,43 @@ def test_morris_recovers_the_effects_of_a_linear_function(tmp_path: Path) -> Non
     assert "mu*" in sa.indices_text(indices, "morris")
 
 
+def test_morris_mu_star_is_the_change_over_the_levers_whole_range(tmp_path: Path) -> None:
+    """SALib's elementary effects are per normalised range: y = 4a - 2b with a in [0, 10] and
+    b in [5, 6] moves by 40 across a's range and by 2 across b's, whatever the units of a and
+    b; the stated unit says so, and Morris gets a mu*-sigma chart."""
+    levers = [
+        sa.Lever(name="a", keys=["a"], bounds=(0.0, 10.0)),
+        sa.Lever(name="b", keys=["b"], bounds=(5.0, 6.0)),
+        sa.Lever(name="c", keys=["c"], bounds=(-100.0, 100.0)),
+    ]
+    plan = _analytic_plan(levers, "morris", 6, "y")
+    folder = sw.create_folder(tmp_path, plan, ["test"])
+    sw.execute(folder, plan.tasks(), linear_task, SerialExecutor(), total=24, progress=False,
+               desc="m")  # fmt: skip
+    final, indices = sa.finish(folder, plan, plots=True, seconds=0.0)
+    got = indices.set_index("lever")
+    assert got["mu_star"].to_numpy() == pytest.approx([40, 2, 0], abs=1e-9)
+    assert got["mu"].to_numpy() == pytest.approx([40, -2, 0], abs=1e-9)
+    text = sa.indices_text(indices, "morris", {"y": "posts/day"})
+    assert "y (mu*, sigma, mu in posts/day)" in text
+    assert "change in the outcome when the lever moves across its whole range" in text
+    assert sa.morris_label("posts/day") == "mu* (posts/day, change over the lever's whole range)"
+    assert {p.name for p in (final / "plots").iterdir()} == {"indices.png", "mu_star_sigma.png"}
+
+
+def test_mu_star_sigma_chart_draws_and_skips_a_constant_outcome(tmp_path: Path) -> None:
+    indices = pd.DataFrame(
+        {"outcome": ["y", "y", "z", "z"], "lever": ["a", "b", "a", "b"],
+         "mu": [1.0, -0.5, np.nan, np.nan], "mu_star": [1.0, 0.8, np.nan, np.nan],
+         "mu_star_conf": [0.1, 0.1, np.nan, np.nan], "sigma": [0.2, 1.2, np.nan, np.nan]}
+    )  # fmt: skip
+    path = sa.mu_star_sigma_chart(indices, tmp_path / "m.png", {"y": "users"})
+    assert path.read_bytes().startswith(b"\x89PNG")
+    assert sa.outcome_units([OutcomeSpec(name="p", metric="pro_posts_observed")])["p"] == (
+        "posts/day"
+    )
+
+
 def test_a_failing_chart_keeps_the_indices_in_the_finished_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
