@@ -179,6 +179,43 @@ def test_a_leaver_leaves_the_exposed() -> None:
     check_exposed(u, m.day)
 
 
+def test_in_a_large_population_a_systematic_sample_is_followed() -> None:
+    """Every 8th user of 1,000 (at least 100 followed): the others are never counted, the
+    followed ones exactly, and the estimate scales their count to the population."""
+    u = Users(1000, Population(), np.random.default_rng(0))
+    u.set_exposure(10.0, 12.0, tracked=100)
+    assert (u.exposure_stride, u.exposure_followed) == (8, 125)
+    rng = np.random.default_rng(1)
+    for day in range(40):
+        u.add_pro_views(rng.integers(0, 1000, 1000))
+        u.apply_doses(day, Population())
+        followed = np.arange(1000) % 8 == 0
+        assert (u.exposed_until[~followed] == NEVER).all() and (u.exposure[~followed] == 0).all()
+        live = int(np.count_nonzero(u.exposed_until >= day))
+        assert u.exposed() == pytest.approx(live * 1000 / 125)
+        age = day - u.last_reached[followed].astype(np.float64)
+        now = u.exposure[followed] * np.exp(-age / 10.0)
+        assert abs(live - int(np.count_nonzero(now >= 12.0))) <= int(
+            np.count_nonzero(abs(now / 3.0 - 1) < 1e-9)
+        )
+    assert 0 < u.exposed() < 1000
+
+
+def test_the_sampled_share_is_the_exact_one_within_sampling_error() -> None:
+    """A measure only: following a sample changes nothing else in the run, and the share it
+    gives is the exact share within a few standard errors of a sample of that size."""
+    exact = simulate(make_scenario(reach__threshold=3.0, reach__tracked_users=0), 4)
+    users = make_scenario().population.users
+    sampled = simulate(make_scenario(reach__threshold=3.0, reach__tracked_users=users // 16), 4)
+    others = [c for c in exact.columns if c not in ("users_exposed", "exposed_share")]
+    pd.testing.assert_frame_equal(exact[others], sampled[others])
+    p = exact["exposed_share"]
+    n = -(-users // 16)
+    se = np.sqrt(p * (1 - p) / n)
+    assert (abs(sampled["exposed_share"] - p) <= 4 * se + 1e-12).all()
+    assert p.max() > 0.05  # (the test says something)
+
+
 def test_reach_settings_are_checked(tmp_path: Path) -> None:
     for text, where in [
         ("reach:\n  tau_days: 0\n", "x.yaml:2: reach.tau_days: must be >= 1"),

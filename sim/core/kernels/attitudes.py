@@ -75,8 +75,9 @@ def _expose(touched, pro_dose, last_reached, exposure, day):  # pragma: no cover
     4 lanes: many users reached on one day expire on the same day, and incrementing one bucket
     in the loop made each increment wait for the one before (a third of the loop's time).
     """
-    level, until, buckets, _, decay, tau, threshold = exposure
+    level, until, buckets, _, decay, tau, threshold, stride = exposure
     h = len(buckets)
+    skip = stride - 1  # (followed: users whose index is a multiple of the stride)
     mask = h - 1  # (h a power of two: ``t & mask`` is ``t % h``, negative days included)
     n_decay = len(decay)
     joined = np.int32(1 << 30)  # (flag of a bucket joined, above the bucket bits)
@@ -84,6 +85,8 @@ def _expose(touched, pro_dose, last_reached, exposure, day):  # pragma: no cover
     m = 0
     for i in range(len(touched)):
         u = touched[i]
+        if u & skip:
+            continue
         pro = pro_dose[u]
         if pro > 0:
             gap = day - last_reached[u]
@@ -142,7 +145,9 @@ def update_attitudes(
     reach (if within the window) to today's, which is reset first (it held day ``day - W``).
     Done here rather than in a pass of its own: the user's other arrays are being read anyway.
 
-    Substantial exposure: ``exposure`` = (level, until, buckets, tally, decay, tau, threshold).
+    Substantial exposure: ``exposure`` = (level, until, buckets, tally, decay, tau, threshold,
+    stride), for the users whose index is a multiple of ``stride`` (the others keep ``until`` =
+    ``NEVER``).
     ``level[u]`` is the user's decayed pro exposure ``E`` as of their last reached day
     (``last_reached[u]``); a user reached today gets ``E <- E * decay(day - last) + pro`` with
     ``decay(k) = exp(-k / tau)`` (read from the table ``decay``, computed beyond it), and counts
@@ -176,7 +181,7 @@ def update_attitudes(
     # ``last_reached``, held up the loop's other memory accesses: a tenth of its time)
     agos = np.empty(len(touched), np.int32)
     e0, e1, e2 = edges[0], edges[1], edges[2]
-    xbuckets, tally, threshold = exposure[2], exposure[3], exposure[6]
+    xbuckets, tally, threshold = exposure[2], exposure[3], exposure[6]  # (see ``_expose``)
     h = len(xbuckets)
     n_exposed = tally[0]
     if threshold > 0.0:  # (0: substantial exposure is not measured)
