@@ -2,7 +2,8 @@
 
 Commands (one module each in ``sim.cli``): ``run``, ``validate``, ``schema``, ``metrics``,
 ``init``, ``calibrate``, ``sweep`` and ``sensitivity`` (their shared flow in ``sim.cli.batch``),
-``compare`` and ``attribute`` (paired designs: ``sim.cli.paired``), ``report`` (HTML; shared
+``compare`` and ``attribute`` (paired designs: ``sim.cli.paired``), ``discover`` (PRIM on a
+sweep's runs), ``report`` (HTML; shared
 argument helpers in ``sim.cli.common``). Each module's ``add_parser`` adds its options and
 sets ``func`` (and optionally ``start``); the work itself is done by the layers below
 (``sim.config``, ``sim.execution``, ``sim.io``, ``sim.analysis``), which raise ``sim.errors``
@@ -29,6 +30,7 @@ from sim.cli import (
     attribute,
     calibrate,
     compare,
+    discover,
     init,
     metrics,
     report,
@@ -70,6 +72,7 @@ COMMANDS = (
     sensitivity,
     compare,
     attribute,
+    discover,
     report,
 )
 
