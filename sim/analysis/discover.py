@@ -150,20 +150,8 @@ class Discovery:
         return self.trajectory[self.chosen]
 
     def main_points(self, limit: int = MAX_SHOWN) -> list[int]:
-        """The boxes worth printing: the full box, each box where the set of restricted keys
-        changes, the chosen one and the last, thinned evenly to ``limit``."""
-        picks = {0, self.chosen, len(self.trajectory) - 1}
-        for a, b in zip(self.trajectory, self.trajectory[1:], strict=False):
-            if a.restricted != b.restricted:
-                picks.add(b.index)
-        ordered = sorted(picks)
-        if len(ordered) > limit:
-            keep = {0, self.chosen, ordered[-1]}
-            rest = [i for i in ordered if i not in keep]
-            step = len(rest) / (limit - len(keep))
-            keep |= {rest[int(j * step)] for j in range(limit - len(keep))}
-            ordered = sorted(keep)
-        return ordered
+        """The boxes worth printing (``main_points``)."""
+        return main_points([b.restricted for b in self.trajectory], self.chosen, limit)
 
     def trajectory_table(self) -> pd.DataFrame:
         """One row per box: its statistics and each key's range (``<key> low``/``high``)."""
@@ -205,6 +193,26 @@ class Discovery:
                 for lim in self.box.limits
             ]
         )
+
+
+def main_points(restricted: Sequence[Sequence[str]], chosen: int, limit: int = MAX_SHOWN) -> list[int]:
+    """The boxes of a trajectory worth showing, given each box's restricted keys: all of them
+    up to ``limit``; else the full box, each box where the set of restricted keys changes, the
+    chosen one and the last, thinned evenly to ``limit``."""
+    if len(restricted) <= limit:
+        return list(range(len(restricted)))
+    picks = {0, chosen, len(restricted) - 1}
+    for i in range(1, len(restricted)):
+        if list(restricted[i]) != list(restricted[i - 1]):
+            picks.add(i)
+    ordered = sorted(picks)
+    if len(ordered) > limit:
+        keep = {0, chosen, ordered[-1]}
+        rest = [i for i in ordered if i not in keep]
+        step = len(rest) / max(limit - len(keep), 1)
+        keep |= {rest[int(j * step)] for j in range(max(limit - len(keep), 0))}
+        ordered = sorted(keep)
+    return ordered
 
 
 def _prim_frame(x: pd.DataFrame) -> pd.DataFrame:

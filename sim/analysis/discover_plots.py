@@ -58,34 +58,36 @@ def tradeoff_plot(found: Discovery, condition: Condition, path: Path) -> Path:
 
 def box_plot(found: Discovery, condition: Condition, path: Path) -> Path:
     """The chosen box's range of each key within the sweep's range (each scaled to 0..1)."""
-    limits = found.box.limits
-    fig = Figure(figsize=(7.5, 1.2 + 0.55 * len(limits)), layout="constrained")
+    limits = list(reversed(found.box.limits))  # the first key on top
+    fig = Figure(figsize=(8.0, 1.3 + 0.75 * len(limits)), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.subplots()
-    for row, lim in enumerate(reversed(limits)):
-        ax.barh(row, 1.0, left=0.0, height=0.5, color="0.9", edgecolor="0.6")
+    labels = []
+    for row, lim in enumerate(limits):
+        ax.barh(row, 1.0, left=0.0, height=0.5, color="0.92", edgecolor="0.6")
         if lim.numeric:
             span = lim.full_high - lim.full_low
             lo = (lim.low - lim.full_low) / span if span else 0.0
             hi = (lim.high - lim.full_low) / span if span else 1.0
-            label = lim.text()
         else:
-            share = len(lim.values) / max(len(lim.full_values), 1)
-            lo, hi, label = 0.0, share, lim.text()
-        color = "#1f77b4" if lim.restricted else "0.7"
-        ax.barh(row, hi - lo, left=lo, height=0.5, color=color)
+            lo, hi = 0.0, len(lim.values) / max(len(lim.full_values), 1)
+        ax.barh(row, hi - lo, left=lo, height=0.5, color="#1f77b4" if lim.restricted else "0.7")
+        note = f"box {lim.text()} of {lim.full_text()}" if lim.restricted else "unrestricted"
         if lim.restricted and not math.isnan(lim.qp):
-            label += f"  (quasi-p {lim.qp:.2g}{', significant' if lim.significant else ''})"
-        ax.text(1.02, row, label, va="center", fontsize=8)
-    ax.set_yticks(range(len(limits)), [lim.key for lim in reversed(limits)], fontsize=8)
+            note += f", quasi-p {lim.qp:.2g}{' (significant)' if lim.significant else ''}"
+        labels.append(f"{lim.key}\n{note}")
+    ax.set_yticks(range(len(limits)), labels, fontsize=8)
     ax.set_xlim(0, 1)
-    ax.set_xticks([0, 1], ["sweep's lowest", "sweep's highest"], fontsize=8)
+    ax.set_ylim(-0.6, len(limits) - 0.4)
+    ax.set_xticks([0, 0.5, 1], ["sweep's lowest", "", "sweep's highest"], fontsize=8)
+    ax.set_xlabel("blue: the box's range within the sweep's; grey: unrestricted", fontsize=8)
     b = found.box
-    ax.set_title(
+    fig.suptitle(
         f"Box {b.index} for {condition.text()}: coverage {b.coverage:.2f}, density "
-        f"{b.density:.2f} (blue: the box's range; grey: unrestricted)",
+        f"{b.density:.2f}",
         fontsize=9,
-        loc="left",
+        x=0.01,
+        ha="left",
     )
-    fig.savefig(path, dpi=100, bbox_inches="tight")
+    fig.savefig(path, dpi=100)
     return path
