@@ -195,7 +195,9 @@ class Discovery:
         )
 
 
-def main_points(restricted: Sequence[Sequence[str]], chosen: int, limit: int = MAX_SHOWN) -> list[int]:
+def main_points(
+    restricted: Sequence[Sequence[str]], chosen: int, limit: int = MAX_SHOWN
+) -> list[int]:
     """The boxes of a trajectory worth showing, given each box's restricted keys: all of them
     up to ``limit``; else the full box, each box where the set of restricted keys changes, the
     chosen one and the last, thinned evenly to ``limit``."""

@@ -83,8 +83,7 @@ def box_plot(found: Discovery, condition: Condition, path: Path) -> Path:
     ax.set_xlabel("blue: the box's range within the sweep's; grey: unrestricted", fontsize=8)
     b = found.box
     fig.suptitle(
-        f"Box {b.index} for {condition.text()}: coverage {b.coverage:.2f}, density "
-        f"{b.density:.2f}",
+        f"Box {b.index} for {condition.text()}: coverage {b.coverage:.2f}, density {b.density:.2f}",
         fontsize=9,
         x=0.01,
         ha="left",

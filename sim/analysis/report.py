@@ -1,8 +1,8 @@
 """``propsim report``: one self-contained HTML page for any results folder.
 
 Data flow: a finished folder of ``run``, ``compare``, ``attribute``, ``sweep``, ``sensitivity``,
-``calibrate`` or ``discover`` (its ``manifest.json`` says which) -> ``build_report`` -> one HTML file with
-everything inside it (plots as base64 PNG, plain CSS, no script, no network):
+``calibrate`` or ``discover`` (its ``manifest.json`` says which) -> ``build_report`` -> one HTML
+file with everything inside it (plots as base64 PNG, plain CSS, no script, no network):
 
 1. the question (the scenario file's leading ``# Question:`` comment, else its description);
 2. the scenario's differences from the baseline (``scenarios/baseline.yaml`` of the working
@@ -391,8 +391,14 @@ def _discover_table(folder: Path, manifest: dict[str, Any]) -> str:
         f"<b>{chosen['density']:.2f}</b> ({chosen['cases']} of its {chosen['rows']} rows meet "
         f"the condition), over {manifest['rows']} rows ({esc(manifest['replicates'])}).</p>"
         + table(
-            ["key", "box range", "sweep range", "restricted", "quasi-p",
-             f"significant (quasi-p < {SIGNIFICANCE:g})"],
+            [
+                "key",
+                "box range",
+                "sweep range",
+                "restricted",
+                "quasi-p",
+                f"significant (quasi-p < {SIGNIFICANCE:g})",
+            ],
             rows,
             tid="headline",
         )  # fmt: skip

@@ -62,9 +62,7 @@ def test_above_is_the_complement_and_the_table_says_so() -> None:
 def test_a_text_key_is_peeled_by_value() -> None:
     rng = np.random.default_rng(8)
     n = 300
-    x = pd.DataFrame(
-        {"platform": rng.choice(["a", "b", "c"], n), "x1": rng.uniform(0, 1, n)}
-    )
+    x = pd.DataFrame({"platform": rng.choice(["a", "b", "c"], n), "x1": rng.uniform(0, 1, n)})
     y = (x["platform"] == "a") & (x["x1"] < 0.5)
     found = d.prim_boxes(x, y.to_numpy())
     lim = {lim.key: lim for lim in found.box.limits}
@@ -194,7 +192,9 @@ def test_an_unknown_outcome_gets_a_suggestion() -> None:
 def _folder(tmp_path: Path, kind: str, name: str = "s-sweep-20260101-000000") -> Path:
     folder = tmp_path / name
     folder.mkdir()
-    (folder / "manifest.json").write_text(json.dumps({"kind": kind, "name": "s", "keys": ["a", "b"]}))
+    (folder / "manifest.json").write_text(
+        json.dumps({"kind": kind, "name": "s", "keys": ["a", "b"]})
+    )
     _runs().to_csv(folder / "runs.csv", index=False)
     return folder
 

@@ -153,5 +153,7 @@ def test_a_folder_of_another_kind_or_too_few_points_is_refused(capsys, tmp_path:
     assert "a 'run' folder; propsim discover reads the runs of a sweep" in err
     small = _sweep(tmp_path, "--vary", f"{KEYS[0]}=0.001,0.01,0.1")
     err = _refused(capsys, tmp_path, str(small), "--outcome", OUTCOME, "--below", "1e12")
-    assert f"3 design point(s) with a value of {OUTCOME}: scenario discovery needs at least " \
+    assert (
+        f"3 design point(s) with a value of {OUTCOME}: scenario discovery needs at least "
         f"{MIN_POINTS}" in err
+    )
