@@ -153,6 +153,22 @@ class Discovery:
         """The boxes worth printing (``main_points``)."""
         return main_points([b.restricted for b in self.trajectory], self.chosen, limit)
 
+    def step(self, i: int) -> str:
+        """What box ``i`` changed from box ``i - 1``: the new limits, e.g. ``k >= 0.03``."""
+        if i == 0:
+            return "(the sweep's full ranges)"
+        parts = []
+        for old, new in zip(self.trajectory[i - 1].limits, self.trajectory[i].limits, strict=True):
+            if not new.numeric:
+                if new.values != old.values:
+                    parts.append(f"{new.key} in {new.text()}")
+                continue
+            if new.low != old.low:
+                parts.append(f"{new.key} >= {new.low:.4g}")
+            if new.high != old.high:
+                parts.append(f"{new.key} <= {new.high:.4g}")
+        return "; ".join(parts)
+
     def trajectory_table(self) -> pd.DataFrame:
         """One row per box: its statistics and each key's range (``<key> low``/``high``)."""
         rows = []
@@ -165,6 +181,7 @@ class Discovery:
                 "rows": b.n,
                 "cases": b.k,
                 "restricted": ", ".join(b.restricted),
+                "step": self.step(b.index),
                 "chosen": b.index == self.chosen,
             }
             for lim in b.limits:
@@ -650,7 +667,7 @@ def summary_text(found: Discovery, condition: Condition, table: pd.DataFrame) ->
         rows.append([lim.key, lim.text(), lim.full_text(), "yes" if lim.restricted else "-", qp])
     lines += align(rows)
     lines += [f"(* significant: quasi-p < {SIGNIFICANCE:g})", "", "Peeling trajectory:"]
-    rows = [["box", "coverage", "density", "mass", "restricted keys"]]
+    rows = [["box", "coverage", "density", "mass", "keys restricted", "step (the new limits)"]]
     for i in found.main_points():
         t = found.trajectory[i]
         mark = " <- chosen" if i == found.chosen else ""
@@ -660,7 +677,8 @@ def summary_text(found: Discovery, condition: Condition, table: pd.DataFrame) ->
                 f"{t.coverage:.2f}",
                 f"{t.density:.2f}",
                 f"{t.mass:.2f}",
-                (", ".join(t.restricted) or "(none: the full box)") + mark,
+                f"{len(t.restricted)}",
+                found.step(i) + mark,
             ]
         )
     lines += align(rows)

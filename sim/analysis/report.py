@@ -422,7 +422,8 @@ def discovery(folder: Path, manifest: dict[str, Any]) -> str:
                 f"{float(r['density']):.2f}",
                 f"{float(r['mass']):.2f}",
                 str(int(r["rows"])),
-                r["restricted"] or "(none: the sweep's full ranges)",
+                r["restricted"] or "(none)",
+                r["step"],
             ]
         )
         classes.append("chosen" if i == chosen else "")
@@ -435,8 +436,8 @@ def discovery(folder: Path, manifest: dict[str, Any]) -> str:
         + (" (or the one asked for with --box)" if manifest["options"].get("box") is not None
            else "")
         + f"; trajectory.csv has every box ({manifest['trajectory_length']}).</p>"
-        + table(["box", "coverage", "density", "mass", "rows", "restricted keys"], rows,
-                classes, tid="trajectory")
+        + table(["box", "coverage", "density", "mass", "rows", "restricted keys",
+                 "step (the new limits)"], rows, classes, tid="trajectory")
     )  # fmt: skip
 
 
