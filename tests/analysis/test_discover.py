@@ -202,6 +202,8 @@ def _folder(tmp_path: Path, kind: str, name: str = "s-sweep-20260101-000000") ->
 def test_only_finished_sweep_folders_are_read(tmp_path: Path) -> None:
     manifest, runs = d.load_sweep(_folder(tmp_path, "sweep"))
     assert manifest["keys"] == ["a", "b"] and len(runs) == 36
+    manifest, _ = d.load_sweep(_folder(tmp_path, "sensitivity", "s-sensitivity-1"))
+    assert manifest["kind"] == "sensitivity"  # its levers are varied keys too
     with pytest.raises(BadInput, match="a 'run' folder; propsim discover reads"):
         d.load_sweep(_folder(tmp_path, "run", "r"))
     with pytest.raises(FolderError, match="unfinished sweep"):
