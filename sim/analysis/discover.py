@@ -247,7 +247,11 @@ def _prim_frame(x: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _limits(lims: pd.DataFrame, full: pd.DataFrame, qp: dict[str, list[float]], x: pd.DataFrame):
+def _limits(
+    lims: pd.DataFrame, full: pd.DataFrame, qp: dict[str, list[float]], x: pd.DataFrame
+) -> tuple[Limit, ...]:
+    """One box's limits from EMA Workbench's box table (rows 0/1: lower/upper; a set of kept
+    values for a text key) and its quasi-p values (-1 where a side is not restricted)."""
     out = []
     for key in x.columns:
         q = [math.nan if v is None or v < 0 else float(v) for v in qp.get(key, [-1, -1])]

@@ -5,9 +5,9 @@
 - ``box.png``: the chosen box's range of every key as a bar over the sweep's range (scaled to
   0..1 per key), restricted keys labelled with their limits and quasi-p.
 
-Drawn by hand with matplotlib's object API and the Agg canvas, as ``sim.io.plots`` does: EMA
-Workbench's own ``show_tradeoff`` and ``inspect(style="graph")`` draw through pyplot's global
-figures and seaborn styles, which a command that writes files in a worker must not touch.
+Drawn with matplotlib's object API and the Agg canvas, as ``sim.io.plots`` does, rather than
+with EMA Workbench's own ``show_tradeoff`` and ``inspect(style="graph")``: those draw on pyplot's
+global figures with seaborn's styles and cannot mark the chosen box or say what the axes mean.
 """
 
 from __future__ import annotations
