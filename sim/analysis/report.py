@@ -1,15 +1,17 @@
 """``propsim report``: one self-contained HTML page for any results folder.
 
-Data flow: a finished folder of ``run``, ``compare``, ``attribute``, ``sweep``, ``sensitivity``
-or ``calibrate`` (its ``manifest.json`` says which) -> ``build_report`` -> one HTML file with
-everything inside it (plots as base64 PNG, plain CSS, no script, no network):
+Data flow: a finished folder of ``run``, ``compare``, ``attribute``, ``sweep``, ``sensitivity``,
+``calibrate`` or ``discover`` (its ``manifest.json`` says which) -> ``build_report`` -> one HTML
+file with everything inside it (plots as base64 PNG, plain CSS, no script, no network):
 
 1. the question (the scenario file's leading ``# Question:`` comment, else its description);
 2. the scenario's differences from the baseline (``scenarios/baseline.yaml`` of the working
    folder, else the shipped one), key by key, and the timeline events added or removed; for a
    comparison each variant's differences from the base;
 3. the headline table of the kind (summary outcomes, paired differences, Shapley values, sweep
-   medians, sensitivity indices, the posterior);
+   medians, sensitivity indices, the posterior, a discovery's box: each key's range);
+   a discovery also gets a "Scenario discovery" section: the peeling trajectory's main boxes
+   with coverage and density, and how to read them;
 4. the plots;
 5. the caveats: what the bands are, and the parameters the calibration leaves loose or only
    narrows (from the posterior against the priors) with, where the folder holds posterior
@@ -35,7 +37,7 @@ from sim.errors import FolderError
 from sim.io import folders
 
 REPORT_HTML = "report.html"
-KINDS = ("run", "compare", "attribute", "sweep", "sensitivity", "calibration")
+KINDS = ("run", "compare", "attribute", "sweep", "sensitivity", "calibration", "discover")
 MAX_DIFF_ROWS = 60
 
 CSS = """
@@ -50,6 +52,7 @@ table { border-collapse: collapse; font-size: 0.85em; margin: 0.8em 0; }
 th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: right; }
 th { background: #eee; } td:first-child, th:first-child { text-align: left; }
 tr.noise td { color: #888; }
+tr.chosen td { font-weight: bold; }
 figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { font-size: 0.85em; color: #555; }
 pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; white-space: pre-wrap; }
@@ -168,6 +171,13 @@ def question(folder: Path, manifest: dict[str, Any]) -> str:
             for a in arms
         )
     text = esc(_question_text(manifest))
+    if manifest.get("kind") == "discover":
+        keys = ", ".join(manifest.get("keys", []))
+        text += (
+            f"<br><i>Scenario discovery: under which values of {esc(keys)} does "
+            f"{esc(manifest['outcome'])} stay {esc(manifest['direction'])} "
+            f"{esc(f'{manifest["threshold"]:g}')}?</i>"
+        )
     if manifest.get("kind") == "attribute":
         text += (
             "<br><i>Attribution: how much of each outcome did each family of countermeasures "
@@ -182,7 +192,7 @@ def _question_text(manifest: dict[str, Any]) -> str:
     for arm in manifest.get("arms", []):
         if arm.get("question"):
             return str(arm["question"])
-    words = str(manifest.get("command_line", "")).split()
+    words = str(manifest.get("sweep_command_line") or manifest.get("command_line", "")).split()
     for w in words[2:]:
         if w.endswith((".yaml", ".yml")) and Path(w).is_file():
             q = question_of(Path(w))
@@ -243,6 +253,8 @@ def headline(folder: Path, manifest: dict[str, Any]) -> str:
         return _morris_note(manifest) + _csv_table(folder / "indices.csv", "headline")
     if kind == "calibration":
         return _calibration_table(folder)
+    if kind == "discover":
+        return _discover_table(folder, manifest)
     return "<p>(no headline table for this kind of folder)</p>"
 
 
@@ -377,6 +389,82 @@ def _sweep_table(folder: Path, manifest: dict[str, Any]) -> str:
     )
 
 
+def _discover_table(folder: Path, manifest: dict[str, Any]) -> str:
+    from sim.analysis.discover import LIMITS_CSV, SIGNIFICANCE
+
+    chosen = manifest["chosen"]
+    limits = pd.read_csv(folder / LIMITS_CSV)
+    rows = []
+    for _, r in limits.iterrows():
+        qps = [q for q in (r["qp_low"], r["qp_high"]) if not math.isnan(q)]
+        rows.append(
+            [
+                r["key"],
+                r["box_range"],
+                r["sweep_range"],
+                "yes" if r["restricted"] else "no",
+                f"{min(qps):.2g}" if qps else "",
+                "yes" if r["significant"] else "",
+            ]
+        )
+    return (
+        f"<p>Box {chosen['index']} of PRIM's peeling trajectory: coverage "
+        f"<b>{chosen['coverage']:.2f}</b> (it holds {chosen['cases']} of the "
+        f"{manifest['cases_of_interest']} rows where {esc(manifest['outcome'])} is "
+        f"{esc(manifest['direction'])} {manifest['threshold']:g}), density "
+        f"<b>{chosen['density']:.2f}</b> ({chosen['cases']} of its {chosen['rows']} rows meet "
+        f"the condition), over {manifest['rows']} rows ({esc(manifest['replicates'])}).</p>"
+        + table(
+            [
+                "key",
+                "box range",
+                "sweep range",
+                "restricted",
+                "quasi-p",
+                f"significant (quasi-p < {SIGNIFICANCE:g})",
+            ],
+            rows,
+            tid="headline",
+        )  # fmt: skip
+    )
+
+
+def discovery(folder: Path, manifest: dict[str, Any]) -> str:
+    """The peeling trajectory's main boxes and how to read coverage and density."""
+    from sim.analysis.discover import TRAJECTORY_CSV, main_points
+
+    traj = pd.read_csv(folder / TRAJECTORY_CSV, keep_default_na=False)
+    restricted = [[k for k in str(r).split(", ") if k] for r in traj["restricted"]]
+    chosen = int(manifest["chosen"]["index"])
+    rows, classes = [], []
+    for i in main_points(restricted, chosen):
+        r = traj.iloc[i]
+        rows.append(
+            [
+                str(i),
+                f"{float(r['coverage']):.2f}",
+                f"{float(r['density']):.2f}",
+                f"{float(r['mass']):.2f}",
+                str(int(r["rows"])),
+                r["restricted"] or "(none)",
+                r["step"],
+            ]
+        )
+        classes.append("chosen" if i == chosen else "")
+    return (
+        "<p>PRIM narrows the sweep's ranges step by step (each step a box): <i>coverage</i> is "
+        "the share of the rows meeting the condition that lie inside the box, <i>density</i> "
+        "the share of the box's rows that meet it. Early boxes cover everything but are "
+        "diluted; late ones are pure but miss cases. The chosen box (in bold) is the densest "
+        f"with coverage at least {manifest['options']['min_coverage']:g}"
+        + (" (or the one asked for with --box)" if manifest["options"].get("box") is not None
+           else "")
+        + f"; trajectory.csv has every box ({manifest['trajectory_length']}).</p>"
+        + table(["box", "coverage", "density", "mass", "rows", "restricted keys",
+                 "step (the new limits)"], rows, classes, tid="trajectory")
+    )  # fmt: skip
+
+
 def _csv_table(path: Path, tid: str) -> str:
     t = pd.read_csv(path)
     rows = [[cell(v) for v in r] for r in t.itertuples(index=False)]
@@ -413,6 +501,20 @@ def caveats(folder: Path, manifest: dict[str, Any]) -> str:
     kind = manifest.get("kind")
     items = []
     draws = int(manifest.get("posterior_draws", 0) or 0)
+    if kind == "discover":
+        items.append(
+            "The box is found on the sweep's own points: its ranges lie within the sweep's "
+            "ranges, and a limit between two grid values means anywhere between them. "
+            + (
+                "Each point counts once, by the median of its replicates, so a point whose "
+                "replicates straddle the threshold counts by its median only (points.csv has "
+                "the share of its replicates meeting the condition)."
+                if manifest.get("replicates") == "median per point"
+                else "Each run counts as a row, so the density also carries run-to-run noise."
+            )
+            + " A restriction with a quasi-p value of 0.05 or more may be chance: read it as "
+            "unrestricted. Outcomes carry run-to-run noise only (no calibration uncertainty)."
+        )
     if kind in ("run", "sweep", "sensitivity"):
         items.append(
             "Bands and intervals are the spread over replicates (seeds) only: they do not carry "
@@ -553,6 +655,7 @@ def build_report(folder: Path) -> str:
         ("Question", question(folder, manifest)),
         ("Differences from the baseline", differences(folder, manifest)),
         ("Headline table", headline(folder, manifest)),
+        *([("Scenario discovery", discovery(folder, manifest))] if kind == "discover" else []),
         ("Plots", plots(folder)),
         ("Caveats", caveats(folder, manifest)),
         ("How to reproduce", reproduce(manifest)),

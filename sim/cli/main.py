@@ -2,11 +2,11 @@
 
 Commands (one module each in ``sim.cli``): ``run``, ``validate``, ``schema``, ``metrics``,
 ``init``, ``calibrate``, ``sweep`` and ``sensitivity`` (their shared flow in ``sim.cli.batch``),
-``compare`` and ``attribute`` (paired designs: ``sim.cli.paired``), ``report`` (HTML; shared
-argument helpers in ``sim.cli.common``). Each module's ``add_parser`` adds its options and
-sets ``func`` (and optionally ``start``); the work itself is done by the layers below
-(``sim.config``, ``sim.execution``, ``sim.io``, ``sim.analysis``), which raise ``sim.errors``
-exceptions for bad input.
+``compare`` and ``attribute`` (paired designs: ``sim.cli.paired``), ``discover`` (PRIM on a
+sweep's runs), ``report`` (HTML; shared argument helpers in ``sim.cli.common``). Each module's
+``add_parser`` adds its options and sets ``func`` (and optionally ``start``); the work itself
+is done by the layers below (``sim.config``, ``sim.execution``, ``sim.io``, ``sim.analysis``),
+which raise ``sim.errors`` exceptions for bad input.
 
 Exit codes: 0 done, 2 bad input (``sim.errors.PropsimError.exit_code``: scenario errors, bad
 arguments), 1 failure, 130 interrupted. Bad input never prints a traceback, and nothing is
@@ -29,6 +29,7 @@ from sim.cli import (
     attribute,
     calibrate,
     compare,
+    discover,
     init,
     metrics,
     report,
@@ -70,6 +71,7 @@ COMMANDS = (
     sensitivity,
     compare,
     attribute,
+    discover,
     report,
 )
 

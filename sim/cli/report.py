@@ -18,8 +18,9 @@ def add_parser(sub: Any) -> None:
         description=textwrap.dedent(
             """\
             Write one HTML file for a finished results folder of run, compare, attribute,
-            sweep, sensitivity or calibrate: the question, the scenario's differences from the
-            baseline, the headline table, the plots (embedded: the file needs no network and
+            sweep, sensitivity, calibrate or discover: the question, the scenario's differences
+            from the baseline, the headline table (for discover: the box, then the peeling
+            trajectory), the plots (embedded: the file needs no network and
             no other file), the caveats (what the bands are, the parameters the calibration
             leaves loose and the outcomes they move) and the command that reproduces it.
             """

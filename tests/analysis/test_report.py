@@ -57,9 +57,16 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     _main("attribute", str(base), "--families", "suspensions,counter-messaging", "--replicates",
           "2", "--out", str(tmp / "attr"), *common)  # fmt: skip
     out["attribute"] = _only(tmp / "attr")
-    _main("sweep", str(base), "--vary", "moderation.twitter.intensity=0.01,0.1", "--replicates",
-          "1", "--out", str(tmp / "sweep"), *common)  # fmt: skip
+    # 10 points: enough for discover
+    _main("sweep", str(base), "--vary", "moderation.twitter.intensity=0.01,0.1", "--vary",
+          "population.counter_effect=0:0.01:5", "--replicates", "1", "--out", str(tmp / "sweep"),
+          *common)  # fmt: skip
     out["sweep"] = _only(tmp / "sweep")
+    runs = pd.read_csv(out["sweep"] / "runs.csv")
+    threshold = float(runs["posts_observed_last90"].median())
+    _main("discover", str(out["sweep"]), "--outcome", "posts_observed_last90", "--below",
+          f"{threshold:g}", "--out", str(tmp / "discover"), "--quiet")  # fmt: skip
+    out["discover"] = _only(tmp / "discover")
     params = tmp / "levers.yaml"
     params.write_text(yaml.safe_dump({
         "levers": [{"name": "intensity", "keys": ["moderation.twitter.intensity"],
@@ -103,7 +110,7 @@ def _calibration_folder(folder: Path) -> Path:
 
 
 @pytest.mark.parametrize("kind", ["run", "compare", "attribute", "sweep", "sensitivity",
-                                  "calibration"])  # fmt: skip
+                                  "calibration", "discover"])  # fmt: skip
 def test_every_kind_of_folder_gets_a_self_contained_page(folders, kind: str) -> None:
     page = build_report(folders[kind])
     assert page.startswith("<!DOCTYPE html>") and 'id="headline"' in page
@@ -177,11 +184,13 @@ def _expected_rows(kind: str, folder: Path) -> int:
         return len(OUTCOMES)
     if kind == "compare":  # with the true counterparts of the observed ratios
         return (len(OUTCOMES) + N_EXTRA + len(TRUE_UNITS)) * (len(manifest["arms"]) - 1)
+    if kind == "discover":
+        return len(manifest["keys"])  # one row per varied key: its range in the box
     # one row per outcome (and the true counterparts of the observed ratios), a column per family
     return len(OUTCOMES) + N_EXTRA + len(TRUE_UNITS)
 
 
-@pytest.mark.parametrize("kind", ["run", "compare", "attribute"])
+@pytest.mark.parametrize("kind", ["run", "compare", "attribute", "discover"])
 def test_the_page_in_a_real_browser(folders, browser, kind: str, tmp_path: Path) -> None:
     from PIL import Image
     from selenium.webdriver.common.by import By
@@ -201,6 +210,11 @@ def test_the_page_in_a_real_browser(folders, browser, kind: str, tmp_path: Path)
     assert all(decoded) and len(decoded) == len(images)
     rows = browser.find_elements(By.CSS_SELECTOR, "#headline tbody tr")
     assert len(rows) == _expected_rows(kind, folders[kind])
+    if kind == "discover":  # its own section: the peeling trajectory, the chosen box in bold
+        traj = browser.find_elements(By.CSS_SELECTOR, "#trajectory tbody tr")
+        assert len(traj) >= 1
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#trajectory tr.chosen")) == 1
+        assert {i.get_attribute("alt") for i in images} == {"box", "tradeoff"}
     shot = Image.open(io.BytesIO(browser.get_screenshot_as_png())).convert("L")
     lo, hi = shot.getextrema()
     assert hi - lo > 100 and len(shot.getcolors(maxcolors=1 << 16) or range(1 << 16)) > 20
