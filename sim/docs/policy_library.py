@@ -238,12 +238,16 @@ def reading(table: pd.DataFrame) -> str:
     return out
 
 
-def differences(folder: Path, manifest: dict[str, Any], name: str) -> list[str]:
-    """What the policy's resolved scenario changes against the base arm's, as list items."""
-    files = {a["name"]: folder / a["file"] for a in manifest["arms"]}
-    base = load_scenario(files[manifest["arms"][0]["name"]]).model_dump(mode="json")
-    data = load_scenario(files[name]).model_dump(mode="json")
-    return [f"- `{k}`: {ref} → {new}" for k, ref, new in scenario_diff(data, base)]
+def differences(folder: Path, manifest: dict[str, Any]) -> dict[str, list[str]]:
+    """Per variant arm: what its resolved scenario changes against the base arm's, as Markdown
+    list items."""
+    arms = manifest["arms"]
+    base = load_scenario(folder / arms[0]["file"]).model_dump(mode="json")
+    out = {}
+    for arm in arms[1:]:
+        data = load_scenario(folder / arm["file"]).model_dump(mode="json")
+        out[arm["name"]] = [f"- `{k}`: {a} → {b}" for k, a, b in scenario_diff(data, base)]
+    return out
 
 
 def render(folder: Path, previous: str = "") -> str:
@@ -252,6 +256,7 @@ def render(folder: Path, previous: str = "") -> str:
     table = pd.read_csv(folder / COMPARISON_CSV)
     arms = {a["name"]: a for a in manifest["arms"]}
     notes = read_notes(previous)
+    changes = differences(folder, manifest)
     scenario = manifest["scenario"]
     commit = str(manifest.get("git_commit") or "unknown")
     dirty = " (with uncommitted changes)" if manifest.get("git_dirty") else ""
@@ -325,7 +330,7 @@ def render(folder: Path, previous: str = "") -> str:
             "",
             "What it changes against the baseline (resolved scenarios):",
             "",
-            *differences(folder, manifest, p.name),
+            *changes[p.name],
             "",
             *policy_table(table[table["arm"] == p.name]),
             "",
