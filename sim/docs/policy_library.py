@@ -48,12 +48,13 @@ from typing import Any
 
 import pandas as pd
 
-from sim.analysis.compare import COMPARISON_CSV, SHOWN
+from sim.analysis.compare import COMPARISON_CSV, SHOWN, question_of
+from sim.analysis.paired import default_outcomes
 from sim.analysis.report import scenario_diff
 from sim.analysis.tables import format_value
 from sim.docs import DOCS_DIR
 from sim.metrics import OUTCOMES
-from sim.scenario import load_scenario
+from sim.scenario import Scenario, load_scenario
 
 REPO = DOCS_DIR.parent
 SCENARIOS = REPO / "scenarios"
@@ -102,6 +103,7 @@ NOTES = re.compile(
 )
 FOR = re.compile(r"<!-- for: (?P<folder>[^ ]+) -->\n?")
 STALE = "**Written for earlier numbers"
+SUMMARY = "summary"  # the notes block under the table at a glance
 
 
 def compare_command(
@@ -192,7 +194,6 @@ def _cell(r: pd.Series, prefix: str, unit: str) -> str:
 
 def policy_table(table: pd.DataFrame) -> list[str]:
     """One policy's rows of ``comparison.csv`` as a Markdown table."""
-    described = {o.name: o.description for o in OUTCOMES}
     lines = [
         "| outcome | unit | baseline | policy | difference [90%] | ratio [90%] | P(lower) |",
         "|---|---|--:|--:|--:|--:|--:|",
@@ -206,11 +207,53 @@ def policy_table(table: pd.DataFrame) -> list[str]:
         diff = _cell(r, "diff_", unit) + (" ~" if bool(r["within_noise"]) else "")
         p = "n/a" if pd.isna(r["p_lower"]) else f"{float(r['p_lower']):.0%}"
         lines.append(
-            f"| `{o}`<br>{described.get(o, '')} | {unit} | "
+            f"| `{o}` | {unit} | "
             f"{format_value(float(r['base_median']), unit)} | "
             f"{format_value(float(r['median']), unit)} | {diff} | "
             f"{_cell(r, 'ratio_', 'ratio*')} | {p} |"
         )
+    return lines
+
+
+def outcome_legend(scenario: dict[str, Any]) -> list[str]:
+    """One list item per outcome of the tables: its meaning (the summary outcomes' own, or the
+    daily metric and window of the outcomes `propsim compare` adds)."""
+    described = {o.name: o.description for o in OUTCOMES}
+    sc = Scenario.model_validate(scenario)
+    for spec in default_outcomes(sc):
+        window = (
+            "on the last day"
+            if spec.stat == "last"
+            else f"over {spec.start or sc.start}..{spec.end or sc.end}"
+        )
+        described[spec.name] = f"{spec.stat} of the daily metric `{spec.metric}` {window}"
+    return [f"- `{o}`: {described.get(o, '')}" for o in OUTCOMES_SHOWN]
+
+
+# The outcomes of the table at a glance: output, reach, recruitment and sympathy.
+GLANCE = ("pro_posts_true_last90", "users_reached_30d_end", "total_recruits", "sympathizers_end")
+
+
+def glance(table: pd.DataFrame) -> list[str]:
+    """Every policy in one table: the ratio to the baseline of a few outcomes, with intervals."""
+    lines = [
+        "At a glance: ratio of the policy to the baseline, median [90% interval] over the "
+        "paired seeds; `~` within the noise.",
+        "",
+        "| policy | " + " | ".join(f"`{o}`" for o in GLANCE) + " |",
+        "|---|" + "--:|" * len(GLANCE),
+    ]
+    for p in LIBRARY:
+        rows = table[table["arm"] == p.name].set_index("outcome")
+        cells = []
+        for o in GLANCE:
+            if o not in rows.index:
+                cells.append("n/a")
+                continue
+            r = rows.loc[o]
+            noise = " ~" if bool(r["within_noise"]) else ""
+            cells.append(_cell(r, "ratio_", "ratio*") + noise)
+        lines.append(f"| [{p.title}](#{_anchor(p.title)}) | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -301,8 +344,9 @@ def render(folder: Path, previous: str = "") -> str:
         "baseline) and ratio with the median and the 90% interval (5% and 95% quantiles over "
         f"the {manifest['units']} pairs), and P(lower), the share of pairs in which the policy is "
         "lower. `~` marks a difference whose interval contains 0: within the run-to-run noise. "
-        "With so few pairs the interval's ends are close to the smallest and largest paired "
-        "difference. The intervals carry seed noise only: with `--posterior K` they would "
+        f"With {manifest['units']} pairs the 5% quantile lies between the two smallest "
+        "paired differences and the 95% one between the two largest. The intervals carry "
+        "seed noise only: with `--posterior K` they would "
         "also carry what the calibration leaves unknown "
         "([calibration.md](calibration.md)).",
         "",
@@ -310,23 +354,28 @@ def render(folder: Path, previous: str = "") -> str:
         "shown next to the true ones (`pro_posts_true_last90`): counter-messaging raises the "
         "observed count a little, because the classifier counts some anti posts as pro.",
         "",
+        "The outcomes (every outcome of the runs is in the folder's `comparison.csv`; "
+        "[metrics.md](metrics.md) defines the daily metrics):",
+        "",
+        *outcome_legend(scenario),
+        "",
         "| policy | scenario | question |",
         "|---|---|---|",
     ]
     for p in LIBRARY:
-        q = arms.get(p.name, {}).get("question", "(not in this results folder)")
+        q = question_of(p.path).split("? ", 1)[0].rstrip("?") + "?"
         lines.append(
             f"| [{p.title}](#{_anchor(p.title)}) | [`{p.name}.yaml`](../scenarios/{p.name}.yaml) "
             f"| {q} |"
         )
+    lines += ["", *glance(table), "", *_notes_block(SUMMARY, folder.name, notes)]
     for p in LIBRARY:
         lines += ["", f"## {p.title}", ""]
         if p.name not in arms:
             lines.append(f"`{p.name}` is not in this results folder: regenerate with every policy.")
             continue
         lines += [
-            f"[`scenarios/{p.name}.yaml`](../scenarios/{p.name}.yaml): "
-            f"{arms[p.name].get('question', '')}",
+            f"[`scenarios/{p.name}.yaml`](../scenarios/{p.name}.yaml): {question_of(p.path)}",
             "",
             "What it changes against the baseline (resolved scenarios):",
             "",
