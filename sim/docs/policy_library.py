@@ -333,7 +333,7 @@ def render(folder: Path, previous: str = "") -> str:
         f"(seeds {manifest['seed']}..{int(manifest['seed']) + int(manifest['units']) - 1}), "
         f"{draws}, {scenario['start']}..{scenario['end']}",
         f"- commit `{commit}`{dirty}, propsim {manifest.get('package_version', '?')}, "
-        f"finished {manifest.get('finished', '?')}, {minutes:.0f} minutes on 1 worker",
+        f"finished {manifest.get('finished', '?')}, {minutes:.0f} minutes wall-clock",
         f"- results folder: `{folder.name}`",
         "",
         "Every scenario ran on the same seeds (common random numbers): unit *j* uses seed "
