@@ -61,10 +61,10 @@ SCENARIOS = REPO / "scenarios"
 DOC = DOCS_DIR / "policy_library.md"
 BASE = "baseline"
 # The scale and replicates of the shipped document: 90 runs (9 scenarios x 10 seeds) at 1:40
-# take about 11 s of CPU each, under 20 minutes on one core, the budget of a regeneration on a
-# shared machine (at 1:100 the seed noise hid every effect but the largest; 1:20, the
-# calibrated scale, would allow only about 4 seeds in the budget). With 10 paired seeds the 90%
-# interval is that of 10 differences, not just their smallest and largest.
+# took 14 minutes wall-clock on one worker of a shared 2-core machine, within the budget of a
+# regeneration (about 25 minutes). 1:40 is closer to the calibrated scale (1:20, which would
+# allow only about 4 seeds in that budget) than the 1:100 of a first trial (5 seeds, 3.5
+# minutes), and with 10 paired seeds the 90% interval is not just the range of 5 differences.
 SCALE = 40
 REPLICATES = 10
 WORKERS = 1
