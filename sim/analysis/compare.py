@@ -148,12 +148,14 @@ def write_tables(folder: Path, runs: pd.DataFrame, plan: PairedPlan) -> dict[str
     table = observed.annotate(paired.paired_table(runs, outcomes, names))
     table.to_csv(folder / COMPARISON_CSV, index=False)
     paired.level_table(runs, outcomes, names).to_csv(folder / SUMMARY_STATS_CSV, index=False)
-    per_unit = []
+    per_unit = {}
     for o in outcomes:
         wide = paired.by_unit(runs, o)
         for a in range(1, len(names)):
-            per_unit.append((wide[a] - wide[0]).rename(f"{names[a]}:{o}"))
-    table = pd.concat(per_unit, axis=1).rename_axis("unit").reset_index()
+            per_unit[f"{names[a]}:{o}"] = wide[a] - wide[0]
+    # one frame from a dict (one block), not a concat of columns: with many variants, a
+    # concat's hundreds of blocks made the inserts below warn (PerformanceWarning)
+    table = pd.DataFrame(per_unit).rename_axis("unit").reset_index()
     table.insert(1, "draw", [plan.draw_of(int(j)) for j in table["unit"]])
     table.insert(2, "seed", [plan.seed + int(j) for j in table["unit"]])
     table.to_csv(folder / PAIRED_CSV, index=False)

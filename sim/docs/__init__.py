@@ -47,7 +47,7 @@ from sim.core.component import PHASES
 from sim.metrics import METRICS, OUTCOMES
 from sim.scenario import Scenario
 
-DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
+DOCS_DIR = Path(__file__).resolve().parents[2] / "docs"
 
 # Placeholder shown for the entries of the schema's named sections (dicts keyed by a name).
 PLACEHOLDERS = {"platforms": "<platform>"} | {
@@ -530,7 +530,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not stale:
         print("generated sections are up to date")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
