@@ -33,6 +33,7 @@ import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,8 @@ import pyarrow.parquet as pq
 from sim.analysis.design import value_text
 from sim.analysis.outcomes import OutcomeSpec, outcome_value
 from sim.errors import FolderError
-from sim.execution.executors import Executor
+from sim.execution.executors import Executor, Ticks
+from sim.execution.progress import Progress
 from sim.io import folders
 from sim.io.folders import (
     FORMAT_VERSION,
@@ -136,8 +138,9 @@ def point_overrides(point: dict[str, Any]) -> list[str]:
 # --- the work of one run ---------------------------------------------------------------------
 
 
-def simulate_task(task: Task) -> RunResult:
-    """Run the model for one task (in a worker): summary outcomes plus the task's own outcomes."""
+def simulate_task(task: Task, ticks: Ticks | None = None) -> RunResult:
+    """Run the model for one task (in a worker): summary outcomes plus the task's own outcomes;
+    simulated days go to ``ticks`` (``Executor.ticks``) for the progress report."""
     import warnings
 
     from sim.execution.runner import check_columns, encrypted_platforms, open_platforms, run_one
@@ -145,7 +148,7 @@ def simulate_task(task: Task) -> RunResult:
 
     assert task.scenario is not None, "a model run needs the point's scenario"
     t0 = time.perf_counter()
-    daily = run_one(task.scenario, task.seed)
+    daily = run_one(task.scenario, task.seed, ticks)
     seconds = time.perf_counter() - t0
     check_columns(daily, task.scenario)
     opens, encs = open_platforms(task.scenario), encrypted_platforms(task.scenario)
@@ -377,30 +380,62 @@ def read_daily(folder: Path) -> pd.DataFrame:
 def execute(
     folder: Path,
     tasks: Sequence[Task],
-    fn: Callable[[Task], RunResult],
+    fn: Callable[..., RunResult],
     executor: Executor,
     *,
     total: int,
     progress: bool,
     desc: str,
 ) -> None:
-    """Run the tasks on the executor and save each run as it finishes (with a progress bar)."""
-    import sys
+    """Run the tasks on the executor and save each run as it finishes, with progress and the
+    time left (``sim.execution.progress.Progress``; nothing unless ``progress``).
 
-    from tqdm import tqdm
-
-    with tqdm(
-        total=total,
-        initial=total - len(tasks),
-        unit="run",
-        desc=desc,
-        file=sys.stderr,
-        disable=not (progress and sys.stderr.isatty()),
-        dynamic_ncols=True,
-    ) as bar:
-        for task, result in executor.run(fn, list(tasks)):
+    Where every task has a scenario, progress counts simulated days: ``fn`` gets the
+    executor's tick channel as ``ticks=`` if it takes that keyword (``simulate_task`` does),
+    else a run's days count when it ends. The days of runs saved before (a resumed folder)
+    are estimated at the pending runs' mean length.
+    """
+    tasks = list(tasks)
+    lengths = [_days(t) for t in tasks]
+    days: int | None = None
+    initial_days = 0
+    if tasks and all(n is not None for n in lengths):
+        pending = sum(n for n in lengths if n is not None)
+        initial_days = round(pending / len(tasks) * (total - len(tasks)))
+        days = pending + initial_days
+    with (
+        Progress(
+            total,
+            days=days,
+            initial_runs=total - len(tasks),
+            initial_days=initial_days,
+            desc=desc,
+            enabled=progress,
+        ) as bar,
+        executor.ticks(bar.ticked) as ticks,
+    ):
+        work = fn
+        if days and ticks is not None and _takes_ticks(fn):
+            work = partial(fn, ticks=ticks)
+            bar.uses_ticks = True
+        for task, result in executor.run(work, tasks):
             write_part(folder, task, result)
-            bar.update(1)
+            bar.run_done(_days(task) or 0)
+
+
+def _days(task: Task) -> int | None:
+    """Simulated days of a task's run (warm-up included); None without a scenario."""
+    sc = task.scenario
+    return None if sc is None else sc.warmup_days + sc.days
+
+
+def _takes_ticks(fn: Callable[..., Any]) -> bool:
+    import inspect
+
+    try:
+        return "ticks" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # a callable without a signature
+        return False
 
 
 def finish_folder(
