@@ -7,8 +7,9 @@ Data flow::
     <out>/.<name>-<kind>-<time>.partial/ with manifest.json, scenario.yaml, points.csv
     ──> execute: tasks (point x replicate) not yet saved go to an Executor; each finished run is
     written as runs/point_<p>-rep_<r>.parquet (temp file + rename, so a part file exists iff its
-    run is complete) ──> finish_folder: runs.csv/.parquet (one row per run), plots, then the
-    folder is renamed to <out>/<name>-<kind>-<time>/.
+    run is complete) ──> finish_folder: runs.csv/.parquet (one row per run; a sweep also
+    summary_stats.csv, per point and outcome), plots, then the folder is renamed to
+    <out>/<name>-<kind>-<time>/.
 
 Common random numbers: replicate ``r`` uses seed ``seed + r`` at every point
 (``sim.execution.runner.replicate_seeds``), so differences between points come from the policy.
@@ -77,6 +78,7 @@ POINTS_CSV = "points.csv"
 RUNS_DIR = "runs"
 RUNS_CSV = "runs.csv"
 RUNS_PARQUET = "runs.parquet"
+SUMMARY_STATS_CSV = "summary_stats.csv"  # a sweep's: per point and outcome, median, 5%, 95%
 _ROW_KEY = b"propsim.run"
 _SECONDS_KEY = b"propsim.seconds"
 _PART = re.compile(r"^point_(\d+)-rep_(\d+)\.parquet$")
@@ -468,7 +470,11 @@ def finish_sweep(
     """Finish a sweep's folder: run table, final name, then the plots (``sim.analysis.sweep_plots``)
     in the finished folder. Returns the folder and the run table; a plot failure raises
     ``PostProcessingFailed`` after the folder is finished."""
+    from sim.analysis.tables import point_stats
+
     runs = read_runs(folder)
+    # (written in the unfinished folder: complete with it, atomically, when finish_folder renames)
+    point_stats(runs, plan.keys).to_csv(folder / SUMMARY_STATS_CSV, index=False)
 
     def draw(plots_dir: Path) -> Sequence[Path]:
         from sim.analysis.sweep_plots import make_sweep_plots  # matplotlib: only when drawing
@@ -476,7 +482,12 @@ def finish_sweep(
         return make_sweep_plots(runs, plan.keys, plan.design.get("design") == "grid", plots_dir)
 
     post = {"plots": plots_step(draw)} if plots else None
-    final = finish_folder(folder, {"duration_seconds": round(seconds, 3), "plots": []}, post)
+    updates = {
+        "duration_seconds": round(seconds, 3),
+        "plots": [],
+        "files": {"runs": RUNS_CSV, "summary_stats": SUMMARY_STATS_CSV},
+    }
+    final = finish_folder(folder, updates, post)
     return final, runs
 
 

@@ -21,8 +21,10 @@ from sim.cli.common import (
     EXIT_OK,
     FMT,
     MAX_REPLICATES,
+    NAME_HELP,
     SCENARIO_HELP,
     SET_HELP,
+    folder_name,
     load,
     positive_int,
     prepare_out,
@@ -65,11 +67,13 @@ def add_parser(sub: Any) -> None:
               propsim run scenarios/baseline.yaml
               propsim run scenarios/baseline.yaml --replicates 10 --seed 100
               propsim run scenarios/baseline.yaml --set scale=50 --set end=2015-06-30 --quiet
+              propsim run baseline --set moderation.twitter.intensity=0.002 --name strict
             """
         ),
     )
     run.add_argument("scenario", metavar="SCENARIO", help=SCENARIO_HELP)
     run.add_argument("--set", action="append", metavar="KEY=VALUE", default=[], help=SET_HELP)
+    run.add_argument("--name", type=folder_name, metavar="NAME", help=NAME_HELP)
     run.add_argument(
         "--replicates",
         type=positive_int,
@@ -174,9 +178,10 @@ def cmd_run(args: argparse.Namespace, command_line: list[str]) -> int:
 
 
 def summary_text(scenario: Scenario, summary: pd.DataFrame, duration: float) -> str:
-    """The table printed after a run: one row per outcome, median and 5-95% over replicates."""
+    """The table printed after a run: one row per outcome, median and 5-95% over replicates
+    (``sim.io.results.summary_stats``, saved as ``summary_stats.csv``)."""
     from sim.analysis.tables import format_value
-    from sim.metrics import OUTCOMES
+    from sim.io.results import QUANTILES, summary_stats
 
     seeds = list(summary["seed"])
     n = len(seeds)
@@ -186,14 +191,11 @@ def summary_text(scenario: Scenario, summary: pd.DataFrame, duration: float) -> 
         f"{scenario.start}..{scenario.end}, scale 1:{scenario.scale:g}, {duration:,.1f} s"
     )
     rows: list[tuple[str, ...]] = [("outcome", "median", "5%", "95%", "unit")]
-    for o in OUTCOMES:
-        col = summary[o.name].astype(float)
-        vals = col.dropna()
-        if vals.empty:
-            stats = ["n/a"] * 3
-        else:
-            stats = [format_value(float(vals.quantile(q)), o.unit) for q in (0.5, 0.05, 0.95)]
-        rows.append((o.name, *stats, o.unit))
+    for r in summary_stats(summary).itertuples(index=False):  # as summary_stats.csv
+        rows.append(
+            (str(r.outcome), *(format_value(getattr(r, c), str(r.unit)) for c in QUANTILES))
+            + (str(r.unit),)
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = [head, ""]
     for r in rows:
