@@ -279,7 +279,7 @@ class _GenerationLog(logging.Handler):
             n, rest = msg[len("Accepted:") :].split("/", 1)
             total, rate = rest.split("=")[0], rest.split("=")[1].split(",")[0]
             self.progress.run_done()
-            status = self.progress.status().removeprefix(f"{PREFIX} ")
+            status = self.progress.status(named=False)
             self.progress.line(
                 f"{PREFIX} generation {self.t}: epsilon {self.eps:.3g}, accepted {n.strip()} of "
                 f"{total.strip()} simulations ({float(rate):.0%}); {status}"

@@ -171,8 +171,9 @@ class Progress:
         unit = self.unit if self.runs == 1 else f"{self.unit}s"
         return f"{self.runs_done}/{self.runs} {unit}"
 
-    def status(self) -> str:
-        """The plain line: runs, share of days, elapsed, time left."""
+    def status(self, named: bool = True) -> str:
+        """The plain line: runs, share of days, elapsed, time left (after ``PREFIX`` and the
+        ``desc``, unless not ``named``)."""
         with self._lock:
             parts = [self._runs_text()]
             if self.days:
@@ -181,6 +182,8 @@ class Progress:
             left = self.left()
             if left is not None and self.runs_done < self.runs:
                 parts.append(f"about {duration_text(left)} left")
+        if not named:
+            return ", ".join(parts)
         return f"{PREFIX} {self.desc + ': ' if self.desc else ''}{', '.join(parts)}"
 
     def line(self, text: str) -> None:
