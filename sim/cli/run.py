@@ -50,7 +50,8 @@ def add_parser(sub: Any) -> None:
             Run a scenario's replicates (replicate r uses seed S + r), print a summary table
             (median and 5-95% range over replicates) and write a results folder
             <out>/<name>-<YYYYmmdd-HHMMSS>/ holding manifest.json, scenario.yaml, daily
-            metrics per replicate (Parquet), summary.csv/.parquet and plots/*.png.
+            metrics per replicate (Parquet), summary.csv/.parquet, summary_stats.csv (the
+            printed table) and plots/*.png. --name NAME names a variant made with --set.
 
             The folder appears only when complete; an interrupted run leaves none.
             manifest.json records the command that reproduces it.
@@ -104,7 +105,8 @@ def add_parser(sub: Any) -> None:
     run.add_argument(
         "--quiet",
         action="store_true",
-        help="no progress bar and no summary table; print only the results folder's path",
+        help="no progress (a bar on a terminal, else a line every 30 s) and no summary table; "
+        "print only the results folder's path",
     )
     run.set_defaults(func=cmd_run)
 
