@@ -193,8 +193,8 @@ def run_pending(
     desc: str,
 ) -> bool:
     """Say what will run (unless ``quiet``), run the ``tasks`` still missing in ``folder``
-    (saved run by run, a progress bar); False if Ctrl-C stopped it (the caller says how to
-    resume). For every command that runs many simulations into a results folder."""
+    (saved run by run, progress with the time left: ``sim.execution.progress``); False if Ctrl-C
+    stopped it (the caller says how to resume). For every command that runs many simulations into a results folder."""
     from sim.analysis.sweep import execute
 
     if not quiet:
