@@ -194,7 +194,8 @@ def run_pending(
 ) -> bool:
     """Say what will run (unless ``quiet``), run the ``tasks`` still missing in ``folder``
     (saved run by run, progress with the time left: ``sim.execution.progress``); False if Ctrl-C
-    stopped it (the caller says how to resume). For every command that runs many simulations into a results folder."""
+    stopped it (the caller says how to resume). For every command that runs many simulations
+    into a results folder."""
     from sim.analysis.sweep import execute
 
     if not quiet:
