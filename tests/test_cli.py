@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -530,3 +532,125 @@ def test_messages_and_exit_codes_of_bad_arguments(
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err, err
     assert not any(p.name.startswith(".propsim-check") for p in tmp_path.iterdir())
+
+
+# --- progress, --name, summary_stats.csv (issue 16, parts 6 and 7) ------------------------------
+
+PROGRESS_LINE = re.compile(
+    r"^\[propsim\] (\S+): (\d+)/(\d+) replicates?, (\d+)% of simulated days, (.+) elapsed"
+    r"(?:, about (.+) left)?$"
+)
+
+
+@pytest.fixture
+def slow_model(fakes: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake model, taking 5 ms per 30 simulated days (about 0.15 s a replicate of TINY), and
+    a plain progress line every 20 ms."""
+    from sim.execution import progress
+
+    def slow(scenario, seed, tick=None):
+        def paced(n: int) -> None:
+            time.sleep(0.005)
+            if tick is not None:
+                tick(n)
+
+        return fake_simulate(scenario, seed, paced)
+
+    monkeypatch.setattr(sys.modules["sim.core.model"], "simulate", slow)
+    monkeypatch.setattr(progress, "INTERVAL", 0.02)
+
+
+def test_run_progress_lines_in_a_log(tiny: Path, out: Path, slow_model: None, capsys) -> None:
+    """stderr not a terminal (captured, as a log file): periodic lines with the replicates
+    done, the share of simulated days, the time elapsed and the time left, then a last line."""
+    assert cli.main(["run", str(tiny), "--out", str(out), "--no-plots"]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    lines = [line for line in err.splitlines() if line.startswith("[propsim]")]
+    matches = [PROGRESS_LINE.match(line) for line in lines[:-1]]
+    assert len(matches) >= 3 and all(matches), lines
+    done = [int(m.group(2)) for m in matches if m]
+    shares = [int(m.group(4)) for m in matches if m]
+    assert done == sorted(done) and shares == sorted(shares)
+    assert all(m.group(1) == "tiny" and m.group(3) == "2" for m in matches if m)
+    assert any(m.group(6) for m in matches if m)  # an estimate of the time left
+    assert lines[-1].startswith("[propsim] tiny: 2/2 replicates done in ")
+
+
+def test_run_quiet_has_no_progress(tiny: Path, out: Path, slow_model: None, capsys) -> None:
+    assert cli.main(["run", str(tiny), "--out", str(out), "--no-plots", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out.count("\n") == 1
+
+
+def test_run_bar_on_a_terminal(
+    tiny: Path, out: Path, slow_model: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stderr a pseudo-terminal: a tqdm bar over the simulated days, no plain lines."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+    chunks: list[bytes] = []
+    try:
+        with os.fdopen(slave, "w", closefd=False) as tty:
+            monkeypatch.setattr(sys, "stderr", tty)
+            code = cli.main(["run", str(tiny), "--out", str(out), "--no-plots"])
+            tty.flush()
+            while select.select([master], [], [], 0.2)[0]:
+                chunks.append(os.read(master, 65536))
+    finally:
+        os.close(master)
+        os.close(slave)
+    text = b"".join(chunks).decode()
+    assert code == 0
+    days = 2 * (5 + 912)  # two replicates of 2014-01-01..2016-06-30 with 5 warm-up days
+    assert "\r" in text and f"{days}/{days}" in text and "2/2 replicates" in text, text
+    assert "[propsim]" not in text
+
+
+def test_run_saves_the_printed_table(tiny: Path, out: Path, fakes: None, capsys) -> None:
+    """summary_stats.csv holds the printed median and 5-95% table, and is in the manifest."""
+    assert cli.main(["run", str(tiny), "--out", str(out), "--no-plots", "--replicates", "5"]) == 0
+    printed = capsys.readouterr().out
+    (name,) = folders(out)
+    folder = out / name
+    stats = pd.read_csv(folder / "summary_stats.csv")
+    assert list(stats.columns) == ["outcome", "median", "q05", "q95", "unit", "replicates"]
+    assert list(stats["outcome"]) == [o.name for o in OUTCOMES]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["files"]["summary_stats"] == "summary_stats.csv"
+    rows = {line.split()[0]: line.split()[1:4] for line in printed.splitlines() if line.strip()}
+    summary = pd.read_csv(folder / "summary.csv")
+    for r in stats.itertuples(index=False):
+        unit = r.unit if isinstance(r.unit, str) else ""
+        shown = [format_value(getattr(r, c), unit) for c in ("median", "q05", "q95")]
+        assert rows[r.outcome] == shown
+        x = summary[r.outcome].dropna()
+        if len(x):
+            assert r.median == pytest.approx(x.median()) and r.replicates == len(x)
+            assert r.q05 <= r.median <= r.q95
+
+
+def test_run_with_name(tiny: Path, out: Path, fakes: None, capsys) -> None:
+    """--name: the folder, the table's label and the saved scenario (which reproduces it)."""
+    argv = ["run", str(tiny), "--out", str(out), "--no-plots", "--set", "scale=500"]
+    assert cli.main([*argv, "--name", "tiny_coarse"]) == 0
+    printed = capsys.readouterr().out
+    (name,) = folders(out)
+    assert name.startswith("tiny_coarse-")
+    assert printed.startswith("tiny_coarse: 2 replicates")
+    manifest = json.loads((out / name / "manifest.json").read_text())
+    assert manifest["name"] == manifest["scenario"]["name"] == "tiny_coarse"
+    assert "name: tiny_coarse" in (out / name / "scenario.yaml").read_text()
+
+
+@pytest.mark.parametrize("bad", ["a/b", ".hidden", "two words", "x..y", ""])
+def test_run_bad_name_option(tiny: Path, out: Path, fakes: None, capsys, bad: str) -> None:
+    code = cli.main(["run", str(tiny), "--out", str(out), "--name", bad])
+    assert_bad_input(code, capsys, "--name", "cannot name a results folder")
+    assert not out.exists() and SIMULATE_CALLS == []

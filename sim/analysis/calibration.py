@@ -29,7 +29,6 @@ import json
 import logging
 import math
 import sys
-import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -46,6 +45,7 @@ from sim.config import keys
 from sim.config.names import check_name
 from sim.errors import Problem, ScenarioError
 from sim.execution.executors import Executor, make_executor
+from sim.execution.progress import PREFIX, Progress
 from sim.io import folders
 from sim.scenario import Scenario, load_scenario
 
@@ -262,24 +262,27 @@ def close_sampler(sampler: Any) -> None:
 
 
 class _GenerationLog(logging.Handler):
-    """Turns pyabc's log into one progress line per generation (epsilon, acceptance, time)."""
+    """Turns pyabc's log into one progress line per generation (epsilon, acceptance, elapsed,
+    time left), through the command's ``sim.execution.progress.Progress``."""
 
-    def __init__(self, out: Callable[[str], None], start: float) -> None:
+    def __init__(self) -> None:
         super().__init__(logging.INFO)
-        self.out, self.start, self.eps = out, start, math.nan
+        self.eps, self.t = math.nan, "?"
+        self.progress: Progress | None = None  # set by _run once the generations are known
 
     def emit(self, record: logging.LogRecord) -> None:
         msg = record.getMessage()
         if msg.startswith("t: ") and "eps:" in msg:
             self.t = msg.split(",")[0][3:]
             self.eps = float(msg.split("eps:")[1].strip(" ."))
-        elif msg.startswith("Accepted:"):
+        elif msg.startswith("Accepted:") and self.progress is not None:
             n, rest = msg[len("Accepted:") :].split("/", 1)
             total, rate = rest.split("=")[0], rest.split("=")[1].split(",")[0]
-            self.out(
-                f"generation {self.t}: epsilon {self.eps:.3g}, accepted {n.strip()} of "
-                f"{total.strip()} simulations ({float(rate):.0%}), "
-                f"{time.monotonic() - self.start:,.0f} s elapsed"
+            self.progress.run_done()
+            status = self.progress.status(named=False)
+            self.progress.line(
+                f"{PREFIX} generation {self.t}: epsilon {self.eps:.3g}, accepted {n.strip()} of "
+                f"{total.strip()} simulations ({float(rate):.0%}); {status}"
             )
 
 
@@ -290,23 +293,37 @@ def run_abc(
     sampler: Any,
     resume: bool,
     out: Callable[[str], None] = print,
+    progress: bool = True,
 ) -> Any:
-    """Run (or continue) ABC-SMC with its history in ``folder/abc.db``; returns the History."""
+    """Run (or continue) ABC-SMC with its history in ``folder/abc.db``; returns the History.
+
+    Progress (unless ``progress`` is false): a line per generation with epsilon, acceptance
+    and the time left (from the rate of the generations so far, at most the wall time left),
+    and between generations a plain line every 30 s when stderr is not a terminal, or a bar
+    over the generations on a terminal (``sim.execution.progress.Progress``)."""
     # pyabc logs to the "ABC" logger: our handler alone, for one line per generation
     logger = logging.getLogger("ABC")
     saved = logger.handlers, logger.level, logger.propagate
-    logger.handlers = [_GenerationLog(out, time.monotonic())]
+    handler = _GenerationLog()
+    logger.handlers = [handler]
     logger.setLevel(logging.INFO)
     logger.propagate = False
     try:
         with folders.locked(folder):  # two processes on one abc.db would corrupt the history
-            return _run(folder, setup, problem, sampler, resume, out)
+            return _run(folder, setup, problem, sampler, resume, out, handler, progress)
     finally:
         logger.handlers, logger.level, logger.propagate = saved
 
 
 def _run(
-    folder: Path, setup: Setup, problem: Calibration, sampler: Any, resume: bool, out: Callable
+    folder: Path,
+    setup: Setup,
+    problem: Calibration,
+    sampler: Any,
+    resume: bool,
+    out: Callable,
+    handler: _GenerationLog,
+    progress: bool,
 ) -> Any:
     import pyabc
 
@@ -338,7 +355,17 @@ def _run(
         # pyabc draws from numpy's global generator in this process (proposals, and the runs'
         # seeds on one worker); worker processes of the multicore sampler seed themselves
         np.random.seed((setup.seed + done) % 2**32)
-    with warnings.catch_warnings():  # pyabc compares epsilons with the first one, infinite
+    with (
+        warnings.catch_warnings(),  # pyabc compares epsilons with the first one, infinite
+        Progress(
+            setup.generations,
+            initial_runs=done,
+            desc="calibrate",
+            unit="generation",
+            enabled=progress,
+            limit=setup.minutes * 60,
+        ) as handler.progress,
+    ):
         warnings.filterwarnings("ignore", "invalid value", RuntimeWarning)
         abc.run(
             minimum_epsilon=setup.min_epsilon,

@@ -76,16 +76,27 @@ def compare_plan(
     posterior_file: str | None,
     metrics: Sequence[str],
     resolve: Callable[[str], Path],
+    names: Sequence[str] = (),
 ) -> PairedPlan:
-    """The plan of a comparison: the scenario files (base first), checked comparable."""
+    """The plan of a comparison: the scenario files (base first), checked comparable.
+
+    ``names`` (``--name``, in order) label the first scenarios in place of their own ``name``
+    (the folder is called after the base's)."""
     from sim.analysis.outcomes import column_for
     from sim.metrics import METRIC_BY_NAME, column_names
     from sim.scenario import load_scenario
 
     if len(scenarios) < 2:
         raise BadInput("give a BASE scenario and at least one VARIANT (or --resume DIR)")
+    if len(names) > len(scenarios):
+        raise BadInput(
+            f"--name: {len(names)} names for {len(scenarios)} scenarios (one --name per "
+            "SCENARIO, in order: the base first)"
+        )
     paths = [resolve(s) for s in scenarios]
     loaded = [load_scenario(p, list(sets)) for p in paths]
+    for i, name in enumerate(names):
+        loaded[i] = loaded[i].model_copy(update={"name": name})
     base = loaded[0]
     seed = base.seed if seed is None else seed
     replicates = replicates or base.replicates

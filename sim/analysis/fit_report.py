@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import sys
 import tempfile
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from tqdm import tqdm
 
 from sim.analysis.calibration import (
     Calibration,
@@ -36,7 +35,8 @@ from sim.analysis.calibration import (
 )
 from sim.analysis.problem import Prior, Target, fmt
 from sim.config.resources import local_or_shipped
-from sim.execution.executors import Executor, make_executor
+from sim.execution.executors import Executor, Ticks, make_executor
+from sim.execution.progress import Progress
 from sim.execution.runner import run_one
 from sim.io import folders
 from sim.io.plots import figure_specs, make_plots
@@ -50,30 +50,41 @@ PINNED, LOOSE = 0.4, 0.75  # posterior 90% width / prior 90% width
 # --- runs ----------------------------------------------------------------------------------
 
 
-def _run_pair(task: tuple[int, Scenario, int]) -> pd.DataFrame:
+def _run_pair(task: tuple[int, Scenario, int], ticks: Ticks | None = None) -> pd.DataFrame:
     """One predictive run (a module-level function: executors pickle it)."""
     _, scenario, seed = task
-    return run_one(scenario, seed)
+    return run_one(scenario, seed, ticks)
 
 
 def run_many(
-    scenarios: Sequence[Scenario], seeds: Sequence[int], workers: int | Executor
+    scenarios: Sequence[Scenario],
+    seeds: Sequence[int],
+    workers: int | Executor,
+    progress: bool = True,
 ) -> list[pd.DataFrame]:
     """One run per (scenario, seed) on an executor (or a local one of ``workers`` processes,
-    closed at the end); daily tables in input order."""
+    closed at the end); daily tables in input order. Progress with the time left on stderr
+    unless ``progress`` is false (``sim.execution.progress.Progress``)."""
     tasks = [(i, s, seed) for i, (s, seed) in enumerate(zip(scenarios, seeds, strict=True))]
     if isinstance(workers, Executor):
-        return _run_on(workers, tasks)
+        return _run_on(workers, tasks, progress)
     with make_executor(workers, None) as executor:
-        return _run_on(executor, tasks)
+        return _run_on(executor, tasks, progress)
 
 
-def _run_on(executor: Executor, tasks: list[tuple[int, Scenario, int]]) -> list[pd.DataFrame]:
+def _run_on(
+    executor: Executor, tasks: list[tuple[int, Scenario, int]], progress: bool
+) -> list[pd.DataFrame]:
     out: dict[int, pd.DataFrame] = {}
-    with tqdm(total=len(tasks), unit="run", desc="predictive", file=sys.stderr) as bar:
-        for (i, _, _), daily in executor.run(_run_pair, tasks):
+    lengths = [sc.warmup_days + sc.days for _, sc, _ in tasks]
+    with (
+        Progress(len(tasks), days=sum(lengths), desc="predictive", enabled=progress) as bar,
+        executor.ticks(bar.ticked) as ticks,
+    ):
+        bar.uses_ticks = ticks is not None
+        for (i, _, _), daily in executor.run(partial(_run_pair, ticks=ticks), tasks):
             out[i] = daily
-            bar.update(1)
+            bar.run_done(lengths[i])
     return [out[i] for i in range(len(tasks))]
 
 
@@ -276,6 +287,7 @@ def write_report(
     gens: pd.DataFrame,
     draws: int = 20,
     workers: int | Executor = 2,
+    progress: bool = True,
 ) -> pd.DataFrame:
     """Run the predictive check and write the report and its figures; returns the fit table.
 
@@ -288,7 +300,17 @@ def write_report(
     def step(_folder: Path, _manifest: dict[str, Any]) -> None:
         tables.append(
             _write_report(
-                report, folder, calib_id, setup, problem, post, estimate, gens, draws, workers
+                report,
+                folder,
+                calib_id,
+                setup,
+                problem,
+                post,
+                estimate,
+                gens,
+                draws,
+                workers,
+                progress,
             )
         )
 
@@ -307,6 +329,7 @@ def _write_report(
     gens: pd.DataFrame,
     draws: int = 20,
     workers: int | Executor = 2,
+    progress: bool = True,
 ) -> pd.DataFrame:
     """Run the predictive check and write the report and its figures; returns the fit table."""
     base_sc = load_scenario(setup.scenario, setup.overrides)  # the scenario's own scale
@@ -319,6 +342,7 @@ def _write_report(
         [*scenarios, *[calibrated] * POINT_SEEDS],
         [*range(1, draws + 1), *range(1, POINT_SEEDS + 1)],
         workers,
+        progress,
     )
     predictive = target_values(dailies[:draws], base_sc, problem.targets)
     point = target_values(dailies[draws:], base_sc, problem.targets)

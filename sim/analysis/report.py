@@ -265,18 +265,21 @@ def _units() -> dict[str, str]:
 
 
 def _run_table(folder: Path) -> str:
-    summary = pd.read_csv(folder / "summary.csv")
-    units = _units()
+    """The run's ``summary_stats.csv`` (what ``propsim run`` printed); for a folder written
+    before it existed, the same table computed from ``summary.csv``."""
+    from sim.io.results import QUANTILES, SUMMARY_CSV, SUMMARY_STATS_CSV, summary_stats
+
+    path = folder / SUMMARY_STATS_CSV
+    if path.is_file():
+        stats = pd.read_csv(path)
+    else:
+        stats = summary_stats(pd.read_csv(folder / SUMMARY_CSV))
+    n = int(stats["replicates"].max()) if len(stats) else 0
     rows = []
-    for o in summary.columns:
-        if o in ("replicate", "seed"):
-            continue
-        x = summary[o].to_numpy(dtype=float)
-        x = x[np.isfinite(x)]
-        u = units.get(o, "")
-        stats = [cell(float(np.quantile(x, q)), u) if x.size else "n/a" for q in (0.5, 0.05, 0.95)]
-        rows.append([o, *stats, u])
-    return f"<p>Median and 5-95% range over {len(summary)} replicate(s).</p>" + table(
+    for r in stats.itertuples(index=False):
+        u = r.unit if isinstance(r.unit, str) else ""
+        rows.append([r.outcome, *(cell(getattr(r, c), u) for c in QUANTILES), u])
+    return f"<p>Median and 5-95% range over {n} replicate(s) ({SUMMARY_STATS_CSV}).</p>" + table(
         ["outcome", "median", "5%", "95%", "unit"], rows, tid="headline"
     )
 
@@ -373,18 +376,26 @@ def _attribute_table(folder: Path) -> str:
 
 
 def _sweep_table(folder: Path, manifest: dict[str, Any]) -> str:
-    from sim.analysis.tables import SHOWN
+    """Per point, the medians of the sweep's ``summary_stats.csv`` (as printed; computed from
+    ``runs.csv`` for a folder written before it existed)."""
+    from sim.analysis.sweep import SUMMARY_STATS_CSV
+    from sim.analysis.tables import SHOWN, point_stats
 
-    runs = pd.read_csv(folder / "runs.csv")
     keys = list(manifest.get("keys", []))
-    shown = [c for c in SHOWN if c in runs]
-    med = runs.groupby("point").agg({**{k: "first" for k in keys}, **{c: "median" for c in shown}})
-    units = _units()
-    rows = [
-        [str(p), *(cell(r[k]) for k in keys), *(cell(float(r[c]), units.get(c, "")) for c in shown)]
-        for p, r in med.iterrows()
-    ]
-    return "<p>Median over replicates per point.</p>" + table(
+    path = folder / SUMMARY_STATS_CSV
+    stats = (
+        pd.read_csv(path) if path.is_file() else point_stats(pd.read_csv(folder / "runs.csv"), keys)
+    )
+    shown = [c for c in SHOWN if c in set(stats["outcome"])]
+    rows = []
+    for p, sub in stats.groupby("point", sort=True):
+        by = sub.set_index("outcome")
+        u = {c: by.loc[c, "unit"] if isinstance(by.loc[c, "unit"], str) else "" for c in shown}
+        rows.append(
+            [str(p), *(cell(sub.iloc[0][k]) for k in keys)]
+            + [cell(float(by.loc[c, "median"]), u[c]) for c in shown]
+        )
+    return f"<p>Median over replicates per point ({SUMMARY_STATS_CSV}).</p>" + table(
         ["point", *keys, *shown], rows, tid="headline"
     )
 

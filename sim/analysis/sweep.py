@@ -7,8 +7,9 @@ Data flow::
     <out>/.<name>-<kind>-<time>.partial/ with manifest.json, scenario.yaml, points.csv
     ──> execute: tasks (point x replicate) not yet saved go to an Executor; each finished run is
     written as runs/point_<p>-rep_<r>.parquet (temp file + rename, so a part file exists iff its
-    run is complete) ──> finish_folder: runs.csv/.parquet (one row per run), plots, then the
-    folder is renamed to <out>/<name>-<kind>-<time>/.
+    run is complete) ──> finish_folder: runs.csv/.parquet (one row per run; a sweep also
+    summary_stats.csv, per point and outcome), plots, then the folder is renamed to
+    <out>/<name>-<kind>-<time>/.
 
 Common random numbers: replicate ``r`` uses seed ``seed + r`` at every point
 (``sim.execution.runner.replicate_seeds``), so differences between points come from the policy.
@@ -33,6 +34,7 @@ import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,8 @@ import pyarrow.parquet as pq
 from sim.analysis.design import value_text
 from sim.analysis.outcomes import OutcomeSpec, outcome_value
 from sim.errors import FolderError
-from sim.execution.executors import Executor
+from sim.execution.executors import Executor, Ticks
+from sim.execution.progress import Progress
 from sim.io import folders
 from sim.io.folders import (
     FORMAT_VERSION,
@@ -75,6 +78,7 @@ POINTS_CSV = "points.csv"
 RUNS_DIR = "runs"
 RUNS_CSV = "runs.csv"
 RUNS_PARQUET = "runs.parquet"
+SUMMARY_STATS_CSV = "summary_stats.csv"  # a sweep's: per point and outcome, median, 5%, 95%
 _ROW_KEY = b"propsim.run"
 _SECONDS_KEY = b"propsim.seconds"
 _PART = re.compile(r"^point_(\d+)-rep_(\d+)\.parquet$")
@@ -136,8 +140,9 @@ def point_overrides(point: dict[str, Any]) -> list[str]:
 # --- the work of one run ---------------------------------------------------------------------
 
 
-def simulate_task(task: Task) -> RunResult:
-    """Run the model for one task (in a worker): summary outcomes plus the task's own outcomes."""
+def simulate_task(task: Task, ticks: Ticks | None = None) -> RunResult:
+    """Run the model for one task (in a worker): summary outcomes plus the task's own outcomes;
+    simulated days go to ``ticks`` (``Executor.ticks``) for the progress report."""
     import warnings
 
     from sim.execution.runner import check_columns, encrypted_platforms, open_platforms, run_one
@@ -145,7 +150,7 @@ def simulate_task(task: Task) -> RunResult:
 
     assert task.scenario is not None, "a model run needs the point's scenario"
     t0 = time.perf_counter()
-    daily = run_one(task.scenario, task.seed)
+    daily = run_one(task.scenario, task.seed, ticks)
     seconds = time.perf_counter() - t0
     check_columns(daily, task.scenario)
     opens, encs = open_platforms(task.scenario), encrypted_platforms(task.scenario)
@@ -377,30 +382,62 @@ def read_daily(folder: Path) -> pd.DataFrame:
 def execute(
     folder: Path,
     tasks: Sequence[Task],
-    fn: Callable[[Task], RunResult],
+    fn: Callable[..., RunResult],
     executor: Executor,
     *,
     total: int,
     progress: bool,
     desc: str,
 ) -> None:
-    """Run the tasks on the executor and save each run as it finishes (with a progress bar)."""
-    import sys
+    """Run the tasks on the executor and save each run as it finishes, with progress and the
+    time left (``sim.execution.progress.Progress``; nothing unless ``progress``).
 
-    from tqdm import tqdm
-
-    with tqdm(
-        total=total,
-        initial=total - len(tasks),
-        unit="run",
-        desc=desc,
-        file=sys.stderr,
-        disable=not (progress and sys.stderr.isatty()),
-        dynamic_ncols=True,
-    ) as bar:
-        for task, result in executor.run(fn, list(tasks)):
+    Where every task has a scenario, progress counts simulated days: ``fn`` gets the
+    executor's tick channel as ``ticks=`` if it takes that keyword (``simulate_task`` does),
+    else a run's days count when it ends. The days of runs saved before (a resumed folder)
+    are estimated at the pending runs' mean length.
+    """
+    tasks = list(tasks)
+    lengths = [_days(t) for t in tasks]
+    days: int | None = None
+    initial_days = 0
+    if tasks and all(n is not None for n in lengths):
+        pending = sum(n for n in lengths if n is not None)
+        initial_days = round(pending / len(tasks) * (total - len(tasks)))
+        days = pending + initial_days
+    with (
+        Progress(
+            total,
+            days=days,
+            initial_runs=total - len(tasks),
+            initial_days=initial_days,
+            desc=desc,
+            enabled=progress,
+        ) as bar,
+        executor.ticks(bar.ticked) as ticks,
+    ):
+        work = fn
+        if days and ticks is not None and _takes_ticks(fn):
+            work = partial(fn, ticks=ticks)
+            bar.uses_ticks = True
+        for task, result in executor.run(work, tasks):
             write_part(folder, task, result)
-            bar.update(1)
+            bar.run_done(_days(task) or 0)
+
+
+def _days(task: Task) -> int | None:
+    """Simulated days of a task's run (warm-up included); None without a scenario."""
+    sc = task.scenario
+    return None if sc is None else sc.warmup_days + sc.days
+
+
+def _takes_ticks(fn: Callable[..., Any]) -> bool:
+    import inspect
+
+    try:
+        return "ticks" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # a callable without a signature
+        return False
 
 
 def finish_folder(
@@ -433,7 +470,11 @@ def finish_sweep(
     """Finish a sweep's folder: run table, final name, then the plots (``sim.analysis.sweep_plots``)
     in the finished folder. Returns the folder and the run table; a plot failure raises
     ``PostProcessingFailed`` after the folder is finished."""
+    from sim.analysis.tables import point_stats
+
     runs = read_runs(folder)
+    # (written in the unfinished folder: complete with it, atomically, when finish_folder renames)
+    point_stats(runs, plan.keys).to_csv(folder / SUMMARY_STATS_CSV, index=False)
 
     def draw(plots_dir: Path) -> Sequence[Path]:
         from sim.analysis.sweep_plots import make_sweep_plots  # matplotlib: only when drawing
@@ -441,7 +482,12 @@ def finish_sweep(
         return make_sweep_plots(runs, plan.keys, plan.design.get("design") == "grid", plots_dir)
 
     post = {"plots": plots_step(draw)} if plots else None
-    final = finish_folder(folder, {"duration_seconds": round(seconds, 3), "plots": []}, post)
+    updates = {
+        "duration_seconds": round(seconds, 3),
+        "plots": [],
+        "files": {"runs": RUNS_CSV, "summary_stats": SUMMARY_STATS_CSV},
+    }
+    final = finish_folder(folder, updates, post)
     return final, runs
 
 

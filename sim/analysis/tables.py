@@ -20,27 +20,49 @@ def format_value(x: float, unit: str) -> str:
     return f"{x:,.2f}" if abs(x) < 10 else f"{x:,.1f}"
 
 
-def sweep_table(runs: Any, keys: list[str]) -> str:
-    """The printed table: per point, the varied values and median outcomes over replicates."""
-    from sim.metrics import OUTCOMES
+def point_stats(runs: Any, keys: Sequence[str]) -> Any:
+    """Per point of a sweep and summary outcome: the point's varied values, then ``outcome``,
+    ``median``, ``q05``, ``q95``, ``unit`` and ``replicates`` over its replicates, as a run's
+    ``summary_stats.csv`` (``sim.io.results.summary_stats``). Written as the sweep's
+    ``summary_stats.csv``; the printed table and the report show its medians."""
+    import pandas as pd
 
-    units = {o.name: o.unit for o in OUTCOMES}
-    shown = [c for c in SHOWN if c in runs]
-    med = runs.groupby("point", sort=True).agg(
-        {**{k: "first" for k in keys}, **{c: "median" for c in shown}}
-    )
+    from sim.io.results import summary_stats
+
+    parts = []
+    for p, sub in runs.groupby("point", sort=True):
+        stats = summary_stats(sub)
+        for i, k in enumerate(keys):
+            stats.insert(i, k, sub[k].iloc[0])
+        stats.insert(0, "point", p)
+        parts.append(stats)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def sweep_table(runs: Any, keys: list[str]) -> str:
+    """The printed table: per point, the varied values and median outcomes over replicates
+    (the medians of ``point_stats``, saved as ``summary_stats.csv``)."""
+    stats = point_stats(runs, keys)
+    shown = [c for c in SHOWN if c in set(stats["outcome"])]
     rows = [["point", *keys, *shown]]
-    for p, r in med.iterrows():
+    for p, sub in stats.groupby("point", sort=True):
+        by = sub.set_index("outcome")
+        first = sub.iloc[0]
+        values = [f"{first[k]:g}" if isinstance(first[k], float) else str(first[k]) for k in keys]
         rows.append(
-            [str(p), *(f"{r[k]:g}" if isinstance(r[k], float) else str(r[k]) for k in keys)]
-            + [format_value(float(r[c]), units[c]) for c in shown]
+            [str(p), *values]
+            + [format_value(float(by.loc[c, "median"]), str(by.loc[c, "unit"])) for c in shown]
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "-" * len(lines[0]))
     reps = runs["replicate"].nunique()
     return "\n".join(
-        [f"Median over {reps} replicate(s) per point (all outcomes in runs.csv):", *lines]
+        [
+            f"Median over {reps} replicate(s) per point (with 5% and 95% in summary_stats.csv, "
+            "every run in runs.csv):",
+            *lines,
+        ]
     )
 
 

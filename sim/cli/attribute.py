@@ -11,7 +11,15 @@ import textwrap
 from typing import Any
 
 from sim.cli.batch import start_pool
-from sim.cli.common import FMT, SCENARIO_HELP, note, scenario_path
+from sim.cli.common import (
+    FMT,
+    NAME_HELP,
+    SCENARIO_HELP,
+    folder_name,
+    named_sets,
+    note,
+    scenario_path,
+)
 from sim.cli.paired import add_paired_options, drive_paired
 
 
@@ -51,6 +59,7 @@ def add_parser(sub: Any) -> None:
         default="",
         help="the families to attribute to (default: every family the components declare)",
     )
+    p.add_argument("--name", type=folder_name, metavar="NAME", help=NAME_HELP)
     add_paired_options(p, "the scenario's `replicates`")
     p.set_defaults(func=cmd_attribute, start=start_pool)
 
@@ -61,7 +70,7 @@ def _plan(args: argparse.Namespace) -> Any:
     chosen = [f.strip() for f in args.families.split(",") if f.strip()]
     plan, notes = attribution_plan(
         args.scenario,
-        args.set,
+        named_sets(args),
         chosen,
         args.seed,
         args.replicates,
@@ -78,6 +87,6 @@ def cmd_attribute(args: argparse.Namespace, command_line: list[str]) -> int:
     from sim.analysis.attribution import attribution_text, finish
     from sim.errors import BadInput
 
-    if args.resume and (args.scenario or args.set or args.posterior or args.families):
+    if args.resume and (args.scenario or args.set or args.posterior or args.families or args.name):
         raise BadInput(f"--resume {args.resume}: the folder holds the whole design; drop the rest")
     return drive_paired(args, command_line, "attribute", _plan, finish, attribution_text)

@@ -23,8 +23,10 @@ from sim.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     MAX_REPLICATES,
+    NAME_HELP,
     SCENARIO_HELP,
     err,
+    folder_name,
     note,
     positive_int,
     prepare_out,
@@ -49,6 +51,7 @@ def add_common_options(p: argparse.ArgumentParser, replicates_default: str) -> N
         "scenario", metavar="SCENARIO", nargs="?", help=f"{SCENARIO_HELP} (not with --resume DIR)"
     )
     p.add_argument("--set", action="append", metavar="KEY=VALUE", default=[], help=_SET_HELP)
+    p.add_argument("--name", type=folder_name, metavar="NAME", help=NAME_HELP)
     p.add_argument(
         "--replicates",
         type=positive_int,
@@ -91,7 +94,10 @@ def add_execution_options(p: argparse.ArgumentParser, resume_help: str) -> None:
     p.add_argument("--resume", nargs="?", const="", metavar="DIR", help=resume_help)
     p.add_argument("--no-plots", action="store_true", help="do not draw plots/*.png")
     p.add_argument(
-        "--quiet", action="store_true", help="no progress bar and no table; print only the folder"
+        "--quiet",
+        action="store_true",
+        help="no progress (a bar on a terminal, else a line every 30 s) and no table; print only "
+        "the folder",
     )
 
 
@@ -187,8 +193,9 @@ def run_pending(
     desc: str,
 ) -> bool:
     """Say what will run (unless ``quiet``), run the ``tasks`` still missing in ``folder``
-    (saved run by run, a progress bar); False if Ctrl-C stopped it (the caller says how to
-    resume). For every command that runs many simulations into a results folder."""
+    (saved run by run, progress with the time left: ``sim.execution.progress``); False if Ctrl-C
+    stopped it (the caller says how to resume). For every command that runs many simulations
+    into a results folder."""
     from sim.analysis.sweep import execute
 
     if not quiet:

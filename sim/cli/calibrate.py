@@ -181,6 +181,12 @@ def add_parser(sub: Any) -> None:
         help="posterior predictive draws for the report (default 20)",
     )
     p.add_argument("--no-report", action="store_true", help="skip the fit report")
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress (generation lines, bar) and no summary; print only the calibration's "
+        "folder",
+    )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--resume", metavar="ID", help="continue the calibration ID")
     mode.add_argument(
@@ -258,6 +264,7 @@ def _calibrate(
 ) -> int:
     from sim.analysis import calibration as cal
 
+    log = _silent if args.quiet else cal.log
     if args.report_only:
         import pyabc
 
@@ -266,14 +273,16 @@ def _calibrate(
         sampler = cal.make_sampler(executor)
         if not existing:
             folder = cal.create_folder(folder.parent, calib_id, setup)
-        cal.log(
+        log(
             f"calibration {calib_id}: {len(problem.priors)} parameters, "
             f"{len(problem.targets)} targets, scale 1:{setup.scale:g}, "
             f"{setup.particles} particles, up to {setup.generations} generations or "
             f"{setup.minutes:g} min; history in {folder / cal.DB_NAME}"
         )
         try:
-            history = cal.run_abc(folder, setup, problem, sampler, bool(existing), cal.log)
+            history = cal.run_abc(
+                folder, setup, problem, sampler, bool(existing), log, progress=not args.quiet
+            )
         except KeyboardInterrupt:
             cal.log(
                 f"interrupted; finished generations are kept: continue with "
@@ -285,7 +294,7 @@ def _calibrate(
         return 1
     post, estimate = cal.finish(folder, history, problem, setup, calib_id, Path(args.overlay))
     gens = cal.generations_table(history)
-    cal.log(
+    log(
         f"{len(gens)} generations, {int(gens['samples'].sum()):,} simulations, final "
         f"epsilon {gens['epsilon'].iloc[-1]:.3g}; posterior in {folder / cal.POSTERIOR_NAME}, "
         f"overlay {args.overlay}"
@@ -304,6 +313,13 @@ def _calibrate(
             gens,
             draws=args.draws,
             workers=executor,
+            progress=not args.quiet,
         )
-        cal.log(f"fit report {args.report}")
+        log(f"fit report {args.report}")
+    if args.quiet:
+        print(folder)
     return 0
+
+
+def _silent(message: str) -> None:
+    """The log of ``--quiet``: nothing."""

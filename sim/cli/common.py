@@ -23,10 +23,13 @@ __all__ = [
     "EXIT_OK",
     "FMT",
     "MAX_REPLICATES",
+    "NAME_HELP",
     "PROG",
     "SET_HELP",
     "err",
+    "folder_name",
     "load",
+    "named_sets",
     "note",
     "positive_int",
     "prepare_out",
@@ -42,6 +45,11 @@ FMT = argparse.RawDescriptionHelpFormatter
 SET_HELP = (
     "override a scenario value by its dotted key path, e.g. "
     "--set moderation.twitter.intensity=0.002 (repeatable; applied in order)"
+)
+NAME_HELP = (
+    "call the scenario NAME instead of its file's `name:`: the results folder and its label in "
+    "tables, plots and the report (for a variant built with --set); letters, digits, '_', '-' "
+    "and '.'"
 )
 SCENARIO_HELP = (
     "scenario YAML file, or the name of a shipped scenario (baseline, ...) when no such file "
@@ -84,6 +92,29 @@ def seed(text: str) -> int:
     return value
 
 
+def folder_name(text: str) -> str:
+    """A ``--name``: safe as a results folder name (``sim.config.names.check_name``), else an
+    argparse error (exit code 2, the rule in the message)."""
+    from sim.config.names import name_problem
+
+    why = name_problem(text)
+    if why is not None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} cannot name a results folder: {why}; use letters, digits, '_', '-' and "
+            "'.', not starting with '.'"
+        )
+    return text
+
+
+def named_sets(args: argparse.Namespace) -> list[str]:
+    """``--set`` texts of ``args``, then ``name=NAME`` for ``--name NAME`` if given: the name
+    goes through the scenario's own ``name`` field, so every copy of it (points, arms, the
+    saved scenario.yaml that reproduces the folder) carries it."""
+    sets = list(getattr(args, "set", None) or [])
+    name = getattr(args, "name", None)
+    return [*sets, f"name={name}"] if name else sets
+
+
 def prepare_out(out: Path) -> Path:
     """The output folder, created if needed; ``BadInput`` if it cannot be written."""
     if out.exists() and not out.is_dir():
@@ -121,7 +152,8 @@ def scenario_path(text: str) -> Path:
 
 
 def load(args: argparse.Namespace) -> Scenario:
-    """The scenario of ``args.scenario`` with the ``--set`` overrides of ``args.set``."""
+    """The scenario of ``args.scenario`` with the ``--set`` overrides of ``args.set`` (and the
+    ``--name`` of ``args.name``, if the command has one: ``named_sets``)."""
     from sim.scenario import load_scenario
 
-    return load_scenario(scenario_path(args.scenario), list(args.set or []))
+    return load_scenario(scenario_path(args.scenario), named_sets(args))

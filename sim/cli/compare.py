@@ -11,7 +11,7 @@ import textwrap
 from typing import Any
 
 from sim.cli.batch import start_pool
-from sim.cli.common import FMT, SCENARIO_HELP, scenario_path
+from sim.cli.common import FMT, SCENARIO_HELP, folder_name, scenario_path
 from sim.cli.paired import add_paired_options, drive_paired
 
 
@@ -45,6 +45,7 @@ def add_parser(sub: Any) -> None:
               propsim compare baseline suspensions_only --set scale=100
               propsim compare baseline no_countermeasures --replicates 5 --posterior 10
               propsim compare baseline redirect_method --metric pro_posts_true --quiet
+              propsim compare baseline my_variant.yaml --name history --name earlier_ramp
               propsim compare --resume results/.baseline-compare-20260101-120000.partial
             """
         ),
@@ -54,6 +55,16 @@ def add_parser(sub: Any) -> None:
         metavar="SCENARIO",
         nargs="*",
         help=f"BASE, then VARIANT [MORE ...]: {SCENARIO_HELP}",
+    )
+    p.add_argument(
+        "--name",
+        type=folder_name,
+        action="append",
+        metavar="NAME",
+        default=[],
+        help="label the SCENARIO in the same position (the first --name the base, the next the "
+        "first variant, ...) instead of its file's `name:`, in the tables, plots, report and "
+        "the folder's name (<base>-compare-<time>); letters, digits, '_', '-' and '.'",
     )
     add_paired_options(p, "the base scenario's `replicates`")
     p.set_defaults(func=cmd_compare, start=start_pool)
@@ -71,6 +82,7 @@ def _plan(args: argparse.Namespace) -> Any:
         args.posterior_file,
         args.metric,
         scenario_path,
+        args.name,
     )
 
 
@@ -78,6 +90,6 @@ def cmd_compare(args: argparse.Namespace, command_line: list[str]) -> int:
     from sim.analysis.compare import comparison_text, finish
     from sim.errors import BadInput
 
-    if args.resume and (args.scenarios or args.set or args.posterior):
+    if args.resume and (args.scenarios or args.set or args.posterior or args.name):
         raise BadInput(f"--resume {args.resume}: the folder holds the whole design; drop the rest")
     return drive_paired(args, command_line, "compare", _plan, finish, comparison_text)

@@ -2,8 +2,8 @@
 
 Flow: plan (``sim.analysis.compare`` / ``sim.analysis.attribution``) or reopen a folder
 (``--resume``) -> executor (``sim.execution.executors``) -> folder (``sim.analysis.paired``) ->
-run what is missing (``sim.analysis.sweep.execute``: saved run by run, a progress bar) -> finish
-(tables, plots) -> print. Everything is checked before the folder is made.
+run what is missing (``sim.analysis.sweep.execute``: saved run by run, progress with the time
+left) -> finish (tables, plots) -> print. Everything is checked before the folder is made.
 """
 
 from __future__ import annotations

@@ -21,8 +21,10 @@ from sim.cli.common import (
     EXIT_OK,
     FMT,
     MAX_REPLICATES,
+    NAME_HELP,
     SCENARIO_HELP,
     SET_HELP,
+    folder_name,
     load,
     note,
     positive_int,
@@ -49,7 +51,8 @@ def add_parser(sub: Any) -> None:
             Run a scenario's replicates (replicate r uses seed S + r), print a summary table
             (median and 5-95% range over replicates) and write a results folder
             <out>/<name>-<YYYYmmdd-HHMMSS>/ holding manifest.json, scenario.yaml, daily
-            metrics per replicate (Parquet), summary.csv/.parquet and plots/*.png.
+            metrics per replicate (Parquet), summary.csv/.parquet, summary_stats.csv (the
+            printed table) and plots/*.png. --name NAME names a variant made with --set.
 
             The folder appears only when complete; an interrupted run leaves none.
             manifest.json records the command that reproduces it.
@@ -66,11 +69,13 @@ def add_parser(sub: Any) -> None:
               propsim run scenarios/baseline.yaml
               propsim run scenarios/baseline.yaml --replicates 10 --seed 100
               propsim run scenarios/baseline.yaml --set scale=50 --set end=2015-06-30 --quiet
+              propsim run baseline --set moderation.twitter.intensity=0.002 --name strict
             """
         ),
     )
     run.add_argument("scenario", metavar="SCENARIO", help=SCENARIO_HELP)
     run.add_argument("--set", action="append", metavar="KEY=VALUE", default=[], help=SET_HELP)
+    run.add_argument("--name", type=folder_name, metavar="NAME", help=NAME_HELP)
     run.add_argument(
         "--replicates",
         type=positive_int,
@@ -101,7 +106,8 @@ def add_parser(sub: Any) -> None:
     run.add_argument(
         "--quiet",
         action="store_true",
-        help="no progress bar and no summary table; print only the results folder's path",
+        help="no progress (a bar on a terminal, else a line every 30 s) and no summary table; "
+        "print only the results folder's path",
     )
     run.set_defaults(func=cmd_run)
 
@@ -186,9 +192,10 @@ def cmd_run(args: argparse.Namespace, command_line: list[str]) -> int:
 
 
 def summary_text(scenario: Scenario, summary: pd.DataFrame, duration: float) -> str:
-    """The table printed after a run: one row per outcome, median and 5-95% over replicates."""
+    """The table printed after a run: one row per outcome, median and 5-95% over replicates
+    (``sim.io.results.summary_stats``, saved as ``summary_stats.csv``)."""
     from sim.analysis.tables import format_value
-    from sim.metrics import OUTCOMES
+    from sim.io.results import QUANTILES, summary_stats
 
     seeds = list(summary["seed"])
     n = len(seeds)
@@ -198,14 +205,11 @@ def summary_text(scenario: Scenario, summary: pd.DataFrame, duration: float) -> 
         f"{scenario.start}..{scenario.end}, scale 1:{scenario.scale:g}, {duration:,.1f} s"
     )
     rows: list[tuple[str, ...]] = [("outcome", "median", "5%", "95%", "unit")]
-    for o in OUTCOMES:
-        col = summary[o.name].astype(float)
-        vals = col.dropna()
-        if vals.empty:
-            stats = ["n/a"] * 3
-        else:
-            stats = [format_value(float(vals.quantile(q)), o.unit) for q in (0.5, 0.05, 0.95)]
-        rows.append((o.name, *stats, o.unit))
+    for r in summary_stats(summary).itertuples(index=False):  # as summary_stats.csv
+        rows.append(
+            (str(r.outcome), *(format_value(getattr(r, c), str(r.unit)) for c in QUANTILES))
+            + (str(r.unit),)
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = [head, ""]
     for r in rows:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.cli.batch import add_common_options, drive, start_pool
-from sim.cli.common import FMT, note, positive_int, scenario_path
+from sim.cli.common import FMT, named_sets, note, positive_int, scenario_path
 from sim.errors import BadInput
 
 PARAMS_FOLDER = "scenarios/sensitivity"
@@ -85,7 +85,7 @@ def _plan(args: argparse.Namespace) -> tuple[Any, dict[str, str]]:
 
     return sensitivity_plan(
         args.scenario,
-        args.set,
+        named_sets(args),
         args.params,
         args.method,
         args.n,
@@ -104,7 +104,7 @@ def cmd_sensitivity(args: argparse.Namespace, command_line: list[str]) -> int:
         args,
         command_line,
         "sensitivity",
-        [("--params", args.params), ("--set", args.set)],
+        [("--params", args.params), ("--set", args.set), ("--name", args.name)],
         _plan,
         finish_sensitivity,
         lambda indices, plan: indices_text(

@@ -11,7 +11,7 @@ import textwrap
 from typing import Any
 
 from sim.cli.batch import add_common_options, drive, start_pool
-from sim.cli.common import FMT, positive_int, scenario_path
+from sim.cli.common import FMT, named_sets, positive_int, scenario_path
 
 
 def add_parser(sub: Any) -> None:
@@ -71,7 +71,7 @@ def _plan(args: argparse.Namespace) -> tuple[Any, dict[str, str]]:
 
     plan = sweep_plan(
         args.scenario,
-        args.set,
+        named_sets(args),
         args.vary,
         args.design,
         args.samples,
@@ -90,7 +90,12 @@ def cmd_sweep(args: argparse.Namespace, command_line: list[str]) -> int:
         args,
         command_line,
         "sweep",
-        [("--vary", args.vary), ("--set", args.set), ("--samples", args.samples)],
+        [
+            ("--vary", args.vary),
+            ("--set", args.set),
+            ("--name", args.name),
+            ("--samples", args.samples),
+        ],
         _plan,
         finish_sweep,
         lambda runs, plan: sweep_table(runs, plan.keys),

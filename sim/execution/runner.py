@@ -1,4 +1,4 @@
-"""Running a scenario's replicates on an executor, with one progress bar.
+"""Running a scenario's replicates on an executor, with progress and the time left.
 
 Data flow: validated ``Scenario`` -> ``run_replicates`` calls ``sim.core.model.simulate`` once per
 replicate (replicate ``r`` uses seed ``seed + r``) on a private deep copy of the scenario ->
@@ -6,7 +6,8 @@ a list of daily tables (one ``pandas.DataFrame`` per replicate, in replicate ord
 ``sim.io.results.write_results``.
 
 The replicates run on ``sim.execution.executors.make_executor(workers, None)`` (this process or
-a local pool); days simulated come back through ``Executor.ticks`` to the bar. Also holds
+a local pool); days simulated come back through ``Executor.ticks`` to
+``sim.execution.progress.Progress`` (a bar on a terminal, plain lines in a log). Also holds
 ``run_one`` and ``check_columns``, which sweeps and the fit report (``sim.analysis``) share, and
 ``open_platforms``/``encrypted_platforms``, thin names for ``Scenario.platform_names`` kept for
 their callers (new code calls ``platform_names`` directly).
@@ -14,14 +15,13 @@ their callers (new code calls ``platform_names`` directly).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from functools import partial
 
 import pandas as pd
-from tqdm import tqdm
 
 from sim.execution.executors import Ticks, make_executor
+from sim.execution.progress import Progress
 from sim.metrics import column_names
 from sim.scenario import Scenario
 
@@ -94,9 +94,10 @@ def run_replicates(
     """Run ``replicates`` independent runs; replicate ``r`` uses seed ``seed + r``.
 
     With ``workers`` > 1 the replicates run in a pool of that many processes; the results are
-    the same as with one (each replicate depends only on the scenario and its seed). One tqdm
-    bar on stderr counts every simulated day (warm-up included) of every replicate and shows
-    the time left; it is off when ``progress`` is false or stderr is not a terminal. Each
+    the same as with one (each replicate depends only on the scenario and its seed). Progress
+    on stderr (``sim.execution.progress.Progress``: a bar on a terminal, a plain line every 30 s
+    otherwise) counts every simulated day (warm-up included) of every replicate and shows the
+    time left; nothing when ``progress`` is false. Each
     replicate gets its own deep copy of the scenario, so a model that applies timeline ``set``
     events in place cannot leak them into the next replicate (or the manifest).
     """
@@ -106,26 +107,23 @@ def run_replicates(
         raise ValueError(f"workers must be at least 1, got {workers}")
     seeds = replicate_seeds(seed, replicates)
     days_per_run = scenario.warmup_days + scenario.days
-    show = progress and sys.stderr.isatty()
     with (
-        tqdm(
-            total=replicates * days_per_run,
-            unit="day",
+        Progress(
+            replicates,
+            days=replicates * days_per_run,
             desc=scenario.name,
-            file=sys.stderr,
-            disable=not show,
-            dynamic_ncols=True,
+            unit="replicate",
+            enabled=progress,
         ) as bar,
         make_executor(min(workers, replicates), None) as executor,
-        executor.ticks(bar.update) as ticks,
+        executor.ticks(bar.ticked) as ticks,
     ):
+        bar.uses_ticks = ticks is not None
         by_seed: dict[int, pd.DataFrame] = {}
         for s, daily in executor.run(partial(run_one, scenario, ticks=ticks), seeds):
             by_seed[s] = daily
-            if len(by_seed) < replicates:
-                bar.set_postfix_str(f"replicate {len(by_seed) + 1}/{replicates}", refresh=False)
+            bar.run_done(days_per_run)
         dailies = [by_seed[s] for s in seeds]
-        bar.update(max(0, replicates * days_per_run - bar.n))
     for daily in dailies:
         check_columns(daily, scenario)
     return dailies

@@ -14,6 +14,8 @@ Layout of a results folder (see also ``results/README.md``)::
     daily/replicate_<r>.parquet   daily metrics of replicate r (r = 0, 1, ...; seed = seed + r),
                                   index "date", columns ``sim.metrics.column_names``
     summary.csv, summary.parquet  one row per replicate: replicate, seed, summary outcomes
+    summary_stats.csv             one row per outcome: median, 5% and 95% over the replicates
+                                  (the table ``propsim run`` prints)
     plots/*.png                   time series with uncertainty bands and targets
 
 Atomicity (the protocol of ``sim.io.folders``): the data is written into a hidden sibling
@@ -59,6 +61,7 @@ __all__ = [
     "is_partial",
     "package_version",
     "read_results",
+    "summary_stats",
     "summary_table",
     "validate_name",
     "write_results",
@@ -80,6 +83,8 @@ SCENARIO_FILE = "scenario.yaml"
 DAILY_DIR = "daily"
 SUMMARY_CSV = "summary.csv"
 SUMMARY_PARQUET = "summary.parquet"
+SUMMARY_STATS_CSV = "summary_stats.csv"
+QUANTILES = {"median": 0.5, "q05": 0.05, "q95": 0.95}  # the columns of summary_stats.csv
 
 
 def validate_name(name: str) -> None:
@@ -109,6 +114,23 @@ def summary_table(
             rows.append({"replicate": r, "seed": seed, **summarize(daily, opens, encs)})
     columns = ["replicate", "seed", *(o.name for o in OUTCOMES)]
     return pd.DataFrame(rows, columns=columns)
+
+
+def summary_stats(summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per summary outcome of ``summary`` (``summary_table``), in ``sim.metrics.OUTCOMES``
+    order: ``outcome``, ``median``, ``q05``, ``q95`` (quantiles of its finite values over the
+    replicates, NaN if none), ``unit`` and ``replicates`` (how many values it has). Written as
+    ``summary_stats.csv``; the table ``propsim run`` prints and the report's headline table are
+    this table formatted."""
+    rows = []
+    for o in OUTCOMES:
+        if o.name not in summary:
+            continue
+        x = pd.to_numeric(summary[o.name], errors="coerce").astype(float)
+        x = x[x.notna() & (x.abs() != float("inf"))]
+        stats = {c: float(x.quantile(q)) if len(x) else float("nan") for c, q in QUANTILES.items()}
+        rows.append({"outcome": o.name, **stats, "unit": o.unit, "replicates": len(x)})
+    return pd.DataFrame(rows, columns=["outcome", *QUANTILES, "unit", "replicates"])
 
 
 def reproduce_command(folder: Path, seeds: Sequence[int]) -> str:
@@ -148,6 +170,7 @@ def _manifest(
                 "scenario": SCENARIO_FILE,
                 "daily": [daily_file(r) for r in range(len(seeds))],
                 "summary": [SUMMARY_CSV, SUMMARY_PARQUET],
+                "summary_stats": SUMMARY_STATS_CSV,
                 "plots": [],
             },
         }
@@ -188,6 +211,7 @@ def write_results(
         summary = summary_table(scenario, dailies, seeds)
         summary.to_csv(tmp / SUMMARY_CSV, index=False)
         summary.to_parquet(tmp / SUMMARY_PARQUET, engine="pyarrow", index=False)
+        summary_stats(summary).to_csv(tmp / SUMMARY_STATS_CSV, index=False)
         manifest = _manifest(scenario, seeds, command_line, started, duration)
         folders.write_json(tmp / MANIFEST, manifest)
     except BaseException:

@@ -65,3 +65,40 @@ def ishigami_task(task: Task) -> RunResult:
 
 ISHIGAMI_S1 = (0.3139, 0.4424, 0.0)  # analytic, a = 7, b = 0.1
 ISHIGAMI_ST = (0.5576, 0.4424, 0.2437)
+
+
+def slow_runs(monkeypatch: Any, seconds: float = 0.05, interval: float = 0.02) -> None:
+    """Make every model run of the sweep and paired commands take ``seconds`` longer, and the
+    progress reporter write a plain line every ``interval`` seconds (for the progress tests)."""
+    import time
+
+    from sim.analysis import sweep
+    from sim.execution import progress
+
+    real = sweep.simulate_task
+
+    def slow(task: Task, ticks: Any = None) -> RunResult:
+        time.sleep(seconds)
+        return real(task, ticks)
+
+    monkeypatch.setattr(sweep, "simulate_task", slow)
+    monkeypatch.setattr(progress, "INTERVAL", interval)
+
+
+PROGRESS_LINE = (
+    r"^\[propsim\] (?P<name>\S+): (?P<done>\d+)/(?P<total>\d+) runs?, (?P<share>\d+)% of "
+    r"simulated days, .+ elapsed(?:, about (?P<left>.+) left)?$"
+)
+
+
+def progress_lines(err: str) -> list[dict[str, str]]:
+    """The periodic progress lines of a command's stderr (not the last "done" line), parsed;
+    fails if a line of the reporter does not have the expected form."""
+    import re
+
+    pattern = re.compile(PROGRESS_LINE)
+    lines = [line for line in err.splitlines() if line.startswith("[propsim]")]
+    assert lines and " done in " in lines[-1], err
+    parsed = [pattern.match(line) for line in lines[:-1]]
+    assert all(parsed), lines
+    return [m.groupdict() for m in parsed if m]

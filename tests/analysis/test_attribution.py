@@ -127,9 +127,10 @@ def test_shapley_values_add_up_to_the_total_effect(tmp_path: Path, scenario: Pat
 def test_a_subset_of_families_and_bad_names(tmp_path: Path, scenario: Path, capsys) -> None:
     code = cli.main(["attribute", str(scenario), "--families", "suspensions,measurement",
                      "--replicates", "1", "--workers", "1", "--out", str(tmp_path / "out"),
-                     "--quiet", "--no-plots"])  # fmt: skip
+                     "--quiet", "--no-plots", "--name", "tiny_two"])  # fmt: skip
     assert code == 0
     (folder,) = (tmp_path / "out").iterdir()
+    assert folder.name.startswith("tiny_two-attribute-")  # --name: the folder and the plan
     names = [a["name"] for a in json.loads((folder / "manifest.json").read_text())["arms"]]
     assert names == ["all", "off-suspensions", "off-measurement", "none"]
     code = cli.main(["attribute", str(scenario), "--families", "leaflets",

@@ -291,8 +291,14 @@ def test_recovers_known_parameters(synthetic: Path, tmp_path: Path, capsys) -> N
     # one worker and a seed: the same posterior every time (no flaky interval checks)
     args = ["--particles", "20", "--generations", "4", "--workers", "1", "--seed", "7"]
     code = calibrate(tmp_path, *args)
-    assert code == 0, capsys.readouterr().err
-    assert "generation 3: epsilon" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 0, err
+    # a progress line per generation: epsilon, acceptance, generations done, the time left
+    gens = [line for line in err.splitlines() if line.startswith("[propsim] generation ")]
+    assert [line.split(":")[0] for line in gens] == [f"[propsim] generation {t}" for t in range(4)]
+    assert "generation 3: epsilon" in gens[-1] and "4/4 generations" in gens[-1]
+    assert all(f"{t + 1}/4 generations" in gens[t] for t in range(4))
+    assert all(" left" in line for line in gens[:3]) and " left" not in gens[3]
     folder, _ = history_of(tmp_path / "runs")
     post = pd.read_parquet(folder / "posterior.parquet")
     assert post["weight"].sum() == pytest.approx(1.0)
@@ -313,7 +319,7 @@ def test_recovers_known_parameters(synthetic: Path, tmp_path: Path, capsys) -> N
 
 
 def test_resume_continues_the_generations(synthetic: Path, tmp_path: Path, capsys) -> None:
-    args = ["--particles", "6", "--workers", "1"]
+    args = ["--particles", "6", "--workers", "1", "--quiet"]
     assert (
         calibrate(
             tmp_path,
@@ -327,6 +333,8 @@ def test_resume_continues_the_generations(synthetic: Path, tmp_path: Path, capsy
     )
     folder, history = history_of(tmp_path / "runs")
     assert history.max_t == 0
+    quiet = capsys.readouterr()  # --quiet: no progress, only the folder
+    assert quiet.err == "" and quiet.out == f"{folder}\n"
     first = pd.read_parquet(folder / "posterior.parquet")
     assert resume(tmp_path, folder.name, "--generations", "2") == 0
     history = pyabc.History("sqlite:///" + str(folder / "abc.db"))

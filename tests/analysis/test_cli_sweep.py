@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sweep_helpers import KEY, write_tiny
+from sweep_helpers import KEY, progress_lines, slow_runs, write_tiny
 
 from sim import cli
+from sim.analysis.tables import SHOWN, format_value
 
 
 @pytest.fixture
@@ -133,11 +134,11 @@ def test_sensitivity_morris_end_to_end(tiny: Path, out: Path, tmp_path: Path, ca
     params.write_text(PARAMS)
     code, stdout, err = _main(
         capsys, "sensitivity", str(tiny), "--params", str(params), "--method", "morris",
-        "--n", "3", "--workers", "1", "--out", str(out),
+        "--n", "3", "--workers", "1", "--out", str(out), "--name", "tiny_levers",
     )  # fmt: skip
     assert code == 0, err
     (folder,) = out.iterdir()
-    assert folder.name.startswith("tiny-sensitivity-")
+    assert folder.name.startswith("tiny_levers-sensitivity-")
     indices = pd.read_csv(folder / "indices.csv")
     assert list(indices.columns) == ["outcome", "lever", "mu", "mu_star", "mu_star_conf", "sigma"]
     assert list(indices.outcome) == ["posts", "posts", "sympathizers", "sympathizers"]
@@ -274,3 +275,63 @@ def test_damaged_part_files_are_redone_on_resume(
     table = pd.read_csv(final / "runs.csv")
     assert len(table) == 6 and not table.duplicated(["point", "replicate"]).any()
     assert (final / "points.csv").is_file()
+
+
+def test_sweep_progress_in_a_log_name_and_summary_stats(
+    tiny: Path, out: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stderr not a terminal: periodic lines with runs, share of days and the time left;
+    --name names the folder; summary_stats.csv holds the printed medians (and 5%, 95%)."""
+    slow_runs(monkeypatch)
+    code, stdout, err = _main(
+        capsys, "sweep", str(tiny), "--vary", f"{KEY}=0.001,0.05", "--replicates", "2",
+        "--workers", "1", "--out", str(out), "--no-plots", "--name", "tiny_fast",
+    )  # fmt: skip
+    assert code == 0, err
+    lines = progress_lines(err)
+    assert len(lines) >= 3 and {line["name"] for line in lines} == {"tiny_fast"}
+    done = [int(line["done"]) for line in lines]
+    share = [int(line["share"]) for line in lines]
+    assert done == sorted(done) and share == sorted(share) and lines[0]["total"] == "4"
+    assert any(line["left"] for line in lines)
+    (folder,) = out.iterdir()
+    assert folder.name.startswith("tiny_fast-sweep-")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["name"] == "tiny_fast" and manifest["scenario"]["name"] == "tiny_fast"
+    assert manifest["files"]["summary_stats"] == "summary_stats.csv"
+    stats = pd.read_csv(folder / "summary_stats.csv")
+    assert list(stats.columns[:3]) == ["point", KEY, "outcome"]
+    runs = pd.read_csv(folder / "runs.csv")
+    printed = {
+        int(row.split()[0]): row.split()[2:]
+        for row in stdout.splitlines()
+        if row.strip()[:1].isdigit()
+    }
+    shown = [c for c in SHOWN if c in runs]
+    for p, sub in runs.groupby("point"):
+        by = stats[stats["point"] == p].set_index("outcome")
+        for i, c in enumerate(shown):
+            assert by.loc[c, "median"] == pytest.approx(sub[c].median())
+            assert printed[int(p)][i] == format_value(by.loc[c, "median"], by.loc[c, "unit"])
+        by = by.dropna(subset=["median"])  # (an outcome with no value: NaN, as in runs.csv)
+        assert (by["q05"] <= by["median"]).all() and (by["median"] <= by["q95"]).all()
+
+
+def test_sweep_quiet_has_no_progress(
+    tiny: Path, out: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow_runs(monkeypatch)
+    code, stdout, err = _main(
+        capsys, "sweep", str(tiny), "--vary", f"{KEY}=0.001,0.05", "--replicates", "1",
+        "--workers", "1", "--out", str(out), "--no-plots", "--quiet",
+    )  # fmt: skip
+    assert code == 0 and err == "" and stdout.count("\n") == 1
+
+
+def test_sweep_name_checks(tiny: Path, out: Path, tmp_path: Path, capsys) -> None:
+    code, _, err = _main(capsys, "sweep", str(tiny), "--vary", f"{KEY}=0.1", "--name", "a/b",
+                         "--out", str(out))  # fmt: skip
+    assert code == 2 and "--name" in err and "cannot name a results folder" in err
+    assert not out.exists()
+    code, _, err = _main(capsys, "sweep", "--resume", str(tmp_path), "--name", "x")
+    assert code == 2 and "drop --name" in err

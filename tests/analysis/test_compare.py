@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from sweep_helpers import TINY
+from sweep_helpers import TINY, progress_lines, slow_runs
 from test_sweep_executors import dask_scheduler  # noqa: F401 - a fixture used below
 
 from sim import cli
@@ -220,3 +220,37 @@ def test_question_of_reads_the_leading_comment(tmp_path: Path) -> None:
     assert question_of(path) == "what if we had done it earlier?"
     path.write_text("name: q\n")
     assert question_of(path) == ""
+
+
+def test_names_label_the_scenarios_and_progress_goes_to_a_log(
+    tmp_path: Path, files, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--name labels the SCENARIO in its position (the folder is called after the base's
+    label); without --quiet, progress lines with the time left on a stderr that is not a
+    terminal."""
+    base, variant = files
+    slow_runs(monkeypatch)
+    code = cli.main(["compare", str(base), str(variant), "--name", "history", "--name",
+                     "no_moderation", "--replicates", "2", "--workers", "1", "--no-plots",
+                     "--out", str(tmp_path / "out")])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    lines = progress_lines(captured.err)
+    assert lines and lines[0]["name"] == "history" and lines[0]["total"] == "4"
+    assert any(line["left"] for line in lines)
+    (folder,) = (tmp_path / "out").iterdir()
+    assert folder.name.startswith("history-compare-")
+    assert set(pd.read_csv(folder / "comparison.csv")["arm"]) == {"no_moderation"}
+    stats = pd.read_csv(folder / "summary_stats.csv")
+    assert set(stats["arm"]) == {"history", "no_moderation"}
+    assert "no_moderation vs history:" in captured.out
+
+
+def test_more_names_than_scenarios_exit_2(tmp_path: Path, files, capsys) -> None:
+    base, variant = files
+    code = cli.main(["compare", str(base), str(variant), "--name", "a", "--name", "b",
+                     "--name", "c", "--out", str(tmp_path / "out")])  # fmt: skip
+    assert code == 2 and "3 names for 2 scenarios" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    code = cli.main(["compare", str(base), str(variant), "--name", "a b"])
+    assert code == 2 and "cannot name a results folder" in capsys.readouterr().err

@@ -233,3 +233,30 @@ def test_caveats_name_the_loose_parameters_and_what_they_move(tmp_path: Path) ->
     page = build_report(_only(tmp_path / "out"))
     assert 'id="caveats"' in page and "population.pro_effect" in page
     assert "rank correlation" in page and "4 parameter sets drawn" in page
+
+
+@pytest.mark.parametrize("kind", ["run", "sweep"])
+def test_the_headline_of_a_run_or_sweep_is_its_summary_stats(
+    folders, tmp_path: Path, kind: str
+) -> None:
+    """The headline table shows the saved summary_stats.csv (the table the command printed);
+    a folder written before that file existed gets the same table from its runs."""
+    import re
+
+    from sim.analysis.tables import format_value
+
+    def headline(page: str) -> str:
+        found = re.search(r'<table id="headline".*?</table>', page, re.S)
+        assert found
+        return found.group(0)
+
+    folder = folders[kind]
+    stats = pd.read_csv(folder / "summary_stats.csv")
+    table = headline(build_report(folder))
+    for r in stats.dropna(subset=["median"]).itertuples(index=False):
+        if kind == "run" or r.outcome == "total_suspensions":
+            assert f"<td>{format_value(r.median, r.unit)}</td>" in table
+    older = tmp_path / folder.name
+    shutil.copytree(folder, older)
+    (older / "summary_stats.csv").unlink()
+    assert headline(build_report(older)) == table
