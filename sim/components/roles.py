@@ -170,6 +170,109 @@ def regained(lo, hi, accounts, counts, end_followers, n_open):  # pragma: no cov
     return n, total, prior
 
 
+class EndedEdges:
+    """The network edges of ended accounts, kept for their successors: for each ended account
+    with any, its follower accounts and the accounts it followed, and the day it ended.
+
+    Two append-only pools (followers, followed) with each account's start and length in them,
+    indexed by account id; ``take`` hands a predecessor's edges to its successor once. All
+    vectorised: accounts end and return by the thousand a day at full scale. The pools are
+    compacted when most of what they hold is no longer kept.
+    """
+
+    NONE = np.iinfo(np.int64).min  # (day of an account with nothing kept)
+
+    def __init__(self) -> None:
+        self.day = np.full(0, self.NONE, np.int64)
+        self.start = np.zeros((2, 0), np.int64)  # (followers, followed) x account
+        self.length = np.zeros((2, 0), np.int64)
+        self.pools = [np.zeros(0, np.int64), np.zeros(0, np.int64)]
+        self.used = [0, 0]
+
+    def _room(self, n_accounts: int) -> None:
+        if n_accounts > self.day.size:
+            size = max(n_accounts, 2 * self.day.size, 1024)
+            day = np.full(size, self.NONE, np.int64)
+            day[: self.day.size] = self.day
+            start, length = np.zeros((2, size), np.int64), np.zeros((2, size), np.int64)
+            start[:, : self.day.size], length[:, : self.day.size] = self.start, self.length
+            self.day, self.start, self.length = day, start, length
+
+    def _append(self, k: int, values: np.ndarray) -> int:
+        """Append ``values`` to pool ``k``; returns where they start."""
+        at, pool = self.used[k], self.pools[k]
+        if at + values.size > pool.size:
+            grown = np.zeros(max(at + values.size, 2 * pool.size), np.int64)
+            grown[:at] = pool[:at]
+            self.pools[k] = pool = grown
+        pool[at : at + values.size] = values
+        self.used[k] = at + values.size
+        return at
+
+    def keep(
+        self,
+        ids: np.ndarray,
+        d: int,
+        followers: tuple[np.ndarray, np.ndarray],
+        followed: tuple[np.ndarray, np.ndarray],
+        n_accounts: int,
+    ) -> None:
+        """Accounts ``ids`` end on day ``d``; account ``ids[j]``'s follower accounts are
+        ``values[bounds[j]:bounds[j + 1]]`` of ``followers`` = (values, bounds), the accounts
+        it followed likewise in ``followed``. Accounts with neither are not kept."""
+        self._room(n_accounts)
+        lengths = [np.diff(followers[1]), np.diff(followed[1])]
+        kept = (lengths[0] + lengths[1]) > 0
+        acc = ids[kept]
+        for k, (values, bounds) in enumerate((followers, followed)):
+            at = self._append(k, values)
+            self.start[k, acc] = at + bounds[:-1][kept]
+            self.length[k, acc] = lengths[k][kept]
+        self.day[acc] = d
+
+    def take(
+        self, new: np.ndarray, predecessor: np.ndarray
+    ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None:
+        """New accounts ``new`` (in order) take over what is kept of their ``predecessor``s
+        (-1: none; a predecessor's edges go to its first successor only). Returns ((follower
+        accounts, the successor each follows), (successor of each, the account it followed)),
+        in the order of ``new``; None if no new account had anything kept."""
+        has = predecessor >= 0
+        has[has] = self.day[predecessor[has]] != self.NONE
+        if not has.any():
+            return None
+        pos = np.flatnonzero(has)
+        _, first = np.unique(predecessor[pos], return_index=True)
+        pos = pos[np.sort(first)]
+        succ, pred = new[pos], predecessor[pos]
+        self.day[pred] = self.NONE
+        out = []
+        for k in range(2):
+            n = self.length[k, pred]
+            values = self.pools[k][_ranges(self.start[k, pred], n)]
+            out.append((values, np.repeat(succ, n)) if k == 0 else (np.repeat(succ, n), values))
+        return out[0], out[1]
+
+    def forget_before(self, day: int) -> None:
+        """Forget what was kept of accounts that ended before ``day``; compact the pools when
+        less than half of what they hold is still kept."""
+        old = (self.day != self.NONE) & (self.day < day)
+        self.day[old] = self.NONE
+        live = np.flatnonzero(self.day != self.NONE)
+        for k in range(2):
+            n = self.length[k, live]
+            if 2 * int(n.sum()) < self.used[k]:
+                values = self.pools[k][_ranges(self.start[k, live], n)]
+                self.start[k, live] = np.cumsum(n) - n
+                self.pools[k], self.used[k] = values, values.size
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions ``starts[i], ..., starts[i] + lengths[i] - 1``, for each i in order."""
+    ends = np.cumsum(lengths)
+    return np.repeat(starts - (ends - lengths), lengths) + np.arange(ends[-1] if ends.size else 0)
+
+
 class Roles(Component):
     """Account roles, follows among accounts, gradual return of former followers."""
 
@@ -262,9 +365,9 @@ class Roles(Component):
         self._rng = m.streams["roles"]
         self.end_followers = np.zeros(1024)  # followers of each account when it ended
         self._recreated_rows: dict[int, tuple[int, int]] = {}
-        self._lost_in: dict[int, np.ndarray] = {}  # ended account -> its follower accounts
-        self._lost_out: dict[int, np.ndarray] = {}  # ended account -> accounts it followed
-        self._lost_day: dict[int, int] = {}
+        # ended accounts' follower accounts and the accounts they followed, until a successor
+        # takes them over (or a year passes)
+        self._lost = EndedEdges()
         # queues by due day of (followers, successors): audience users and follower accounts
         self._q_users: Queue = {}
         self._q_accounts: Queue = {}
@@ -371,12 +474,7 @@ class Roles(Component):
             remove_members(
                 net.pool, net.start, net.length, lost_out.astype(np.int64), np.repeat(ids, per)
             )
-        n_in = np.diff(b_in).tolist()
-        for j in np.flatnonzero(np.diff(b_in) + per).tolist():
-            acc = int(ids[j])
-            self._lost_in[acc] = lost_in[b_in[j] : b_in[j] + n_in[j]].astype(np.int64)
-            self._lost_out[acc] = lost_out[b_out[j] : b_out[j + 1]].astype(np.int64)
-            self._lost_day[acc] = d
+        self._lost.keep(ids, d, (lost_in, b_in), (lost_out, b_out), t.n)
 
     # --- gradual return -------------------------------------------------------------------
     def _delays(self, n: int, platform: np.ndarray, d: int) -> np.ndarray:
@@ -460,22 +558,11 @@ class Roles(Component):
             self._prune(d)
 
     def _network_returns(self, new: np.ndarray, d: int) -> None:
-        pred = self.model.accounts.predecessor[new]
-        fol, succ, outs, src = [], [], [], []
-        for acc, p in zip(new.tolist(), pred.tolist(), strict=True):
-            if p in self._lost_day:
-                del self._lost_day[p]
-                f = self._lost_in.pop(p)
-                fol.append(f)
-                succ.append(np.full(f.size, acc))
-                o = self._lost_out.pop(p)
-                outs.append(o)
-                src.append(np.full(o.size, acc))
-        if outs:
+        taken = self._lost.take(new, self.model.accounts.predecessor[new])
+        if taken is not None:
+            (f, s), (src, outs) = taken
             # the operator follows again what the old account followed
-            self._add_edges(np.concatenate(src), np.concatenate(outs))
-        if fol:
-            f, s = np.concatenate(fol), np.concatenate(succ)
+            self._add_edges(src, outs)
             if self.gradual:
                 self._queue(self._q_accounts, f, s, d)
             else:  # on the day of re-creation, with the refollow probability
@@ -484,9 +571,7 @@ class Roles(Component):
 
     def _prune(self, d: int) -> None:
         """Forget the networks of ended accounts not re-created within a year."""
-        old = [a for a, day in self._lost_day.items() if day < d - 365]
-        for a in old:
-            del self._lost_day[a], self._lost_in[a], self._lost_out[a]
+        self._lost.forget_before(d - 365)
         for day in [x for x in self._recreated_rows if x < d - WEEK]:
             del self._recreated_rows[day]
 
