@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from sim.components.roles import EndedEdges
 from sim.config.loader import ScenarioError
 from sim.core.model import PropagandaModel, simulate
 from sim.core.state.accounts import ROLES
@@ -234,3 +235,66 @@ def test_moderation_rows_by_role_multiply_intensity_and_flagging() -> None:
             want = params[p].copy()
             want[[0, 4]] *= factor[r]
             np.testing.assert_array_equal(rows[p * 4 + r], want)
+
+
+# --- the edges ended accounts leave for their successors (EndedEdges) ------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_property_ended_edges_behave_like_a_dict_of_lists(data: st.DataObject) -> None:
+    """Against a plain dict: what ``keep`` stores, ``take`` hands out once, in the order of the
+    new accounts, to the first successor only; ``forget_before`` forgets by day; compaction
+    loses nothing that is still kept."""
+    store, model = EndedEdges(), {}  # model: account -> (day, followers, followed)
+    n_accounts = 0
+    for d in range(data.draw(st.integers(1, 12))):
+        # accounts end: each with some follower accounts and followed accounts
+        k = data.draw(st.integers(0, 5))
+        ids = np.arange(n_accounts, n_accounts + k)
+        n_accounts += k
+        lists = [
+            [data.draw(st.lists(st.integers(0, 99), max_size=4)) for _ in range(k)]
+            for _ in range(2)
+        ]
+        packed = []
+        for per in lists:
+            bounds = np.r_[0, np.cumsum([len(x) for x in per])].astype(np.int64)
+            values = np.array([v for x in per for v in x], dtype=np.int32)
+            packed.append((values, bounds))
+        store.keep(ids, d, packed[0], packed[1], n_accounts)
+        for j, a in enumerate(ids.tolist()):
+            if lists[0][j] or lists[1][j]:
+                model[a] = (d, lists[0][j], lists[1][j])
+        # new accounts take over predecessors (some none, some twice)
+        pred = np.array(
+            data.draw(st.lists(st.integers(-1, max(n_accounts - 1, -1)), max_size=5)), np.int64
+        )
+        new = np.arange(1000 + 10 * d, 1000 + 10 * d + pred.size)
+        got = store.take(new, pred)
+        want_f, want_s, want_src, want_out = [], [], [], []
+        for acc, p in zip(new.tolist(), pred.tolist(), strict=True):
+            if p in model:
+                _, f, o = model.pop(p)
+                want_f += f
+                want_s += [acc] * len(f)
+                want_src += [acc] * len(o)
+                want_out += o
+        if got is None:
+            assert not want_f and not want_out and not want_src
+        else:
+            (f, s), (src, out) = got
+            assert f.tolist() == want_f and s.tolist() == want_s
+            assert src.tolist() == want_src and out.tolist() == want_out
+        if data.draw(st.booleans()):
+            cut = data.draw(st.integers(0, d + 1))
+            store.forget_before(cut)
+            model = {a: v for a, v in model.items() if v[0] >= cut}
+    # everything still kept comes out intact
+    rest = np.array(sorted(model), dtype=np.int64)
+    got = store.take(rest + 5000, rest)
+    if rest.size:
+        assert got is not None
+        (f, _), (_, out) = got
+        assert f.tolist() == [v for a in rest.tolist() for v in model[a][1]]
+        assert out.tolist() == [v for a in rest.tolist() for v in model[a][2]]
