@@ -250,6 +250,9 @@ class Encrypted(Component):
         ]
         self.cfg = [self.settings(n) for n in self.model.enc_names]
 
+    def idle(self) -> bool:
+        return not self.model.enc_names  # (no encrypted platform: nothing to do or record)
+
     def init(self) -> None:
         super().init()
         m = self.model

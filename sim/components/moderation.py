@@ -236,9 +236,16 @@ def median_from_counts(counts: np.ndarray) -> float:
 @njit(cache=True)
 def tally_ages(plat, ages, counts, out):  # pragma: no cover - compiled
     """The day's ages at suspension (``ages[j]`` of an account of open platform ``plat[j]``):
-    adds them to ``counts`` (platform x age in days, since the first reported day; wide
-    enough) and fills ``out`` per platform: suspensions under 2 days, under 7 days, the median
-    age that day (NaN if none), the median of all ages in ``counts`` (NaN if none)."""
+    adds them to ``counts`` (platform x age in days, since the first reported day) and fills
+    ``out`` per platform: suspensions under 2 days, under 7 days, the median age that day (NaN
+    if none), the median of all ages in ``counts`` (NaN if none). Returns -1, or, changing
+    nothing, the largest age if ``counts`` is not wide enough for it (the caller widens it and
+    calls again: no separate pass over the ages in Python on the other days)."""
+    largest = 0
+    for a in ages:
+        largest = max(largest, a)
+    if largest >= counts.shape[1]:
+        return largest
     for p in range(out.shape[0]):
         mine = np.sort(ages[plat == p])
         n = len(mine)
@@ -248,6 +255,7 @@ def tally_ages(plat, ages, counts, out):  # pragma: no cover - compiled
         out[p, 1] = np.sum(mine < 7)
         out[p, 2] = (mine[(n - 1) // 2] + mine[n // 2]) / 2.0 if n else np.nan
         out[p, 3] = _median_of_counts(counts[p])
+    return -1
 
 
 @njit(cache=True)
@@ -542,6 +550,7 @@ class ModerationComponent(Component):
         self._age_day = -(2**31)
         self._ages: list[tuple[np.ndarray, np.ndarray]] = []
         self._age_counts = np.zeros((n_open, 0), dtype=np.int64)
+        self._age_out = np.empty((n_open, 4))  # (``tally_ages``'s, reused every day)
         self._cum_median = [NAN] * n_open
         self._opposed = np.zeros(3)  # opposed share of each language's users (reports)
         self._opposed_day = -(2**31)
@@ -729,13 +738,12 @@ class ModerationComponent(Component):
             else:
                 plat = np.concatenate([p for p, _ in self._ages])
                 ages = np.concatenate([a for _, a in self._ages])
-            ages = ages.astype(np.int64)
-            self._room_for_age(int(ages.max()))
-            out = np.empty((n_open, 4))
-            tally_ages(plat, ages, self._age_counts, out)
-            under2, under7 = out[:, 0].tolist(), out[:, 1].tolist()
-            medians = out[:, 2].tolist()
-            self._cum_median = out[:, 3].tolist()
+            out = self._age_out
+            largest = tally_ages(plat, ages, self._age_counts, out)
+            if largest >= 0:
+                self._room_for_age(largest)
+                tally_ages(plat, ages, self._age_counts, out)
+            under2, under7, medians, self._cum_median = out.T.tolist()
         similar = self._similar_n.tolist() if self._similar_day == d else [0] * n_open
         known = np.count_nonzero(self.known, axis=1).tolist() if self.any_known else [0] * n_open
         for i in range(n_open):

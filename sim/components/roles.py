@@ -157,17 +157,16 @@ def regained(lo, hi, accounts, counts, end_followers, n_open):  # pragma: no cov
     """Per open platform, over the accounts ``lo .. hi - 1`` (re-created a week ago;
     ``accounts`` = (active, platform, predecessor) columns): their number, their followers now
     (``counts``, or at their end if they ended since) and their predecessors' followers when
-    these ended (``end_followers``)."""
+    these ended (``end_followers``), as the rows of one array (one array to hand back to
+    Python, not three)."""
     active, platform, predecessor = accounts
-    n = np.zeros(n_open)
-    total = np.zeros(n_open)
-    prior = np.zeros(n_open)
+    out = np.zeros((3, n_open))
     for a in range(lo, hi):
         p = platform[a]
-        n[p] += 1.0
-        total[p] += counts[a] if active[a] else end_followers[a]
-        prior[p] += end_followers[predecessor[a]]
-    return n, total, prior
+        out[0, p] += 1.0
+        out[1, p] += counts[a] if active[a] else end_followers[a]
+        out[2, p] += end_followers[predecessor[a]]
+    return out
 
 
 class EndedEdges:
@@ -621,17 +620,14 @@ class Roles(Component):
         mean = share = [NAN] * n_open
         rows = self._recreated_rows.pop(d - WEEK, None)
         if rows is not None:
-            n, total, prior = (
-                x.tolist()
-                for x in regained(
-                    rows[0],
-                    rows[1],
-                    (t.active, t.platform, t.predecessor),
-                    m.follower_counts(),
-                    self.end_followers,
-                    n_open,
-                )
-            )
+            n, total, prior = regained(
+                rows[0],
+                rows[1],
+                (t.active, t.platform, t.predecessor),
+                m.follower_counts(),
+                self.end_followers,
+                n_open,
+            ).tolist()
             mean = [total[i] / n[i] if n[i] > 0 else NAN for i in range(n_open)]
             share = [total[i] / prior[i] if prior[i] > 0 else NAN for i in range(n_open)]
         # followers of the active accounts per platform: posting's sums of the day (its record
