@@ -730,7 +730,8 @@ class ModerationComponent(Component):
             c_sim,
             c_known,
         ) = self._cols
-        under2 = under7 = [0] * n_open
+        under2: list[float] = [0.0] * n_open
+        under7 = under2
         medians = [NAN] * n_open
         if self._age_day == d and self._ages:
             if len(self._ages) == 1:  # (most days: one batch, the hazard's)
