@@ -60,6 +60,7 @@ class Target(_Strict):
     high: float | None = None
     tolerance: float = Field(gt=0)
     source: str
+    fit: bool = True  # false: simulated and reported, but not part of the calibration distance
 
     @model_validator(mode="after")
     def _check(self) -> Target:
@@ -216,6 +217,8 @@ class TargetsFile(_Strict):
         if dup:
             second = next(n for n, i in enumerate(ids) if i in ids[:n])
             raise problem(f"duplicate target ids: {', '.join(dup)}", at=("targets", second, "id"))
+        if not any(t.fit for t in self.targets):
+            raise problem("every target has fit: false: nothing to calibrate to")
         return self
 
 

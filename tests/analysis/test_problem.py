@@ -1,13 +1,24 @@
-"""``sim.analysis.problem``: which scenario the calibration targets are drawn on.
+"""``sim.analysis.problem``: which scenario the calibration targets are drawn on, and the
+reductions of issue 15 (distinct accounts, max, plus, all platforms).
 
 (Loading and validating targets and priors: ``tests/analysis/test_calibration.py``.)
 """
 
 from __future__ import annotations
 
-from sim.analysis.problem import SAME_FIT_KEYS, fit_differences, load_targets, targets_for
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from sim.analysis.problem import SAME_FIT_KEYS, Target, fit_differences, load_targets, targets_for
 from sim.analysis.report import baseline_data
 from sim.config.resources import shipped
+from sim.metrics import distinct_accounts
 from sim.scenario import load_scenario
 
 
@@ -49,17 +60,6 @@ def test_fit_differences_of_a_scenario_with_itself_are_empty() -> None:
 
 # --- the reductions of issue 15 (distinct accounts, max, plus, all platforms) ----------------
 
-import datetime as dt  # noqa: E402
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from pydantic import ValidationError  # noqa: E402
-
-from sim.analysis.problem import Target  # noqa: E402
-from sim.metrics import distinct_accounts  # noqa: E402
 
 DAYS = pd.date_range("2014-08-31", periods=5, freq="D")
 WINDOW = [[dt.date(2014, 9, 1), dt.date(2014, 9, 4)]]
