@@ -507,9 +507,10 @@ Approximate Bayesian computation with sequential Monte Carlo (pyabc `ABCSMC`,
 {setup.particles} particles, median-quantile epsilon schedule, multivariate normal transition;
 log-uniform priors are sampled on the log10 scale). Each simulation runs `{setup.scenario}` at
 1:{setup.scale:g} (outputs are in real-world units and scale-free up to noise) with a fresh seed.
-A particle's distance is the **largest excess of any target** over its observed level or range,
-in units of the target's tolerance (0 inside a range, so a bound or a range is a constraint,
-not a point to hit): epsilon <= 1 means the particle meets every target.
+A particle's distance is the **largest excess of any fitted target** over its observed level or
+range, in units of the target's tolerance (0 inside a range, so a bound or a range is a
+constraint, not a point to hit): epsilon <= 1 means the particle meets every fitted target.
+Targets with `fit: false` are simulated and reported but not in the distance.
 
 Command: `{setup.command}`
 

@@ -64,13 +64,16 @@ class Target(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> Target:
-        named = [("metric", self.metric), ("weight", self.weight)]
+        named: list[tuple[tuple[str | int, ...], str | None]] = [
+            (("metric",), self.metric),
+            (("weight",), self.weight),
+        ]
         named += [(("plus", i), m) for i, m in enumerate(self.plus)]
         for field, name in named:
             if name is not None and name not in METRIC_BY_NAME:
                 raise problem(
                     f"unknown metric {name!r} (see `propsim metrics`)",
-                    at=field if isinstance(field, tuple) else (field,),
+                    at=field,
                     value=name,
                     choices=list(METRIC_BY_NAME),
                 )
