@@ -25,7 +25,7 @@ from setuptools.command.sdist import sdist
 
 HERE = Path(__file__).resolve().parent
 DATA_FOLDERS = ("scenarios", "calibration")
-DATA_SUFFIXES = (".yaml", ".yml", ".md")
+DATA_SUFFIXES = (".yaml", ".yml", ".md", ".csv")  # .csv: calibration/posterior.csv
 STAMP = Path("sim") / "_build.py"
 
 

@@ -456,9 +456,13 @@ def test_targets_drawn_only_when_covered() -> None:
         "posts_2014",
         "accounts_2014",
         "followers_2014",
+        "suspended_2014",
     }
     only_2015 = tiny_scenario(start=dt.date(2015, 1, 1), end=dt.date(2015, 12, 31), timeline=[])
-    assert plots.targets_in_range(only_2015, load_targets()) == []
+    assert {t.id for t in plots.targets_in_range(only_2015, load_targets())} == {
+        "purge_response_2015",
+        "telegram_hub_2015",
+    }
 
 
 def test_targets_name_known_metrics() -> None:

@@ -8,9 +8,11 @@ Data flow::
          -> TargetDistance (largest excess over a target's level or range, in tolerances)
       -> history database results/calibration/<id>/abc.db (one row set per generation; resumable)
       -> posterior.parquet (parameters in scenario units + weights)
-      -> calibration/calibrated.yaml (the weighted posterior median of each parameter), which
+      -> calibration/calibrated.yaml (the parameters of the best-fitting accepted particle:
+         a point the posterior supports, not per-parameter medians), which
          scenarios/baseline.yaml extends, and calibration/posterior.csv beside it (the
-         particles, which `propsim compare --posterior K` draws from).
+         particles with weights, distances and target values, which `propsim compare
+         --posterior K` draws from; shipped as package data with the overlay).
 
 The distance is the largest excess over all targets, so a particle within epsilon <= 1 meets
 every target. Log-uniform priors are sampled on the log10 scale (the transition kernel then moves
@@ -52,6 +54,7 @@ from sim.scenario import Scenario, load_scenario
 DB_NAME = "abc.db"
 SETUP_NAME = "setup.json"
 POSTERIOR_NAME = "posterior.parquet"
+PARTICLES_NAME = "particles.parquet"  # the posterior with each particle's distance and targets
 GENERATIONS_NAME = "generations.csv"
 POSTERIOR_CSV = "posterior.csv"  # written beside the overlay (calibration/posterior.csv)
 
@@ -132,7 +135,8 @@ class SimulateTargets:
 
 @dataclass(frozen=True)
 class TargetDistance:
-    """pyabc distance: the largest excess of a target over its level or range, in tolerances.
+    """pyabc distance: the largest excess of a target over its level or range, in tolerances,
+    over the targets that are fitted (``fit: false`` ones are simulated and reported only).
 
     The observation lives in the targets themselves (levels, ranges, bounds), so ``x0`` only
     names them.
@@ -141,7 +145,7 @@ class TargetDistance:
     targets: tuple[Target, ...]
 
     def __call__(self, x: Mapping[str, float], x0: Mapping[str, float] | None = None) -> float:
-        return max(t.excess(float(x[t.id])) for t in self.targets)
+        return max(t.excess(float(x[t.id])) for t in self.targets if t.fit)
 
 
 def observed_summary(targets: Sequence[Target]) -> dict[str, float]:
@@ -393,12 +397,28 @@ def ess(w: np.ndarray) -> float:
     return float(1.0 / np.sum(w**2))
 
 
+DISTANCE = "distance"
+TARGET_PREFIX = "target."  # columns of each particle's simulated target values
+
+
 def posterior(history: Any, priors: Mapping[str, Prior]) -> pd.DataFrame:
     """The last generation's particles in scenario units, with pyabc's normalised weights
-    (``weight_raw``) and the truncated weights used for every summary (``weight``)."""
-    df, w = history.get_distribution(m=0, t=history.max_t)
-    table = pd.DataFrame([to_scenario_units(priors, row) for _, row in df.iterrows()])
-    table["weight_raw"] = np.asarray(w) / np.sum(w)
+    (``weight_raw``), the truncated weights used for every summary (``weight``), each
+    particle's distance (its worst fitted target's excess, in tolerances) and its simulated
+    target values (``target.<id>``: the run that accepted it). ``posterior_columns`` are what
+    posterior.parquet and posterior.csv keep (what `propsim compare --posterior` reads);
+    the rest goes to particles.parquet."""
+    pop = history.get_population(t=history.max_t)
+    particles = pop.get_particles_by_model()[0]
+    rows = []
+    for particle in particles:
+        row = to_scenario_units(priors, particle.parameter)
+        row["weight_raw"] = float(particle.weight)
+        row[DISTANCE] = float(particle.distance)
+        row |= {TARGET_PREFIX + k: float(v) for k, v in particle.sum_stat.items()}
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table["weight_raw"] = table["weight_raw"] / table["weight_raw"].sum()
     table["weight"] = truncate_weights(table["weight_raw"].to_numpy())
     return table.reset_index(drop=True)
 
@@ -411,10 +431,26 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
     return float(np.interp(q, cdf, x))
 
 
+def posterior_columns(post: pd.DataFrame, priors: Mapping[str, Prior]) -> list[str]:
+    """The parameter and weight columns: the posterior as later commands read it."""
+    return [*priors, "weight_raw", "weight"]
+
+
+def best_particle(post: pd.DataFrame) -> int:
+    """Row of the accepted particle that fits best: the smallest distance (worst target's
+    excess), ties broken by the larger weight. A point the posterior supports: per-parameter
+    medians of a correlated posterior need not be (issue 15)."""
+    if DISTANCE not in post:
+        raise ValueError("the posterior has no distances (written before issue 15)")
+    order = np.lexsort((-post["weight"].to_numpy(), post[DISTANCE].to_numpy()))
+    return int(order[0])
+
+
 def point_estimate(post: pd.DataFrame, priors: Mapping[str, Prior]) -> dict[str, float]:
-    """The weighted posterior median of each parameter, to 3 significant digits."""
-    w = post["weight"].to_numpy()
-    return {k: float(f"{weighted_quantile(post[k].to_numpy(), w, 0.5):.3g}") for k in priors}
+    """The calibrated point: the parameters of the best-fitting accepted particle
+    (``best_particle``), to 4 significant digits (the overlay's precision)."""
+    row = post.iloc[best_particle(post)]
+    return {k: float(f"{float(row[k]):.4g}") for k in priors}
 
 
 def generations_table(history: Any) -> pd.DataFrame:
@@ -430,8 +466,9 @@ def overlay_text(estimate: Mapping[str, float], calib_id: str, command: str) -> 
     for key, value in estimate.items():
         keys.set(tree, key, value, create=True)
     head = (
-        "# Calibrated overlay: the free parameters of calibration/priors.yaml at their weighted\n"
-        "# posterior medians. Written by `propsim calibrate`; do not edit by hand.\n"
+        "# Calibrated overlay: the free parameters of calibration/priors.yaml at the accepted\n"
+        "# particle that fits best (smallest distance; the posterior itself is posterior.csv\n"
+        "# beside this file). Written by `propsim calibrate`; do not edit by hand.\n"
         f"# Calibration {calib_id} of {dt.date.today().isoformat()}: results/calibration/"
         f"{calib_id}/\n"
         f"# Command: {command}\n"
@@ -488,6 +525,7 @@ def _manifest(
                 "setup": SETUP_NAME,
                 "history": DB_NAME,
                 "posterior": POSTERIOR_NAME,
+                "particles": PARTICLES_NAME,
                 "generations": GENERATIONS_NAME,
                 "overlay": str(overlay),
             },
@@ -501,19 +539,23 @@ def _manifest(
 def finish(
     folder: Path, history: Any, problem: Calibration, setup: Setup, calib_id: str, overlay: Path
 ) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Write posterior.parquet, generations.csv, the overlay and the manifest (which marks the
-    folder finished); returns posterior, estimate."""
+    """Write posterior.parquet (parameters and weights), particles.parquet (with distances and
+    target values), generations.csv, the overlay (the best-fitting particle) with
+    posterior.csv beside it, and the manifest (which marks the folder finished); returns
+    posterior (all columns), estimate."""
     post = posterior(history, problem.priors)
-    tmp = folder / (POSTERIOR_NAME + ".tmp")
-    post.to_parquet(tmp, index=False)
-    tmp.replace(folder / POSTERIOR_NAME)
+    columns = posterior_columns(post, problem.priors)
+    for name, table in ((POSTERIOR_NAME, post[columns]), (PARTICLES_NAME, post)):
+        tmp = folder / (name + ".tmp")
+        table.to_parquet(tmp, index=False)
+        tmp.replace(folder / name)
     gens = generations_table(history)
     write_atomic(folder / GENERATIONS_NAME, gens.to_csv(index=False))
     estimate = point_estimate(post, problem.priors)
     write_atomic(overlay, overlay_text(estimate, calib_id, setup.command))
     # the particles beside the overlay (calibration/posterior.csv): what `propsim compare
     # --posterior K` draws from by default, kept in git with the overlay it goes with
-    write_atomic(overlay.with_name(POSTERIOR_CSV), post.to_csv(index=False))
+    write_atomic(overlay.with_name(POSTERIOR_CSV), post[columns].to_csv(index=False))
     folders.write_json(folder / folders.MANIFEST, _manifest(folder, setup, calib_id, gens, overlay))
     return post, estimate
 

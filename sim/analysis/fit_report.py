@@ -26,8 +26,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from sim.analysis.calibration import (
+    DISTANCE,
     Calibration,
     Setup,
+    best_particle,
     ess,
     to_sample_space,
     weighted_quantile,
@@ -115,9 +117,44 @@ def mechanism_values(dailies: Sequence[pd.DataFrame], sc: Scenario) -> pd.DataFr
                 "encrypted-channel members, last day": float(
                     sum(d[f"{e}.members"].iloc[-1] for e in encs)
                 ),
+                "share of suspensions at an age under 2 days, H1 2016": _share(
+                    d, f"{p}.suspended_under_2d", f"{p}.suspensions", "2016-01-01", "2016-06-30"
+                ),
+                "followers regained in a week / followers when suspended, 2015": _share(
+                    d,
+                    f"{p}.regained_share_week",
+                    None,
+                    "2015-01-01",
+                    "2015-12-31",
+                ),
+                "share of the at-risk audience substantially exposed, mean of H1 2016": _mean(
+                    d, "exposed_share", "2016-01-01", "2016-06-30"
+                ),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _mean(d: pd.DataFrame, column: str, start: str, end: str) -> float:
+    if column not in d:
+        return float("nan")
+    x = d.loc[start:end, column].to_numpy(dtype=float)
+    return float(np.nanmean(x)) if np.isfinite(x).any() else float("nan")
+
+
+def _share(d: pd.DataFrame, part: str, whole: str | None, start: str, end: str) -> float:
+    """Sum of ``part`` over sum of ``whole`` in a window (or the mean of ``part`` if
+    ``whole`` is None); NaN where a column is missing or the whole is 0."""
+    if whole is None:
+        return _mean(d, part, start, end)
+    if part not in d or whole not in d:
+        return float("nan")
+    total = float(np.nansum(d.loc[start:end, whole].to_numpy(dtype=float)))
+    return (
+        float(np.nansum(d.loc[start:end, part].to_numpy(dtype=float))) / total
+        if total
+        else float("nan")
+    )
 
 
 def target_values(dailies: Sequence[pd.DataFrame], sc: Scenario, targets: Sequence[Target]):
@@ -131,7 +168,8 @@ def target_values(dailies: Sequence[pd.DataFrame], sc: Scenario, targets: Sequen
 def fit_table(
     targets: Sequence[Target], predictive: pd.DataFrame, point: pd.DataFrame
 ) -> pd.DataFrame:
-    """Per target: observation, tolerance, predictive median and 90% interval, met?"""
+    """Per target: observation, tolerance, predictive median and 90% interval, met by the
+    predictive median and by the calibrated baseline's median, and whether it is fitted."""
     rows = []
     for t in targets:
         x = predictive[t.id].to_numpy(dtype=float)
@@ -147,6 +185,8 @@ def fit_table(
                 "inside_90": float(np.mean([t.met(v) for v in x])),
                 "point": float(np.nanmedian(point[t.id])),
                 "met": t.met(med),
+                "point_met": t.met(float(np.nanmedian(point[t.id]))),
+                "fit": t.fit,
             }
         )
     return pd.DataFrame(rows)
@@ -400,9 +440,48 @@ def markdown(
             f"{r.inside_90:.0%}",
             fmt(r.point),
             "yes" if r.met else "**no**",
+            "yes" if r.point_met else "**no**",
         ]
         for _, r in table.iterrows()
+        if r.fit
     ]
+    unfitted = {t.id: t for t in problem.targets if not t.fit}
+    unfit_rows = [
+        [
+            r.target,
+            r.observed,
+            r.tolerance,
+            fmt(r["median"]),
+            f"{fmt(r.q05)} - {fmt(r.q95)}",
+            fmt(r.point),
+            " ".join(unfitted[r.target].source.split()),
+        ]
+        for _, r in table.iterrows()
+        if not r.fit
+    ]
+    fitted = table[table["fit"]]
+    eps = float(gens["epsilon"].iloc[-1])
+    ess_raw = ess(post["weight_raw"])
+    bars = [
+        ("final epsilon <= 1 (every accepted particle meets every fitted target)", eps <= 1),
+        ("effective sample size >= 50 (pyabc's weights)", ess_raw >= 50),
+        ("every fitted target met by the predictive median", bool(fitted["met"].all())),
+        ("every fitted target met by the calibrated baseline", bool(fitted["point_met"].all())),
+    ]
+    bar_text = "\n".join(f"- {'met' if ok else '**not met**'}: {what}" for what, ok in bars)
+    best = post.iloc[best_particle(post)] if DISTANCE in post else None
+    best_text = (
+        f"the accepted particle with the smallest distance ({best[DISTANCE]:.3g}; weight "
+        f"{best['weight_raw']:.3g})"
+        if best is not None
+        else "the best-fitting accepted particle"
+    )
+    loose = ident[ident["verdict"] == "loose"]["parameter"].tolist()
+    loose_text = (
+        "\n".join(f"- `{k}`" for k in loose)
+        if loose
+        else "- none: every free parameter is at least narrowed"
+    )
     id_rows = [
         [
             f"`{r.parameter}`",
@@ -434,7 +513,8 @@ def markdown(
     )
     found = local_or_shipped(DISCUSSION)
     discussion = found.read_text(encoding="utf-8") if found else ""
-    met = int(table["met"].sum())
+    met = int(fitted["met"].sum())
+    point_met = int(fitted["point_met"].sum())
     return f"""# Calibration: fit to the public record
 
 Generated by `propsim calibrate` (`sim/analysis/fit_report.py`) on {dt.date.today()} from
@@ -451,11 +531,22 @@ Approximate Bayesian computation with sequential Monte Carlo (pyabc `ABCSMC`,
 {setup.particles} particles, median-quantile epsilon schedule, multivariate normal transition;
 log-uniform priors are sampled on the log10 scale). Each simulation runs `{setup.scenario}` at
 1:{setup.scale:g} (outputs are in real-world units and scale-free up to noise) with a fresh seed.
-A particle's distance is the **largest excess of any target** over its observed level or range,
-in units of the target's tolerance (0 inside a range, so a bound or a range is a constraint,
-not a point to hit): epsilon <= 1 means the particle meets every target.
+A particle's distance is the **largest excess of any fitted target** over its observed level or
+range, in units of the target's tolerance (0 inside a range, so a bound or a range is a
+constraint, not a point to hit): epsilon <= 1 means the particle meets every fitted target.
+Targets with `fit: false` are simulated and reported but not in the distance.
 
 Command: `{setup.command}`
+
+The calibrated point (`calibration/calibrated.yaml`, which the baseline extends) is
+{best_text}: a point the posterior supports, not the per-parameter medians of a correlated
+posterior. The whole posterior (particles and weights) is `calibration/posterior.csv` beside
+it, shipped with propsim, which `propsim compare --posterior K` draws from; each particle's
+distance and target values are in `results/calibration/{calib_id}/particles.parquet`.
+
+The bars (issue 15):
+
+{bar_text}
 
 - generations: {len(gens)}; simulations: {n_sims:,}; wall time of the generations:
   {wall / 60:.0f} min on the development machine (2 cores shared with other work)
@@ -467,10 +558,13 @@ Command: `{setup.command}`
 ## Fit: posterior predictive at 1:{base_sc.scale:g}
 
 {draws} particles drawn from the posterior by weight, each run once at the baseline's own scale
-(1:{base_sc.scale:g}) with its own seed; "calibrated" is the calibrated baseline (the point
-estimate) over {POINT_SEEDS} seeds (median). "Met" means the predictive median is within the
+(1:{base_sc.scale:g}) with its own seed; "calibrated" is the calibrated baseline (the
+best-fitting particle) over {
+        POINT_SEEDS
+    } seeds (median). "Met" means the predictive median is within the
 tolerance of the observation; "draws within" is the share of draws that are.
-**{met} of {len(table)} targets are met.**
+**{met} of {len(fitted)} fitted targets are met by the predictive median, {point_met} by the
+calibrated baseline.**
 
 {
         _md_table(
@@ -482,7 +576,8 @@ tolerance of the observation; "draws within" is the share of draws that are.
                 "90% interval",
                 "draws within",
                 "calibrated",
-                "met",
+                "met (predictive)",
+                "met (calibrated)",
             ],
             fit_rows,
         )
@@ -502,11 +597,12 @@ over the prior's (on the prior's own scale, log for log priors; 1 = the data say
 parameter is not known from these targets, and a scenario that depends on it should be run
 across its range (`propsim sweep`), not at the calibrated value alone.
 
-The posterior is the last generation's {len(post)} particles. pyabc's importance weights
-piled onto few of them (effective sample size {ess(post["weight_raw"]):.1f} of {len(post)}), so
-every summary here uses weights truncated at sqrt(n) times their mean (truncated importance
-sampling), effective sample size {ess(post["weight"]):.1f}: the intervals rest on that many
-particles, and a longer run (more particles, `--resume`) would sharpen them.
+The posterior is the last generation's {len(post)} particles, with an effective sample size
+of {ess(post["weight_raw"]):.1f} under pyabc's importance weights. Every summary here uses the
+weights truncated at sqrt(n) times their mean (truncated importance sampling, so that one or
+two heavy particles do not stand for the whole posterior): effective sample size
+{ess(post["weight"]):.1f}. The intervals rest on that many particles; a longer run (more
+particles, `--resume`) sharpens them.
 
 {_md_table(["parameter", "prior", "median", "90% interval", "width", "verdict"], id_rows)}
 
@@ -524,6 +620,43 @@ range): they show which mechanisms the calibrated model runs on, and are what la
 figures (outside the calibration window or on other quantities) would test.
 
 {_md_table(["quantity", "median", "90% range"], mech_rows)}
+
+## Public figures deliberately not fitted
+
+Figures of the record that are in `calibration/targets.yaml` with `fit: false`: simulated and
+shown here, but left out of the calibration's distance (the source says why), with how the
+calibrated model predicts them.
+
+{
+        _md_table(
+            [
+                "figure",
+                "observed",
+                "tolerance",
+                "predictive median",
+                "90% interval",
+                "calibrated",
+                "source, and why it is not fitted",
+            ],
+            unfit_rows,
+        )
+        if unfit_rows
+        else "None: every target of the record is fitted."
+    }
+
+## What the record does not constrain
+
+Free parameters the targets leave loose (90% posterior interval over {LOOSE:.0%} of the prior's
+width): run a question that depends on them across their range (`propsim sweep`, `propsim
+compare --posterior K`), not at the calibrated value alone.
+
+{loose_text}
+
+Parameters left out of the calibration (hand-set in `scenarios/baseline.yaml` with their
+sources, or schema defaults) are listed, with why, at the top of
+[`calibration/priors.yaml`](../calibration/priors.yaml); the dated history (activity surges,
+suspension ramps, the purge, Twitter's faster response of February 2016, outside events) is in
+the baseline's timeline and is not fitted.
 
 {discussion}
 """

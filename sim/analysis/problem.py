@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sim.config.loader import load_yaml_model, read_yaml
 from sim.config.problems import problem
 from sim.config.resources import shipped
-from sim.metrics import METRIC_BY_NAME
+from sim.metrics import METRIC_BY_NAME, distinct_accounts
 
 TARGETS_FILE = "calibration/targets.yaml"  # the defaults: the files shipped with propsim
 PRIORS_FILE = "calibration/priors.yaml"
@@ -50,25 +50,51 @@ class Target(_Strict):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     label: str
     metric: str
+    plus: list[str] = Field(default_factory=list)
     weight: str | None = None
-    reduce: Literal["mean", "sum", "ratio"]
+    reduce: Literal["mean", "sum", "ratio", "max", "distinct"]
+    platforms: Literal["first", "all"] = "first"
     windows: list[Window] = Field(min_length=1, max_length=2)
     value: float | None = None
     low: float | None = None
     high: float | None = None
     tolerance: float = Field(gt=0)
     source: str
+    fit: bool = True  # false: simulated and reported, but not part of the calibration distance
 
     @model_validator(mode="after")
     def _check(self) -> Target:
-        for field, name in (("metric", self.metric), ("weight", self.weight)):
+        named: list[tuple[tuple[str | int, ...], str | None]] = [
+            (("metric",), self.metric),
+            (("weight",), self.weight),
+        ]
+        named += [(("plus", i), m) for i, m in enumerate(self.plus)]
+        for field, name in named:
             if name is not None and name not in METRIC_BY_NAME:
                 raise problem(
                     f"unknown metric {name!r} (see `propsim metrics`)",
-                    at=(field,),
+                    at=field,
                     value=name,
                     choices=list(METRIC_BY_NAME),
                 )
+        scope = METRIC_BY_NAME[self.metric].scope
+        for i, m in enumerate(self.plus):
+            if METRIC_BY_NAME[m].scope != scope:
+                raise problem(
+                    f"{m!r} is a {METRIC_BY_NAME[m].scope} metric, {self.metric!r} a {scope} one: "
+                    "only metrics of one scope add up",
+                    at=("plus", i),
+                )
+        if self.reduce == "distinct" and (self.metric != "active_accounts" or self.plus):
+            raise problem(
+                "reduce: distinct counts the accounts used in the window: it needs "
+                "metric: active_accounts and no plus",
+                at=("metric",),
+            )
+        if self.weight is not None and self.reduce not in ("mean", "ratio"):
+            raise problem(f"weight makes a weighted mean: not with reduce: {self.reduce}")
+        if self.platforms == "all" and self.weight is not None:
+            raise problem("platforms: all adds up the platforms' values: no weight with it")
         if (self.reduce == "ratio") != (len(self.windows) == 2):
             raise problem("reduce: ratio needs exactly two windows, the others one", ("windows",))
         for i, (a, b) in enumerate(self.windows):
@@ -126,12 +152,48 @@ class Target(_Strict):
     def column(self, name: str, platform: str) -> str:
         return name if METRIC_BY_NAME[name].scope == "global" else f"{platform}.{name}"
 
+    def platforms_of(self, daily: pd.DataFrame, platform: str) -> list[str]:
+        """The platforms whose values the target adds up: ``platform`` (the first open one),
+        or with ``platforms: all`` every platform of the metric's scope in the table. An
+        encrypted metric always takes every encrypted platform."""
+        scope = METRIC_BY_NAME[self.metric].scope
+        if scope == "global":
+            return [""]
+        if self.platforms == "first" and scope == "open":
+            return [platform]
+        suffix = "." + self.metric
+        return [c[: -len(suffix)] for c in daily.columns if c.endswith(suffix)]
+
+    def _values(self, daily: pd.DataFrame, platform: str, sel: np.ndarray) -> np.ndarray:
+        """The day's value of the metric (plus ``plus``) over the target's platforms: summed
+        (NaN if any is), or for ``reduce: max`` the largest of them (NaN skipped)."""
+        per_platform = []
+        for p in self.platforms_of(daily, platform):
+            x = np.zeros(int(sel.sum()))
+            for name in (self.metric, *self.plus):
+                x = x + daily.loc[sel, self.column(name, p)].to_numpy(dtype=float)
+            per_platform.append(x)
+        if not per_platform:
+            return np.full(int(sel.sum()), np.nan)
+        stack = pd.DataFrame(np.vstack(per_platform))
+        if self.reduce == "max":  # the largest of the platforms that have a value that day
+            return stack.max(axis=0, skipna=True).to_numpy(dtype=float)
+        return stack.sum(axis=0, skipna=False).to_numpy(dtype=float)
+
     def _over(self, daily: pd.DataFrame, platform: str, window: Window) -> float:
         idx = pd.DatetimeIndex(daily.index)
         sel = (idx >= pd.Timestamp(window[0])) & (idx <= pd.Timestamp(window[1]))
-        x = daily.loc[sel, self.column(self.metric, platform)].to_numpy(dtype=float)
+        if self.reduce == "distinct":
+            return sum(
+                distinct_accounts(daily, p, window[0], window[1])
+                for p in self.platforms_of(daily, platform)
+            )
+        x = self._values(daily, platform, sel)
         if self.reduce == "sum":
             return float(np.nansum(x)) if sel.any() else math.nan
+        if self.reduce == "max":
+            ok = ~np.isnan(x)
+            return float(x[ok].max()) if ok.any() else math.nan
         if self.weight is None:
             ok = ~np.isnan(x)
             return float(x[ok].mean()) if ok.any() else math.nan
@@ -158,6 +220,8 @@ class TargetsFile(_Strict):
         if dup:
             second = next(n for n, i in enumerate(ids) if i in ids[:n])
             raise problem(f"duplicate target ids: {', '.join(dup)}", at=("targets", second, "id"))
+        if not any(t.fit for t in self.targets):
+            raise problem("every target has fit: false: nothing to calibrate to")
         return self
 
 

@@ -205,7 +205,11 @@ class Encrypted(Component):
             (
                 Panel("Members of pro channels", (Line("members"),)),
                 Panel("Active pro channels", (Line("channels"),)),
-                Panel("Members of the largest channel", (Line("largest_channel"),)),
+                Panel(
+                    "Members of the largest channel",
+                    (Line("largest_channel"),),
+                    ("largest_channel",),
+                ),
             ),
         ),
     )

@@ -93,7 +93,7 @@ class ObservationComponent(Component):
                 Panel(
                     "Observed (keyword classifier) and true pro posts",
                     (Line("pro_posts_observed", "observed"), Line("pro_posts_true", "true")),
-                    targets=("pro_posts_observed",),
+                    targets=("pro_posts_observed", "pro_posts_true"),
                 ),
             ),
         ),

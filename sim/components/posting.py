@@ -93,7 +93,11 @@ class Posting(Component):
             "accounts",
             "Pro-IS accounts and suspensions (open platforms)",
             (
-                Panel("Active pro accounts", (Line("active_accounts"),), ("active_accounts",)),
+                Panel(
+                    "Active pro accounts",
+                    (Line("active_accounts"),),
+                    ("active_accounts", "new_accounts_fresh"),
+                ),
                 Panel(
                     "Suspensions per day (7-day mean)",
                     (Line("suspensions", stat="mean", days=7),),

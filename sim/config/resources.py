@@ -42,7 +42,7 @@ __all__ = [
 SCENARIOS = "scenarios"
 CALIBRATION = "calibration"
 FOLDERS = (SCENARIOS, CALIBRATION)
-SUFFIXES = (".yaml", ".yml", ".md")
+SUFFIXES = (".yaml", ".yml", ".md", ".csv")  # .csv: calibration/posterior.csv
 
 _root: Path | None = None
 

@@ -86,7 +86,9 @@ class TargetLike(Protocol):
 def _as_plot_target(t: TargetLike) -> PlotTarget:
     """A calibration target as drawn: levels and two-sided ranges in place, others as notes."""
     lo, hi = t.bounds
-    drawn = t.reduce != "ratio" and math.isfinite(lo) and math.isfinite(hi)
+    # only a mean is a level on the daily panel (a sum, maximum, ratio or count of distinct
+    # accounts is a note)
+    drawn = t.reduce == "mean" and math.isfinite(lo) and math.isfinite(hi)
     return PlotTarget(
         t.id,
         t.metric,

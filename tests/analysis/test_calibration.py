@@ -313,9 +313,25 @@ def test_recovers_known_parameters(synthetic: Path, tmp_path: Path, capsys) -> N
         assert priors[key].to_unit(hi) - priors[key].to_unit(lo) < 0.85 * 0.9, (key, lo, hi)
     overlay = yaml.safe_load((tmp_path / "calibrated.yaml").read_text())
     assert 10_000 <= overlay["accounts"]["initial"] <= 40_000
-    # the particles beside the overlay, for `propsim compare --posterior K`
+    # the overlay is the best-fitting accepted particle, not the medians
+    particles = pd.read_parquet(folder / cal.PARTICLES_NAME)
+    best = particles.loc[particles[cal.DISTANCE].idxmin()]
+    assert overlay["accounts"]["initial"] == pytest.approx(best["accounts.initial"], rel=1e-3)
+    assert overlay["observation"]["anti_recall"] == pytest.approx(
+        best["observation.anti_recall"], rel=1e-3
+    )
+    # every accepted particle's distance is its worst target's excess, from its own run
+    targets = load_targets(tmp_path / "targets.yaml")
+    for _, row in particles.iterrows():
+        worst = max(t.excess(row[cal.TARGET_PREFIX + t.id]) for t in targets)
+        assert row[cal.DISTANCE] == pytest.approx(worst)
+    # the particles beside the overlay, for `propsim compare --posterior K`, which reads them
     beside = pd.read_csv(tmp_path / "posterior.csv")
     pd.testing.assert_frame_equal(beside, post, check_dtype=False)
+    assert list(post.columns) == [*priors, "weight_raw", "weight"]
+    from sim.analysis.paired import load_posterior
+
+    assert set(load_posterior(tmp_path / "posterior.csv").columns) == {*priors, "weight"}
 
 
 def test_resume_continues_the_generations(synthetic: Path, tmp_path: Path, capsys) -> None:
@@ -443,6 +459,34 @@ def test_runs_on_a_dask_cluster(synthetic: Path, tmp_path: Path) -> None:
 # --- fit report tables -------------------------------------------------------------------------
 
 
+def test_best_particle_is_the_smallest_distance_then_the_heaviest() -> None:
+    post = pd.DataFrame(
+        {
+            "x": [1.0, 2.0, 3.0, 4.0],
+            cal.DISTANCE: [0.9, 0.4, 0.4, 1.2],
+            "weight_raw": [0.1, 0.2, 0.5, 0.2],
+            "weight": [0.1, 0.2, 0.5, 0.2],
+        }
+    )
+    assert cal.best_particle(post) == 2
+    priors = {"x": cal.Prior(low=0, high=10, why="w")}
+    assert cal.point_estimate(post, priors) == {"x": 3.0}
+    with pytest.raises(ValueError, match="no distances"):
+        cal.best_particle(post.drop(columns=cal.DISTANCE))
+
+
+def test_unfitted_targets_stay_out_of_the_distance(tmp_path: Path) -> None:
+    fitted = target(id="a", value=10.0, tolerance=1.0)
+    shown = target(id="b", value=10.0, tolerance=1.0, fit=False)
+    d = cal.TargetDistance((fitted, shown))
+    assert d({"a": 11.5, "b": 100.0}) == 1.5
+    t = fitted.model_dump(mode="json")
+    rows = [t | {"fit": False}, t | {"id": "c", "fit": False}]
+    path = write_yaml(tmp_path / "targets.yaml", {"targets": rows})
+    with pytest.raises(ScenarioError, match="nothing to calibrate to"):
+        load_targets(path)
+
+
 def test_fit_table_medians_intervals_and_verdicts() -> None:
     from sim.analysis.fit_report import fit_table
 
@@ -455,6 +499,10 @@ def test_fit_table_medians_intervals_and_verdicts() -> None:
         12.8
     )
     assert table.loc["a", "inside_90"] == pytest.approx(11 / 21)
+    point = pd.DataFrame({"a": [10.0] * 5, "b": [5.0] * 5})
+    table = fit_table(ts, predictive, point).set_index("target")
+    assert bool(table.loc["b", "point_met"]) and not bool(table.loc["b", "met"])
+    assert table["fit"].all()
 
 
 def test_identification_tells_pinned_from_loose() -> None:

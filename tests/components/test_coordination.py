@@ -221,7 +221,11 @@ def test_bad_settings_get_located_messages(tmp_path: Path) -> None:
     assert "coordination.end: end 2015-01-01 is before start 2015-03-01" in msg
 
 
-def test_the_scenario_variant_validates() -> None:
-    sc = load_scenario(Path(__file__).parents[2] / "scenarios" / "coordinated_campaigns.yaml")
+def test_the_baseline_has_campaigns_and_the_variant_switches_them_off() -> None:
+    folder = Path(__file__).parents[2] / "scenarios"
+    sc = load_scenario(folder / "baseline.yaml")
     assert sc.coordination.campaigns_per_day > 0 and sc.coordination.hijack_share > 0
+    off = load_scenario(folder / "no_coordinated_campaigns.yaml")
+    assert off.coordination.campaigns_per_day == 0
+    assert not {e.name for e in off.timeline} & {"dawn_app_peak", "worldcup_hijacked"}
     assert Scenario().coordination.campaigns_per_day == 0  # off in the default

@@ -248,8 +248,11 @@ def test_event_label_for_plots() -> None:
     )
 
 
-def test_the_scenario_variant_validates() -> None:
-    sc = load_scenario(Path(__file__).parents[2] / "scenarios" / "outside_events.yaml")
+def test_the_baseline_has_the_events_and_the_variant_removes_them() -> None:
+    folder = Path(__file__).parents[2] / "scenarios"
+    off = load_scenario(folder / "no_outside_events.yaml")
+    assert not [e for e in off.timeline if e.action == "outside"] and not off.media_output.levels
+    sc = load_scenario(folder / "baseline.yaml")
     events = [e for e in sc.timeline if e.action == "outside"]
     assert [e.date.isoformat() for e in events] == [
         "2014-06-10",

@@ -24,6 +24,16 @@ SHIPPED_NAMES = [
     "suspension_ramp_2",
     "telegram_takedown",
     "automated_flagging",
+    # the mechanisms' entries (issue 14), in the baseline since issue 15
+    "fall_of_mosul",
+    "dawn_app_peak",
+    "dawn_app_cut_off",
+    "worldcup_hijacked",
+    "worldcup_over",
+    "foley_video",
+    "paris_attacks",
+    "twitter_faster",
+    "brussels_attacks",
 ]
 
 
