@@ -50,6 +50,8 @@ def test_the_wheel_holds_the_data_the_stamp_and_the_command(wheel: Path) -> None
         (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         scripts = z.read(entry_points).decode()
     assert {f"sim/data/{f}" for f in resources.shipped_files()} <= names
+    # the calibration posterior ships beside the overlay (`propsim compare --posterior K`)
+    assert {"sim/data/calibration/calibrated.yaml", "sim/data/calibration/posterior.csv"} <= names
     assert {"sim/cli/__main__.py", "sim/config/resources.py", "sim/core/model.py"} <= names
     assert stamp["COMMIT"] == head() and isinstance(stamp["DIRTY"], bool)
     assert "propsim = sim.cli:entry" in scripts
