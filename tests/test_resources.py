@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sim import cli
 from sim.config import resources
@@ -150,13 +151,14 @@ def test_init_into_the_current_folder_then_run_the_copy(
     # the copy is used (no note), and it extends the copied overlay
     overlay = tmp_path / "calibration" / "calibrated.yaml"
     text = overlay.read_text()
-    assert "pro_recall: 0.227" in text
-    overlay.write_text(text.replace("pro_recall: 0.227", "pro_recall: 0.5"))
+    shipped = yaml.safe_load(text)["observation"]["pro_recall"]  # (the calibrated value)
+    assert shipped != 0.5 and f"pro_recall: {shipped}" in text
+    overlay.write_text(text.replace(f"pro_recall: {shipped}", "pro_recall: 0.5"))
     assert cli.main(["validate", "scenarios/baseline.yaml"]) == 0
     assert "note" not in capsys.readouterr().err
     assert load_scenario(Path("scenarios/baseline.yaml"), []).observation.pro_recall == 0.5
     assert load_scenario(resources.shipped("scenarios/baseline.yaml")).observation.pro_recall == (
-        0.227
+        shipped
     )
 
 
