@@ -137,26 +137,9 @@ def forest_plot(table: pd.DataFrame, arms: list[str], note: str, out: Path) -> P
         Line2D([], [], color=COLORS[(v + 1) % len(COLORS)], marker="o", lw=2, label=name)
         for v, name in enumerate(variants)
     ] + [
-        Line2D([], [], ls="", marker="o", mfc="0.3", mec="0.3", label="clear change"),
-        Line2D(
-            [],
-            [],
-            ls="",
-            marker="o",
-            mfc="0.3",
-            mec="0.3",
-            fillstyle="left",
-            label="< half the base's 5-95% spread",
-        ),  # fmt: skip
-        Line2D(
-            [],
-            [],
-            ls="",
-            marker="o",
-            mfc="white",
-            mec="0.3",
-            label="90% interval contains 0 (within the noise)",
-        ),  # fmt: skip
+        _marker("clear change", mfc="0.3"),
+        _marker("< half the base's 5-95% spread", mfc="0.3", fillstyle="left"),
+        _marker("90% interval contains 0 (within the noise)", mfc="white"),
         Patch(color="0.85", label="base's run-to-run noise (half its 5-95% spread)"),
     ]
     ax.legend(handles=handles, fontsize=7, title=note, title_fontsize=7, loc="best")
@@ -234,3 +217,10 @@ def make_waterfalls(folder: Path, out: Path, shown: tuple[str, ...]) -> list[Pat
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+def _marker(label: str, **style: Any) -> Any:
+    """A legend entry for one of the forest plot's markers (a grey-edged circle)."""
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], ls="", marker="o", mec="0.3", label=label, **style)
