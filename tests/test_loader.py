@@ -407,3 +407,86 @@ def test_loose_typing_tags_are_refused(tmp_path: Path, tag: str) -> None:
     path.write_text(f"name: t\ndescription: {tag}\n")
     err = load_error(path)
     assert err.line == 2 and "is not allowed: scenario files hold plain values only" in str(err)
+
+
+# --- overlay: values laid over a file's own (the calibrated overlay) --------------------------
+
+
+def test_overlay_wins_over_the_file_and_its_parent_and_a_child_wins_over_both(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "values.yaml").write_text(
+        "moderation:\n  twitter:\n    intensity: 0.005\npopulation:\n  users: 123000\n"
+    )
+    (tmp_path / "mid.yaml").write_text(
+        f"extends: {OK / 'base.yaml'}\noverlay: values.yaml\nname: mid\n"
+        "moderation:\n  twitter:\n    intensity: 0.001\n"
+    )
+    (tmp_path / "kid.yaml").write_text("extends: mid.yaml\nname: kid\npopulation:\n  users: 7000\n")
+    base, mid, kid = (
+        load_scenario(p)
+        for p in (OK / "base.yaml", *[tmp_path / "mid.yaml", tmp_path / "kid.yaml"])
+    )
+    assert mid.moderation["twitter"].intensity == 0.005  # the overlay over the file's own
+    assert mid.population.users == 123000  # the overlay over the parent's
+    assert mid.moderation["twitter"].flagging == base.moderation["twitter"].flagging  # (merged)
+    assert (kid.population.users, kid.moderation["twitter"].intensity) == (7000, 0.005)
+
+
+def test_overlay_changes_named_timeline_entries(tmp_path: Path) -> None:
+    (tmp_path / "values.yaml").write_text(
+        "timeline_changes:\n  change:\n"
+        "    - {name: ramp, values: {moderation.twitter.flagging: 0.5}}\n"
+    )
+    (tmp_path / "s.yaml").write_text(
+        f"extends: {OK / 'base.yaml'}\noverlay: values.yaml\nname: s\ntimeline:\n"
+        "  - {name: ramp, action: set, date: 2015-06-01,\n"
+        "     values: {moderation.twitter.intensity: 0.01}}\n"
+    )
+    (event,) = load_scenario(tmp_path / "s.yaml").timeline
+    assert event.values == {  # type: ignore[union-attr]
+        "moderation.twitter.intensity": 0.01,
+        "moderation.twitter.flagging": 0.5,
+    }
+
+
+@pytest.mark.parametrize(
+    ("values", "line", "key", "text"),
+    [
+        ("name: x\nextends: a.yaml\n", 2, "extends", "an overlay holds values only"),
+        ("overlay: b.yaml\n", 1, "overlay", "an overlay holds values only"),
+        ("timeline: []\n", 1, "timeline", "a whole 'timeline:' is not allowed here"),
+        (
+            "timeline_changes:\n  change:\n    - {name: nope, date: 2015-01-01}\n",
+            3,
+            "timeline_changes.change.0.name",
+            "no inherited timeline entry is named 'nope'",
+        ),
+        ("population:\n  users: -5\n", 2, "population.users", "must be > 0, got -5"),
+    ],
+)
+def test_bad_overlays_are_located_in_the_overlay(
+    tmp_path: Path, values: str, line: int, key: str, text: str
+) -> None:
+    overlay = tmp_path / "values.yaml"
+    overlay.write_text(values)
+    (tmp_path / "s.yaml").write_text(
+        f"extends: {OK / 'base.yaml'}\noverlay: values.yaml\nname: s\n"
+    )
+    err = load_error(tmp_path / "s.yaml")
+    assert (err.path, err.line, err.key) == (overlay, line, key)
+    assert text in str(err)
+
+
+def test_a_missing_or_circular_overlay_is_located(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text("name: s\noverlay: gone.yaml\n")
+    err = load_error(tmp_path / "s.yaml")
+    assert (err.line, err.key) == (2, "overlay") and "'gone.yaml' not found" in str(err)
+    (tmp_path / "self.yaml").write_text("name: s\noverlay: self.yaml\n")
+    err = load_error(tmp_path / "self.yaml")
+    assert err.key == "overlay" and "circular overlay" in str(err)
+
+
+def test_an_unknown_top_key_suggests_overlay(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text("name: s\noverlya: x.yaml\n")
+    assert "did you mean 'overlay'?" in str(load_error(tmp_path / "s.yaml"))

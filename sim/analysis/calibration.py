@@ -9,8 +9,9 @@ Data flow::
       -> history database results/calibration/<id>/abc.db (one row set per generation; resumable)
       -> posterior.parquet (parameters in scenario units + weights)
       -> calibration/calibrated.yaml (the parameters of the best-fitting accepted particle:
-         a point the posterior supports, not per-parameter medians), which
-         scenarios/baseline.yaml extends, and calibration/posterior.csv beside it (the
+         a point the posterior supports, not per-parameter medians; dated values as
+         ``timeline_changes`` of their named entries), which scenarios/baseline.yaml lays
+         over its own values (``overlay:``), and calibration/posterior.csv beside it (the
          particles with weights, distances and target values, which `propsim compare
          --posterior K` draws from; shipped as package data with the overlay).
 
@@ -44,6 +45,7 @@ from pydantic import ValidationError
 
 from sim.analysis.problem import Prior, Target, load_priors, load_targets, prior_lines
 from sim.config import keys
+from sim.config.loader import CHANGES_KEY
 from sim.config.names import check_name
 from sim.errors import Problem, ScenarioError
 from sim.execution.executors import Executor, make_executor
@@ -85,12 +87,31 @@ def with_parameters(base: Mapping[str, Any], values: Mapping[str, float]) -> Sce
     return Scenario.model_validate(tree)
 
 
+TIMELINE_PREFIX = "timeline."
+
+
 def check_priors(base: Mapping[str, Any], priors: Mapping[str, Prior], file: str) -> None:
-    """Every prior names a scenario key and both ends of its range give a valid scenario."""
+    """Every prior names a scenario key and both ends of its range give a valid scenario; a
+    dated value is addressed by its timeline entry's name (the overlay changes it by name)."""
     problems = []
     lines = prior_lines(file) if Path(file).is_file() else {}
+    names = {e.get("name") for e in base.get("timeline", []) if isinstance(e, Mapping)}
     for key, prior in priors.items():
         line = lines.get(key)
+        if key.startswith(TIMELINE_PREFIX):
+            name = key[len(TIMELINE_PREFIX) :].split(".")[0]
+            if name not in names or name.isdigit():
+                problems.append(
+                    Problem(
+                        "a dated value is a free parameter by the name of its timeline entry "
+                        f"(timeline.<name>.values.<key>); the base scenario has no entry named "
+                        f"{name!r}",
+                        file,
+                        line,
+                        key,
+                    )
+                )
+                continue
         for end in (prior.low, prior.high):
             try:
                 with_parameters(base, {key: end})
@@ -463,8 +484,19 @@ def generations_table(history: Any) -> pd.DataFrame:
 def overlay_text(estimate: Mapping[str, float], calib_id: str, command: str) -> str:
     """The calibrated overlay: the estimate as a nested scenario fragment, with provenance."""
     tree: dict = {}
+    changes: dict[str, dict] = {}  # timeline entry name -> the fields the overlay changes
     for key, value in estimate.items():
-        keys.set(tree, key, value, create=True)
+        if key.startswith(TIMELINE_PREFIX):
+            name, field, *rest = key[len(TIMELINE_PREFIX) :].split(".")
+            entry = changes.setdefault(name, {"name": name})
+            if field == "values":  # a set event's values are themselves dotted keys
+                entry.setdefault("values", {})[".".join(rest)] = value
+            else:
+                keys.set(entry, ".".join([field, *rest]), value, create=True)
+        else:
+            keys.set(tree, key, value, create=True)
+    if changes:
+        tree[CHANGES_KEY] = {"change": [changes[name] for name in sorted(changes)]}
     head = (
         "# Calibrated overlay: the free parameters of calibration/priors.yaml at the accepted\n"
         "# particle that fits best (smallest distance; the posterior itself is posterior.csv\n"

@@ -236,10 +236,13 @@ class PairedPlan:
             sc = self.arms[arm].scenario
             if draw != NO_DRAW:
                 base = self.arms[0].scenario
+                # the arm keeps its own value where it differs from the base's, and goes
+                # without a dated value whose timeline entry it removed or replaced
                 keep = {
                     k: None
                     for k in self.draws[draw]
-                    if keys.has(sc, k) and keys.get(sc, k) != keys.get(base, k, None)
+                    if (keys.has(sc, k) and keys.get(sc, k) != keys.get(base, k, None))
+                    or (not keys.has(sc, k) and keys.has(base, k))
                 }
                 sc = with_values(sc, self.draws[draw], keep)
             self._scenarios[(arm, draw)] = sc

@@ -301,8 +301,9 @@ def targets_for(
 ) -> tuple[list[Target], list[str]]:
     """The calibration targets to draw on a scenario's plots, and why not if none: the targets
     only when the scenario's effective values equal those of the scenario they were fitted on
-    (``fitted``: the baseline, ``scenarios/baseline.yaml``, which extends the calibrated overlay
-    ``calibration/calibrated.yaml``) up to ``SAME_FIT_KEYS``; else none, with the differences.
+    (``fitted``: the baseline, ``scenarios/baseline.yaml``, over which the calibrated
+    overlay ``calibration/calibrated.yaml`` is laid) up to ``SAME_FIT_KEYS``; else none, with
+    the differences.
     No fitted scenario found: none."""
     if fitted is None:
         return [], ["no baseline scenario found to compare with"]

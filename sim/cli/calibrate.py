@@ -10,8 +10,8 @@ Input files (``--scenario``, ``--targets``, ``--priors``) are read from the work
 they exist there, else from the files shipped with propsim (with a note on stderr). Outputs
 always go to the working folder: the overlay to ``calibration/calibrated.yaml``, the report to
 ``docs/calibration.md``. For a calibrated baseline that uses the new overlay, run
-``propsim init`` first: the copied ``scenarios/baseline.yaml`` extends
-``../calibration/calibrated.yaml`` of the working folder.
+``propsim init`` first: the copied ``scenarios/baseline.yaml`` lays
+``../calibration/calibrated.yaml`` of the working folder over its own values (``overlay:``).
 """
 
 from __future__ import annotations
@@ -68,8 +68,9 @@ def add_parser(sub: Any) -> None:
 
             Writes results/calibration/<id>/ (abc.db: pyabc's history, one entry per
             generation; setup.json; posterior.parquet; generations.csv), the calibrated
-            overlay (default calibration/calibrated.yaml: the weighted posterior median,
-            which scenarios/baseline.yaml extends) and the fit report (default
+            overlay (default calibration/calibrated.yaml: the best-fitting accepted
+            particle, which scenarios/baseline.yaml lays over its own values) and the fit
+            report (default
             docs/calibration.md with docs/figures/calibration_*.png), whose posterior
             predictive draws run at the scenario's own scale.
 

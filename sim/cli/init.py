@@ -2,7 +2,8 @@
 
 The copies are the analyst's to edit: every command reads ``scenarios/...`` and
 ``calibration/...`` of the working folder first, and the copied ``scenarios/baseline.yaml``
-extends the copied ``calibration/calibrated.yaml`` (which ``propsim calibrate`` rewrites there).
+lays the copied ``calibration/calibrated.yaml`` over its own values (``overlay:``; ``propsim
+calibrate`` rewrites it there).
 Existing files are never overwritten without ``--force``; nothing is written if any would be.
 """
 

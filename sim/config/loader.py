@@ -8,6 +8,11 @@ Data flow::
            plain values are replaced). Every key keeps the file and line it came from.
            A child's ``timeline:`` replaces the parent's whole; its ``timeline_changes:``
            (``change:``/``remove:``/``add:``) changes single entries by ``name`` instead.
+        └─ ``overlay: values.yaml`` (relative to the file): values laid over the file's own (and
+           its parent's) after the merge, as a child's would be, with ``timeline_changes`` for
+           single named timeline entries; a file that extends this one still wins over both.
+           scenarios/baseline.yaml lays calibration/calibrated.yaml (the fitted values) over
+           its history this way.
     merged LineDict ──(``--set dotted.key=value`` overrides, checked against the schema)──> dict
     dict ──(``Scenario.model_validate``)──> Scenario
 
@@ -394,63 +399,127 @@ def _deep_merge(base: dict[str, Any], child: dict[str, Any]) -> LineDict:
 
 
 def _load_tree(file: str, chain: list[tuple[Path, str]]) -> LineDict:
-    """Load ``file`` and, recursively, what it extends. ``chain`` lists the files extending it."""
+    """Load ``file`` and, recursively, what it extends, then its ``overlay`` on top.
+    ``chain`` lists the files extending (or overlaid by) it."""
     data = read_yaml(file)
-    changes, changes_at = None, Source(file, None)
-    if CHANGES_KEY in data:
-        changes = data.pop(CHANGES_KEY)
-        changes_at = data.locs.pop(CHANGES_KEY, changes_at)
-        if "extends" not in data:
-            _fail(
-                f"{CHANGES_KEY} changes the timeline of the scenario this file extends: add "
-                "'extends: FILE', or write the whole timeline under 'timeline:'",
-                file,
-                changes_at.line,
-                CHANGES_KEY,
-            )
-        if "timeline" in data:
-            _fail(
-                f"give either 'timeline:' (the whole timeline, replacing the inherited one) or "
-                f"'{CHANGES_KEY}:' (changes to the inherited one), not both",
-                file,
-                changes_at.line,
-                CHANGES_KEY,
-            )
-    if "extends" not in data:
-        return data
-    target = data.pop("extends")
-    where = data.locs.pop("extends", Source(file, None))
-    if not isinstance(target, str) or not target.strip():
+    changes, changes_at = _pop_changes(data, file, needs_extends=True)
+    overlay, overlay_at = None, Source(file, None)
+    if OVERLAY_KEY in data:
+        overlay = data.pop(OVERLAY_KEY)
+        overlay_at = data.locs.pop(OVERLAY_KEY, overlay_at)
+    here = _chain_with(file, chain)
+    merged = data
+    if "extends" in data:
+        target = data.pop("extends")
+        where = data.locs.pop("extends", Source(file, None))
+        parent = _linked_file(file, target, where, "extends", here)
+        merged = _deep_merge(_load_tree(parent, here), data)
+        if changes is not None:
+            _change_timeline(merged, changes, changes_at, parent)
+    if overlay is not None:
+        merged = _apply_overlay(merged, _linked_file(file, overlay, overlay_at, OVERLAY_KEY, here))
+    return merged
+
+
+OVERLAY_KEY = "overlay"
+
+
+def _pop_changes(data: LineDict, file: str, needs_extends: bool) -> tuple[Any, Source]:
+    """Take a file's ``timeline_changes`` out of its tree (None if it has none), checking that
+    it has something to change (``extends``, unless ``needs_extends`` is false) and no whole
+    ``timeline:`` besides."""
+    changes_at = Source(file, None)
+    if CHANGES_KEY not in data:
+        return None, changes_at
+    changes = data.pop(CHANGES_KEY)
+    changes_at = data.locs.pop(CHANGES_KEY, changes_at)
+    if needs_extends and "extends" not in data:
         _fail(
-            f"expected the name of a scenario file, got {_show(target)}",
+            f"{CHANGES_KEY} changes the timeline of the scenario this file extends: add "
+            "'extends: FILE', or write the whole timeline under 'timeline:'",
             file,
-            where.line,
-            "extends",
+            changes_at.line,
+            CHANGES_KEY,
         )
-    parent = os.path.normpath(os.path.join(os.path.dirname(file), target.strip()))
-    if len(chain) + 1 >= MAX_EXTENDS:
+    if "timeline" in data:
+        _fail(
+            f"give either 'timeline:' (the whole timeline, replacing the inherited one) or "
+            f"'{CHANGES_KEY}:' (changes to the inherited one), not both",
+            file,
+            changes_at.line,
+            CHANGES_KEY,
+        )
+    return changes, changes_at
+
+
+def _chain_with(file: str, chain: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
+    """``chain`` followed by ``file`` (resolved, to find cycles)."""
+    try:
+        return [*chain, (Path(file).resolve(), file)]
+    except (RuntimeError, OSError):  # a symbolic link loop
+        _fail(f"'{file}' is a loop of symbolic links", file)
+
+
+def _linked_file(
+    file: str, target: Any, where: Source, key: str, here: list[tuple[Path, str]]
+) -> str:
+    """The file that ``file``'s ``key`` (``extends`` or ``overlay``) names, relative to
+    ``file``; it must exist and must not close a cycle of files or make the chain too long."""
+    if not isinstance(target, str) or not target.strip():
+        _fail(f"expected the name of a scenario file, got {_show(target)}", file, where.line, key)
+    linked = os.path.normpath(os.path.join(os.path.dirname(file), target.strip()))
+    if len(here) >= MAX_EXTENDS:
         _fail(
             f"a chain of extends may have at most {MAX_EXTENDS} files (this one starts at "
-            f"{chain[0][1]})",
+            f"{here[0][1]})",
             file,
             where.line,
-            "extends",
+            key,
         )
     try:
-        real = Path(parent).resolve()
-        here = [*chain, (Path(file).resolve(), file)]
+        real = Path(linked).resolve()
     except (RuntimeError, OSError):  # a symbolic link loop
-        _fail(f"'{target}' is a loop of symbolic links", file, where.line, "extends")
+        _fail(f"'{target}' is a loop of symbolic links", file, where.line, key)
     if any(real == seen for seen, _ in here):
-        cycle = " -> ".join([name for _, name in here] + [parent])
-        _fail(f"circular extends: {cycle}", file, where.line, "extends")
-    if not Path(parent).is_file():
-        what = "is not a file" if Path(parent).exists() else "not found"
-        _fail(f"'{target}' {what} (looked for {parent})", file, where.line, "extends")
-    merged = _deep_merge(_load_tree(parent, here), data)
+        cycle = " -> ".join([name for _, name in here] + [linked])
+        _fail(f"circular {key}: {cycle}", file, where.line, key)
+    if not Path(linked).is_file():
+        what = "is not a file" if Path(linked).exists() else "not found"
+        _fail(f"'{target}' {what} (looked for {linked})", file, where.line, key)
+    return linked
+
+
+def _apply_overlay(merged: LineDict, file: str) -> LineDict:
+    """``merged`` with the overlay ``file`` on top: its values replace those at the same keys
+    (dicts merge, as for a child that extends ``merged``) and its ``timeline_changes`` change
+    single named entries of ``merged``'s timeline. An overlay holds values only: no
+    ``extends``, ``overlay`` or whole ``timeline`` (e.g. calibration/calibrated.yaml, the
+    calibrated free parameters that scenarios/baseline.yaml lays over its own values)."""
+    data = read_yaml(file)
+    for key in ("extends", OVERLAY_KEY):
+        if key in data:
+            where = data.locs.get(key, Source(file, None))
+            _fail(
+                f"an overlay holds values only: '{key}' is not allowed here (the file that "
+                "names this overlay decides what it lays the values over)",
+                file,
+                where.line,
+                key,
+            )
+    changes, changes_at = _pop_changes(data, file, needs_extends=False)
+    if "timeline" in data:
+        where = data.locs.get("timeline", Source(file, None))
+        _fail(
+            f"an overlay changes single timeline entries by name under '{CHANGES_KEY}:'; "
+            "a whole 'timeline:' is not allowed here",
+            file,
+            where.line,
+            "timeline",
+        )
+    out = _deep_merge(merged, data)
     if changes is not None:
-        _change_timeline(merged, changes, changes_at, parent)
-    return merged
+        _change_timeline(out, changes, changes_at, "the file this overlay lies over")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -922,7 +991,7 @@ def _describe(err: Any, path: list[Part], parent: _Kind | None) -> str:
         if parent is not None and parent.tag == "model":
             fields = list(parent.tp.model_fields)
             if issubclass(parent.tp, ScenarioBase):
-                fields += ["extends", CHANGES_KEY]
+                fields += ["extends", OVERLAY_KEY, CHANGES_KEY]
         hint = _suggest(last, fields) or (
             f"; expected one of: {_listing(fields)}" if fields else ""
         )

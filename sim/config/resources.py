@@ -6,7 +6,7 @@ checkout (or an editable install) they are the checkout's top-level ``scenarios/
 ``calibration/`` folders; in an installed wheel the build copies both into the package as
 ``sim/data/scenarios/`` and ``sim/data/calibration/`` (``setup.py``), read here with
 ``importlib.resources``. Both layouts keep ``scenarios/`` beside ``calibration/``, so
-``extends: ../calibration/calibrated.yaml`` resolves in either.
+``overlay: ../calibration/calibrated.yaml`` resolves in either.
 
 How an argument naming a file is resolved (``resolve_input``):
 

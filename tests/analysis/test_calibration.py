@@ -22,7 +22,7 @@ from sim.analysis.problem import Target, load_priors, load_targets
 from sim.config.schema import resolve_parent
 from sim.core.model import simulate
 from sim.errors import ScenarioError
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import load_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 BASELINE = REPO / "scenarios" / "baseline.yaml"
@@ -211,24 +211,57 @@ def test_weighted_quantile() -> None:
     assert cal.weighted_quantile(x, np.array([0.0, 0.0, 1.0]), 0.5) == 2.0
 
 
-def test_overlay_round_trips_through_extends(tmp_path: Path) -> None:
-    estimate = {"population.relaxation": 0.0123, "moderation.twitter.follower_weight": 0.45}
+def test_overlay_round_trips_through_the_loader(tmp_path: Path) -> None:
+    estimate = {
+        "population.relaxation": 0.0123,
+        "moderation.twitter.follower_weight": 0.45,
+        "timeline.surge_fades.values.accounts.operators.inflow_per_day": 123.0,
+    }
     (tmp_path / "calibrated.yaml").write_text(cal.overlay_text(estimate, "X", "propsim calibrate"))
     child = tmp_path / "child.yaml"
-    child.write_text("extends: calibrated.yaml\nname: child\n")
-    sc = load_scenario(child)
+    child.write_text(
+        f"extends: {BASELINE}\noverlay: calibrated.yaml\nname: child\n"
+        "population:\n  relaxation: 0.9\n"  # (the overlay's value wins over the file's own)
+    )
+    sc, base = load_scenario(child), load_scenario(BASELINE)
     assert sc.population.relaxation == 0.0123
     assert sc.moderation["twitter"].follower_weight == 0.45
-    assert sc.population.pro_effect == Scenario().population.pro_effect  # the rest: defaults
+    fades = next(ev for ev in sc.timeline if ev.name == "surge_fades")
+    assert fades.values["accounts.operators.inflow_per_day"] == 123.0  # type: ignore[union-attr]
+    assert fades.values["accounts.posting.multiplier"] == 1.0  # (values merge key by key)
+    assert sc.population.pro_effect == base.population.pro_effect  # the rest: the baseline's
+    assert [ev.name for ev in sc.timeline] == [ev.name for ev in base.timeline]
 
 
-def test_baseline_extends_the_calibrated_overlay() -> None:
+def test_a_dated_free_parameter_is_named_by_its_timeline_entry() -> None:
+    base = load_scenario(BASELINE).model_dump()
+    for key in (
+        "timeline.3.values.moderation.twitter.intensity",  # by position: the overlay cannot
+        "timeline.no_such_entry.values.moderation.twitter.intensity",
+    ):
+        priors = {key: cal.Prior.model_validate({"low": 0.01, "high": 0.1, "why": "w"})}
+        with pytest.raises(ScenarioError, match="by the name of its timeline entry"):
+            cal.check_priors(base, priors, "p.yaml")
+    ok = "timeline.suspension_ramp.values.moderation.twitter.intensity"
+    cal.check_priors(
+        base, {ok: cal.Prior.model_validate({"low": 0.01, "high": 0.1, "why": "w"})}, "p.yaml"
+    )
+
+
+def test_baseline_lays_the_calibrated_overlay_over_its_values() -> None:
     text = BASELINE.read_text()
-    assert "extends: ../calibration/calibrated.yaml" in text
+    assert "overlay: ../calibration/calibrated.yaml" in text
     overlay = yaml.safe_load((REPO / "calibration" / "calibrated.yaml").read_text())
     sc = load_scenario(BASELINE)
+    dumped = sc.model_dump()
     priors = load_priors(REPO / "calibration" / "priors.yaml")
+    changes = {c["name"]: c for c in overlay.get("timeline_changes", {}).get("change", [])}
     for key in priors:
+        if key.startswith("timeline."):
+            name, _, value_key = key[len("timeline.") :].split(".", 2)
+            entry = next(e for e in dumped["timeline"] if e["name"] == name)
+            assert entry["values"][value_key] == changes[name]["values"][value_key]
+            continue
         *path, last = key.split(".")
         node = overlay
         for p in path:

@@ -173,6 +173,22 @@ def test_a_variant_keeps_its_own_value_of_a_calibrated_parameter(tmp_path: Path)
         assert plan.scenario(1, k).population.pro_effect == 0.009
 
 
+def test_a_variant_without_a_timeline_entry_goes_without_its_dated_value(tmp_path: Path) -> None:
+    from sim.analysis.compare import compare_plan
+
+    ramp = {"name": "ramp", "action": "set", "date": "2015-01-10",
+            "values": {"moderation.twitter.intensity": 0.01}}  # fmt: skip
+    base = write(tmp_path, "base", timeline=[ramp])
+    variant = write(tmp_path, "noramp", timeline=[])
+    key = "timeline.ramp.values.moderation.twitter.intensity"
+    _posterior(tmp_path / "post.csv", [0.02, 0.03], key)
+    plan = compare_plan([str(base), str(variant)], [], None, 1, 2, str(tmp_path / "post.csv"),
+                        [], Path)  # fmt: skip
+    for k, draw in enumerate(plan.draws):
+        assert plan.scenario(0, k).timeline[0].values == {"moderation.twitter.intensity": draw[key]}
+        assert plan.scenario(1, k).timeline == []
+
+
 def test_resume_finishes_an_interrupted_comparison(tmp_path: Path, files) -> None:
     from sim.analysis.compare import compare_plan
     from sim.analysis.sweep import simulate_task, write_part
