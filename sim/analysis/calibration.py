@@ -457,21 +457,28 @@ def posterior_columns(post: pd.DataFrame, priors: Mapping[str, Prior]) -> list[s
     return [*priors, "weight_raw", "weight"]
 
 
-def best_particle(post: pd.DataFrame) -> int:
-    """Row of the accepted particle that fits best: the smallest distance (worst target's
-    excess), ties broken by the larger weight. A point the posterior supports: per-parameter
-    medians of a correlated posterior need not be (issue 15)."""
+def ranked_particles(post: pd.DataFrame) -> list[int]:
+    """Rows of the accepted particles from the best fitting: the smallest distance (worst
+    target's excess in the run that accepted it) first, ties broken by the larger weight."""
     if DISTANCE not in post:
         raise ValueError("the posterior has no distances (written before issue 15)")
     order = np.lexsort((-post["weight"].to_numpy(), post[DISTANCE].to_numpy()))
-    return int(order[0])
+    return [int(i) for i in order]
 
 
-def point_estimate(post: pd.DataFrame, priors: Mapping[str, Prior]) -> dict[str, float]:
-    """The calibrated point: the parameters of the best-fitting accepted particle
-    (``best_particle``), to 4 significant digits (the overlay's precision)."""
-    row = post.iloc[best_particle(post)]
-    return {k: float(f"{float(row[k]):.4g}") for k in priors}
+def best_particle(post: pd.DataFrame) -> int:
+    """Row of the accepted particle that fits best (``ranked_particles``' first). A point the
+    posterior supports: per-parameter medians of a correlated posterior need not be (issue 15)."""
+    return ranked_particles(post)[0]
+
+
+def point_estimate(
+    post: pd.DataFrame, priors: Mapping[str, Prior], row: int | None = None
+) -> dict[str, float]:
+    """The parameters of the particle in ``row`` (default: ``best_particle``) to 4 significant
+    digits (the overlay's precision): the calibrated point."""
+    chosen = post.iloc[best_particle(post) if row is None else row]
+    return {k: float(f"{float(chosen[k]):.4g}") for k in priors}
 
 
 def generations_table(history: Any) -> pd.DataFrame:
@@ -569,12 +576,18 @@ def _manifest(
 
 
 def finish(
-    folder: Path, history: Any, problem: Calibration, setup: Setup, calib_id: str, overlay: Path
+    folder: Path,
+    history: Any,
+    problem: Calibration,
+    setup: Setup,
+    calib_id: str,
+    overlay: Path,
+    choose: Callable[[pd.DataFrame], int] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """Write posterior.parquet (parameters and weights), particles.parquet (with distances and
-    target values), generations.csv, the overlay (the best-fitting particle) with
-    posterior.csv beside it, and the manifest (which marks the folder finished); returns
-    posterior (all columns), estimate."""
+    target values), generations.csv, the overlay (the particle in the row ``choose(posterior)``
+    returns, by default the best-fitting one) with posterior.csv beside it, and the manifest
+    (which marks the folder finished); returns posterior (all columns), estimate."""
     post = posterior(history, problem.priors)
     columns = posterior_columns(post, problem.priors)
     for name, table in ((POSTERIOR_NAME, post[columns]), (PARTICLES_NAME, post)):
@@ -583,7 +596,7 @@ def finish(
         tmp.replace(folder / name)
     gens = generations_table(history)
     write_atomic(folder / GENERATIONS_NAME, gens.to_csv(index=False))
-    estimate = point_estimate(post, problem.priors)
+    estimate = point_estimate(post, problem.priors, None if choose is None else choose(post))
     write_atomic(overlay, overlay_text(estimate, calib_id, setup.command))
     # the particles beside the overlay (calibration/posterior.csv): what `propsim compare
     # --posterior K` draws from by default, kept in git with the overlay it goes with

@@ -181,6 +181,15 @@ def add_parser(sub: Any) -> None:
         default=20,
         help="posterior predictive draws for the report (default 20)",
     )
+    p.add_argument(
+        "--candidates",
+        type=_positive(int, 1000, strict=False),
+        default=5,
+        metavar="K",
+        help="the K best-fitting particles are run at the scenario's own scale on 5 seeds and "
+        "the one whose medians fit best becomes the calibrated point (default 5; 0: the "
+        "best-fitting particle, unchecked)",
+    )
     p.add_argument("--no-report", action="store_true", help="skip the fit report")
     p.add_argument(
         "--quiet",
@@ -293,7 +302,21 @@ def _calibrate(
     if history.max_t < 0:
         cal.log("no generation finished; nothing to write")
         return 1
-    post, estimate = cal.finish(folder, history, problem, setup, calib_id, Path(args.overlay))
+    choose = None
+    if args.candidates:
+        from sim.analysis import fit_report
+
+        def choose(post: Any) -> int:
+            log(f"checking the {args.candidates} best-fitting particles at the scenario's scale")
+            check = fit_report.check_candidates(
+                setup, problem, post, args.candidates, executor, progress=not args.quiet
+            )
+            cal.write_atomic(folder / fit_report.POINT_CHECK, check.to_csv(index=False))
+            return fit_report.chosen_candidate(check)
+
+    post, estimate = cal.finish(
+        folder, history, problem, setup, calib_id, Path(args.overlay), choose
+    )
     gens = cal.generations_table(history)
     log(
         f"{len(gens)} generations, {int(gens['samples'].sum()):,} simulations, final "
