@@ -78,6 +78,12 @@ def make_compare_plots(folder: Path, out: Path) -> list[Path]:
                 bottom.plot(df["date"], df["median"], color=color, lw=1.2, ls=style,
                             label=f"{name} - {arms[0]}{tag}")  # fmt: skip
                 bottom.fill_between(df["date"], df["q05"], df["q95"], color=color, alpha=0.2, lw=0)
+                if not tag:  # a strip along the bottom: the days the difference is clear of 0
+                    low = STRIP * (a - 1)
+                    bottom.fill_between(df["date"], low, low + STRIP, where=clear_days(df),
+                                        transform=bottom.get_xaxis_transform(), color=color,
+                                        alpha=0.6, lw=0, step="mid",
+                                        label=f"days the band excludes 0 ({name})")  # fmt: skip
         bottom.axhline(0, color="k", lw=0.7)
         shown = f"{metric} (solid) and {true} (dashed)" if true else metric
         top.set_title(f"{shown}: level (median and 5-95% band)", fontsize=10)
@@ -93,6 +99,14 @@ def make_compare_plots(folder: Path, out: Path) -> list[Path]:
         paths.append(path)
     paths.append(forest_plot(pd.read_csv(folder / COMPARISON_CSV), arms, note, out))
     return paths
+
+
+STRIP = 0.025  # height of a clear-days strip, as a share of the difference panel
+
+
+def clear_days(diff: pd.DataFrame) -> np.ndarray:
+    """Days whose 5-95% band of the paired difference excludes 0 (both ends on one side)."""
+    return ((diff["q05"] > 0) | (diff["q95"] < 0)).to_numpy()
 
 
 def forest_plot(table: pd.DataFrame, arms: list[str], note: str, out: Path) -> Path:

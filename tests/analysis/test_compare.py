@@ -270,3 +270,8 @@ def test_more_names_than_scenarios_exit_2(tmp_path: Path, files, capsys) -> None
     assert not (tmp_path / "out").exists()
     code = cli.main(["compare", str(base), str(variant), "--name", "a b"])
     assert code == 2 and "cannot name a results folder" in capsys.readouterr().err
+
+
+def test_clear_days_are_those_whose_band_excludes_zero() -> None:
+    diff = pd.DataFrame({"q05": [-1.0, 0.5, -3.0, 0.0, -2.0], "q95": [1.0, 2.0, -0.5, 1.0, 0.0]})
+    assert compare_plots.clear_days(diff).tolist() == [False, True, True, False, False]
