@@ -101,7 +101,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A real run of the generator on ten days at 1:10000: (compare folder, document)."""
     tmp = tmp_path_factory.mktemp("library")
     doc = tmp / "policy_library.md"
-    argv = ["--scale", "10000", "--replicates", "2", "--set", "end=2014-01-10"]
+    argv = ["--scale", "10000", "--replicates", "2", "--posterior", "2", "--set", "end=2014-01-10"]
     argv += ["--set", "warmup_days=5"]
     assert lib.main([*argv, "--out", str(tmp / "out"), "--doc", str(doc)]) == 0
     (folder,) = (tmp / "out").iterdir()
@@ -115,7 +115,10 @@ def test_the_generator_quotes_the_run_and_tables_every_policy(tiny: tuple[Path, 
     assert f"`{manifest['command_line']}`" in text
     assert "--workers 1" in manifest["command_line"]
     assert f"commit `{manifest['git_commit']}`" in text
-    assert "scale 1:10000, 2 replicates" in text
+    assert "scale 1:10000, 2 replicates" in text and "2 posterior draws" in text
+    assert "--posterior 2" in manifest["command_line"]
+    assert "carry the seed noise and what the calibration leaves unknown" in text
+    assert manifest["units"] == 4  # (2 draws x 2 seeds)
     table = pd.read_csv(folder / lib.COMPARISON_CSV)
     for p in lib.LIBRARY:
         section = text.split(f"## {p.title}\n", 1)[1].split("\n## ", 1)[0]
