@@ -232,7 +232,8 @@ class PropagandaModel(mesa.Model):
         # network
         self.network: FollowerGraph | None = None
         self.network_weight = float(self.scale)
-        # called by ``end_accounts`` with (ids, day, tally) before the accounts' edges go
+        # called by ``end_accounts`` with (ids, day, tally) before the accounts' edges go (a
+        # component registers only when it has something to do there: this runs most days)
         self.on_end: list[Callable[[np.ndarray, int, DayTally], None]] = []
         self.today = Day(len(self.open_names), len(self.enc_names))
 
@@ -342,7 +343,8 @@ class PropagandaModel(mesa.Model):
         self, ids: np.ndarray, d: int, tally: DayTally
     ) -> tuple[np.ndarray, np.ndarray]:
         """Accounts ``ids`` end on day ``d``: their follow edges go, their followers' follow
-        counts fall, and ``tally`` counts them as suspensions. Returns the users who lost a
+        counts fall, their audience followers are added to ``accounts.end_followers`` (after
+        ``on_end``), and ``tally`` counts them as suspensions. Returns the users who lost a
         follow, account ``ids[j]``'s in ``lost[bounds[j]:bounds[j + 1]]``, and ``bounds``."""
         t = self.accounts
         for fn in self.on_end:
@@ -351,7 +353,7 @@ class PropagandaModel(mesa.Model):
         kernels.end_accounts(
             ids,
             d,
-            (t.active, t.ended, t.created, t.platform),
+            (t.active, t.ended, t.created, t.platform, t.end_followers),
             bounds,
             (tally.susp_n, tally.susp_followers, tally.susp_age),
         )

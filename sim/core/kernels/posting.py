@@ -79,9 +79,10 @@ def pick_active(active, p, h):  # pragma: no cover - compiled
 @njit(cache=True)
 def end_accounts(ids, day, accounts, bounds, tally):  # pragma: no cover - compiled
     """Accounts ``ids`` end on ``day`` (inactive, ``ended`` set; ``accounts`` = (active, ended,
-    created, platform), columns of the account table); per platform, add their number, followers
-    (from the ``bounds`` of ``empty_slabs``) and ages to ``tally`` = (n, followers, age)."""
-    active, ended, created, platform = accounts
+    created, platform, end_followers), columns of the account table); their audience followers
+    (from the ``bounds`` of ``empty_slabs``) are added to ``end_followers``; per platform, add
+    their number, followers and ages to ``tally`` = (n, followers, age)."""
+    active, ended, created, platform, end_followers = accounts
     n, followers, age = tally
     for i in range(len(ids)):
         a = ids[i]
@@ -89,6 +90,7 @@ def end_accounts(ids, day, accounts, bounds, tally):  # pragma: no cover - compi
         ended[a] = day
         p = platform[a]
         n[p] += 1
+        end_followers[a] += bounds[i + 1] - bounds[i]
         followers[p] += bounds[i + 1] - bounds[i]
         age[p] += day - created[a]
 

@@ -1,5 +1,6 @@
 """Pro-IS accounts as arrays: ``AccountTable``, one row per account ever created, with platform,
-language, operator, posting rate, evasion, creation day, status, role and predecessor. Followers
+language, operator, posting rate, evasion, creation day, status, role, predecessor and followers
+at its end. Followers
 are in
 ``graph``; operators (Mesa agents) are the operators component's (``sim.components.operators``).
 """
@@ -40,6 +41,7 @@ class AccountTable(Table):
     recreated: np.ndarray
     role: np.ndarray
     predecessor: np.ndarray
+    end_followers: np.ndarray
     FIELDS: ClassVar[dict[str, Any]] = {
         "platform": np.int8,  # index into the scenario's open platforms
         "language": np.int8,
@@ -52,6 +54,8 @@ class AccountTable(Table):
         "recreated": bool,
         "role": np.int8,  # index into ROLES (0, ordinary, unless the roles component is on)
         "predecessor": np.int64,  # the suspended account a re-created one replaces; -1 if none
+        # followers when the account ended (0 while active; ``PropagandaModel.end_accounts``)
+        "end_followers": np.float64,
     }
     DEFAULTS: ClassVar[dict[str, Any]] = {"active": True, "ended": ACTIVE_END, "predecessor": -1}
 
