@@ -346,18 +346,20 @@ class PropagandaModel(mesa.Model):
         counts fall, their audience followers are added to ``accounts.end_followers`` (after
         ``on_end``), and ``tally`` counts them as suspensions. Returns the users who lost a
         follow, account ``ids[j]``'s in ``lost[bounds[j]:bounds[j + 1]]``, and ``bounds``."""
-        t = self.accounts
+        t, g, u = self.accounts, self.graph, self.users
         for fn in self.on_end:
             fn(ids, d, tally)
-        lost, bounds = self.graph.remove_accounts(ids)
-        kernels.end_accounts(
-            ids,
+        lost, bounds, freed, change = kernels.end_accounts(
+            np.asarray(ids, dtype=np.int64),
             d,
             (t.active, t.ended, t.created, t.platform, t.end_followers),
-            bounds,
+            (g.pool, g.start, g.length, g.cap),
+            u.n_following,
             (tally.susp_n, tally.susp_followers, tally.susp_age),
         )
-        self.users.follow(lost, -1)
+        # (one kernel for what ``graph.remove_accounts`` and ``users.follow(lost, -1)`` do)
+        g.dead += freed
+        u.n_followers_of_pro += change
         return lost, bounds
 
     def follower_counts(self) -> np.ndarray:

@@ -10,6 +10,7 @@ import numpy as np
 from numba import njit
 
 from sim.core import draws
+from sim.core.kernels.graph import empty_slabs, scatter_add_count
 
 
 @njit(cache=True)
@@ -77,13 +78,20 @@ def pick_active(active, p, h):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def end_accounts(ids, day, accounts, bounds, tally):  # pragma: no cover - compiled
-    """Accounts ``ids`` end on ``day`` (inactive, ``ended`` set; ``accounts`` = (active, ended,
-    created, platform, end_followers), columns of the account table); their audience followers
-    (from the ``bounds`` of ``empty_slabs``) are added to ``end_followers``; per platform, add
-    their number, followers and ages to ``tally`` = (n, followers, age)."""
+def end_accounts(ids, day, accounts, graph, following, tally):  # pragma: no cover - compiled
+    """Accounts ``ids`` end on ``day``, in one compiled call (this runs most days): inactive,
+    ``ended`` set (``accounts`` = (active, ended, created, platform, end_followers), columns of
+    the account table); their follower slabs emptied (``graph`` = (pool, start, length, cap) of
+    the follower graph, as ``empty_slabs``); their audience followers added to
+    ``end_followers``; per platform, their number, followers and ages added to ``tally`` = (n,
+    followers, age); each follower's count of follows ``following`` lowered by one (as
+    ``scatter_add_count``). Returns the followers who lost a follow (account ``ids[i]``'s in
+    ``lost[bounds[i]:bounds[i + 1]]``), ``bounds``, the slab capacity freed and the change in
+    the number of users who follow any account."""
     active, ended, created, platform, end_followers = accounts
+    pool, start, length, cap = graph
     n, followers, age = tally
+    lost, bounds, freed = empty_slabs(pool, start, length, cap, ids)
     for i in range(len(ids)):
         a = ids[i]
         active[a] = False
@@ -93,6 +101,8 @@ def end_accounts(ids, day, accounts, bounds, tally):  # pragma: no cover - compi
         end_followers[a] += bounds[i + 1] - bounds[i]
         followers[p] += bounds[i + 1] - bounds[i]
         age[p] += day - created[a]
+    change = scatter_add_count(following, lost, -1)
+    return lost, bounds, freed, change
 
 
 @njit(cache=True)
