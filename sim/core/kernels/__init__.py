@@ -59,6 +59,7 @@ from sim.core.kernels.posting import (  # noqa: F401
     daily_posts,
     end_accounts,
     pick_active,
+    record_row,
     record_sums,
 )
 from sim.core.kernels.views import (  # noqa: F401

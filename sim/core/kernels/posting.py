@@ -143,3 +143,46 @@ def record_sums(
     for o in other_operators:
         running[o] = True
     return out, by_language, running.sum()
+
+
+@njit(cache=True)
+def record_row(
+    accounts, length, day, sizes, day_posts, recall_loss, other_operators, shares, scale, cols, row
+):  # pragma: no cover - compiled
+    """``record_sums`` (``sizes`` = (platforms, operators), ``day_posts`` = (posters, posts)),
+    then posting's metrics into ``row``, in one compiled call (not a dozen Python stores per
+    platform): ``shares`` = (shares per platform, per platform and language) of the day,
+    ``cols[k, p]`` the column of metric ``k`` of platform ``p`` (pro posts, active accounts,
+    mean followers, mean age, mean evasion; then pro posts, active accounts and mean
+    followers by language, ``5 + 3 * metric + language``). Returns the sums, the true pro posts
+    per platform (the accounts' and the shares, real-world) and the operators running."""
+    posters, posts = day_posts
+    sums, by_language, running = record_sums(
+        accounts, length, day, sizes[0], sizes[1], posters, posts, recall_loss, other_operators
+    )
+    shared, shared_by_language = shares
+    pro_true = np.empty(sums.shape[0])
+    for i in range(sums.shape[0]):
+        n_act, followers, age, evasion, n_posts = (
+            sums[i, 0],
+            sums[i, 1],
+            sums[i, 2],
+            sums[i, 3],
+            sums[i, 4],
+        )
+        pro_true[i] = (n_posts + shared[i]) * scale
+        row[cols[0, i]] = pro_true[i]
+        row[cols[1, i]] = n_act * scale
+        row[cols[2, i]] = followers / n_act if n_act else np.nan
+        row[cols[3, i]] = age / n_act if n_act else np.nan
+        row[cols[4, i]] = evasion / n_act if n_act else np.nan
+        for j in range(3):
+            n_act, followers, n_posts = (
+                by_language[i, j, 0],
+                by_language[i, j, 1],
+                by_language[i, j, 2],
+            )
+            row[cols[5 + j, i]] = (n_posts + shared_by_language[i, j]) * scale
+            row[cols[8 + j, i]] = n_act * scale
+            row[cols[11 + j, i]] = followers / n_act if n_act else np.nan
+    return sums, pro_true, running
