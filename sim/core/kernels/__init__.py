@@ -61,6 +61,7 @@ from sim.core.kernels.posting import (  # noqa: F401
     pick_active,
     record_row,
     record_sums,
+    recreate_rows,
 )
 from sim.core.kernels.views import (  # noqa: F401
     _side,

@@ -78,6 +78,29 @@ def pick_active(active, p, h):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def recreate_rows(old, lo, evasion, day, ended_value, columns):  # pragma: no cover - compiled
+    """Rows ``lo, lo + 1, ...`` of the account table re-create the accounts ``old`` (in one
+    compiled call, not a numpy call per column: this runs most days). ``columns`` = (platform,
+    language, operator, rate, role, evasion, created, ended, active, recreated, predecessor):
+    the first five copied from the old row, then the given ``evasion``, ``day``,
+    ``ended_value``, active, re-created, the old id."""
+    platform, language, operator, rate, role, ev, created, ended, active, recreated, pred = columns
+    for i in range(len(old)):
+        a, o = lo + i, old[i]
+        platform[a] = platform[o]
+        language[a] = language[o]
+        operator[a] = operator[o]
+        rate[a] = rate[o]
+        role[a] = role[o]
+        ev[a] = evasion[i]
+        created[a] = day
+        ended[a] = ended_value
+        active[a] = True
+        recreated[a] = True
+        pred[a] = o
+
+
+@njit(cache=True)
 def end_accounts(ids, day, accounts, graph, following, tally):  # pragma: no cover - compiled
     """Accounts ``ids`` end on ``day``, in one compiled call (this runs most days): inactive,
     ``ended`` set (``accounts`` = (active, ended, created, platform, end_followers), columns of
