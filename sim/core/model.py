@@ -67,17 +67,29 @@ class DayTally:
 
     @classmethod
     def zeros(cls, n_open: int, n_enc: int) -> DayTally:
-        z = np.zeros
-        return cls(
-            z(n_open, np.int64),
-            z(n_open, np.int64),
-            z(n_open),
-            z((n_open, 3), np.int64),
-            z(n_open, np.int64),
-            z(n_open),
-            z(n_open),
-            z(n_enc, np.int64),
-        )
+        return cls(*_views(cls.buffers(n_open, n_enc), n_open, n_enc))
+
+    @staticmethod
+    def buffers(n_open: int, n_enc: int) -> tuple[np.ndarray, np.ndarray]:
+        """Zeroed storage for a tally's counts (integers, floats): ``_views`` lays the fields
+        out in them, so that one ``fill`` per buffer clears a tally (``Day.clear``)."""
+        return np.zeros(6 * n_open + n_enc, np.int64), np.zeros(3 * n_open)
+
+
+def _views(buffers: tuple[np.ndarray, np.ndarray], n_open: int, n_enc: int) -> list[np.ndarray]:
+    """A ``DayTally``'s fields, in order, as views of ``DayTally.buffers``."""
+    ints, floats = buffers
+    n = n_open
+    return [
+        ints[:n],
+        ints[n : 2 * n],
+        floats[:n],
+        ints[2 * n : 5 * n].reshape(n, 3),
+        ints[5 * n : 6 * n],
+        floats[n : 2 * n],
+        floats[2 * n : 3 * n],
+        ints[6 * n : 6 * n + n_enc],
+    ]
 
 
 class Day:
@@ -132,24 +144,31 @@ class Day:
     discovery_boost: np.ndarray | None
 
     def __init__(self, n_open: int, n_enc: int) -> None:
-        self.tally = DayTally.zeros(n_open, n_enc)
-        self.new_fresh = np.zeros(n_open)
-        self.new_recreated = np.zeros(n_open)
-        self._factors = tuple(np.ones(n_open) for _ in range(4))
+        # the day's counts and factors live in a few buffers, each cleared by one ``fill``
+        # (``clear`` runs every day; a ``fill`` per field cost several microseconds)
+        tally_ints, tally_floats = DayTally.buffers(n_open, n_enc)
+        counts = np.zeros(2 * n_open)
+        ones = np.ones(4 * n_open)
+        self._zeroed = (tally_ints, tally_floats, counts)
+        self._ones = ones
+        self._kept = (
+            DayTally(*_views((tally_ints, tally_floats), n_open, n_enc)),
+            counts[:n_open],
+            counts[n_open:],
+            tuple(ones[i * n_open : (i + 1) * n_open] for i in range(4)),
+        )
         self.clear()
 
     def clear(self) -> None:
-        """Start a new day: counts to zero, lists empty, every other field gone."""
-        tally, fresh, recreated = self.tally, self.new_fresh, self.new_recreated
-        factors = self._factors
+        """Start a new day: counts to zero, factors to 1, lists empty, every other field
+        gone."""
+        zeroed, ones, kept = self._zeroed, self._ones, self._kept
         self.__dict__.clear()
-        tally.clear()
-        fresh.fill(0.0)
-        recreated.fill(0.0)
-        for f in factors:
-            f.fill(1.0)
-        self.tally, self.new_fresh, self.new_recreated = tally, fresh, recreated
-        self._factors = factors
+        for buffer in zeroed:
+            buffer.fill(0)
+        ones.fill(1.0)
+        self._zeroed, self._ones, self._kept = zeroed, ones, kept
+        self.tally, self.new_fresh, self.new_recreated, factors = kept
         (
             self.posting_factor,
             self.discovery_factor,
