@@ -36,6 +36,7 @@ of their predecessors' followers when suspended), and the share of followers tha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import ClassVar
 
@@ -572,6 +573,12 @@ class Roles(Component):
             del self._recreated_rows[day]
 
     # --- the day ------------------------------------------------------------------------
+    def hooks(self) -> dict[str, Callable[..., None]]:
+        hooks = super().hooks()
+        if not self.roles_on or not self.shoutouts.any():
+            del hooks["expose"]  # (no extra shout-outs by role)
+        return hooks
+
     def expose(self, d: int) -> None:
         """Extra shout-outs by role: followers who see them may follow a young account."""
         if not self.roles_on or not self.shoutouts.any():
