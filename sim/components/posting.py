@@ -160,7 +160,7 @@ class Posting(Component):
         ch = m.channels
         with_channel = ch.operator[ch.active_ids()] if m.enc_names else self._no_operators
         tally = today.tally
-        sums, pro_true, n_running = kernels.record_row(
+        sums, n_running = kernels.record_row(
             (t.column("active"), t.platform, t.created, t.evasion, t.operator, t.language),
             m.follower_counts(),  # (audience, plus in-network followers if any)
             d,
@@ -174,4 +174,4 @@ class Posting(Component):
             row,
         )
         today.sums, today.n_running = sums.tolist(), int(n_running)
-        today.pro_true = pro_true.tolist()
+        today.pro_true = [x[6] for x in today.sums]

@@ -104,7 +104,8 @@ class Day:
     ``recruits``/``reached`` (attitudes), ``suspended`` (moderation: per suspension batch, the
     accounts, the users who lost them and the bounds per account), ``new_fresh``/
     ``new_recreated`` (operators, by open platform), ``tally`` (counts for the metrics),
-    ``sums``/``n_running`` (posting's per-platform sums of the account table, for metrics).
+    ``sums``/``n_running`` (posting's per-platform sums of the account table, for metrics:
+    the six of ``kernels.record_sums``, then ``pro_true``).
     """
 
     # declared for readers and type checkers (set by the components named above)
