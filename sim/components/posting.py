@@ -127,7 +127,13 @@ class Posting(Component):
     )
 
     def refresh(self) -> None:
-        self._recall_loss = observation_of(self.model.sc).evasion_recall_loss
+        m = self.model
+        self._recall_loss = observation_of(m.sc).evasion_recall_loss
+        # the posting multiplier per open platform on days without outside factors (the
+        # product with factors of 1 gives these same numbers; ``post`` then allocates nothing)
+        n_open = len(m.open_names)
+        self._ones = [1.0] * n_open
+        self._multiplier = np.full(n_open, m.sc.accounts.posting.multiplier)
 
     def init(self) -> None:
         super().init()
@@ -146,11 +152,15 @@ class Posting(Component):
     def post(self, d: int) -> None:
         m = self.model
         a = m.sc.accounts
+        factor = m.today.posting_factor  # (outside events; 1 unless set)
+        mult = self._multiplier
+        if factor.tolist() != self._ones:
+            mult = a.posting.multiplier * factor
         m.today.act, m.today.k = kernels.daily_posts(
             m.accounts.column("active"),
             m.accounts.rate,
             m.accounts.platform,
-            a.posting.multiplier * m.today.posting_factor,  # (outside events; 1 unless set)
+            mult,
             a.posting.burstiness,
             m.streams.handle("posting"),
         )
