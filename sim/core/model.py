@@ -256,6 +256,8 @@ class PropagandaModel(mesa.Model):
         # component registers only when it has something to do there: this runs most days)
         self.on_end: list[Callable[[np.ndarray, int, DayTally], None]] = []
         self.today = Day(len(self.open_names), len(self.enc_names))
+        # (``add_follows``'s run bounds and probability for one run, reused: most calls)
+        self._one_run = (np.zeros(1, np.int64), np.zeros(1))
 
         # components, the daily table's layout, the phase hooks
         self.components: dict[str, Component] = {c.name: c(self) for c in classes}
@@ -399,17 +401,14 @@ class PropagandaModel(mesa.Model):
         u = self.users
         if len(runs) == 1:  # (re-follows: few numpy calls for a small day)
             users = runs[0].users
-            run_end = np.array([users.size], dtype=np.int64)
+            run_end, p_base = self._one_run
+            run_end[0], p_base[0] = users.size, runs[0].p_base
         else:
             users = np.concatenate([r.users for r in runs])
             run_end = np.cumsum([r.users.size for r in runs], dtype=np.int64)
+            p_base = np.array([r.p_base for r in runs], dtype=np.float64)
         idx = kernels.gate_follows(
-            self.streams.handle("follow"),
-            run_end,
-            np.array([r.p_base for r in runs], dtype=np.float64),
-            users,
-            u.state,
-            u.follows,
+            self.streams.handle("follow"), run_end, p_base, users, u.state, u.follows
         )
         if len(runs) == 1:
             acc = runs[0].accounts(idx)
