@@ -137,6 +137,8 @@ class Posting(Component):
 
     def init(self) -> None:
         super().init()
+        # per account: the posting mean and the logarithm ``daily_posts`` derives from it
+        self._log_cache = (np.full(1024, np.nan), np.zeros(1024))
         self._no_operators = np.zeros(0, dtype=np.int64)
         # the columns of posting's metrics (``kernels.record_row``): per platform, then per
         # platform by language
@@ -156,6 +158,10 @@ class Posting(Component):
         mult = self._multiplier
         if factor.tolist() != self._ones:
             mult = a.posting.multiplier * factor
+        cache = self._log_cache
+        if m.accounts.n > cache[0].size:
+            size = max(m.accounts.n, 2 * cache[0].size)
+            cache = self._log_cache = (np.full(size, np.nan), np.zeros(size))
         m.today.act, m.today.k = kernels.daily_posts(
             m.accounts.column("active"),
             m.accounts.rate,
@@ -163,6 +169,7 @@ class Posting(Component):
             mult,
             a.posting.burstiness,
             m.streams.handle("posting"),
+            cache,
         )
 
     def record(self, d: int, row: np.ndarray) -> None:

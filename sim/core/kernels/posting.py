@@ -14,7 +14,7 @@ from sim.core.kernels.graph import empty_slabs, scatter_add_count
 
 
 @njit(cache=True)
-def daily_posts(active, rate, platform, multiplier, shape, h):  # pragma: no cover - compiled
+def daily_posts(active, rate, platform, multiplier, shape, h, cache):  # pragma: no cover
     """The day's posts: one array of two rows, the ids of the active accounts (in id order) and
     their post counts (one array rather than two: each array a compiled function returns costs
     about a microsecond to hand back to Python).
@@ -24,8 +24,11 @@ def daily_posts(active, rate, platform, multiplier, shape, h):  # pragma: no cov
     the stream ``h`` (``sim.core.draws``). For shape 1 (G exponential) that mixture is the
     geometric distribution of mean ``m = rate[a] * multiplier[platform[a]]``, ``P(k) = (1 - p)
     p**k`` with ``p = m / (1 + m)``, drawn directly by inversion from one uniform (a quarter of
-    the cost of drawing G and then the Poisson count).
+    the cost of drawing G and then the Poisson count). ``cache`` = (m, -log1p(1 / m)) per
+    account (at least ``len(active)`` long; NaN: none yet): the logarithm is computed again only
+    when an account's ``m`` changed (most days it does not).
     """
+    cached_m, cached_log = cache
     n = 0
     for a in range(len(active)):
         n += active[a]
@@ -39,7 +42,13 @@ def daily_posts(active, rate, platform, multiplier, shape, h):  # pragma: no cov
             if shape == 1.0:
                 m = rate[a] * mult
                 # k = floor(log(1 - u) / log(p)), log(p) = -log1p(1 / m)
-                k[j] = int(np.log1p(-draws.uniform(h)) / -np.log1p(1.0 / m)) if m > 0.0 else 0
+                if m > 0.0:
+                    if cached_m[a] != m:
+                        cached_m[a] = m
+                        cached_log[a] = -np.log1p(1.0 / m)
+                    k[j] = int(np.log1p(-draws.uniform(h)) / cached_log[a])
+                else:
+                    k[j] = 0
             else:
                 lam = rate[a] * mult * (draws.gamma(h, shape) / shape)
                 k[j] = draws.poisson(h, lam)
