@@ -169,8 +169,8 @@ def _probabilities(posts, followers, evasion, age, which, params, extra):  # pra
     for i in range(len(posts)):
         r = which[i]
         intensity, post_w, follower_w, protection, flagging, window = params[r]
-        k = int(posts[i])
-        if k == posts[i] and 0 <= k < POST_TABLE:
+        k = int(posts[i]) if 0 <= posts[i] < POST_TABLE else -1  # (-1: not a table entry)
+        if k >= 0 and k == posts[i]:
             f = post_factor[r, k]
             if np.isnan(f):
                 f = ((k + 0.5) / REFERENCE_POSTS) ** post_w
