@@ -135,13 +135,20 @@ def test_marked_users_are_the_dosed_users_in_order(n: int, n_views: int, seed: i
     assert not marks.any()  # cleared for the next day
 
 
+def _no_cache(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """An empty cache of ``daily_posts``' logarithms for ``n`` accounts."""
+    return np.full(n, np.nan), np.zeros(n)
+
+
 def test_daily_posts_only_active_accounts_at_their_rates() -> None:
     gen, h = _stream(4)  # (gen, a local, lives as long as the test)
     active = np.arange(400) % 3 != 0
     rate = np.where(np.arange(400) < 200, 0.5, 20.0)
     platform = np.zeros(400, np.int64)
+    cache = _no_cache(400)
     days = [
-        kernels.daily_posts(active, rate, platform, np.array([1.5]), 2.0, h) for _ in range(200)
+        kernels.daily_posts(active, rate, platform, np.array([1.5]), 2.0, h, cache)
+        for _ in range(200)
     ]
     act = days[0][0]
     np.testing.assert_array_equal(act, np.flatnonzero(active))
@@ -160,9 +167,10 @@ def test_daily_posts_with_burstiness_one_are_geometric() -> None:
     active = np.ones(3, bool)
     rate = np.array([0.0, 0.4, 12.0])
     platform = np.zeros(3, np.int64)
+    cache = _no_cache(3)
     k = np.array(
         [
-            kernels.daily_posts(active, rate, platform, np.array([1.5]), 1.0, h)[1]
+            kernels.daily_posts(active, rate, platform, np.array([1.5]), 1.0, h, cache)[1]
             for _ in range(40_000)
         ]
     )
@@ -180,14 +188,40 @@ def test_daily_posts_multiplier_by_platform() -> None:
     active = np.ones(200, bool)
     rate = np.full(200, 2.0)
     platform = np.arange(200) % 2
+    cache = _no_cache(200)
     k = np.array(
         [
-            kernels.daily_posts(active, rate, platform, np.array([1.0, 3.0]), 1.0, h)[1]
+            kernels.daily_posts(active, rate, platform, np.array([1.0, 3.0]), 1.0, h, cache)[1]
             for _ in range(400)
         ]
     )
     assert abs(k[:, platform == 0].mean() - 2.0) < 0.1
     assert abs(k[:, platform == 1].mean() - 6.0) < 0.3
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    rates=st.lists(st.floats(0.0, 50.0), min_size=1, max_size=30),
+    factors=st.lists(st.floats(0.5, 3.0), min_size=2, max_size=4),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_daily_posts_cache_changes_no_draw(
+    rates: list[float], factors: list[float], seed: int
+) -> None:
+    """Days drawn with one cache of logarithms kept across days (the rates and multipliers
+    changing in between) equal days drawn each with a fresh cache."""
+    rate = np.array(rates)
+    active = np.ones(rate.size, bool)
+    platform = np.zeros(rate.size, np.int64)
+    gen_a, h_a = _stream(seed)
+    gen_b, h_b = _stream(seed)
+    cache = _no_cache(rate.size)
+    for f in factors:
+        mult = np.array([f])
+        kept = kernels.daily_posts(active, rate, platform, mult, 1.0, h_a, cache)
+        fresh = kernels.daily_posts(active, rate, platform, mult, 1.0, h_b, _no_cache(rate.size))
+        np.testing.assert_array_equal(kept, fresh)
+        rate[::2] *= 1.5  # (some accounts' rates change: their logarithms are computed again)
 
 
 def test_pick_active_picks_each_active_row_with_its_chance() -> None:

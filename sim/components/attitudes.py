@@ -155,7 +155,7 @@ class Attitudes(Component):
         r = self.pars
         self.model.users.set_exposure(r.tau_days, r.threshold, r.tracked_users)
         self._exposure_on = self.pars.threshold > 0
-        self._cols = np.array([self.column(m.name) for m in self.metrics])
+        self._cols = [self.column(m.name) for m in self.metrics]
 
     def update(self, d: int) -> None:
         m = self.model
@@ -170,7 +170,7 @@ class Attitudes(Component):
         m = self.model
         u, s = m.users, m.scale
         counts = u.counts.tolist()
-        row[self._cols] = (
+        values = (
             m.today.reached * s,
             u.reached_30d() * s,
             counts[OPPOSED] * s,
@@ -182,3 +182,5 @@ class Attitudes(Component):
             u.exposed() * s if self._exposure_on else NAN,
             u.exposed() / u.n if self._exposure_on else NAN,
         )
+        for c, value in zip(self._cols, values, strict=True):  # (cheaper than an index array)
+            row[c] = value

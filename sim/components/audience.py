@@ -20,6 +20,7 @@ Draws come from the stream ``churn`` only, and nothing is drawn while ``churn_pe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 import numpy as np
@@ -93,7 +94,13 @@ class Audience(Component):
         self.queued = np.zeros(n, dtype=bool)  # leavers waiting for the next sweep
         self.queue: list[np.ndarray] = []
         self.replaced = 0
-        self._cols = np.array([self.column(m.name) for m in self.metrics])
+        self._cols = [self.column(m.name) for m in self.metrics]
+
+    def hooks(self) -> dict[str, Callable[..., None]]:
+        hooks = super().hooks()
+        if self.pars.churn_per_day <= 0 and not self.queue:
+            del hooks["start"]  # (no churn, no leaver waiting for a sweep: nothing to do)
+        return hooks
 
     def start(self, d: int) -> None:
         m = self.model
@@ -127,4 +134,7 @@ class Audience(Component):
 
     def record(self, d: int, row: np.ndarray) -> None:
         u = self.model.users
-        row[self._cols] = (self.replaced * self.model.scale, u.reached_30d() / u.n)
+        c_replaced, c_reach = self._cols
+        row[c_replaced] = self.replaced * self.model.scale
+        row[c_reach] = u.reached_30d() / u.n
+        self.replaced = 0  # (``start`` counts the next day's, when it runs)

@@ -214,6 +214,7 @@ class CounterMessaging(Component):
         share = np.array([p.account_share for p in op], dtype=float)
         # each open platform's part of counter speech: normalised account shares
         self.anti_share = share / share.sum() if share.sum() > 0 else np.ones_like(share)
+        self._anti_share = self.anti_share.tolist()  # (for ``record``, in plain Python)
         self.mean_open_view = float(np.mean([p.view_prob for p in op]))
         # share of attitude deviations left after n days (the attitude band's relaxation)
         self.keep = kernels.keep_table(sc.population.relaxation)
@@ -224,12 +225,10 @@ class CounterMessaging(Component):
         self.campaigns = [CounterCampaign(m, n, g) for n, g in self.pars.items()]
         self.volume_avg = 0.0
         self._c_anti = self.columns("anti_posts_true")
-        self._c_global = np.array(
-            [self.column(f"counter_posts_{k}") for k in ("government", "credible", "organic")]
-        )
-        self._c_aim = np.array(
-            [self.column(k) for k in ("counter_backfire_views", "counter_target_users")]
-        )
+        self._c_global = [
+            self.column(f"counter_posts_{k}") for k in ("government", "credible", "organic")
+        ]
+        self._c_aim = [self.column(k) for k in ("counter_backfire_views", "counter_target_users")]
         self.backfired = 0
         self.aimed_at = 0
 
@@ -323,9 +322,12 @@ class CounterMessaging(Component):
         today = self.model.today
         gov, cred, organic = today.campaign["government"], today.campaign["credible"], today.organic
         campaign_real = gov + cred + organic
-        today.anti_true = anti = [campaign_real * float(a) for a in self.anti_share]
+        today.anti_true = anti = [campaign_real * a for a in self._anti_share]
         for i, c in enumerate(self._c_anti):
             row[c] = anti[i]
-        row[self._c_global] = (gov, cred, organic)
+        # (scalar stores: a store through an index array costs more for a few values)
+        c_gov, c_cred, c_organic = self._c_global
+        row[c_gov], row[c_cred], row[c_organic] = gov, cred, organic
         s = self.model.scale
-        row[self._c_aim] = (self.backfired * s, self.aimed_at * s)
+        c_backfire, c_target = self._c_aim
+        row[c_backfire], row[c_target] = self.backfired * s, self.aimed_at * s

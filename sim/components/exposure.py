@@ -74,11 +74,7 @@ class Exposure(Component):
         no random numbers), so skipping never shifts a stream."""
         m = self.model
         sc, u, acc_t, today = m.sc, m.users, m.accounts, m.today
-        rng = m.streams["exposure"]
         act, k = today.act, today.k
-        plat = acc_t.platform[act]
-        lang = acc_t.language[act]
-        p = sc.population
         g = m.graph
         v_local, v_user, v_kind = kernels.feed_views(
             (g.pool, g.start, g.length),
@@ -90,6 +86,12 @@ class Exposure(Component):
             today.tally.impressions,
             m.streams.handle("exposure"),
         )
+        if not v_kind.size and not self.has_discovery:
+            return  # (no special views, no shares, no discovery: nothing more today)
+        rng = m.streams["exposure"]
+        plat = acc_t.platform[act]
+        lang = acc_t.language[act]
+        p = sc.population
         s_local = v_local[:0]  # shared posts
         n_share_views = np.zeros(0, dtype=np.int64)
         if v_kind.size:

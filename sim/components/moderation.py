@@ -108,6 +108,7 @@ class Moderation(Strict):
 REFERENCE_POSTS = 5.0
 OPPOSED_EVERY = 7  # days between counts of the opposed share of each language (reports)
 REFERENCE_FOLLOWERS = 1000.0
+POST_TABLE = 64  # (``_probabilities``: posts factors kept per call for fewer posts than this)
 
 
 @njit(cache=True, inline="always")
@@ -162,9 +163,21 @@ def _probabilities(posts, followers, evasion, age, which, params, extra):  # pra
     out = np.empty(len(posts))
     one = np.float32(1.0)
     more = len(extra) > 0
+    # the posts' factor of the visibility for 0 .. POST_TABLE - 1 posts, per row of ``params``,
+    # computed once each (most accounts post a few times a day: a power fewer per account)
+    post_factor = np.full((len(params), POST_TABLE), np.nan)
     for i in range(len(posts)):
-        intensity, post_w, follower_w, protection, flagging, window = params[which[i]]
-        vis = _visibility(posts[i], followers[i], post_w, follower_w)
+        r = which[i]
+        intensity, post_w, follower_w, protection, flagging, window = params[r]
+        k = int(posts[i]) if 0 <= posts[i] < POST_TABLE else -1  # (-1: not a table entry)
+        if k >= 0 and k == posts[i]:
+            f = post_factor[r, k]
+            if np.isnan(f):
+                f = ((k + 0.5) / REFERENCE_POSTS) ** post_w
+                post_factor[r, k] = f
+            vis = f * ((followers[i] + 1.0) / REFERENCE_FOLLOWERS) ** follower_w
+        else:
+            vis = _visibility(posts[i], followers[i], post_w, follower_w)
         kept = one - np.float32(protection) * evasion[i]
         h = intensity * vis * kept + flagging * (age[i] < window)
         if more:
@@ -255,6 +268,57 @@ def tally_ages(plat, ages, counts, out):  # pragma: no cover - compiled
         out[p, 1] = np.sum(mine < 7)
         out[p, 2] = (mine[(n - 1) // 2] + mine[n // 2]) / 2.0 if n else np.nan
         out[p, 3] = _median_of_counts(counts[p])
+    return -1
+
+
+@njit(cache=True)
+def record_row(
+    ids, accounts, day, counts, tally, kept, found, scale, cols, row
+):  # pragma: no cover - compiled
+    """Moderation's metrics of ``day`` into ``row`` (one compiled call a day, not a numpy call
+    and a dozen Python stores per metric): ``ids`` the accounts suspended that day (``accounts``
+    = (platform, created) columns), their ages tallied into ``counts`` (``tally_ages``);
+    ``tally`` = (suspensions, their followers, their ages) per open platform;
+    ``kept`` = (cumulative suspensions, cumulative median age), updated; ``found`` = (similar
+    accounts suspended, known operators) per open platform; ``cols[k, p]`` the column of metric
+    ``k`` (in ``metrics`` order) of platform ``p``. Returns -1, or, changing nothing, the largest
+    age if ``counts`` is not wide enough for it (the caller widens it and calls again)."""
+    platform, created = accounts
+    susp_n, susp_followers, susp_age = tally
+    cumulative, cum_median = kept
+    similar, known = found
+    n_open = cols.shape[1]
+    out = np.zeros((n_open, 4))
+    if len(ids):
+        plat = np.empty(len(ids), np.int64)
+        ages = np.empty(len(ids), np.int64)
+        for j in range(len(ids)):
+            plat[j] = platform[ids[j]]
+            ages[j] = day - created[ids[j]]
+        largest = tally_ages(plat, ages, counts, out)
+        if largest >= 0:
+            return largest
+        for i in range(n_open):
+            cum_median[i] = out[i, 3]
+    else:
+        for i in range(n_open):
+            out[i, 2] = np.nan
+    for i in range(n_open):
+        n = susp_n[i]
+        under2, under7 = out[i, 0], out[i, 1]
+        cumulative[i] += n * scale
+        row[cols[0, i]] = n * scale
+        row[cols[1, i]] = cumulative[i]
+        row[cols[2, i]] = susp_followers[i] / n if n else np.nan
+        row[cols[3, i]] = susp_age[i] / n if n else np.nan
+        row[cols[4, i]] = under2 * scale
+        row[cols[5, i]] = under7 * scale
+        row[cols[6, i]] = under2 / n if n else np.nan
+        row[cols[7, i]] = under7 / n if n else np.nan
+        row[cols[8, i]] = out[i, 2]
+        row[cols[9, i]] = cum_median[i]
+        row[cols[10, i]] = similar[i] * scale
+        row[cols[11, i]] = known[i] * scale
     return -1
 
 
@@ -541,17 +605,18 @@ class ModerationComponent(Component):
         self.cumulative = np.zeros(n_open)
         self._ones = [1.0] * n_open  # (moderation factors in force when none is set)
         self._role_ones = [1.0] * self.model.accounts.role_hazard.size
-        self._cols = [self.columns(x.name) for x in self.metrics]
+        self._cols = np.array([self.columns(x.name) for x in self.metrics], dtype=np.int64)
         # which operators each open platform knows (rows: open platforms; grown with operators)
         self.known = np.zeros((n_open, 0), dtype=bool)
         self.any_known = False
-        # ages at suspension: the day they belong to and (platforms, ages) of its batches;
-        # all ages since the first reported day as counts per platform and age in days
+        # ages at suspension: the day they belong to and the accounts of its batches; all ages
+        # since the first reported day as counts per platform and age in days, and their median
         self._age_day = -(2**31)
-        self._ages: list[tuple[np.ndarray, np.ndarray]] = []
+        self._ages: list[np.ndarray] = []
         self._age_counts = np.zeros((n_open, 0), dtype=np.int64)
-        self._age_out = np.empty((n_open, 4))  # (``tally_ages``'s, reused every day)
-        self._cum_median = [NAN] * n_open
+        self._cum_median = np.full(n_open, NAN)
+        self._none = np.zeros(0, dtype=np.int64)
+        self._zeros = np.zeros(n_open, dtype=np.int64)
         self._opposed = np.zeros(3)  # opposed share of each language's users (reports)
         self._opposed_day = -(2**31)
         self._similar_n = np.zeros(n_open, dtype=np.int64)
@@ -673,8 +738,7 @@ class ModerationComponent(Component):
             self._detect(ids)
         if d != self._age_day:
             self._age_day, self._ages = d, []
-        t = m.accounts
-        self._ages.append((t.platform[ids], d - t.created[ids]))
+        self._ages.append(ids)  # (their ages are tallied in ``record``)
 
     def _with_similar(self, ids: np.ndarray, d: int) -> np.ndarray:
         """``ids`` and, drawn with ``similar_detection`` of their platform, each other active
@@ -712,56 +776,28 @@ class ModerationComponent(Component):
 
     def record(self, d: int, row: np.ndarray) -> None:
         m = self.model
-        s, tally = m.scale, m.today.tally
-        n_open = len(m.open_names)
-        susp_n, susp_followers = tally.susp_n.tolist(), tally.susp_followers.tolist()
-        susp_age = tally.susp_age.tolist()
-        (
-            c_n,
-            c_cum,
-            c_fol,
-            c_age,
-            c_u2,
-            c_u7,
-            c_s2,
-            c_s7,
-            c_med,
-            c_cmed,
-            c_sim,
-            c_known,
-        ) = self._cols
-        under2: list[float] = [0.0] * n_open
-        under7 = under2
-        medians = [NAN] * n_open
+        t, tally = m.accounts, m.today.tally
+        ids = self._none
         if self._age_day == d and self._ages:
-            if len(self._ages) == 1:  # (most days: one batch, the hazard's)
-                plat, ages = self._ages[0]
-            else:
-                plat = np.concatenate([p for p, _ in self._ages])
-                ages = np.concatenate([a for _, a in self._ages])
-            out = self._age_out
-            largest = tally_ages(plat, ages, self._age_counts, out)
-            if largest >= 0:
-                self._room_for_age(largest)
-                tally_ages(plat, ages, self._age_counts, out)
-            under2, under7, medians, self._cum_median = out.T.tolist()
-        similar = self._similar_n.tolist() if self._similar_day == d else [0] * n_open
-        known = np.count_nonzero(self.known, axis=1).tolist() if self.any_known else [0] * n_open
-        for i in range(n_open):
-            n_susp = susp_n[i]
-            self.cumulative[i] += n_susp * s
-            row[c_n[i]] = n_susp * s
-            row[c_cum[i]] = self.cumulative[i]
-            row[c_fol[i]] = susp_followers[i] / n_susp if n_susp else NAN
-            row[c_age[i]] = susp_age[i] / n_susp if n_susp else NAN
-            row[c_u2[i]] = under2[i] * s
-            row[c_u7[i]] = under7[i] * s
-            row[c_s2[i]] = under2[i] / n_susp if n_susp else NAN
-            row[c_s7[i]] = under7[i] / n_susp if n_susp else NAN
-            row[c_med[i]] = medians[i]
-            row[c_cmed[i]] = self._cum_median[i]
-            row[c_sim[i]] = similar[i] * s
-            row[c_known[i]] = known[i] * s
+            ids = self._ages[0] if len(self._ages) == 1 else np.concatenate(self._ages)
+        similar = self._similar_n if self._similar_day == d else self._zeros
+        known = np.count_nonzero(self.known, axis=1) if self.any_known else self._zeros
+        args = (
+            ids,
+            (t.platform, t.created),
+            d,
+            self._age_counts,
+            (tally.susp_n, tally.susp_followers, tally.susp_age),
+            (self.cumulative, self._cum_median),
+            (similar, known),
+            float(m.scale),
+            self._cols,
+            row,
+        )
+        largest = record_row(*args)
+        if largest >= 0:
+            self._room_for_age(largest)
+            record_row(ids, args[1], d, self._age_counts, *args[4:])
 
     def _room_for_age(self, age: int) -> None:
         """Room in the counts since the first reported day for ages up to ``age``."""

@@ -116,9 +116,7 @@ class OperatorsComponent(Component):
         # accounts to re-create before a day's step: day -> [(old id, operator, lost followers)]
         self._recreations: dict[int, list[tuple[int, Operator, np.ndarray | None]]] = {}
         self._cols = [self.columns("new_accounts_fresh"), self.columns("new_accounts_recreated")]
-        self._c_global = np.array(
-            [self.column("active_operators"), self.column("migrated_operators")]
-        )
+        self._c_global = (self.column("active_operators"), self.column("migrated_operators"))
         self._encrypted: Any = m.component("encrypted")  # migrants open channels there
         self._untallied = DayTally.zeros(len(m.open_names), len(m.enc_names))  # (scratch)
         self._roles: Any = m.components.get("roles")  # roles of new accounts, gradual return
@@ -223,8 +221,10 @@ class OperatorsComponent(Component):
         """New operators: some recruits, and supporters from outside the modelled audience."""
         m = self.model
         u, p, recruits = m.users, m.sc.population, m.today.recruits
-        orng = m.streams["operators"]
         ops = m.sc.accounts.operators
+        if p.recruit_operate_prob <= 0.0 and ops.inflow_per_day <= 0:
+            return  # (nothing to draw: a binomial of chance 0 draws no random number)
+        orng = m.streams["operators"]
         n_rec_ops = orng.binomial(recruits.size, p.recruit_operate_prob) if recruits.size else 0
         rec_langs: Any = (
             u.language[orng.choice(recruits, n_rec_ops, replace=False)] if n_rec_ops else []
@@ -289,11 +289,10 @@ class OperatorsComponent(Component):
     def _abandon(self, d: int) -> None:
         """Operators abandon some accounts (they go silent; followers drift away)."""
         m = self.model
-        gone = kernels.pick_active(
-            m.accounts.column("active"),
-            m.sc.accounts.abandon_rate,
-            m.streams.handle("operators"),
-        )
+        rate = m.sc.accounts.abandon_rate
+        if rate <= 0.0:  # (``pick_active`` picks nothing and draws nothing then)
+            return
+        gone = kernels.pick_active(m.accounts.column("active"), rate, m.streams.handle("operators"))
         if gone.size == 0:
             return
         m.end_accounts(gone, d, self._untallied)  # (abandonments are not suspensions)
@@ -308,4 +307,6 @@ class OperatorsComponent(Component):
         for i in range(len(m.open_names)):
             row[c_fresh[i]] = new_fresh[i] * s
             row[c_rec[i]] = new_recreated[i] * s
-        row[self._c_global] = (today.n_running * s, self.migrated * s)
+        c_active, c_migrated = self._c_global
+        row[c_active] = today.n_running * s
+        row[c_migrated] = self.migrated * s

@@ -10,7 +10,8 @@ moderation and the metrics.
 
 At ``record`` it sums the account table per open platform once (``kernels.record_sums``: active
 accounts, followers, ages, evasion, posts, posts visible to a keyword classifier, operators
-running an account or a channel) and leaves the sums for the other components' metrics.
+running an account or a channel), writes its metrics in the same compiled call
+(``kernels.record_row``) and leaves the sums for the other components' metrics.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ from sim.components.observation import observation_of
 from sim.config.schema import LANGUAGES
 from sim.core import kernels
 from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel
-
-NAN = float("nan")
 
 
 class Posting(Component):
@@ -128,70 +127,68 @@ class Posting(Component):
     )
 
     def refresh(self) -> None:
-        self._recall_loss = observation_of(self.model.sc).evasion_recall_loss
+        m = self.model
+        self._recall_loss = observation_of(m.sc).evasion_recall_loss
+        # the posting multiplier per open platform on days without outside factors (the
+        # product with factors of 1 gives these same numbers; ``post`` then allocates nothing)
+        n_open = len(m.open_names)
+        self._ones = [1.0] * n_open
+        self._multiplier = np.full(n_open, m.sc.accounts.posting.multiplier)
 
     def init(self) -> None:
         super().init()
+        # per account: the posting mean and the logarithm ``daily_posts`` derives from it
+        self._log_cache = (np.full(1024, np.nan), np.zeros(1024))
         self._no_operators = np.zeros(0, dtype=np.int64)
-        self._cols = [
-            self.columns(m)
-            for m in ("pro_posts_true", "active_accounts", "mean_followers", "mean_account_age")
-        ] + [self.columns("mean_evasion")]
-        # per language: (pro posts, active accounts, mean followers) columns, one per platform
-        self._lang_cols = [
-            [self.columns(f"{metric}_{lang}") for lang in LANGUAGES]
-            for metric in ("pro_posts", "active_accounts", "mean_followers")
+        # the columns of posting's metrics (``kernels.record_row``): per platform, then per
+        # platform by language
+        names = ["pro_posts_true", "active_accounts", "mean_followers", "mean_account_age"]
+        names += ["mean_evasion"]
+        names += [
+            f"{x}_{lang}"
+            for x in ("pro_posts", "active_accounts", "mean_followers")
+            for lang in LANGUAGES
         ]
+        self._cols = np.array([self.columns(x) for x in names], dtype=np.int64)
 
     def post(self, d: int) -> None:
         m = self.model
         a = m.sc.accounts
+        factor = m.today.posting_factor  # (outside events; 1 unless set)
+        mult = self._multiplier
+        if factor.tolist() != self._ones:
+            mult = a.posting.multiplier * factor
+        cache = self._log_cache
+        if m.accounts.n > cache[0].size:
+            size = max(m.accounts.n, 2 * cache[0].size)
+            cache = self._log_cache = (np.full(size, np.nan), np.zeros(size))
         m.today.act, m.today.k = kernels.daily_posts(
             m.accounts.column("active"),
             m.accounts.rate,
             m.accounts.platform,
-            a.posting.multiplier * m.today.posting_factor,  # (outside events; 1 unless set)
+            mult,
             a.posting.burstiness,
             m.streams.handle("posting"),
+            cache,
         )
 
     def record(self, d: int, row: np.ndarray) -> None:
         m, t, today = self.model, self.model.accounts, self.model.today
         ch = m.channels
         with_channel = ch.operator[ch.active_ids()] if m.enc_names else self._no_operators
-        sums, by_language, n_running = kernels.record_sums(
+        tally = today.tally
+        sums, n_running = kernels.record_row(
             (t.column("active"), t.platform, t.created, t.evasion, t.operator, t.language),
             m.follower_counts(),  # (audience, plus in-network followers if any)
             d,
-            len(m.open_names),
-            len(m.operators),
-            today.act,
-            today.k,
+            (len(m.open_names), len(m.operators)),
+            (today.act, today.k),
             self._recall_loss,
             with_channel,
+            (tally.shares, tally.shares_by_language),
+            float(m.scale),
+            self._cols,
+            row,
         )
         today.sums, today.n_running = sums.tolist(), int(n_running)
-        s = m.scale
-        shares = today.tally.shares.tolist()
-        today.pro_true = pro_true = []
-        c_pro, c_act, c_fol, c_age, c_ev = self._cols
-        for i, (n_act, followers, age, evasion, n_posts, _) in enumerate(today.sums):
-            pro_true.append((n_posts + shares[i]) * s)
-            row[c_pro[i]] = pro_true[i]
-            row[c_act[i]] = n_act * s
-            row[c_fol[i]] = followers / n_act if n_act else NAN
-            row[c_age[i]] = age / n_act if n_act else NAN
-            row[c_ev[i]] = evasion / n_act if n_act else NAN
-        self._record_languages(row, by_language)
-
-    def _record_languages(self, row: np.ndarray, by_language: np.ndarray) -> None:
-        """Pro posts (with the shares of the language's posts), active accounts and mean
-        followers by account language, per open platform."""
-        s = self.model.scale
-        shares = self.model.today.tally.shares_by_language.tolist()
-        c_posts, c_act, c_fol = self._lang_cols
-        for i, per_language in enumerate(by_language.tolist()):
-            for j, (n_act, followers, n_posts) in enumerate(per_language):
-                row[c_posts[j][i]] = (n_posts + shares[i][j]) * s
-                row[c_act[j][i]] = n_act * s
-                row[c_fol[j][i]] = followers / n_act if n_act else NAN
+        today.pro_true = [x[6] for x in today.sums]

@@ -36,6 +36,7 @@ of their predecessors' followers when suspended), and the share of followers tha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import ClassVar
 
@@ -153,20 +154,20 @@ def remove_members(pool, start, length, accounts, members):  # pragma: no cover 
 
 
 @njit(cache=True)
-def regained(lo, hi, accounts, counts, end_followers, n_open):  # pragma: no cover - compiled
+def regained(lo, hi, accounts, counts, end_followers, out):  # pragma: no cover - compiled
     """Per open platform, over the accounts ``lo .. hi - 1`` (re-created a week ago;
     ``accounts`` = (active, platform, predecessor) columns): their number, their followers now
     (``counts``, or at their end if they ended since) and their predecessors' followers when
-    these ended (``end_followers``), as the rows of one array (one array to hand back to
-    Python, not three)."""
+    these ended (``end_followers``, a column of the account table), as the rows of ``out``
+    (filled here: an array a compiled function returns costs about a microsecond to hand back
+    to Python)."""
     active, platform, predecessor = accounts
-    out = np.zeros((3, n_open))
+    out[:] = 0.0
     for a in range(lo, hi):
         p = platform[a]
         out[0, p] += 1.0
         out[1, p] += counts[a] if active[a] else end_followers[a]
         out[2, p] += end_followers[predecessor[a]]
-    return out
 
 
 class EndedEdges:
@@ -362,7 +363,6 @@ class Roles(Component):
         super().init()
         m = self.model
         self._rng = m.streams["roles"]
-        self.end_followers = np.zeros(1024)  # followers of each account when it ended
         self._recreated_rows: dict[int, tuple[int, int]] = {}
         # ended accounts' follower accounts and the accounts they followed, until a successor
         # takes them over (or a year passes)
@@ -372,11 +372,12 @@ class Roles(Component):
         self._q_accounts: Queue = {}
         self._share_day, self._share = -(10**9), np.zeros(len(m.open_names))
         self._cols = [self.columns(s.name) for s in self.metrics]
-        m.on_end.append(self._on_end)
+        self._regained = np.zeros((3, len(m.open_names)))  # (``regained``'s output)
         self.following: FollowerGraph | None = None
         if self.follows_per_account > 0:
             m.network = FollowerGraph()
             self.following = FollowerGraph()
+            m.on_end.append(self._on_end)  # (fixed at start: no network, nothing to do there)
         self._seen = 0
         self._new_accounts(-m.warmup)  # the initial accounts follow each other
 
@@ -399,13 +400,10 @@ class Roles(Component):
 
     # --- network ------------------------------------------------------------------------
     def _grow(self) -> None:
+        """Room in the network's pools for every account (when there is a network)."""
         m = self.model
-        n = m.accounts.n
-        if n > self.end_followers.size:
-            grown = np.zeros(max(n, 2 * self.end_followers.size))
-            grown[: self.end_followers.size] = self.end_followers
-            self.end_followers = grown
         if m.network is not None and self.following is not None:
+            n = m.accounts.n
             for g in (m.network, self.following):
                 if n > g.n_accounts:
                     g.add_accounts(n - g.n_accounts)
@@ -427,9 +425,9 @@ class Roles(Component):
         t = m.accounts
         lo, hi = self._seen, t.n
         self._seen = hi
-        self._grow()
         if m.network is None or hi == lo:
             return
+        self._grow()
         new = np.arange(lo, hi)
         new = new[~t.recreated[new] & t.active[new]]
         k = self._rng.poisson(self.follows_per_account, new.size)
@@ -450,17 +448,17 @@ class Roles(Component):
             self._add_edges(src, tgt)
 
     def _on_end(self, ids: np.ndarray, d: int, tally: DayTally) -> None:
-        """Accounts ``ids`` end: keep their followers for the metrics; their network edges go
-        (kept for a successor), their in-network followers are tallied as followers."""
+        """Accounts ``ids`` end (registered with the model when there is a network): their
+        in-network followers count in their followers at the end (``end_accounts`` adds the
+        audience ones after this), their network edges go (kept for a successor), their
+        in-network followers are tallied as followers."""
         m = self.model
         self._grow()
-        self.end_followers[ids] = m.graph.length[ids]
-        if m.network is not None:
-            self.end_followers[ids] += m.network_weight * m.network.length[ids]
         net, following = m.network, self.following
         if net is None or following is None:
             return
         t = m.accounts
+        t.end_followers[ids] = m.network_weight * net.length[ids]
         lost_in, b_in = net.remove_accounts(ids)
         tally.susp_followers += np.bincount(
             t.platform[ids],
@@ -570,11 +568,18 @@ class Roles(Component):
 
     def _prune(self, d: int) -> None:
         """Forget the networks of ended accounts not re-created within a year."""
-        self._lost.forget_before(d - 365)
+        if self.model.network is not None:  # (else nothing is kept)
+            self._lost.forget_before(d - 365)
         for day in [x for x in self._recreated_rows if x < d - WEEK]:
             del self._recreated_rows[day]
 
     # --- the day ------------------------------------------------------------------------
+    def hooks(self) -> dict[str, Callable[..., None]]:
+        hooks = super().hooks()
+        if not self.roles_on or not self.shoutouts.any():
+            del hooks["expose"]  # (no extra shout-outs by role)
+        return hooks
+
     def expose(self, d: int) -> None:
         """Extra shout-outs by role: followers who see them may follow a young account."""
         if not self.roles_on or not self.shoutouts.any():
@@ -620,14 +625,16 @@ class Roles(Component):
         mean = share = [NAN] * n_open
         rows = self._recreated_rows.pop(d - WEEK, None)
         if rows is not None:
-            n, total, prior = regained(
+            out = self._regained
+            regained(
                 rows[0],
                 rows[1],
                 (t.active, t.platform, t.predecessor),
                 m.follower_counts(),
-                self.end_followers,
-                n_open,
-            ).tolist()
+                t.end_followers,
+                out,
+            )
+            n, total, prior = out.tolist()
             mean = [total[i] / n[i] if n[i] > 0 else NAN for i in range(n_open)]
             share = [total[i] / prior[i] if prior[i] > 0 else NAN for i in range(n_open)]
         # followers of the active accounts per platform: posting's sums of the day (its record

@@ -234,7 +234,11 @@ class Component:
         return self.model.platform_columns(metric)
 
     def hooks(self) -> dict[str, Callable[..., None]]:
-        """The phase hooks this component defines (methods named after ``PHASES``)."""
+        """The phase hooks this component defines (methods named after ``PHASES``). Asked
+        whenever the model arranges the day (as ``idle``: when built, after every ``refresh``
+        and timeline event); a component may override it to leave out a hook that would do
+        nothing under the current values (no state change, no draw), so it costs nothing a
+        day."""
         return {
             p: getattr(self, p) for p in PHASE_NAMES if getattr(type(self), p, None) is not None
         }

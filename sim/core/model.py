@@ -67,17 +67,29 @@ class DayTally:
 
     @classmethod
     def zeros(cls, n_open: int, n_enc: int) -> DayTally:
-        z = np.zeros
-        return cls(
-            z(n_open, np.int64),
-            z(n_open, np.int64),
-            z(n_open),
-            z((n_open, 3), np.int64),
-            z(n_open, np.int64),
-            z(n_open),
-            z(n_open),
-            z(n_enc, np.int64),
-        )
+        return cls(*_views(cls.buffers(n_open, n_enc), n_open, n_enc))
+
+    @staticmethod
+    def buffers(n_open: int, n_enc: int) -> tuple[np.ndarray, np.ndarray]:
+        """Zeroed storage for a tally's counts (integers, floats): ``_views`` lays the fields
+        out in them, so that one ``fill`` per buffer clears a tally (``Day.clear``)."""
+        return np.zeros(6 * n_open + n_enc, np.int64), np.zeros(3 * n_open)
+
+
+def _views(buffers: tuple[np.ndarray, np.ndarray], n_open: int, n_enc: int) -> list[np.ndarray]:
+    """A ``DayTally``'s fields, in order, as views of ``DayTally.buffers``."""
+    ints, floats = buffers
+    n = n_open
+    return [
+        ints[:n],
+        ints[n : 2 * n],
+        floats[:n],
+        ints[2 * n : 5 * n].reshape(n, 3),
+        ints[5 * n : 6 * n],
+        floats[n : 2 * n],
+        floats[2 * n : 3 * n],
+        ints[6 * n : 6 * n + n_enc],
+    ]
 
 
 class Day:
@@ -92,7 +104,8 @@ class Day:
     ``recruits``/``reached`` (attitudes), ``suspended`` (moderation: per suspension batch, the
     accounts, the users who lost them and the bounds per account), ``new_fresh``/
     ``new_recreated`` (operators, by open platform), ``tally`` (counts for the metrics),
-    ``sums``/``n_running`` (posting's per-platform sums of the account table, for metrics).
+    ``sums``/``n_running`` (posting's per-platform sums of the account table, for metrics:
+    the six of ``kernels.record_sums``, then ``pro_true``).
     """
 
     # declared for readers and type checkers (set by the components named above)
@@ -132,24 +145,31 @@ class Day:
     discovery_boost: np.ndarray | None
 
     def __init__(self, n_open: int, n_enc: int) -> None:
-        self.tally = DayTally.zeros(n_open, n_enc)
-        self.new_fresh = np.zeros(n_open)
-        self.new_recreated = np.zeros(n_open)
-        self._factors = tuple(np.ones(n_open) for _ in range(4))
+        # the day's counts and factors live in a few buffers, each cleared by one ``fill``
+        # (``clear`` runs every day; a ``fill`` per field cost several microseconds)
+        tally_ints, tally_floats = DayTally.buffers(n_open, n_enc)
+        counts = np.zeros(2 * n_open)
+        ones = np.ones(4 * n_open)
+        self._zeroed = (tally_ints, tally_floats, counts)
+        self._ones = ones
+        self._kept = (
+            DayTally(*_views((tally_ints, tally_floats), n_open, n_enc)),
+            counts[:n_open],
+            counts[n_open:],
+            tuple(ones[i * n_open : (i + 1) * n_open] for i in range(4)),
+        )
         self.clear()
 
     def clear(self) -> None:
-        """Start a new day: counts to zero, lists empty, every other field gone."""
-        tally, fresh, recreated = self.tally, self.new_fresh, self.new_recreated
-        factors = self._factors
+        """Start a new day: counts to zero, factors to 1, lists empty, every other field
+        gone."""
+        zeroed, ones, kept = self._zeroed, self._ones, self._kept
         self.__dict__.clear()
-        tally.clear()
-        fresh.fill(0.0)
-        recreated.fill(0.0)
-        for f in factors:
-            f.fill(1.0)
-        self.tally, self.new_fresh, self.new_recreated = tally, fresh, recreated
-        self._factors = factors
+        for buffer in zeroed:
+            buffer.fill(0)
+        ones.fill(1.0)
+        self._zeroed, self._ones, self._kept = zeroed, ones, kept
+        self.tally, self.new_fresh, self.new_recreated, factors = kept
         (
             self.posting_factor,
             self.discovery_factor,
@@ -232,9 +252,12 @@ class PropagandaModel(mesa.Model):
         # network
         self.network: FollowerGraph | None = None
         self.network_weight = float(self.scale)
-        # called by ``end_accounts`` with (ids, day, tally) before the accounts' edges go
+        # called by ``end_accounts`` with (ids, day, tally) before the accounts' edges go (a
+        # component registers only when it has something to do there: this runs most days)
         self.on_end: list[Callable[[np.ndarray, int, DayTally], None]] = []
         self.today = Day(len(self.open_names), len(self.enc_names))
+        # (``add_follows``'s run bounds and probability for one run, reused: most calls)
+        self._one_run = (np.zeros(1, np.int64), np.zeros(1))
 
         # components, the daily table's layout, the phase hooks
         self.components: dict[str, Component] = {c.name: c(self) for c in classes}
@@ -342,20 +365,23 @@ class PropagandaModel(mesa.Model):
         self, ids: np.ndarray, d: int, tally: DayTally
     ) -> tuple[np.ndarray, np.ndarray]:
         """Accounts ``ids`` end on day ``d``: their follow edges go, their followers' follow
-        counts fall, and ``tally`` counts them as suspensions. Returns the users who lost a
+        counts fall, their audience followers are added to ``accounts.end_followers`` (after
+        ``on_end``), and ``tally`` counts them as suspensions. Returns the users who lost a
         follow, account ``ids[j]``'s in ``lost[bounds[j]:bounds[j + 1]]``, and ``bounds``."""
-        t = self.accounts
+        t, g, u = self.accounts, self.graph, self.users
         for fn in self.on_end:
             fn(ids, d, tally)
-        lost, bounds = self.graph.remove_accounts(ids)
-        kernels.end_accounts(
-            ids,
+        lost, bounds, freed, change = kernels.end_accounts(
+            np.asarray(ids, dtype=np.int64),
             d,
-            (t.active, t.ended, t.created, t.platform),
-            bounds,
+            (t.active, t.ended, t.created, t.platform, t.end_followers),
+            (g.pool, g.start, g.length, g.cap),
+            u.n_following,
             (tally.susp_n, tally.susp_followers, tally.susp_age),
         )
-        self.users.follow(lost, -1)
+        # (one kernel for what ``graph.remove_accounts`` and ``users.follow(lost, -1)`` do)
+        g.dead += freed
+        u.n_followers_of_pro += change
         return lost, bounds
 
     def follower_counts(self) -> np.ndarray:
@@ -375,17 +401,14 @@ class PropagandaModel(mesa.Model):
         u = self.users
         if len(runs) == 1:  # (re-follows: few numpy calls for a small day)
             users = runs[0].users
-            run_end = np.array([users.size], dtype=np.int64)
+            run_end, p_base = self._one_run
+            run_end[0], p_base[0] = users.size, runs[0].p_base
         else:
             users = np.concatenate([r.users for r in runs])
             run_end = np.cumsum([r.users.size for r in runs], dtype=np.int64)
+            p_base = np.array([r.p_base for r in runs], dtype=np.float64)
         idx = kernels.gate_follows(
-            self.streams.handle("follow"),
-            run_end,
-            np.array([r.p_base for r in runs], dtype=np.float64),
-            users,
-            u.state,
-            u.follows,
+            self.streams.handle("follow"), run_end, p_base, users, u.state, u.follows
         )
         if len(runs) == 1:
             acc = runs[0].accounts(idx)

@@ -17,7 +17,9 @@ from sim.components.moderation import (
     REFERENCE_FOLLOWERS,
     REFERENCE_POSTS,
     Moderation,
+    _probabilities,
     choose_purged,
+    hazard_parameters,
     median_from_counts,
     stochastic_round,
     suspension_probability,
@@ -52,6 +54,41 @@ def test_probability_in_closed_form() -> None:
     vis = (10.5 / 5) ** 0.3 * (2001 / 1000) ** 0.6
     want = 1 - math.exp(-0.01 * vis * 0.8)
     assert prob(posts=10, followers=2000, evasion=0.4) == pytest.approx(want, rel=1e-6)
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.integers(0, 200), st.floats(0, 1e6)), st.integers(0, 10**6), st.booleans()
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_probability_per_account_as_the_formula(rows: list[tuple[float, int, bool]]) -> None:
+    """Exactly ``1 - exp(-hazard)`` with the visibility computed for each account alone (the
+    kernel keeps the posts' factor per number of posts; integer and float posts, repeats), on
+    two platforms' settings."""
+    posts = np.array([p for p, _, _ in rows], dtype=float)
+    followers = np.array([f for _, f, _ in rows], dtype=float)
+    which = np.array([int(w) for _, _, w in rows])
+    evasion = np.zeros(len(rows), np.float32)
+    age = np.full(len(rows), 100)
+    other = Moderation(intensity=0.02, post_weight=0.7, follower_weight=0.2)
+    params = np.array([hazard_parameters(M), hazard_parameters(other)])
+    got = _probabilities(posts, followers, evasion, age, which, params, np.zeros(0))
+    for i in range(len(rows)):
+        m = (M, other)[which[i]]
+        vis = visibility(posts[i : i + 1], followers[i : i + 1], m)[0]  # (one at a time)
+        assert got[i] == -np.expm1(-(m.intensity * vis * 1.0 + 0.0))
+    for dtype in (np.int64, np.int32):  # (today's posts are integers)
+        whole = posts.astype(dtype)
+        ints = _probabilities(whole, followers, evasion, age, which, params, np.zeros(0))
+        floats = _probabilities(
+            whole.astype(float), followers, evasion, age, which, params, np.zeros(0)
+        )
+        np.testing.assert_array_equal(ints, floats)
 
 
 def test_probability_grows_with_posts_followers_and_intensity() -> None:

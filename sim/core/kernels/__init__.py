@@ -59,7 +59,9 @@ from sim.core.kernels.posting import (  # noqa: F401
     daily_posts,
     end_accounts,
     pick_active,
+    record_row,
     record_sums,
+    recreate_rows,
 )
 from sim.core.kernels.views import (  # noqa: F401
     _side,

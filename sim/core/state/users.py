@@ -111,7 +111,8 @@ class Users:
 
     def follow(self, users: np.ndarray, delta: int) -> None:
         """``n_following[users] += delta`` (repeats count each time), keeping
-        ``n_followers_of_pro``: every change of ``n_following`` goes through here."""
+        ``n_followers_of_pro``: every change of ``n_following`` goes through here (or through
+        ``kernels.end_accounts``, which does the same for the followers of ended accounts)."""
         self.n_followers_of_pro += kernels.scatter_add_count(self.n_following, users, delta)
 
     def forget_follows(self, users: np.ndarray) -> None:
