@@ -318,6 +318,8 @@ def render(folder: Path, previous: str = "") -> str:
     minutes = float(manifest.get("duration_seconds") or math.nan) / 60
     k = int(manifest.get("posterior_draws") or 0)
     draws = f"{k} posterior draws" if k else "calibrated values (no posterior draws)"
+    n = int(manifest["replicates"])
+    reps = f"{n} replicate" + ("" if n == 1 else "s")
     uncertainty = (
         "The intervals carry the seed noise and what the calibration leaves unknown: each "
         "unit runs its own posterior draw (drawn by weight from `calibration/posterior.csv`) "
@@ -350,7 +352,7 @@ def render(folder: Path, previous: str = "") -> str:
         "",
         f"- command (run from the repository root; `propsim` is `python -m sim.cli`): "
         f"`{manifest['command_line']}`",
-        f"- scale 1:{float(scenario['scale']):g}, {manifest['replicates']} replicates "
+        f"- scale 1:{float(scenario['scale']):g}, {reps}{' per draw' if k else ''} "
         f"(seeds {manifest['seed']}..{int(manifest['seed']) + int(manifest['units']) - 1}), "
         f"{draws}, {scenario['start']}..{scenario['end']}",
         f"- commit `{commit}`{dirty}, propsim {manifest.get('package_version', '?')}, "

@@ -115,7 +115,7 @@ def test_the_generator_quotes_the_run_and_tables_every_policy(tiny: tuple[Path, 
     assert f"`{manifest['command_line']}`" in text
     assert "--workers 1" in manifest["command_line"]
     assert f"commit `{manifest['git_commit']}`" in text
-    assert "scale 1:10000, 2 replicates" in text and "2 posterior draws" in text
+    assert "scale 1:10000, 2 replicates per draw" in text and "2 posterior draws" in text
     assert "--posterior 2" in manifest["command_line"]
     assert "carry the seed noise and what the calibration leaves unknown" in text
     assert manifest["units"] == 4  # (2 draws x 2 seeds)
