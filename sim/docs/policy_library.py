@@ -49,6 +49,7 @@ from typing import Any
 import pandas as pd
 
 from sim.analysis.compare import COMPARISON_CSV, SHOWN, question_of
+from sim.analysis.observed import TRUE_OF
 from sim.analysis.paired import default_outcomes
 from sim.analysis.report import scenario_diff
 from sim.analysis.tables import format_value
@@ -239,6 +240,10 @@ def outcome_legend(scenario: dict[str, Any]) -> list[str]:
             else f"over {spec.start or sc.start}..{spec.end or sc.end}"
         )
         described[spec.name] = f"{spec.stat} of the daily metric `{spec.metric}` {window}"
+    for obs, true in TRUE_OF.items():
+        described.setdefault(
+            true, f"as `{obs}`, counted on the true posts, not on those the classifier counts"
+        )
     return [f"- `{o}`: {described.get(o, '')}" for o in OUTCOMES_SHOWN]
 
 

@@ -119,6 +119,8 @@ def test_the_generator_quotes_the_run_and_tables_every_policy(tiny: tuple[Path, 
     assert "--posterior 2" in manifest["command_line"]
     assert "carry the seed noise and what the calibration leaves unknown" in text
     assert manifest["units"] == 4  # (2 draws x 2 seeds)
+    legend = [line for line in text.splitlines() if line.startswith("- `")]
+    assert all(not line.endswith(": ") for line in legend)  # every outcome described
     table = pd.read_csv(folder / lib.COMPARISON_CSV)
     for p in lib.LIBRARY:
         section = text.split(f"## {p.title}\n", 1)[1].split("\n## ", 1)[0]
