@@ -356,16 +356,19 @@ def _run(
     prior = pyabc.Distribution(
         **{k: pyabc.RV("uniform", lo, hi - lo) for k, (lo, hi) in lows_highs.items()}
     )
+    db = "sqlite:///" + str((folder / DB_NAME).resolve())
+    # the first generation accepts its whole prior sample: no separate calibration sample; a
+    # resumed run starts where the median schedule stood (pyabc would otherwise apply the
+    # initial epsilon again, and the resumed generation would accept every proposal)
+    initial = resume_epsilon(pyabc.History(db)) if resume else math.inf
     abc = pyabc.ABCSMC(
         problem.model,
         prior,
         TargetDistance(problem.targets),
         population_size=setup.particles,
         sampler=sampler,
-        # the first generation accepts its whole prior sample: no separate calibration sample
-        eps=pyabc.MedianEpsilon(initial_epsilon=math.inf),
+        eps=pyabc.MedianEpsilon(initial_epsilon=initial),
     )
-    db = "sqlite:///" + str((folder / DB_NAME).resolve())
     if resume:
         history = abc.load(db, 1)
         done = history.max_t + 1
@@ -398,6 +401,16 @@ def _run(
             max_walltime=dt.timedelta(minutes=setup.minutes),
         )
     return history
+
+
+def resume_epsilon(history: Any, t: int | None = None) -> float:
+    """The epsilon of the generation after ``t`` (default: the history's last), by the median
+    schedule: the weighted median of that population's distances (pyabc's own quantile)."""
+    from pyabc.weighted_statistics import weighted_quantile as pyabc_quantile
+
+    last = history.get_weighted_distances(t=history.max_t if t is None else t)
+    w = last["w"].to_numpy(dtype=float)
+    return float(pyabc_quantile(points=last["distance"].to_numpy(), weights=w / w.sum()))
 
 
 # --- results -------------------------------------------------------------------------------

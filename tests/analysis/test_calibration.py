@@ -415,6 +415,10 @@ def test_resume_continues_the_generations(synthetic: Path, tmp_path: Path, capsy
     assert manifest["name"] == folder.name and "--particles 6" in manifest["command_line"]
     assert not pd.read_parquet(folder / "posterior.parquet").equals(first)
     assert "generation 1: epsilon" in capsys.readouterr().err
+    # the resumed generation continues the median schedule (not the initial, infinite epsilon)
+    pops = history.get_all_populations().set_index("t")
+    expected = cal.resume_epsilon(pyabc.History("sqlite:///" + str(folder / "abc.db")), t=0)
+    assert math.isfinite(pops.loc[1, "epsilon"]) and pops.loc[1, "epsilon"] == expected
 
 
 def test_same_seed_same_posterior_on_one_worker(synthetic: Path, tmp_path: Path) -> None:
