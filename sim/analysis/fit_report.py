@@ -534,7 +534,7 @@ def markdown(
         else "the best-fitting accepted particle"
     )
     if check is not None and len(check):
-        chosen = check.iloc[int(np.lexsort((check["rank"], check["worst"]))[0])]
+        chosen = check.set_index("particle", drop=False).loc[chosen_candidate(check)]
         n_fit = sum(t.fit for t in problem.targets)
         check_rows = [
             [
