@@ -29,6 +29,7 @@ from sim.cli.common import FMT, MAX_REPLICATES, resolve_file, scenario_path, see
 from sim.errors import BadInput
 
 DEFAULT_OUT = Path("results") / "calibration"
+KERNELS = ("joint", "per-parameter")  # sim.analysis.calibration.KERNELS (not imported: pandas)
 
 
 def _positive(kind: type, limit: float = 1e6, low: float = 0.0, strict: bool = True) -> Any:
@@ -147,6 +148,15 @@ def add_parser(sub: Any) -> None:
         "(pyabc seeds its worker processes itself)",
     )
     p.add_argument(
+        "--kernel",
+        choices=KERNELS,
+        default="joint",
+        help="proposal kernel: joint (one kernel density over all free parameters, pyabc's "
+        "default: follows their correlations, but its importance weights degenerate with many "
+        "parameters) or per-parameter (one per parameter, drawn independently: more simulations "
+        "per generation, weights kept even); default joint",
+    )
+    p.add_argument(
         "--workers",
         type=_positive(int, MAX_REPLICATES),
         default=os.cpu_count() or 1,
@@ -245,6 +255,7 @@ def cmd_calibrate(args: argparse.Namespace, command_line: list[str]) -> int:
             minutes=args.minutes or 45.0,
             min_epsilon=args.min_epsilon,
             seed=args.seed,
+            kernel=args.kernel,
             command=shlex.join(command_line),
             created=dt.datetime.now().isoformat(timespec="seconds"),
         )
