@@ -221,6 +221,8 @@ class Setup:
                     ok = value is None or (isinstance(value, int) and value >= 0)
                 if not ok or isinstance(value, bool):
                     raise ValueError(f"{f.name}: {value!r} is not a {want.__name__}")
+            if data.get("kernel", "joint") not in KERNELS:
+                raise ValueError(f"kernel: {data['kernel']!r} is not one of {', '.join(KERNELS)}")
             return cls(**data)
         except (OSError, UnicodeDecodeError, ValueError, TypeError) as err:
             raise BadInput(
