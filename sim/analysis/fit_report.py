@@ -468,6 +468,12 @@ def _write_report(
     return table
 
 
+KERNEL_WORDS = {  # the proposal kernel (sim.analysis.calibration.KERNELS), as the report says it
+    "joint": "one multivariate normal kernel over all free parameters",
+    "per-parameter": "one normal kernel per free parameter, drawn independently",
+}
+
+
 def markdown(
     calib_id: str,
     setup: Setup,
@@ -614,7 +620,7 @@ tolerances); free parameters and their priors:
 ## Method
 
 Approximate Bayesian computation with sequential Monte Carlo (pyabc `ABCSMC`,
-{setup.particles} particles, median-quantile epsilon schedule, multivariate normal transition;
+{setup.particles} particles, median-quantile epsilon schedule, {KERNEL_WORDS[setup.kernel]};
 log-uniform priors are sampled on the log10 scale). Each simulation runs `{setup.scenario}` at
 1:{setup.scale:g} (outputs are in real-world units and scale-free up to noise) with a fresh seed.
 A particle's distance is the **largest excess of any fitted target** over its observed level or

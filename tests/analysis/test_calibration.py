@@ -701,6 +701,9 @@ def test_the_cli_offers_every_kernel() -> None:
     from sim.cli.calibrate import KERNELS
 
     assert tuple(cal.KERNELS) == KERNELS
+    from sim.analysis.fit_report import KERNEL_WORDS  # the report names each kernel
+
+    assert set(KERNEL_WORDS) == set(cal.KERNELS)
     with pytest.raises(ValueError, match="unknown kernel 'nope'"):
         cal.transition("nope", ["a"])
 
