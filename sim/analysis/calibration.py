@@ -186,12 +186,12 @@ class Setup:
     scale: float = 100.0
     targets: str = "calibration/targets.yaml"
     priors: str = "calibration/priors.yaml"
-    particles: int = 80
-    generations: int = 10
-    minutes: float = 45.0
-    min_epsilon: float = 0.0
+    particles: int = 160
+    generations: int = 20
+    minutes: float = 60.0
+    min_epsilon: float = 1.0  # every accepted particle meets every fitted target
     seed: int | None = None  # seeds the proposals and the runs' seeds (reproducible on 1 worker)
-    kernel: str = "joint"  # the proposal kernel: one of KERNELS
+    kernel: str = "per-parameter"  # the proposal kernel: one of KERNELS
     command: str = ""
     created: str = ""
 
@@ -221,7 +221,8 @@ class Setup:
                     ok = value is None or (isinstance(value, int) and value >= 0)
                 if not ok or isinstance(value, bool):
                     raise ValueError(f"{f.name}: {value!r} is not a {want.__name__}")
-            if data.get("kernel", "joint") not in KERNELS:
+            data.setdefault("kernel", "joint")  # a setup saved before the choice used pyabc's
+            if data["kernel"] not in KERNELS:
                 raise ValueError(f"kernel: {data['kernel']!r} is not one of {', '.join(KERNELS)}")
             return cls(**data)
         except (OSError, UnicodeDecodeError, ValueError, TypeError) as err:

@@ -121,25 +121,27 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--particles",
         type=_positive(int, 100_000),
-        default=80,
-        help="particles per generation (default 80)",
+        default=160,
+        help="particles per generation (default 160)",
     )
     p.add_argument(
         "--generations",
         type=_positive(int, 1000),
-        help="generations in all, including resumed ones (default 10)",
+        help="generations in all, including resumed ones (default 20)",
     )
     p.add_argument(
         "--minutes",
         type=_positive(float, 525_600),
-        help="stop after the generation that passes this wall time (default 45)",
+        help="stop after the generation that passes this wall time (default 60; --resume "
+        "continues a calibration that stopped before its last generation or epsilon)",
     )
     p.add_argument(
         "--min-epsilon",
         type=_positive(float, 1e6, strict=False),
-        default=0.0,
+        default=1.0,
         metavar="EPS",
-        help="stop once epsilon falls to EPS (default 0: run all generations)",
+        help="stop after the generation whose epsilon is at most EPS (default 1: every "
+        "accepted particle meets every fitted target; 0 runs all generations)",
     )
     p.add_argument(
         "--seed",
@@ -150,11 +152,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--kernel",
         choices=KERNELS,
-        default="joint",
+        default="per-parameter",
         help="proposal kernel: joint (one kernel density over all free parameters, pyabc's "
         "default: follows their correlations, but its importance weights degenerate with many "
         "parameters) or per-parameter (one per parameter, drawn independently: more simulations "
-        "per generation, weights kept even); default joint",
+        "per generation, weights kept even); default per-parameter",
     )
     p.add_argument(
         "--workers",
@@ -251,8 +253,8 @@ def cmd_calibrate(args: argparse.Namespace, command_line: list[str]) -> int:
             targets=str(resolve_file(args.targets, "targets", "calibration")),
             priors=str(resolve_file(args.priors, "priors", "calibration")),
             particles=args.particles,
-            generations=args.generations or 10,
-            minutes=args.minutes or 45.0,
+            generations=args.generations or cal.Setup.generations,
+            minutes=args.minutes or cal.Setup.minutes,
             min_epsilon=args.min_epsilon,
             seed=args.seed,
             kernel=args.kernel,

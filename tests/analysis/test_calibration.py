@@ -276,6 +276,7 @@ def test_baseline_lays_the_calibrated_overlay_over_its_values() -> None:
 def calibrate(tmp: Path, *extra: str, targets: Path | None = None, priors: Path | None = None):
     argv = ["calibrate", "--scenario", str(BASELINE), "--scale", TINY_SCALE, "--no-report"]
     argv += ["--candidates", "0"]  # (unless a test asks: the check runs at the scenario's scale)
+    argv += ["--min-epsilon", "0"]  # every generation asked for (unless a test asks otherwise)
     argv += [a for s in TINY for a in ("--set", s)]
     argv += ["--out", str(tmp / "runs"), "--overlay", str(tmp / "calibrated.yaml")]
     argv += ["--targets", str(targets or tmp / "targets.yaml")]
@@ -420,6 +421,22 @@ def test_resume_continues_the_generations(synthetic: Path, tmp_path: Path, capsy
     pops = history.get_all_populations().set_index("t")
     expected = cal.resume_epsilon(pyabc.History("sqlite:///" + str(folder / "abc.db")), t=0)
     assert math.isfinite(pops.loc[1, "epsilon"]) and pops.loc[1, "epsilon"] == expected
+
+
+def test_by_default_stops_once_every_particle_meets_every_target(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    args = ["--particles", "8", "--workers", "1", "--seed", "5", "--quiet", "--min-epsilon", "1"]
+    assert calibrate(tmp_path, *args, "--generations", "12", targets=synthetic / "targets.yaml",
+                     priors=synthetic / "priors.yaml") == 0  # fmt: skip
+    _, history = history_of(tmp_path / "runs")
+    eps = history.get_all_populations().set_index("t")["epsilon"]
+    assert history.max_t < 11, eps  # stopped before the last generation asked for
+    assert eps.iloc[-1] <= 1 < eps.iloc[-2], eps
+    post = history.get_weighted_distances()
+    assert (post["distance"] <= 1).all()
+    setup = cal.Setup.load(next((tmp_path / "runs").iterdir()))
+    assert (setup.kernel, setup.min_epsilon) == ("per-parameter", 1.0)
 
 
 def test_same_seed_same_posterior_on_one_worker(synthetic: Path, tmp_path: Path) -> None:
