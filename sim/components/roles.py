@@ -670,11 +670,15 @@ class Roles(Component):
         # runs first), audience and in-network followers together
         all_f = [sums[1] for sums in m.today.sums]
         if m.network is not None:
-            out = self._in_network
+            per_platform = self._in_network
             network_followers(
-                t.column("active"), t.platform, m.network.length, float(m.network_weight), out
+                t.column("active"),
+                t.platform,
+                m.network.length,
+                float(m.network_weight),
+                per_platform,
             )
-            in_net = out.tolist()
+            in_net = per_platform.tolist()
         else:
             in_net = [0.0] * n_open
         for i in range(n_open):
