@@ -35,7 +35,7 @@ def test_record_sums_equal_numpy(n_accounts: int, n_platforms: int, seed: int, d
     language = rng.integers(0, 3, n_accounts).astype(np.int8)
     got, by_language, n_running = kernels.record_sums(
         (active, platform, created, evasion, operator, language),
-        (length, np.zeros(0, np.int64), 1.0),  # (no network among accounts)
+        (length, length, 0.0),  # (no network among accounts: ``follower_parts``)
         day,
         n_platforms,
         25,
@@ -71,9 +71,10 @@ def test_followers_of_is_the_follower_counts_formula(n: int, seed: int, weight: 
 
     @njit
     def each(parts, n):  # pragma: no cover - compiled
+        audience, network, weight = parts
         out = np.empty(n)
         for a in range(n):
-            out[a] = kernels.followers_of(parts, a)
+            out[a] = kernels.followers_of(audience, network, weight, a)
         return out
 
     rng = np.random.default_rng(seed)
@@ -82,7 +83,7 @@ def test_followers_of_is_the_follower_counts_formula(n: int, seed: int, weight: 
     want = audience[:n].astype(np.float64)
     want += weight * network[:n]
     np.testing.assert_array_equal(each((audience, network, weight), n), want)
-    none = each((audience, np.zeros(0, np.int64), weight), n)
+    none = each((audience, audience, 0.0), n)  # (no network: ``follower_parts``)
     np.testing.assert_array_equal(none, audience[:n].astype(np.float64))
 
 

@@ -188,11 +188,12 @@ def regained(lo, hi, accounts, followers, end_followers, out):  # pragma: no cov
     (filled here: an array a compiled function returns costs about a microsecond to hand back
     to Python)."""
     active, platform, predecessor = accounts
+    audience, network, weight = followers
     out[:] = 0.0
     for a in range(lo, hi):
         p = platform[a]
         out[0, p] += 1.0
-        out[1, p] += followers_of(followers, a) if active[a] else end_followers[a]
+        out[1, p] += followers_of(audience, network, weight, a) if active[a] else end_followers[a]
         out[2, p] += end_followers[predecessor[a]]
 
 

@@ -258,7 +258,6 @@ class PropagandaModel(mesa.Model):
         self.today = Day(len(self.open_names), len(self.enc_names))
         # (``add_follows``'s run bounds and probability for one run, reused: most calls)
         self._one_run = (np.zeros(1, np.int64), np.zeros(1))
-        self._no_network = np.zeros(0, np.int64)  # (``follower_parts`` without a network)
 
         # components, the daily table's layout, the phase hooks
         self.components: dict[str, Component] = {c.name: c(self) for c in classes}
@@ -404,10 +403,12 @@ class PropagandaModel(mesa.Model):
 
     def follower_parts(self) -> tuple[np.ndarray, np.ndarray, float]:
         """What ``follower_counts`` adds up, for compiled code that reads the accounts it needs
-        (``kernels.followers_of``): (audience followers, follower accounts in the network or
-        an empty array when there is none, ``network_weight``)."""
-        network = self._no_network if self.network is None else self.network.length
-        return self.graph.length, network, float(self.network_weight)
+        (``kernels.followers_of``): (audience followers, follower accounts in the network,
+        ``network_weight``); without a network (audience followers, the same again, 0.0), which
+        adds exactly 0 to each count."""
+        if self.network is None:
+            return self.graph.length, self.graph.length, 0.0
+        return self.graph.length, self.network.length, float(self.network_weight)
 
     def add_follows(self, runs: list[FollowCandidates]) -> None:
         """The candidates follow with ``p_base * engagement * room`` (``kernels.gate_follows``);
