@@ -280,10 +280,15 @@ class OperatorsComponent(Component):
             op = operators[o]
             op.open_accounts -= 1
             # (``Operator.decide``)
+            # (``min(1.0, x)`` as conditional expressions: the same values, NaN included,
+            # without the calls)
             n = op.suspensions = op.suspensions + 1
-            op.evasion = min(1.0, op.evasion + learning)
-            p_quit = min(1.0, quit_base + quit_per * (n - 1))
-            p_migrate = (1.0 - p_quit) * min(1.0, pull * (1.0 + migrate_per * n))
+            e = op.evasion + learning
+            op.evasion = e if e < 1.0 else 1.0
+            q = quit_base + quit_per * (n - 1)
+            p_quit = q if q < 1.0 else 1.0
+            g = pull * (1.0 + migrate_per * n)
+            p_migrate = (1.0 - p_quit) * (g if g < 1.0 else 1.0)
             u = random()
             if u < p_quit:  # quit
                 continue

@@ -534,7 +534,10 @@ class Roles(Component):
         key = delays.astype(np.int16) if delays.size and delays.max() < 2**15 else delays
         order = np.argsort(key, kind="stable")
         due, who, succ = due[order], who[order], succ[order]
-        days, first = np.unique(due, return_index=True)
+        # (the days and where each starts: ``np.unique(due, return_index=True)``, read off the
+        # sorted days without sorting them again)
+        first = np.flatnonzero(np.diff(due, prepend=due[:1] - 1))
+        days = due[first]
         cut = [*first.tolist(), due.size]
         for j, day in enumerate(days.tolist()):
             q.setdefault(day, []).append((who[cut[j] : cut[j + 1]], succ[cut[j] : cut[j + 1]]))
