@@ -35,7 +35,7 @@ def test_record_sums_equal_numpy(n_accounts: int, n_platforms: int, seed: int, d
     language = rng.integers(0, 3, n_accounts).astype(np.int8)
     got, by_language, n_running = kernels.record_sums(
         (active, platform, created, evasion, operator, language),
-        length,
+        (length, length, 0.0),  # (no network among accounts: ``follower_parts``)
         day,
         n_platforms,
         25,
@@ -60,6 +60,31 @@ def test_record_sums_equal_numpy(n_accounts: int, n_platforms: int, seed: int, d
             np.testing.assert_array_equal(by_language[i, lang], want_lang)
         # the languages add up to the platform's figures
         np.testing.assert_allclose(by_language[i].sum(axis=0), got[i, [0, 1, 4]], rtol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 200), seed=st.integers(0, 2**32 - 1), weight=st.floats(0.5, 100.0))
+def test_followers_of_is_the_follower_counts_formula(n: int, seed: int, weight: float) -> None:
+    """An account's followers read in compiled code (``followers_of``) are bit for bit what
+    ``PropagandaModel.follower_counts`` computes for every account with numpy."""
+    from numba import njit
+
+    @njit
+    def each(parts, n):  # pragma: no cover - compiled
+        audience, network, weight = parts
+        out = np.empty(n)
+        for a in range(n):
+            out[a] = kernels.followers_of(audience, network, weight, a)
+        return out
+
+    rng = np.random.default_rng(seed)
+    audience = rng.integers(0, 100_000, n + 5)  # (capacity beyond the accounts, as the pools)
+    network = rng.integers(0, 3_000, n + 9)
+    want = audience[:n].astype(np.float64)
+    want += weight * network[:n]
+    np.testing.assert_array_equal(each((audience, network, weight), n), want)
+    none = each((audience, audience, 0.0), n)  # (no network: ``follower_parts``)
+    np.testing.assert_array_equal(none, audience[:n].astype(np.float64))
 
 
 @settings(max_examples=60, deadline=None)

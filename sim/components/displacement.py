@@ -99,14 +99,17 @@ class Displacement(Component):
         enc_only = int(np.count_nonzero(u.n_following[members] == 0)) if members.size else 0
         open_posts = float(sum(today.pro_true))
         posts = open_posts + self._encrypted.channel_posts_today
-        # operators on encrypted platforms only: channel owners without an open account (a
-        # loop over the owners, not the operators: an owner has one active channel at a time)
+        # operators on encrypted platforms only: owners of an active channel without an active
+        # open account (an operator's open accounts are its active rows of the account table:
+        # at full scale thousands of owners, too many for a loop over their objects)
         running = today.n_running
         hidden = 0
         if ch.n:
-            ops = m.operators
-            owners = set(ch.operator[ch.active_ids()].tolist())
-            hidden = sum(1 for o in owners if ops[o].open_accounts == 0)
+            t = m.accounts
+            owners = ch.operator[ch.active_ids()]
+            with_account = np.zeros(len(m.operators), bool)
+            with_account[t.operator[t.active_ids()]] = True
+            hidden = int(np.unique(owners[~with_account[owners]]).size)
         c_aud, c_enc, c_posts, c_ops = self._cols
         row[c_aud] = (u.n_followers_of_pro + enc_only) * s
         row[c_enc] = enc_only * s

@@ -626,29 +626,34 @@ class ModerationComponent(Component):
         """Suspensions by hazard, flagging, known operators and reports on each open platform."""
         m = self.model
         t, today = m.accounts, m.today
-        platform, params = t.platform, self.hazard
+        act = today.act
+        params = self.hazard
         factor = today.moderation_factor
         # (tests on plain lists: numpy costs microseconds per call on arrays this small)
         if factor.tolist() != self._ones:  # an outside event scales the intensity
             params = params.copy()
             params[:, 0] *= factor
-        if t.role_hazard.tolist() != self._role_ones:  # hazard factors by role (roles)
-            platform, params = by_role(
-                t.column("platform"), t.column("role"), params, t.role_hazard
-            )
+        by_roles = t.role_hazard.tolist() != self._role_ones  # hazard factors by role (roles)
         extra = self.extra_hazard() if self.any_known or self.reporting else NO_EXTRA
-        gone = suspended(
-            today.act,
-            today.k,
-            platform,
-            m.follower_counts(),
-            t.evasion,
-            t.created,
-            d,
-            params,
-            extra,
-            m.streams.handle("moderation"),
-        )
+        h = m.streams.handle("moderation")
+        if m.network is None and not by_roles:  # (columns of the table as they are)
+            gone = suspended(
+                act, today.k, t.platform, m.follower_counts(), t.evasion, t.created, d, params,
+                extra, h,
+            )  # fmt: skip
+        else:
+            # the columns of today's active accounts only, in their order (``suspended`` sees
+            # accounts 0, 1, ... and its answer is mapped back): follower counts with the
+            # network among accounts and the rows by role would otherwise be made for every
+            # account ever opened, ten to twenty times the active ones late in a run
+            platform = t.platform[act]
+            if by_roles:
+                platform, params = by_role(platform, t.role[act], params, t.role_hazard)
+            local = suspended(
+                np.arange(act.size), today.k, platform, m.follower_counts(act), t.evasion[act],
+                t.created[act], d, params, extra, h,
+            )  # fmt: skip
+            gone = act[local]
         self.suspend(gone, d)
 
     def extra_hazard(self) -> np.ndarray:

@@ -19,6 +19,7 @@ platform shares). Through the day:
 
 from __future__ import annotations
 
+import bisect
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import mesa
@@ -60,7 +61,8 @@ class Operator(mesa.Agent):
 
     def decide(self, p: Operators, pull: float, rng: np.random.Generator) -> Decision:
         """What to do after a suspension; more suspensions mean more quitting and migrating.
-        ``pull`` is the summed pull of the encrypted platforms."""
+        ``pull`` is the summed pull of the encrypted platforms. (The day's loop,
+        ``OperatorsComponent._decide_batch``, writes this rule out: keep the two alike.)"""
         self.suspensions += 1
         self.evasion = min(1.0, self.evasion + p.evasion_learning)
         p_quit = min(1.0, p.quit_base + p.quit_per_suspension * (self.suspensions - 1))
@@ -245,36 +247,68 @@ class OperatorsComponent(Component):
             rng = m.streams["operators"]
             ops = m.sc.accounts.operators
             for ids, lost_all, bounds in m.today.suspended:
-                operator_of = m.accounts.operator[ids].tolist()
-                b = bounds.tolist()
-                for j, acc in enumerate(ids.tolist()):
-                    self._decides(
-                        d, acc, m.operators[operator_of[j]], lost_all[b[j] : b[j + 1]], rng, ops
-                    )
+                self._decide_batch(d, ids, lost_all, bounds, rng, ops)
         self._abandon(d)
 
-    def _decides(
+    def _decide_batch(
         self,
         d: int,
-        acc: int,
-        op: Operator,
-        lost: np.ndarray,
+        ids: np.ndarray,
+        lost_all: np.ndarray,
+        bounds: np.ndarray,
         rng: np.random.Generator,
         ops: Operators,
     ) -> None:
-        """One suspended account's operator: re-create it (after a delay), migrate or quit."""
-        op.open_accounts -= 1
+        """The suspended accounts ``ids``, in order: each one's operator re-creates it (after a
+        delay), migrates or quits (``Operator.decide``, here written out in the loop with the
+        parameters read once: at full scale thousands of accounts are suspended a day, and
+        the calls and look-ups cost more than the decisions; same draws, same order). The
+        followers account ``ids[j]`` lost are ``lost_all[bounds[j]:bounds[j + 1]]``."""
+        m = self.model
+        operators = m.operators
         encrypted = self._encrypted
-        choice = op.decide(ops, encrypted.pull_total, rng)
-        if choice == "recreate":
-            delay = max(1, round(rng.exponential(ops.recreate_delay_days)))
-            self.schedule_recreation(d + delay, acc, op, lost)
-        elif choice == "migrate" and not op.migrated:  # (never chosen when no pull)
-            op.migrated = True
-            self.migrated += int(d >= 0)  # counted from the first reported day
-            pulls = encrypted.pull
-            e = int(rng.choice(pulls.size, p=pulls / pulls.sum()))
-            encrypted.open_channel(op, e, d)
+        pull = encrypted.pull_total
+        learning, quit_base = ops.evasion_learning, ops.quit_base
+        quit_per, migrate_per = ops.quit_per_suspension, ops.migrate_per_suspension
+        delay_mean = ops.recreate_delay_days
+        random, exponential = rng.random, rng.exponential
+        cdf: list[float] | None = None  # (of the encrypted platforms' pulls: see below)
+        b = bounds.tolist()
+        for j, (acc, o) in enumerate(
+            zip(ids.tolist(), m.accounts.operator[ids].tolist(), strict=True)
+        ):
+            op = operators[o]
+            op.open_accounts -= 1
+            # (``Operator.decide``)
+            # (``min(1.0, x)`` as conditional expressions: the same values, NaN included,
+            # without the calls)
+            n = op.suspensions = op.suspensions + 1
+            e = op.evasion + learning
+            op.evasion = e if e < 1.0 else 1.0
+            q = quit_base + quit_per * (n - 1)
+            p_quit = q if q < 1.0 else 1.0
+            g = pull * (1.0 + migrate_per * n)
+            p_migrate = (1.0 - p_quit) * (g if g < 1.0 else 1.0)
+            u = random()
+            if u < p_quit:  # quit
+                continue
+            if u < p_quit + p_migrate:  # migrate (never chosen when no pull)
+                if not op.migrated:
+                    op.migrated = True
+                    self.migrated += int(d >= 0)  # counted from the first reported day
+                    if cdf is None:
+                        # ``rng.choice(n, p=pulls / pulls.sum())`` as numpy computes it (the
+                        # cumulated shares, normalised, searched for one uniform), without its
+                        # checks of ``p`` (some microseconds a call)
+                        pulls = encrypted.pull
+                        c = (pulls / pulls.sum()).cumsum()
+                        c /= c[-1]
+                        cdf = c.tolist()
+                    e = bisect.bisect_right(cdf, random())
+                    encrypted.open_channel(op, e, d)
+                continue
+            delay = max(1, round(exponential(delay_mean)))
+            self.schedule_recreation(d + delay, acc, op, lost_all[b[j] : b[j + 1]])
 
     def schedule_recreation(
         self, day: int, old: int, op: Operator, lost: np.ndarray | None

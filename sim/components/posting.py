@@ -179,7 +179,7 @@ class Posting(Component):
         tally = today.tally
         sums, n_running = kernels.record_row(
             (t.column("active"), t.platform, t.created, t.evasion, t.operator, t.language),
-            m.follower_counts(),  # (audience, plus in-network followers if any)
+            m.follower_parts(),  # (audience, plus in-network followers if any)
             d,
             (len(m.open_names), len(m.operators)),
             (today.act, today.k),

@@ -48,6 +48,7 @@ from sim.components.exposure import random_account_of_language
 from sim.config.problems import problem
 from sim.config.schema import P, ScenarioBase, Strict
 from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel
+from sim.core.kernels import followers_of
 from sim.core.model import DayTally, FollowCandidates
 from sim.core.state.accounts import ROLES
 from sim.core.state.graph import USER_DTYPE, FollowerGraph
@@ -154,19 +155,45 @@ def remove_members(pool, start, length, accounts, members):  # pragma: no cover 
 
 
 @njit(cache=True)
-def regained(lo, hi, accounts, counts, end_followers, out):  # pragma: no cover - compiled
+def active_counts(active, platform, role, n_open):  # pragma: no cover - compiled
+    """Per open platform, the active accounts and the active shout-out accounts (two rows):
+    one compiled pass over the account table's columns instead of masks and copies of them
+    (the table keeps every account ever opened)."""
+    out = np.zeros((2, n_open), np.int64)
+    for a in range(len(active)):
+        if active[a]:
+            out[0, platform[a]] += 1
+            out[1, platform[a]] += role[a] == SHOUTOUT
+    return out
+
+
+@njit(cache=True)
+def network_followers(active, platform, network, weight, out):  # pragma: no cover - compiled
+    """``out[p]`` = the in-network followers of the active accounts of open platform ``p``,
+    each follower account counting ``weight``, summed in account order (as ``np.bincount``
+    with those weights sums them)."""
+    out[:] = 0.0
+    for a in range(len(active)):
+        if active[a]:
+            out[platform[a]] += weight * network[a]
+
+
+@njit(cache=True)
+def regained(lo, hi, accounts, followers, end_followers, out):  # pragma: no cover - compiled
     """Per open platform, over the accounts ``lo .. hi - 1`` (re-created a week ago;
     ``accounts`` = (active, platform, predecessor) columns): their number, their followers now
-    (``counts``, or at their end if they ended since) and their predecessors' followers when
+    (``followers``: the parts of ``kernels.followers_of``; or their followers at their end if
+    they ended since) and their predecessors' followers when
     these ended (``end_followers``, a column of the account table), as the rows of ``out``
     (filled here: an array a compiled function returns costs about a microsecond to hand back
     to Python)."""
     active, platform, predecessor = accounts
+    audience, network, weight = followers
     out[:] = 0.0
     for a in range(lo, hi):
         p = platform[a]
         out[0, p] += 1.0
-        out[1, p] += counts[a] if active[a] else end_followers[a]
+        out[1, p] += followers_of(audience, network, weight, a) if active[a] else end_followers[a]
         out[2, p] += end_followers[predecessor[a]]
 
 
@@ -373,6 +400,7 @@ class Roles(Component):
         self._share_day, self._share = -(10**9), np.zeros(len(m.open_names))
         self._cols = [self.columns(s.name) for s in self.metrics]
         self._regained = np.zeros((3, len(m.open_names)))  # (``regained``'s output)
+        self._in_network = np.zeros(len(m.open_names))  # (``network_followers``' output)
         self.following: FollowerGraph | None = None
         if self.follows_per_account > 0:
             m.network = FollowerGraph()
@@ -431,14 +459,15 @@ class Roles(Component):
         new = np.arange(lo, hi)
         new = new[~t.recreated[new] & t.active[new]]
         k = self._rng.poisson(self.follows_per_account, new.size)
-        counts = m.follower_counts()
         for p in range(len(m.open_names)):
             mine = t.platform[new] == p
             src = np.repeat(new[mine], k[mine])
-            cand = t.active_ids(p)
-            if src.size == 0 or cand.size < 2:
+            if src.size == 0:
                 continue
-            w = self.attract[t.role[cand]] * (counts[cand] + 1.0)
+            cand = t.active_ids(p)
+            if cand.size < 2:
+                continue
+            w = self.attract[t.role[cand]] * (m.follower_counts(cand) + 1.0)
             cum = np.cumsum(w)
             if cum[-1] <= 0:
                 continue
@@ -488,11 +517,9 @@ class Roles(Component):
         """Share of active accounts that are shout-out accounts, per open platform (today)."""
         if self._share_day != d:
             t = self.model.accounts
-            n_open = len(self.model.open_names)
-            act = t.column("active")
-            plat = t.column("platform")[act]
-            n_act = np.bincount(plat, minlength=n_open)
-            n_sh = np.bincount(plat[t.column("role")[act] == SHOUTOUT], minlength=n_open)
+            n_act, n_sh = active_counts(
+                t.column("active"), t.platform, t.role, len(self.model.open_names)
+            )
             self._share = n_sh / np.maximum(n_act, 1)
             self._share_day = d
         return self._share
@@ -501,10 +528,16 @@ class Roles(Component):
         """Queue the searchers who look (``returns.share``) by the day they find."""
         keep = self._rng.random(who.size) < self.pars.returns.share
         who, succ = who[keep].astype(np.int64), succ[keep]
-        due = d + self._delays(who.size, self.model.accounts.platform[succ], d)
-        order = np.argsort(due, kind="stable")
+        delays = self._delays(who.size, self.model.accounts.platform[succ], d)
+        due = d + delays
+        # (the same stable order; numpy sorts 16-bit keys by radix, several times faster)
+        key = delays.astype(np.int16) if delays.size and delays.max() < 2**15 else delays
+        order = np.argsort(key, kind="stable")
         due, who, succ = due[order], who[order], succ[order]
-        days, first = np.unique(due, return_index=True)
+        # (the days and where each starts: ``np.unique(due, return_index=True)``, read off the
+        # sorted days without sorting them again)
+        first = np.flatnonzero(np.diff(due, prepend=due[:1] - 1))
+        days = due[first]
         cut = [*first.tolist(), due.size]
         for j, day in enumerate(days.tolist()):
             q.setdefault(day, []).append((who[cut[j] : cut[j + 1]], succ[cut[j] : cut[j + 1]]))
@@ -630,7 +663,7 @@ class Roles(Component):
                 rows[0],
                 rows[1],
                 (t.active, t.platform, t.predecessor),
-                m.follower_counts(),
+                m.follower_parts(),
                 t.end_followers,
                 out,
             )
@@ -641,12 +674,15 @@ class Roles(Component):
         # runs first), audience and in-network followers together
         all_f = [sums[1] for sums in m.today.sums]
         if m.network is not None:
-            act = t.column("active")
-            plat = t.column("platform")[act]
-            weight = m.network_weight
-            in_net = np.bincount(
-                plat, weight * m.network.length[: t.n][act], minlength=n_open
-            ).tolist()
+            per_platform = self._in_network
+            network_followers(
+                t.column("active"),
+                t.platform,
+                m.network.length,
+                float(m.network_weight),
+                per_platform,
+            )
+            in_net = per_platform.tolist()
         else:
             in_net = [0.0] * n_open
         for i in range(n_open):

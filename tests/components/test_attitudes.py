@@ -201,6 +201,38 @@ def test_in_a_large_population_a_systematic_sample_is_followed() -> None:
     assert 0 < u.exposed() < 1000
 
 
+@pytest.mark.parametrize(("tracked", "stride"), [(100, 32), (20, 128)])
+def test_strides_of_a_word_and_more_follow_the_multiples_of_the_stride(
+    tracked: int, stride: int
+) -> None:
+    """The attitude kernel finds the followed users through a mask of bits in each word of 64
+    users, and above a stride of 64 in every ``stride // 64``-th word only: exactly the
+    multiples of the stride are followed, each as a brute-force count of its decayed views
+    says."""
+    n = 4096
+    u = Users(n, Population(), np.random.default_rng(0))
+    u.set_exposure(10.0, 2.0, tracked=tracked)
+    assert u.exposure_stride == stride
+    followed = np.arange(n) % stride == 0
+    rng = np.random.default_rng(2)
+    views = np.zeros((40, n))
+    for day in range(40):
+        seen = rng.integers(0, n, n // 4)
+        np.add.at(views[day], seen, 1.0)
+        u.add_pro_views(seen)
+        u.apply_doses(day, Population())
+        assert (u.exposed_until[~followed] == NEVER).all() and (u.exposure[~followed] == 0).all()
+        # the decayed views of each followed user, from scratch
+        ages = day - np.arange(day + 1)[:, None]
+        level = (views[: day + 1, followed] * np.exp(-ages / 10.0)).sum(axis=0)
+        live = int(np.count_nonzero(u.exposed_until >= day))
+        assert abs(live - int(np.count_nonzero(level >= 2.0))) <= int(
+            np.count_nonzero(abs(level / 2.0 - 1) < 1e-9)
+        )
+        assert u.exposed() == pytest.approx(live * n / followed.sum())
+    assert 0 < u.exposed() < n
+
+
 def test_the_sampled_share_is_the_exact_one_within_sampling_error() -> None:
     """A measure only: following a sample changes nothing else in the run, and the share it
     gives is the exact share within a few standard errors of a sample of that size."""

@@ -58,6 +58,7 @@ from sim.core.kernels.posting import (  # noqa: F401
     _gap,
     daily_posts,
     end_accounts,
+    followers_of,
     pick_active,
     record_row,
     record_sums,
