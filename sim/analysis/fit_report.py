@@ -67,24 +67,25 @@ def run_many(
     seeds: Sequence[int],
     workers: int | Executor,
     progress: bool = True,
+    desc: str = "predictive",
 ) -> list[pd.DataFrame]:
     """One run per (scenario, seed) on an executor (or a local one of ``workers`` processes,
-    closed at the end); daily tables in input order. Progress with the time left on stderr
-    unless ``progress`` is false (``sim.execution.progress.Progress``)."""
+    closed at the end); daily tables in input order. Progress with the time left on stderr,
+    named ``desc``, unless ``progress`` is false (``sim.execution.progress.Progress``)."""
     tasks = [(i, s, seed) for i, (s, seed) in enumerate(zip(scenarios, seeds, strict=True))]
     if isinstance(workers, Executor):
-        return _run_on(workers, tasks, progress)
+        return _run_on(workers, tasks, progress, desc)
     with make_executor(workers, None) as executor:
-        return _run_on(executor, tasks, progress)
+        return _run_on(executor, tasks, progress, desc)
 
 
 def _run_on(
-    executor: Executor, tasks: list[tuple[int, Scenario, int]], progress: bool
+    executor: Executor, tasks: list[tuple[int, Scenario, int]], progress: bool, desc: str
 ) -> list[pd.DataFrame]:
     out: dict[int, pd.DataFrame] = {}
     lengths = [sc.warmup_days + sc.days for _, sc, _ in tasks]
     with (
-        Progress(len(tasks), days=sum(lengths), desc="predictive", enabled=progress) as bar,
+        Progress(len(tasks), days=sum(lengths), desc=desc, enabled=progress) as bar,
         executor.ticks(bar.ticked) as ticks,
     ):
         bar.uses_ticks = ticks is not None
@@ -115,7 +116,7 @@ def check_candidates(
     scenarios = [with_parameters(base, point_estimate(post, problem.priors, r)) for r in rows]
     seeds = list(range(1, POINT_SEEDS + 1))
     dailies = run_many(
-        [sc for sc in scenarios for _ in seeds], seeds * len(rows), workers, progress
+        [sc for sc in scenarios for _ in seeds], seeds * len(rows), workers, progress, "point check"
     )
     fitted = [t for t in problem.targets if t.fit]
     out = []

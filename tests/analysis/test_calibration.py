@@ -336,6 +336,7 @@ def test_recovers_known_parameters(synthetic: Path, tmp_path: Path, capsys) -> N
     assert "generation 3: epsilon" in gens[-1] and "4/4 generations" in gens[-1]
     assert all(f"{t + 1}/4 generations" in gens[t] for t in range(4))
     assert all(" left" in line for line in gens[:3]) and " left" not in gens[3]
+    assert "[propsim] point check: 15/15 runs done" in err  # 3 candidates x 5 seeds, named
     folder, _ = history_of(tmp_path / "runs")
     post = pd.read_parquet(folder / "posterior.parquet")
     assert post["weight"].sum() == pytest.approx(1.0)
