@@ -196,7 +196,7 @@ class Setup:
     created: str = ""
 
     def save(self, folder: Path) -> None:
-        (folder / SETUP_NAME).write_text(json.dumps(asdict(self), indent=2) + "\n")
+        write_atomic(folder / SETUP_NAME, json.dumps(asdict(self), indent=2) + "\n")
 
     @classmethod
     def load(cls, folder: Path) -> Setup:
@@ -375,6 +375,7 @@ def _run(
         transitions=transition(setup.kernel, list(lows_highs)),
     )
     if resume:
+        setup.save(folder)  # what this run asked for (generations, particles), for the report
         history = abc.load(db, 1)
         done = history.max_t + 1
     else:

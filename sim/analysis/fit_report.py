@@ -469,6 +469,19 @@ def _write_report(
     return table
 
 
+def particles_text(gens: pd.DataFrame) -> str:
+    """The particles per generation as the method says it: "160 particles", or "160 particles
+    (320 from generation 6)" when a resumed run asked for more."""
+    counts = gens["particles"].astype(int).tolist()
+    text = f"{counts[0]} particles"
+    changes = [
+        f"{n} from generation {int(t)}"
+        for t, n, before in zip(gens["t"].iloc[1:], counts[1:], counts[:-1], strict=True)
+        if n != before
+    ]
+    return text + (f" ({', '.join(changes)})" if changes else "")
+
+
 KERNEL_WORDS = {  # the proposal kernel (sim.analysis.calibration.KERNELS), as the report says it
     "joint": "one multivariate normal kernel over all free parameters",
     "per-parameter": "one normal kernel per free parameter, drawn independently",
@@ -621,7 +634,7 @@ tolerances); free parameters and their priors:
 ## Method
 
 Approximate Bayesian computation with sequential Monte Carlo (pyabc `ABCSMC`,
-{setup.particles} particles, median-quantile epsilon schedule, {KERNEL_WORDS[setup.kernel]};
+{particles_text(gens)}, median-quantile epsilon schedule, {KERNEL_WORDS[setup.kernel]};
 log-uniform priors are sampled on the log10 scale). Each simulation runs `{setup.scenario}` at
 1:{setup.scale:g} (outputs are in real-world units and scale-free up to noise) with a fresh seed.
 A particle's distance is the **largest excess of any fitted target** over its observed level or

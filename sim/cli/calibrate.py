@@ -121,8 +121,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--particles",
         type=_positive(int, 100_000),
-        default=160,
-        help="particles per generation (default 160)",
+        help="particles per generation (default 160; with --resume, of the generations still "
+        "to run: more particles raise the effective sample size of the last one)",
     )
     p.add_argument(
         "--generations",
@@ -245,6 +245,7 @@ def cmd_calibrate(args: argparse.Namespace, command_line: list[str]) -> int:
         calib_id = existing
         setup.generations = args.generations or setup.generations
         setup.minutes = args.minutes or setup.minutes
+        setup.particles = args.particles or setup.particles
     else:
         setup = cal.Setup(
             scenario=str(scenario_path(args.scenario)),
@@ -252,7 +253,7 @@ def cmd_calibrate(args: argparse.Namespace, command_line: list[str]) -> int:
             scale=args.scale,
             targets=str(resolve_file(args.targets, "targets", "calibration")),
             priors=str(resolve_file(args.priors, "priors", "calibration")),
-            particles=args.particles,
+            particles=args.particles or cal.Setup.particles,
             generations=args.generations or cal.Setup.generations,
             minutes=args.minutes or cal.Setup.minutes,
             min_epsilon=args.min_epsilon,

@@ -408,12 +408,19 @@ def test_resume_continues_the_generations(synthetic: Path, tmp_path: Path, capsy
     quiet = capsys.readouterr()  # --quiet: no progress, only the folder
     assert quiet.err == "" and quiet.out == f"{folder}\n"
     first = pd.read_parquet(folder / "posterior.parquet")
-    assert resume(tmp_path, folder.name, "--generations", "2") == 0
+    assert resume(tmp_path, folder.name, "--generations", "3", "--particles", "8") == 0
     history = pyabc.History("sqlite:///" + str(folder / "abc.db"))
-    assert history.max_t == 1
-    assert len(pd.read_csv(folder / "generations.csv")) == 2
+    assert history.max_t == 2
+    # more particles from the resumed generations on, and the setup says what was asked last
+    pops = history.get_all_populations().set_index("t")
+    assert pops.loc[[0, 1, 2], "particles"].tolist() == [6, 8, 8]
+    assert (cal.Setup.load(folder).particles, cal.Setup.load(folder).generations) == (8, 3)
+    from sim.analysis.fit_report import particles_text
+
+    assert particles_text(cal.generations_table(history)) == "6 particles (8 from generation 1)"
+    assert len(pd.read_csv(folder / "generations.csv")) == 3
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["kind"] == "calibration" and manifest["generations"] == 2
+    assert manifest["kind"] == "calibration" and manifest["generations"] == 3
     assert manifest["name"] == folder.name and "--particles 6" in manifest["command_line"]
     assert cal.Setup.load(folder).kernel == "per-parameter"  # the resumed run keeps its kernel
     assert not pd.read_parquet(folder / "posterior.parquet").equals(first)
