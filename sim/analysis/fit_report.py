@@ -634,7 +634,8 @@ tolerances); free parameters and their priors:
 ## Method
 
 Approximate Bayesian computation with sequential Monte Carlo (pyabc `ABCSMC`,
-{particles_text(gens)}, median-quantile epsilon schedule, {KERNEL_WORDS[setup.kernel]};
+{particles_text(gens)}, median-quantile epsilon schedule, {KERNEL_WORDS[setup.kernel]}
+(variance {setup.bandwidth:g} times Silverman's rule);
 log-uniform priors are sampled on the log10 scale). Each simulation runs `{setup.scenario}` at
 1:{setup.scale:g} (outputs are in real-world units and scale-free up to noise) with a fresh seed.
 A particle's distance is the **largest excess of any fitted target** over its observed level or

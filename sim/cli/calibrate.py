@@ -159,6 +159,14 @@ def add_parser(sub: Any) -> None:
         "per generation, weights kept even); default per-parameter",
     )
     p.add_argument(
+        "--bandwidth",
+        type=_positive(float, 10),
+        metavar="F",
+        help="each kernel's variance, F times Silverman's rule (default 0.5: the accepted "
+        "particles of the next generation are a narrower set than the population the kernel "
+        "fits); with --resume, of the generations still to run",
+    )
+    p.add_argument(
         "--workers",
         type=_positive(int, MAX_REPLICATES),
         default=os.cpu_count() or 1,
@@ -246,6 +254,7 @@ def cmd_calibrate(args: argparse.Namespace, command_line: list[str]) -> int:
         setup.generations = args.generations or setup.generations
         setup.minutes = args.minutes or setup.minutes
         setup.particles = args.particles or setup.particles
+        setup.bandwidth = args.bandwidth or setup.bandwidth
     else:
         setup = cal.Setup(
             scenario=str(scenario_path(args.scenario)),
@@ -259,6 +268,7 @@ def cmd_calibrate(args: argparse.Namespace, command_line: list[str]) -> int:
             min_epsilon=args.min_epsilon,
             seed=args.seed,
             kernel=args.kernel,
+            bandwidth=args.bandwidth or cal.Setup.bandwidth,
             command=shlex.join(command_line),
             created=dt.datetime.now().isoformat(timespec="seconds"),
         )

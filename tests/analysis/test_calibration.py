@@ -408,13 +408,16 @@ def test_resume_continues_the_generations(synthetic: Path, tmp_path: Path, capsy
     quiet = capsys.readouterr()  # --quiet: no progress, only the folder
     assert quiet.err == "" and quiet.out == f"{folder}\n"
     first = pd.read_parquet(folder / "posterior.parquet")
-    assert resume(tmp_path, folder.name, "--generations", "3", "--particles", "8") == 0
+    assert cal.Setup.load(folder).bandwidth == 0.5  # the default
+    args = ["--generations", "3", "--particles", "8", "--bandwidth", "0.3"]
+    assert resume(tmp_path, folder.name, *args) == 0
     history = pyabc.History("sqlite:///" + str(folder / "abc.db"))
     assert history.max_t == 2
     # more particles from the resumed generations on, and the setup says what was asked last
     pops = history.get_all_populations().set_index("t")
     assert pops.loc[[0, 1, 2], "particles"].tolist() == [6, 8, 8]
-    assert (cal.Setup.load(folder).particles, cal.Setup.load(folder).generations) == (8, 3)
+    saved = cal.Setup.load(folder)
+    assert (saved.particles, saved.generations, saved.bandwidth) == (8, 3, 0.3)
     from sim.analysis.fit_report import particles_text
 
     assert particles_text(cal.generations_table(history)) == "6 particles (8 from generation 1)"
@@ -722,6 +725,28 @@ def test_calibration_numbers_are_bounded(tmp_path: Path, capsys, args: list[str]
 # --- the proposal kernel ---------------------------------------------------------------------
 
 
+def test_bandwidth_scales_each_kernels_variance() -> None:
+    rng = np.random.default_rng(3)
+    population = pd.DataFrame(rng.normal(0, 1, (200, 3)), columns=["a", "b", "c"])
+    w = np.full(200, 1 / 200)
+    for kernel in cal.KERNELS:
+        wide, narrow = (cal.transition(kernel, ["a", "b", "c"], f) for f in (1.0, 0.25))
+        wide.fit(population, w)
+        narrow.fit(population, w)
+        covs = [
+            t.cov if kernel == "joint" else np.diag([t.mapping[(n,)].cov[0, 0] for n in "abc"])
+            for t in (wide, narrow)
+        ]
+        np.testing.assert_allclose(covs[1], 0.25 * covs[0])
+    assert cal.Setup().bandwidth == 0.5
+
+
+def test_an_old_setup_reads_as_the_kernel_it_ran_with(tmp_path: Path) -> None:
+    (tmp_path / cal.SETUP_NAME).write_text('{"particles": 160}')
+    old = cal.Setup.load(tmp_path)
+    assert (old.kernel, old.bandwidth) == ("joint", 1.0)
+
+
 def test_the_cli_offers_every_kernel() -> None:
     from sim.cli.calibrate import KERNELS
 
@@ -744,7 +769,7 @@ def test_per_parameter_kernel_keeps_importance_weights_even() -> None:
     share = {}
     for kernel in cal.KERNELS:
         np.random.seed(1)  # pyabc draws from numpy's global generator
-        proposal = cal.transition(kernel, names)
+        proposal = cal.transition(kernel, names)  # Silverman's rule as it is
         proposal.fit(population, np.full(160, 1 / 160))
         draws = proposal.rvs(400)
         draws = draws[((draws >= 0) & (draws <= 1)).all(axis=1)]  # the prior's support
