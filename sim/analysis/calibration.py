@@ -413,11 +413,9 @@ def _run(
     return history
 
 
-KERNELS = {
-    "joint": "one Gaussian kernel density over all free parameters (pyabc's default): follows "
-    "their correlations; its importance weights degenerate as the number of parameters grows",
-    "per-parameter": "a Gaussian kernel density per free parameter, drawn independently: "
-    "ignores correlations (more simulations per generation) but keeps the weights even",
+KERNELS = {  # the proposal kernels, as the fit report's method names them (why: ``transition``)
+    "joint": "one multivariate normal kernel over all free parameters",
+    "per-parameter": "one normal kernel per free parameter, drawn independently",
 }
 
 

@@ -37,6 +37,9 @@ from sim.analysis.calibration import (
     weighted_quantile,
     with_parameters,
 )
+from sim.analysis.calibration import (
+    KERNELS as KERNEL_WORDS,
+)
 from sim.analysis.problem import Prior, Target, fmt
 from sim.config.resources import local_or_shipped
 from sim.execution.executors import Executor, Ticks, make_executor
@@ -480,12 +483,6 @@ def particles_text(gens: pd.DataFrame) -> str:
         if n != before
     ]
     return text + (f" ({', '.join(changes)})" if changes else "")
-
-
-KERNEL_WORDS = {  # the proposal kernel (sim.analysis.calibration.KERNELS), as the report says it
-    "joint": "one multivariate normal kernel over all free parameters",
-    "per-parameter": "one normal kernel per free parameter, drawn independently",
-}
 
 
 def markdown(
