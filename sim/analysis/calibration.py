@@ -195,9 +195,51 @@ class Setup:
     bandwidth: float = 0.5  # each kernel's variance, times Silverman's rule
     command: str = ""
     created: str = ""
+    # each ``--resume``: the generation it went on from, its command, and the particles and
+    # bandwidth it asked for (those above are the last asked for)
+    resumes: list[dict] = field(default_factory=list)
 
     def save(self, folder: Path) -> None:
         write_atomic(folder / SETUP_NAME, json.dumps(asdict(self), indent=2) + "\n")
+
+    def resume_with(
+        self,
+        command: str,
+        particles: int | None = None,
+        bandwidth: float | None = None,
+        generations: int | None = None,
+        minutes: float | None = None,
+    ) -> None:
+        """Take what a ``--resume`` asks for (``None``: as before) and note the resume; its
+        generation is set when the history is loaded (``_run``)."""
+        self.resumes.append(
+            {
+                "from_generation": None,
+                "command": command,
+                "particles": particles or self.particles,
+                "bandwidth": bandwidth or self.bandwidth,
+                "bandwidth_before": self.bandwidth,
+            }
+        )
+        self.particles = particles or self.particles
+        self.bandwidth = bandwidth or self.bandwidth
+        self.generations = generations or self.generations
+        self.minutes = minutes or self.minutes
+
+    def commands(self) -> list[str]:
+        """The commands that made the history: the first, then each resume's."""
+        return [self.command, *(str(r["command"]) for r in self.resumes)]
+
+    def bandwidth_text(self) -> str:
+        """The kernels' bandwidth as the fit report says it: "0.5", or "1 (0.5 from generation
+        6)" when a resumed run changed it (generations counted from 0, as pyabc's ``t``)."""
+        first = float(self.resumes[0]["bandwidth_before"]) if self.resumes else self.bandwidth
+        before, changes = first, []
+        for r in self.resumes:
+            if r["bandwidth"] != before and r["from_generation"] is not None:
+                changes.append(f"{r['bandwidth']:g} from generation {r['from_generation']}")
+                before = r["bandwidth"]
+        return f"{first:g}" + (f" ({', '.join(changes)})" if changes else "")
 
     @classmethod
     def load(cls, folder: Path) -> Setup:
@@ -226,6 +268,7 @@ class Setup:
             data.setdefault("bandwidth", 1.0)  # kernel, at Silverman's rule
             if not (isinstance(data["bandwidth"], int | float) and data["bandwidth"] > 0):
                 raise ValueError(f"bandwidth: {data['bandwidth']!r} is not a positive number")
+            _check_resumes(data.setdefault("resumes", []))
             if data["kernel"] not in KERNELS:
                 raise ValueError(f"kernel: {data['kernel']!r} is not one of {', '.join(KERNELS)}")
             return cls(**data)
@@ -234,6 +277,19 @@ class Setup:
                 f"{path}: the calibration's setup is damaged ({err}); it cannot be resumed or "
                 "reported: start a new calibration"
             ) from None
+
+
+def _check_resumes(resumes: list) -> None:
+    """ValueError unless ``resumes`` is a list of records as ``Setup.resume_with`` writes."""
+    for i, r in enumerate(resumes):
+        ok = isinstance(r, dict) and isinstance(r.get("command"), str)
+        ok = ok and isinstance(r.get("particles"), int) and r["particles"] > 0
+        for key in ("bandwidth", "bandwidth_before"):
+            ok = ok and isinstance(r.get(key), int | float) and r[key] > 0
+        gen = r.get("from_generation") if isinstance(r, dict) else None
+        ok = ok and (gen is None or (isinstance(gen, int) and gen >= 0))
+        if not ok:
+            raise ValueError(f"resumes[{i}]: {r!r} is not a resume record")
 
 
 @dataclass(frozen=True)
@@ -379,9 +435,11 @@ def _run(
         transitions=transition(setup.kernel, list(lows_highs), setup.bandwidth),
     )
     if resume:
-        setup.save(folder)  # what this run asked for (generations, particles), for the report
         history = abc.load(db, 1)
         done = history.max_t + 1
+        if setup.resumes and setup.resumes[-1]["from_generation"] is None:
+            setup.resumes[-1]["from_generation"] = done
+        setup.save(folder)  # what this run asked for (generations, particles), for the report
     else:
         history = abc.new(db, observed_summary(problem.targets))
         done = 0
@@ -543,7 +601,7 @@ def generations_table(history: Any) -> pd.DataFrame:
     return pops[["t", "epsilon", "samples", "particles", "wall_time"]].reset_index(drop=True)
 
 
-def overlay_text(estimate: Mapping[str, float], calib_id: str, command: str) -> str:
+def overlay_text(estimate: Mapping[str, float], calib_id: str, commands: list[str]) -> str:
     """The calibrated overlay: the estimate as a nested scenario fragment, with provenance."""
     tree: dict = {}
     changes: dict[str, dict] = {}  # timeline entry name -> the fields the overlay changes
@@ -565,8 +623,9 @@ def overlay_text(estimate: Mapping[str, float], calib_id: str, command: str) -> 
         "# beside this file). Written by `propsim calibrate`; do not edit by hand.\n"
         f"# Calibration {calib_id} of {dt.date.today().isoformat()}: results/calibration/"
         f"{calib_id}/\n"
-        f"# Command: {command}\n"
-        "# Fit, intervals and what the targets identify: docs/calibration.md\n"
+        f"# Command: {commands[0]}\n"
+        + "".join(f"# Resumed: {command}\n" for command in commands[1:])
+        + "# Fit, intervals and what the targets identify: docs/calibration.md\n"
     )
     return head + yaml.safe_dump(tree, sort_keys=True, width=100)
 
@@ -624,6 +683,7 @@ def _manifest(
                 "overlay": str(overlay),
             },
             "reproduce": setup.command,
+            "resumed": [r["command"] for r in setup.resumes],
             "report": f"propsim calibrate --report-only {calib_id} --out {folder.parent}",
         }
     )
@@ -652,7 +712,7 @@ def finish(
     gens = generations_table(history)
     write_atomic(folder / GENERATIONS_NAME, gens.to_csv(index=False))
     estimate = point_estimate(post, problem.priors, None if choose is None else choose(post))
-    write_atomic(overlay, overlay_text(estimate, calib_id, setup.command))
+    write_atomic(overlay, overlay_text(estimate, calib_id, setup.commands()))
     # the particles beside the overlay (calibration/posterior.csv): what `propsim compare
     # --posterior K` draws from by default, kept in git with the overlay it goes with
     write_atomic(overlay.with_name(POSTERIOR_CSV), post[columns].to_csv(index=False))

@@ -472,6 +472,14 @@ def _write_report(
     return table
 
 
+def commands_text(setup: Setup) -> str:
+    """The commands that made the history, as the method lists them."""
+    text = f"Command: `{setup.command}`"
+    for r in setup.resumes:
+        text += f"; resumed from generation {r['from_generation']} with `{r['command']}`"
+    return text
+
+
 def particles_text(gens: pd.DataFrame) -> str:
     """The particles per generation as the method says it: "160 particles", or "160 particles
     (320 from generation 6)" when a resumed run asked for more."""
@@ -632,7 +640,7 @@ tolerances); free parameters and their priors:
 
 Approximate Bayesian computation with sequential Monte Carlo (pyabc `ABCSMC`,
 {particles_text(gens)}, median-quantile epsilon schedule, {KERNEL_WORDS[setup.kernel]}
-(variance {setup.bandwidth:g} times Silverman's rule);
+(variance {setup.bandwidth_text()} times Silverman's rule);
 log-uniform priors are sampled on the log10 scale). Each simulation runs `{setup.scenario}` at
 1:{setup.scale:g} (outputs are in real-world units and scale-free up to noise) with a fresh seed.
 A particle's distance is the **largest excess of any fitted target** over its observed level or
@@ -640,7 +648,7 @@ range, in units of the target's tolerance (0 inside a range, so a bound or a ran
 constraint, not a point to hit): epsilon <= 1 means the particle meets every fitted target.
 Targets with `fit: false` are simulated and reported but not in the distance.
 
-Command: `{setup.command}`
+{commands_text(setup)}
 
 The calibrated point (`calibration/calibrated.yaml`, which the baseline lays over its own values) is
 {best_text}: a point the posterior supports, not the per-parameter medians of a correlated

@@ -251,10 +251,14 @@ def cmd_calibrate(args: argparse.Namespace, command_line: list[str]) -> int:
         folder = _existing(out, existing)
         setup = cal.Setup.load(folder)
         calib_id = existing
-        setup.generations = args.generations or setup.generations
-        setup.minutes = args.minutes or setup.minutes
-        setup.particles = args.particles or setup.particles
-        setup.bandwidth = args.bandwidth or setup.bandwidth
+        if args.resume is not None:
+            setup.resume_with(
+                shlex.join(command_line),
+                args.particles,
+                args.bandwidth,
+                args.generations,
+                args.minutes,
+            )
     else:
         setup = cal.Setup(
             scenario=str(scenario_path(args.scenario)),

@@ -217,7 +217,9 @@ def test_overlay_round_trips_through_the_loader(tmp_path: Path) -> None:
         "moderation.twitter.follower_weight": 0.45,
         "timeline.surge_fades.values.accounts.operators.inflow_per_day": 123.0,
     }
-    (tmp_path / "calibrated.yaml").write_text(cal.overlay_text(estimate, "X", "propsim calibrate"))
+    (tmp_path / "calibrated.yaml").write_text(
+        cal.overlay_text(estimate, "X", ["propsim calibrate"])
+    )
     child = tmp_path / "child.yaml"
     child.write_text(
         f"extends: {BASELINE}\noverlay: calibrated.yaml\nname: child\n"
@@ -418,6 +420,19 @@ def test_resume_continues_the_generations(synthetic: Path, tmp_path: Path, capsy
     assert pops.loc[[0, 1, 2], "particles"].tolist() == [6, 8, 8]
     saved = cal.Setup.load(folder)
     assert (saved.particles, saved.generations, saved.bandwidth) == (8, 3, 0.3)
+    # the resume is kept: from which generation, with what command, and what it asked for
+    (record,) = saved.resumes
+    assert record["from_generation"] == 1 and "--bandwidth 0.3" in record["command"]
+    assert (record["particles"], record["bandwidth"], record["bandwidth_before"]) == (8, 0.3, 0.5)
+    assert saved.bandwidth_text() == "0.5 (0.3 from generation 1)"
+    assert saved.commands() == [saved.command, record["command"]]
+    overlay = (tmp_path / "calibrated.yaml").read_text()
+    assert f"# Resumed: {record['command']}" in overlay
+    from sim.analysis.fit_report import commands_text
+
+    assert commands_text(saved) == (
+        f"Command: `{saved.command}`; resumed from generation 1 with `{record['command']}`"
+    )
     from sim.analysis.fit_report import particles_text
 
     assert particles_text(cal.generations_table(history)) == "6 particles (8 from generation 1)"
@@ -425,6 +440,7 @@ def test_resume_continues_the_generations(synthetic: Path, tmp_path: Path, capsy
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["kind"] == "calibration" and manifest["generations"] == 3
     assert manifest["name"] == folder.name and "--particles 6" in manifest["command_line"]
+    assert manifest["resumed"] == [record["command"]]
     assert cal.Setup.load(folder).kernel == "per-parameter"  # the resumed run keeps its kernel
     assert not pd.read_parquet(folder / "posterior.parquet").equals(first)
     assert "generation 1: epsilon" in capsys.readouterr().err
@@ -685,6 +701,9 @@ def test_predictive_runs_come_back_in_input_order_on_any_executor() -> None:
         '{"nope": 1}',
         '{"seed": -1}',
         '{"kernel": "gaussian"}',
+        '{"resumes": {"command": "x"}}',
+        '{"resumes": [{"command": "x", "particles": 0, "bandwidth": 1, "bandwidth_before": 1}]}',
+        '{"resumes": [{"command": "x", "particles": 5, "bandwidth": 1}]}',
     ],  # fmt: skip
 )
 def test_calibration_damaged_setup_exits_2(tmp_path: Path, capsys, text: str) -> None:
