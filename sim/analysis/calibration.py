@@ -425,6 +425,14 @@ def _run(
     # resumed run starts where the median schedule stood (pyabc would otherwise apply the
     # initial epsilon again, and the resumed generation would accept every proposal)
     initial = resume_epsilon(pyabc.History(db)) if resume else math.inf
+    if not isinstance(sampler, pyabc.sampler.DaskDistributedSampler):
+        # the simulations of the generation under way are kept on disk (local processes only:
+        # a Dask cluster's workers may not see this folder)
+        from sim.analysis import kept_sampler
+
+        sampler = kept_sampler.KeepingSampler(
+            sampler, folder, {"kernel": setup.kernel, "bandwidth": setup.bandwidth}, setup.seed, out
+        )
     abc = pyabc.ABCSMC(
         problem.model,
         prior,
@@ -468,6 +476,9 @@ def _run(
             max_nr_populations=remaining,
             max_walltime=dt.timedelta(minutes=setup.minutes),
         )
+    from sim.analysis import kept_sampler
+
+    kept_sampler.clear(folder)  # (kept only while a generation is under way)
     return history
 
 

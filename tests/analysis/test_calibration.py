@@ -481,7 +481,7 @@ def test_same_seed_same_posterior_on_one_worker(synthetic: Path, tmp_path: Path)
     pd.testing.assert_frame_equal(posteriors[0], posteriors[1])
 
 
-def test_resume_after_an_interrupt(synthetic: Path, tmp_path: Path, monkeypatch) -> None:
+def test_resume_after_an_interrupt(synthetic: Path, tmp_path: Path, monkeypatch, capsys) -> None:
     calls = {"n": 0}
     real = cal.SimulateTargets.__call__
 
@@ -501,10 +501,18 @@ def test_resume_after_an_interrupt(synthetic: Path, tmp_path: Path, monkeypatch)
     done = history.max_t
     assert done >= 0 and not (folder / "posterior.parquet").exists()
     assert not cal.is_finished(folder) and not (folder / "manifest.json").exists()
+    # the simulations of the stopped generation are kept (module kept_sampler)
+    from sim.analysis import kept_sampler
+
+    kept = list((folder / kept_sampler.PARTIAL_DIR).glob("*.pkl"))
+    assert done == 0 and kept, "the second generation's simulations were not kept"
     monkeypatch.setattr(cal.SimulateTargets, "__call__", real)
     assert resume(tmp_path, folder.name) == 0
     history = pyabc.History("sqlite:///" + str(folder / "abc.db"))
     assert history.max_t == 1 > done
+    # the resumed generation counts the simulations taken back; nothing is left kept
+    assert "simulations of the stopped run taken back" in capsys.readouterr().err
+    assert not (folder / kept_sampler.PARTIAL_DIR).exists()
 
 
 @pytest.mark.parametrize(
