@@ -330,40 +330,6 @@ def test_feed_views_of_a_follower_list_are_spread_evenly() -> None:
     assert dose.min() >= dose.max() - 1  # about 30 views each, never more than one apart
 
 
-def test_feed_views_count_every_view_across_blocks() -> None:
-    """Doses are counted in blocks of ``VIEW_BLOCK`` viewers as they are drawn: a day of many
-    blocks (and a last, partial one) counts every view once, as one pass over all would."""
-    from sim.core.kernels.views import VIEW_BLOCK
-
-    n_users, n_acc = 3_000, 3
-    pool = np.arange(n_users, dtype=np.int32)  # three accounts, 1,000 followers each
-    start, length = np.arange(n_acc) * 1_000, np.full(n_acc, 1_000)
-    gen, h = _stream(8)  # (gen, a local, lives as long as the test)
-    dose = np.zeros(n_users, kernels.DOSE_DTYPE)
-    marks = kernels.new_marks(n_users)
-    impressions = np.zeros(1, np.int64)
-    out = kernels.feed_views(
-        (pool, start, length),
-        np.arange(n_acc),
-        np.array([7, 0, 13]),  # posts (the middle account is silent)
-        np.zeros(n_acc, np.int8),
-        (np.array([1.0]), np.array([0.1]), np.array([0.2])),  # about 20,000 views, 28% special
-        (dose, marks),
-        impressions,
-        h,
-    )
-    assert impressions[0] > 4 * VIEW_BLOCK and impressions[0] % VIEW_BLOCK != 0
-    assert dose.sum() == impressions[0]
-    assert dose[1_000:2_000].sum() == 0  # (the silent account's followers)
-    np.testing.assert_array_equal(
-        kernels.marked_users(marks, kernels.DEBRUIJN_POS), np.flatnonzero(dose)
-    )
-    # systematic sampling, plain and special views each: at most one apart in each group
-    for lo in (0, 2_000):
-        assert dose[lo : lo + 1_000].max() - dose[lo : lo + 1_000].min() <= 2
-    assert out.shape[0] == 3 and np.isin(out[1], pool[np.r_[0:1_000, 2_000:3_000]]).all()
-
-
 def test_gate_follows_respects_engagement_and_budgets() -> None:
     n = 4_000
     state = np.repeat(np.arange(4, dtype=np.int8), n // 4)  # opposed, neutral, sympathizer, ...

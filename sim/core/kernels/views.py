@@ -13,8 +13,6 @@ from numba import njit
 from sim.core import draws
 from sim.core.kernels.doses import accumulate, count_into
 
-VIEW_BLOCK = 4096  # viewers drawn between two passes of ``count_into`` (``feed_views``)
-
 
 @njit(cache=True)
 def feed_views(graph, accounts, posts, platform, params, doses, impressions, h):  # pragma: no cover
@@ -48,12 +46,8 @@ def feed_views(graph, accounts, posts, platform, params, doses, impressions, h):
     compiled function returns costs about a microsecond to hand back to Python.)
 
     Draws, in order: per account the two counts; then per account the plain group's phase, and
-    the special group's phase and kinds. The doses are added in passes of their own
-    (``count_into``), which keep many of these random memory accesses in flight together, over
-    blocks of ``VIEW_BLOCK`` viewers as they are drawn: the block stays in the cache, where a
-    list of the day's views (millions at full scale) went to memory and was read back, a
-    tenth of this kernel's time. (Counts are added one at a time, capped: their order changes
-    no dose.)
+    the special group's phase and kinds. The doses are added in a pass of their own
+    (``count_into``), which keeps many of these random memory accesses in flight together.
     """
     pool, start, length = graph
     view_prob, kind_edges, share_p = params
@@ -80,7 +74,7 @@ def feed_views(graph, accounts, posts, platform, params, doses, impressions, h):
             impressions[p] += c + c2
             total += c + c2
             n_spec += c2
-    users = np.empty(min(total, VIEW_BLOCK), pool.dtype)
+    users = np.empty(total, pool.dtype)
     out = np.empty((3, n_spec), np.int64)
     j = 0
     n = 0
@@ -99,9 +93,6 @@ def feed_views(graph, accounts, posts, platform, params, doses, impressions, h):
                 users[j] = pool[s + min(int(x), deg - 1)]
                 x += step
                 j += 1
-                if j == VIEW_BLOCK:
-                    count_into(users, pro_dose, marks)
-                    j = 0
         if c2 > 0:
             qa = q[platform[a]]
             step = deg / c2
@@ -111,9 +102,6 @@ def feed_views(graph, accounts, posts, platform, params, doses, impressions, h):
                 users[j] = u
                 x += step
                 j += 1
-                if j == VIEW_BLOCK:
-                    count_into(users, pro_dose, marks)
-                    j = 0
                 r = draws.uniform(h) * qa
                 kind = -1
                 if r < last:
@@ -124,7 +112,7 @@ def feed_views(graph, accounts, posts, platform, params, doses, impressions, h):
                 out[1, n] = u
                 out[2, n] = kind
                 n += 1
-    count_into(users[:j], pro_dose, marks)
+    count_into(users, pro_dose, marks)
     return out
 
 
