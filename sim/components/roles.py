@@ -139,19 +139,85 @@ class RolesSection(Strict):
         return self
 
 
+NOT_TARGET = -2  # (``remove_members``' scratch: an account not being removed from a slab)
+FEW_REMOVALS = 4  # (from one slab: fewer are each found by a scan, as they come)
+
+
 @njit(cache=True)
-def remove_members(pool, start, length, accounts, members):  # pragma: no cover - compiled
-    """Remove ``members[i]`` from the slab of ``accounts[i]`` (the last entry takes its place;
-    a member not in the slab, e.g. of an account already ended, is skipped)."""
-    for i in range(len(accounts)):
-        a = accounts[i]
-        s = start[a]
+def _remove_by_scan(pool, s, length, a, members, order, lo, hi):  # pragma: no cover - compiled
+    """``remove_members`` for account ``a``'s removals ``members[order[lo:hi]]``, in order."""
+    for q in range(lo, hi):
+        m = members[order[q]]
         n = length[a]
         for k in range(n):
-            if pool[s + k] == members[i]:
+            if pool[s + k] == m:
                 pool[s + k] = pool[s + n - 1]
                 length[a] = n - 1
                 break
+
+
+@njit(cache=True)
+def remove_members(pool, start, length, accounts, members, where):  # pragma: no cover - compiled
+    """Remove ``members[i]`` from the slab of ``accounts[i]``, in order: the first entry equal
+    to it is found, and the slab's last entry takes its place (a member not in the slab, e.g.
+    of an account already ended, is skipped).
+
+    ``where`` is scratch, an entry per account id (above every member and every slab entry),
+    ``NOT_TARGET`` on entry and on return. The removals are taken account by account (a
+    stable sort keeps each account's in order; removals from different slabs do not
+    interact). A few from one slab are each found by a scan; many (a hub followed by many
+    accounts ending the same day, whose slab a scan per removal read again and again: the
+    cost grew with the square of the accounts) are placed in one pass over the slab, their
+    positions noted in ``where`` and kept as entries move, which leaves the slab exactly as
+    the removals one by one would. (If a member to remove is in the slab more than once, the
+    slab is scanned per removal, as before: the first copy goes first.)
+    """
+    n = len(accounts)
+    if n == 0:
+        return
+    order = np.argsort(accounts, kind="mergesort")  # (stable)
+    i = 0
+    while i < n:
+        a = accounts[order[i]]
+        j = i + 1
+        while j < n and accounts[order[j]] == a:
+            j += 1
+        s = start[a]
+        if j - i < FEW_REMOVALS:
+            _remove_by_scan(pool, s, length, a, members, order, i, j)
+            i = j
+            continue
+        for q in range(i, j):
+            where[members[order[q]]] = -1  # (to remove, not seen yet)
+        repeated = False
+        for k in range(length[a]):
+            v = pool[s + k]
+            w = where[v]
+            if w == -1:
+                where[v] = k
+            elif w >= 0:
+                repeated = True
+        if repeated:
+            for q in range(i, j):
+                where[members[order[q]]] = NOT_TARGET
+            _remove_by_scan(pool, s, length, a, members, order, i, j)
+            i = j
+            continue
+        for q in range(i, j):
+            m = members[order[q]]
+            k = where[m]
+            if k < 0:
+                continue  # (not in the slab, or removed already)
+            last = length[a] - 1
+            moved = pool[s + last]
+            pool[s + k] = moved
+            length[a] = last
+            where[m] = -1
+            if moved != m and where[moved] >= 0:
+                where[moved] = k  # (a member still to remove took the free place)
+        for q in range(i, j):
+            where[members[order[q]]] = NOT_TARGET
+        i = j
 
 
 @njit(cache=True)
@@ -402,6 +468,7 @@ class Roles(Component):
         self._regained = np.zeros((3, len(m.open_names)))  # (``regained``'s output)
         self._in_network = np.zeros(len(m.open_names))  # (``network_followers``' output)
         self.following: FollowerGraph | None = None
+        self._where = np.zeros(0, np.int64)  # (scratch of ``remove_members``, ``_grow``)
         if self.follows_per_account > 0:
             m.network = FollowerGraph()
             self.following = FollowerGraph()
@@ -435,6 +502,8 @@ class Roles(Component):
             for g in (m.network, self.following):
                 if n > g.n_accounts:
                     g.add_accounts(n - g.n_accounts)
+            if n > self._where.size:  # (``remove_members``' scratch: an entry per account)
+                self._where = np.full(max(n, 2 * self._where.size), NOT_TARGET, np.int64)
 
     def _add_edges(self, followers: np.ndarray, followed: np.ndarray) -> None:
         """Accounts ``followers[i]`` follow ``followed[i]`` (both active, not the same)."""
@@ -498,7 +567,12 @@ class Roles(Component):
         per = np.diff(b_out)
         if lost_out.size:
             remove_members(
-                net.pool, net.start, net.length, lost_out.astype(np.int64), np.repeat(ids, per)
+                net.pool,
+                net.start,
+                net.length,
+                lost_out.astype(np.int64),
+                np.repeat(ids, per),
+                self._where,
             )
         self._lost.keep(ids, d, (lost_in, b_in), (lost_out, b_out), t.n)
 
