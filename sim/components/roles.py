@@ -140,67 +140,78 @@ class RolesSection(Strict):
 
 
 NOT_TARGET = -2  # (``remove_members``' scratch: an account not being removed from a slab)
-FEW_REMOVALS = 4  # (from one slab: fewer are each found by a scan, as they come)
+HUB_REMOVALS, HUB_SLAB = 4, 64  # (removals from one slab and its length from which one pass)
 
 
 @njit(cache=True)
-def _remove_by_scan(pool, s, length, a, members, order, lo, hi):  # pragma: no cover - compiled
-    """``remove_members`` for account ``a``'s removals ``members[order[lo:hi]]``, in order."""
-    for q in range(lo, hi):
-        m = members[order[q]]
-        n = length[a]
-        for k in range(n):
-            if pool[s + k] == m:
-                pool[s + k] = pool[s + n - 1]
-                length[a] = n - 1
-                break
+def _remove_by_scan(pool, s, length, a, m):  # pragma: no cover - compiled
+    """Remove the first ``m`` from account ``a``'s slab (at ``s``): the last entry takes its
+    place; nothing if ``m`` is not in it."""
+    n = length[a]
+    for k in range(n):
+        if pool[s + k] == m:
+            pool[s + k] = pool[s + n - 1]
+            length[a] = n - 1
+            break
 
 
 @njit(cache=True)
-def remove_members(pool, start, length, accounts, members, where):  # pragma: no cover - compiled
+def remove_members(pool, start, length, accounts, members, scratch):  # pragma: no cover
     """Remove ``members[i]`` from the slab of ``accounts[i]``, in order: the first entry equal
     to it is found, and the slab's last entry takes its place (a member not in the slab, e.g.
     of an account already ended, is skipped).
 
-    ``where`` is scratch, an entry per account id (above every member and every slab entry),
-    ``NOT_TARGET`` on entry and on return. The removals are taken account by account (a
-    stable sort keeps each account's in order; removals from different slabs do not
-    interact). A few from one slab are each found by a scan; many (a hub followed by many
-    accounts ending the same day, whose slab a scan per removal read again and again: the
-    cost grew with the square of the accounts) are placed in one pass over the slab, their
-    positions noted in ``where`` and kept as entries move, which leaves the slab exactly as
-    the removals one by one would. (If a member to remove is in the slab more than once, the
-    slab is scanned per removal, as before: the first copy goes first.)
+    ``scratch`` has two rows of an entry per account id (above every account, member and slab
+    entry): ``NOT_TARGET`` and 0 on entry, and left so. Removals from different slabs do not
+    interact. A slab with few removals or a short one is scanned per removal, as they come. A
+    hub's (at least ``HUB_REMOVALS`` removals from a slab of at least ``HUB_SLAB`` entries: many
+    accounts that followed it end the same day; a scan per removal made the cost grow with
+    the square of the accounts) are taken together, in order (a stable sort by account): the
+    positions of its members to remove are noted in one pass over the slab (row 0) and kept
+    as entries move, which leaves the slab exactly as the removals one by one would. (If a
+    member to remove is in the slab more than once, the slab is scanned per removal: the first
+    copy goes first.)
     """
     n = len(accounts)
-    if n == 0:
+    where, count = scratch[0], scratch[1]
+    for q in range(n):
+        count[accounts[q]] += 1
+    hub = np.empty(n, np.int64)  # (the hubs' removals, in order)
+    n_hub = 0
+    for q in range(n):
+        a = accounts[q]
+        if count[a] >= HUB_REMOVALS and length[a] >= HUB_SLAB:  # (no removal yet: fixed)
+            hub[n_hub] = q
+            n_hub += 1
+        else:
+            _remove_by_scan(pool, start[a], length, a, members[q])
+    for q in range(n):
+        count[accounts[q]] = 0
+    if n_hub == 0:
         return
-    order = np.argsort(accounts, kind="mergesort")  # (stable)
+    hub = hub[:n_hub]
+    order = hub[np.argsort(accounts[hub], kind="mergesort")]  # (stable)
     i = 0
-    while i < n:
+    while i < n_hub:
         a = accounts[order[i]]
         j = i + 1
-        while j < n and accounts[order[j]] == a:
+        while j < n_hub and accounts[order[j]] == a:
             j += 1
         s = start[a]
-        if j - i < FEW_REMOVALS:
-            _remove_by_scan(pool, s, length, a, members, order, i, j)
-            i = j
-            continue
         for q in range(i, j):
             where[members[order[q]]] = -1  # (to remove, not seen yet)
         repeated = False
         for k in range(length[a]):
-            v = pool[s + k]
-            w = where[v]
+            w = where[pool[s + k]]
             if w == -1:
-                where[v] = k
+                where[pool[s + k]] = k
             elif w >= 0:
                 repeated = True
         if repeated:
             for q in range(i, j):
                 where[members[order[q]]] = NOT_TARGET
-            _remove_by_scan(pool, s, length, a, members, order, i, j)
+            for q in range(i, j):
+                _remove_by_scan(pool, s, length, a, members[order[q]])
             i = j
             continue
         for q in range(i, j):
@@ -468,7 +479,7 @@ class Roles(Component):
         self._regained = np.zeros((3, len(m.open_names)))  # (``regained``'s output)
         self._in_network = np.zeros(len(m.open_names))  # (``network_followers``' output)
         self.following: FollowerGraph | None = None
-        self._where = np.zeros(0, np.int64)  # (scratch of ``remove_members``, ``_grow``)
+        self._scratch = np.zeros((2, 0), np.int64)  # (of ``remove_members``, ``_grow``)
         if self.follows_per_account > 0:
             m.network = FollowerGraph()
             self.following = FollowerGraph()
@@ -502,8 +513,10 @@ class Roles(Component):
             for g in (m.network, self.following):
                 if n > g.n_accounts:
                     g.add_accounts(n - g.n_accounts)
-            if n > self._where.size:  # (``remove_members``' scratch: an entry per account)
-                self._where = np.full(max(n, 2 * self._where.size), NOT_TARGET, np.int64)
+            if n > self._scratch.shape[1]:  # (``remove_members``': entries per account)
+                size = max(n, 2 * self._scratch.shape[1])
+                self._scratch = np.zeros((2, size), np.int64)
+                self._scratch[0] = NOT_TARGET
 
     def _add_edges(self, followers: np.ndarray, followed: np.ndarray) -> None:
         """Accounts ``followers[i]`` follow ``followed[i]`` (both active, not the same)."""
@@ -572,7 +585,7 @@ class Roles(Component):
                 net.length,
                 lost_out.astype(np.int64),
                 np.repeat(ids, per),
-                self._where,
+                self._scratch,
             )
         self._lost.keep(ids, d, (lost_in, b_in), (lost_out, b_out), t.n)
 

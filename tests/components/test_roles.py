@@ -15,7 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from sim.components.roles import FEW_REMOVALS, NOT_TARGET, EndedEdges, remove_members
+from sim.components.roles import (
+    HUB_REMOVALS,
+    HUB_SLAB,
+    NOT_TARGET,
+    EndedEdges,
+    remove_members,
+)
 from sim.config.loader import ScenarioError
 from sim.core.model import PropagandaModel, simulate
 from sim.core.state.accounts import ROLES
@@ -300,6 +306,13 @@ def test_property_ended_edges_behave_like_a_dict_of_lists(data: st.DataObject) -
         assert out.tolist() == [v for a in rest.tolist() for v in model[a][2]]
 
 
+def _scratch(n: int) -> np.ndarray:
+    """``remove_members``' scratch for account ids below ``n``, as it must be on entry."""
+    out = np.zeros((2, n), np.int64)
+    out[0] = NOT_TARGET
+    return out
+
+
 def _remove_one_by_one(
     pool: np.ndarray,
     start: np.ndarray,
@@ -320,9 +333,9 @@ def _remove_one_by_one(
 @given(
     seed=st.integers(0, 2**32 - 1),
     n_acc=st.integers(1, 6),
-    ids=st.integers(2, 80),
+    ids=st.integers(2, 3_000),
     n_remove=st.integers(0, 120),
-    slab=st.integers(0, 90),
+    slab=st.integers(0, 200),
 )
 def test_remove_members_leaves_the_slabs_as_removals_one_by_one(
     seed: int, n_acc: int, ids: int, n_remove: int, slab: int
@@ -336,13 +349,16 @@ def test_remove_members_leaves_the_slabs_as_removals_one_by_one(
     pool = rng.integers(0, ids, int(length.sum())).astype(np.int32)
     accounts = rng.integers(0, n_acc, n_remove).astype(np.int64)  # (few accounts: hubs)
     members = rng.integers(0, ids, n_remove).astype(np.int64)
+    if pool.size:  # (most of them in the slabs)
+        from_pool = rng.random(n_remove) < 0.7
+        members[from_pool] = pool[rng.integers(0, pool.size, int(from_pool.sum()))]
     want_pool, want_length = pool.copy(), length.copy()
     _remove_one_by_one(want_pool, start, want_length, accounts, members)
-    where = np.full(ids, NOT_TARGET, np.int64)
-    remove_members(pool, start, length, accounts, members, where)
+    scratch = _scratch(max(ids, n_acc))  # (an entry per account, member and slab entry)
+    remove_members(pool, start, length, accounts, members, scratch)
     np.testing.assert_array_equal(length, want_length)
     np.testing.assert_array_equal(pool, want_pool)
-    assert (where == NOT_TARGET).all()
+    np.testing.assert_array_equal(scratch, _scratch(max(ids, n_acc)))
 
 
 def test_remove_members_from_a_hub_in_one_pass() -> None:
@@ -352,11 +368,10 @@ def test_remove_members_from_a_hub_in_one_pass() -> None:
     pool = np.arange(n, dtype=np.int32)[::-1].copy()
     start, length = np.array([0]), np.array([n])
     members = np.r_[np.arange(0, n, 3), [n + 5, n + 6]].astype(np.int64)  # (two not in it)
-    assert members.size >= FEW_REMOVALS
+    assert members.size >= HUB_REMOVALS and n >= HUB_SLAB
     want_pool, want_length = pool.copy(), length.copy()
     _remove_one_by_one(want_pool, start, want_length, np.zeros(members.size, np.int64), members)
-    where = np.full(n + 10, NOT_TARGET, np.int64)
-    remove_members(pool, start, length, np.zeros(members.size, np.int64), members, where)
+    remove_members(pool, start, length, np.zeros(members.size, np.int64), members, _scratch(n + 10))
     assert length[0] == n - len(range(0, n, 3))
     np.testing.assert_array_equal(pool, want_pool)
     assert not np.isin(pool[: length[0]], members).any()
