@@ -106,10 +106,11 @@ class Displacement(Component):
         hidden = 0
         if ch.n:
             t = m.accounts
-            owners = ch.operator[ch.active_ids()]
-            with_account = np.zeros(len(m.operators), bool)
-            with_account[t.operator[t.active_ids()]] = True
-            hidden = int(np.unique(owners[~with_account[owners]]).size)
+            # (distinct owners counted through a mark per operator: no sort, as ``np.unique``)
+            hidden_ops = np.zeros(len(m.operators), bool)
+            hidden_ops[ch.operator[ch.active_ids()]] = True
+            hidden_ops[t.operator[t.active_ids()]] = False
+            hidden = int(np.count_nonzero(hidden_ops))
         c_aud, c_enc, c_posts, c_ops = self._cols
         row[c_aud] = (u.n_followers_of_pro + enc_only) * s
         row[c_enc] = enc_only * s

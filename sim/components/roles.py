@@ -139,19 +139,96 @@ class RolesSection(Strict):
         return self
 
 
+NOT_TARGET = -2  # (``remove_members``' scratch: an account not being removed from a slab)
+HUB_REMOVALS, HUB_SLAB = 4, 64  # (removals from one slab and its length from which one pass)
+
+
 @njit(cache=True)
-def remove_members(pool, start, length, accounts, members):  # pragma: no cover - compiled
-    """Remove ``members[i]`` from the slab of ``accounts[i]`` (the last entry takes its place;
-    a member not in the slab, e.g. of an account already ended, is skipped)."""
-    for i in range(len(accounts)):
-        a = accounts[i]
+def _remove_by_scan(pool, s, length, a, m):  # pragma: no cover - compiled
+    """Remove the first ``m`` from account ``a``'s slab (at ``s``): the last entry takes its
+    place; nothing if ``m`` is not in it."""
+    n = length[a]
+    for k in range(n):
+        if pool[s + k] == m:
+            pool[s + k] = pool[s + n - 1]
+            length[a] = n - 1
+            break
+
+
+@njit(cache=True)
+def remove_members(pool, start, length, accounts, members, scratch):  # pragma: no cover
+    """Remove ``members[i]`` from the slab of ``accounts[i]``, in order: the first entry equal
+    to it is found, and the slab's last entry takes its place (a member not in the slab, e.g.
+    of an account already ended, is skipped).
+
+    ``scratch`` has two rows of an entry per account id (above every account, member and slab
+    entry): ``NOT_TARGET`` and 0 on entry, and left so. Removals from different slabs do not
+    interact. A slab with few removals or a short one is scanned per removal, as they come. A
+    hub's (at least ``HUB_REMOVALS`` removals from a slab of at least ``HUB_SLAB`` entries: many
+    accounts that followed it end the same day; a scan per removal made the cost grow with
+    the square of the accounts) are taken together, in order (a stable sort by account): the
+    positions of its members to remove are noted in one pass over the slab (row 0) and kept
+    as entries move, which leaves the slab exactly as the removals one by one would. (If a
+    member to remove is in the slab more than once, the slab is scanned per removal: the first
+    copy goes first.)
+    """
+    n = len(accounts)
+    where, count = scratch[0], scratch[1]
+    for q in range(n):
+        count[accounts[q]] += 1
+    hub = np.empty(n, np.int64)  # (the hubs' removals, in order)
+    n_hub = 0
+    for q in range(n):
+        a = accounts[q]
+        if count[a] >= HUB_REMOVALS and length[a] >= HUB_SLAB:  # (no removal yet: fixed)
+            hub[n_hub] = q
+            n_hub += 1
+        else:
+            _remove_by_scan(pool, start[a], length, a, members[q])
+    for q in range(n):
+        count[accounts[q]] = 0
+    if n_hub == 0:
+        return
+    hub = hub[:n_hub]
+    order = hub[np.argsort(accounts[hub], kind="mergesort")]  # (stable)
+    i = 0
+    while i < n_hub:
+        a = accounts[order[i]]
+        j = i + 1
+        while j < n_hub and accounts[order[j]] == a:
+            j += 1
         s = start[a]
-        n = length[a]
-        for k in range(n):
-            if pool[s + k] == members[i]:
-                pool[s + k] = pool[s + n - 1]
-                length[a] = n - 1
-                break
+        for q in range(i, j):
+            where[members[order[q]]] = -1  # (to remove, not seen yet)
+        repeated = False
+        for k in range(length[a]):
+            w = where[pool[s + k]]
+            if w == -1:
+                where[pool[s + k]] = k
+            elif w >= 0:
+                repeated = True
+        if repeated:
+            for q in range(i, j):
+                where[members[order[q]]] = NOT_TARGET
+            for q in range(i, j):
+                _remove_by_scan(pool, s, length, a, members[order[q]])
+            i = j
+            continue
+        for q in range(i, j):
+            m = members[order[q]]
+            k = where[m]
+            if k < 0:
+                continue  # (not in the slab, or removed already)
+            last = length[a] - 1
+            moved = pool[s + last]
+            pool[s + k] = moved
+            length[a] = last
+            where[m] = -1
+            if moved != m and where[moved] >= 0:
+                where[moved] = k  # (a member still to remove took the free place)
+        for q in range(i, j):
+            where[members[order[q]]] = NOT_TARGET
+        i = j
 
 
 @njit(cache=True)
@@ -402,6 +479,7 @@ class Roles(Component):
         self._regained = np.zeros((3, len(m.open_names)))  # (``regained``'s output)
         self._in_network = np.zeros(len(m.open_names))  # (``network_followers``' output)
         self.following: FollowerGraph | None = None
+        self._scratch = np.zeros((2, 0), np.int64)  # (of ``remove_members``, ``_grow``)
         if self.follows_per_account > 0:
             m.network = FollowerGraph()
             self.following = FollowerGraph()
@@ -435,6 +513,10 @@ class Roles(Component):
             for g in (m.network, self.following):
                 if n > g.n_accounts:
                     g.add_accounts(n - g.n_accounts)
+            if n > self._scratch.shape[1]:  # (``remove_members``': entries per account)
+                size = max(n, 2 * self._scratch.shape[1])
+                self._scratch = np.zeros((2, size), np.int64)
+                self._scratch[0] = NOT_TARGET
 
     def _add_edges(self, followers: np.ndarray, followed: np.ndarray) -> None:
         """Accounts ``followers[i]`` follow ``followed[i]`` (both active, not the same)."""
@@ -498,7 +580,12 @@ class Roles(Component):
         per = np.diff(b_out)
         if lost_out.size:
             remove_members(
-                net.pool, net.start, net.length, lost_out.astype(np.int64), np.repeat(ids, per)
+                net.pool,
+                net.start,
+                net.length,
+                lost_out.astype(np.int64),
+                np.repeat(ids, per),
+                self._scratch,
             )
         self._lost.keep(ids, d, (lost_in, b_in), (lost_out, b_out), t.n)
 

@@ -15,7 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from sim.components.roles import EndedEdges
+from sim.components.roles import (
+    HUB_REMOVALS,
+    HUB_SLAB,
+    NOT_TARGET,
+    EndedEdges,
+    remove_members,
+)
 from sim.config.loader import ScenarioError
 from sim.core.model import PropagandaModel, simulate
 from sim.core.state.accounts import ROLES
@@ -298,3 +304,74 @@ def test_property_ended_edges_behave_like_a_dict_of_lists(data: st.DataObject) -
         (f, _), (_, out) = got
         assert f.tolist() == [v for a in rest.tolist() for v in model[a][1]]
         assert out.tolist() == [v for a in rest.tolist() for v in model[a][2]]
+
+
+def _scratch(n: int) -> np.ndarray:
+    """``remove_members``' scratch for account ids below ``n``, as it must be on entry."""
+    out = np.zeros((2, n), np.int64)
+    out[0] = NOT_TARGET
+    return out
+
+
+def _remove_one_by_one(
+    pool: np.ndarray,
+    start: np.ndarray,
+    length: np.ndarray,
+    accounts: np.ndarray,
+    members: np.ndarray,
+) -> None:
+    """``remove_members`` as its docstring says, one removal at a time (the reference)."""
+    for a, m in zip(accounts.tolist(), members.tolist(), strict=True):
+        s, n = start[a], length[a]
+        hits = np.flatnonzero(pool[s : s + n] == m)
+        if hits.size:
+            pool[s + hits[0]] = pool[s + n - 1]
+            length[a] = n - 1
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_acc=st.integers(1, 6),
+    ids=st.integers(2, 3_000),
+    n_remove=st.integers(0, 120),
+    slab=st.integers(0, 200),
+)
+def test_remove_members_leaves_the_slabs_as_removals_one_by_one(
+    seed: int, n_acc: int, ids: int, n_remove: int, slab: int
+) -> None:
+    """Hubs (many removals from one slab, placed in one pass) and small slabs, members missing
+    or in a slab twice, the same removal asked twice: every slab, and the pool entries past
+    its end, as the removals one at a time leave them; the scratch is left clean."""
+    rng = np.random.default_rng(seed)
+    length = rng.integers(0, slab + 1, n_acc).astype(np.int64)
+    start = np.r_[0, np.cumsum(length)[:-1]].astype(np.int64)
+    pool = rng.integers(0, ids, int(length.sum())).astype(np.int32)
+    accounts = rng.integers(0, n_acc, n_remove).astype(np.int64)  # (few accounts: hubs)
+    members = rng.integers(0, ids, n_remove).astype(np.int64)
+    if pool.size:  # (most of them in the slabs)
+        from_pool = rng.random(n_remove) < 0.7
+        members[from_pool] = pool[rng.integers(0, pool.size, int(from_pool.sum()))]
+    want_pool, want_length = pool.copy(), length.copy()
+    _remove_one_by_one(want_pool, start, want_length, accounts, members)
+    scratch = _scratch(max(ids, n_acc))  # (an entry per account, member and slab entry)
+    remove_members(pool, start, length, accounts, members, scratch)
+    np.testing.assert_array_equal(length, want_length)
+    np.testing.assert_array_equal(pool, want_pool)
+    np.testing.assert_array_equal(scratch, _scratch(max(ids, n_acc)))
+
+
+def test_remove_members_from_a_hub_in_one_pass() -> None:
+    """Many removals from a slab of distinct members (the one-pass path), some members
+    missing: exactly the named ones go, the others keep their places or fill the gaps."""
+    n = 1_000
+    pool = np.arange(n, dtype=np.int32)[::-1].copy()
+    start, length = np.array([0]), np.array([n])
+    members = np.r_[np.arange(0, n, 3), [n + 5, n + 6]].astype(np.int64)  # (two not in it)
+    assert members.size >= HUB_REMOVALS and n >= HUB_SLAB
+    want_pool, want_length = pool.copy(), length.copy()
+    _remove_one_by_one(want_pool, start, want_length, np.zeros(members.size, np.int64), members)
+    remove_members(pool, start, length, np.zeros(members.size, np.int64), members, _scratch(n + 10))
+    assert length[0] == n - len(range(0, n, 3))
+    np.testing.assert_array_equal(pool, want_pool)
+    assert not np.isin(pool[: length[0]], members).any()

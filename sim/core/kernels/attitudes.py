@@ -118,8 +118,8 @@ def update_attitudes(
     Done here rather than in a pass of its own: the user's other arrays are being read anyway.
 
     Substantial exposure: ``exposure`` = (level, until, buckets, tally, decay, tau, threshold,
-    stride), for the users whose index is a multiple of ``stride`` (the others keep ``until`` =
-    ``NEVER``).
+    stride), for the users whose index is a multiple of ``stride`` (a power of two), user ``u``
+    at index ``u / stride`` of ``level`` and ``until`` (below written ``level[u]``, ``until[u]``).
     ``level[u]`` is the user's decayed pro exposure ``E`` as of their last reached day
     (``last_reached[u]``); a user reached today gets ``E <- E * decay(day - last) + pro`` with
     ``decay(k) = exp(-k / tau)`` (read from the table ``decay``, computed beyond it), and counts
@@ -169,6 +169,9 @@ def update_attitudes(
         tally[1] = day
     level, until, _, _, decay, tau, _, stride = exposure
     n_decay = len(decay)
+    shift = 0  # (``level`` and ``until`` of user u at ``u >> shift``: stride = 2**shift)
+    while (1 << shift) < stride:
+        shift += 1
     # the followed users' bits in a word of 64 users (a word's first user is a multiple of 64;
     # with a stride above 64, only the first bit of every ``stride // 64``-th word)
     pattern = np.uint64(0)
@@ -201,18 +204,19 @@ def update_attitudes(
                 pro = pro_dose[u]
                 if pro > 0:
                     gap = day - last_reached[u]
-                    old_until = until[u]
+                    f = u >> shift
+                    old_until = until[f]
                     # (still exposed: leaves its bucket)
                     moves[n_moves] = old_until & (h - 1)
                     n_moves += old_until >= day
                     q = decay[gap] if gap < n_decay else np.exp(-gap / tau)
-                    level_u = level[u] * q + pro
-                    level[u] = level_u
+                    level_u = level[f] * q + pro
+                    level[f] = level_u
                     # (without branches: which way they go is a coin toss for many users)
                     above = level_u >= threshold
                     ahead = min(int(tau * np.log(max(level_u / threshold, 1.0))), h - 1)
                     new_until = day + ahead if above else NEVER
-                    until[u] = new_until
+                    until[f] = new_until
                     moves[n_moves] = (new_until & (h - 1)) | JOINED
                     n_moves += above
         while word:

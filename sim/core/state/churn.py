@@ -57,14 +57,17 @@ def replace_users(
     if within.any():  # (bucket of day t: t % REACH_WINDOW, as ``kernels.update_attitudes``)
         u.reach_buckets -= np.bincount(last[within] % REACH_WINDOW, minlength=REACH_WINDOW)
     u.last_reached[leavers] = NEVER
-    until = u.exposed_until[leavers].astype(np.int64)
+    # (the followed leavers, by their index among the followed users: ``Users.set_exposure``)
+    stride = u.exposure_stride
+    followed = leavers if stride == 1 else leavers[leavers % stride == 0] // stride
+    until = u.exposed_until[followed].astype(np.int64)
     live = until >= u.exposed_tally[1]  # (in the ring: exposed up to the last day done or later)
     if live.any():
         h = u.exposed_buckets.size
         u.exposed_buckets -= np.bincount(until[live] % h, minlength=h)
         u.exposed_tally[0] -= int(np.count_nonzero(live))
-    u.exposed_until[leavers] = NEVER
-    u.exposure[leavers] = 0.0
+    u.exposed_until[followed] = NEVER
+    u.exposure[followed] = 0.0
     u.counts -= np.bincount(u.state[leavers], minlength=4)
     channel = u.member_channel[leavers]
     member = channel >= 0
