@@ -249,6 +249,35 @@ def test_interrupt_while_writing(
     assert folders(out) == []  # no folder, no partial folder
 
 
+def test_sigterm_stops_a_run_as_ctrl_c_does(tmp_path: Path, out: Path) -> None:
+    """``kill`` (SIGTERM) on the ``propsim`` program: the interrupted message, exit code 130,
+    nothing partial left (``sim.cli.main.entry``)."""
+    import signal
+
+    log = tmp_path / "stderr.txt"
+    args = [sys.executable, "-m", "sim.cli", "run", str(REPO / "scenarios" / "baseline.yaml")]
+    args += ["--set", "scale=2000", "--replicates", "50", "--workers", "1", "--out", str(out)]
+    with open(log, "wb") as err:
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        proc = subprocess.Popen(args, cwd=tmp_path, env=env, stderr=err)
+        try:
+            deadline = time.monotonic() + 120
+            while "Running" not in log.read_text(errors="replace"):
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "the run never started"
+                time.sleep(0.2)
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    text = log.read_text()
+    assert code == 130, text
+    assert "interrupted" in text and "Traceback" not in text
+    assert folders(out) == []
+
+
 def test_a_plot_failure_exits_1_and_keeps_the_results(
     tiny: Path, out: Path, fakes: None, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import signal
 import sys
 import textwrap
 import traceback
@@ -147,6 +148,13 @@ def entry() -> int:
     interpreter's exit its garbage-collector passes over every object the imports made (pandas,
     numba, the model: about 0.3 s per command). Not in ``main``, which tests call in-process.
     """
+    signal.signal(signal.SIGTERM, _interrupt)
     code = main()
     gc.freeze()
     return code
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (``kill``, a job scheduler) stops a command as Ctrl-C does: the same clean-up
+    and message. Background jobs of a shell script ignore SIGINT, so there it is the way."""
+    raise KeyboardInterrupt
