@@ -416,6 +416,8 @@ def _run(
 ) -> Any:
     import pyabc
 
+    from sim.analysis import kept_sampler
+
     lows_highs = {k: to_sample_space(p) for k, p in problem.priors.items()}
     prior = pyabc.Distribution(
         **{k: pyabc.RV("uniform", lo, hi - lo) for k, (lo, hi) in lows_highs.items()}
@@ -428,8 +430,6 @@ def _run(
     if not isinstance(sampler, pyabc.sampler.DaskDistributedSampler):
         # the simulations of the generation under way are kept on disk (local processes only:
         # a Dask cluster's workers may not see this folder)
-        from sim.analysis import kept_sampler
-
         sampler = kept_sampler.KeepingSampler(
             sampler, folder, {"kernel": setup.kernel, "bandwidth": setup.bandwidth}, setup.seed, out
         )
@@ -476,8 +476,6 @@ def _run(
             max_nr_populations=remaining,
             max_walltime=dt.timedelta(minutes=setup.minutes),
         )
-    from sim.analysis import kept_sampler
-
     kept_sampler.clear(folder)  # (kept only while a generation is under way)
     return history
 

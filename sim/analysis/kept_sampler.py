@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 from pyabc.sampler import Sampler
 
+from sim.io import folders
+
 PARTIAL_DIR = "generation.partial"  # in the calibration's folder
 KEY_NAME = "key.json"
 NOT_ACCEPTED = None  # (what a rejected proposal leaves in a file: only that it was simulated)
@@ -122,9 +124,7 @@ class KeepingSampler(Sampler):
         if not same:
             clear(self.folder.parent)
             self.folder.mkdir()
-            tmp = key_file.with_name(KEY_NAME + ".tmp")
-            tmp.write_text(json.dumps(key) + "\n", encoding="utf-8")
-            tmp.replace(key_file)
+            folders.write_json(key_file, key)
             return [], 0
         kept: list[Any] = []
         evaluations = 0
