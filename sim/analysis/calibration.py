@@ -427,6 +427,7 @@ def _run(
     # resumed run starts where the median schedule stood (pyabc would otherwise apply the
     # initial epsilon again, and the resumed generation would accept every proposal)
     initial = resume_epsilon(pyabc.History(db)) if resume else math.inf
+    floor = setup.min_epsilon
     if not isinstance(sampler, pyabc.sampler.DaskDistributedSampler):
         # the simulations of the generation under way are kept on disk (local processes only:
         # a Dask cluster's workers may not see this folder)
@@ -439,7 +440,7 @@ def _run(
         TargetDistance(problem.targets),
         population_size=setup.particles,
         sampler=sampler,
-        eps=pyabc.MedianEpsilon(initial_epsilon=initial),
+        eps=epsilon_schedule(initial, floor),
         transitions=transition(setup.kernel, list(lows_highs), setup.bandwidth),
     )
     if resume:
@@ -510,6 +511,25 @@ def transition(kernel: str, names: list[str], bandwidth: float = 1.0) -> Any:
             mapping={name: pyabc.MultivariateNormalTransition(scaling=bandwidth) for name in names}
         )
     raise ValueError(f"unknown kernel {kernel!r}: one of {', '.join(KERNELS)}")
+
+
+def epsilon_schedule(initial: float, floor: float) -> Any:
+    """pyabc's median schedule (each generation's epsilon the weighted median of the previous
+    population's distances), never below ``floor`` (``--min-epsilon``).
+
+    Why a floor: below it the schedule would tighten past what the calibration asks for and
+    cost simulations for nothing; at it, a generation run after the goal is reached (a resumed
+    calibration with more ``--generations``) keeps the same epsilon and only moves and
+    re-weights the particles, which raises the effective sample size of a population whose
+    weights pile on a few particles (an SMC move step at a fixed threshold)."""
+    import pyabc
+
+    class FlooredMedianEpsilon(pyabc.MedianEpsilon):  # type: ignore[misc]
+        def _update(self, t: int, weighted_distances: Any) -> None:
+            super()._update(t, weighted_distances)
+            self._look_up[t] = max(self._look_up[t], floor)
+
+    return FlooredMedianEpsilon(initial_epsilon=max(initial, floor))
 
 
 def resume_epsilon(history: Any, t: int | None = None) -> float:

@@ -639,7 +639,8 @@ tolerances); free parameters and their priors:
 ## Method
 
 Approximate Bayesian computation with sequential Monte Carlo (pyabc `ABCSMC`,
-{particles_text(gens)}, median-quantile epsilon schedule, {KERNEL_WORDS[setup.kernel]}
+{particles_text(gens)}, median-quantile epsilon schedule never below {setup.min_epsilon:g},
+{KERNEL_WORDS[setup.kernel]}
 (variance {setup.bandwidth_text()} times Silverman's rule);
 log-uniform priors are sampled on the log10 scale). Each simulation runs `{setup.scenario}` at
 1:{setup.scale:g} (outputs are in real-world units and scale-free up to noise) with a fresh seed.

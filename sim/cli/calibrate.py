@@ -141,7 +141,9 @@ def add_parser(sub: Any) -> None:
         default=1.0,
         metavar="EPS",
         help="stop after the generation whose epsilon is at most EPS (default 1: every "
-        "accepted particle meets every fitted target; 0 runs all generations)",
+        "accepted particle meets every fitted target; 0 runs all generations); epsilon never "
+        "falls below EPS, so a resumed calibration given more --generations runs them at EPS, "
+        "moving and re-weighting the particles (raises the effective sample size)",
     )
     p.add_argument(
         "--seed",

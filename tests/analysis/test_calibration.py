@@ -447,6 +447,7 @@ def test_resume_continues_the_generations(synthetic: Path, tmp_path: Path, capsy
     # the resumed generation continues the median schedule (not the initial, infinite epsilon)
     pops = history.get_all_populations().set_index("t")
     expected = cal.resume_epsilon(pyabc.History("sqlite:///" + str(folder / "abc.db")), t=0)
+    expected = max(expected, saved.min_epsilon)  # (the schedule's floor)
     assert math.isfinite(pops.loc[1, "epsilon"]) and pops.loc[1, "epsilon"] == expected
 
 
@@ -464,6 +465,29 @@ def test_by_default_stops_once_every_particle_meets_every_target(
     assert (post["distance"] <= 1).all()
     setup = cal.Setup.load(next((tmp_path / "runs").iterdir()))
     assert (setup.kernel, setup.min_epsilon) == ("per-parameter", 1.0)
+    # once there, a resumed generation keeps epsilon at the floor (it moves and re-weights the
+    # particles; it does not tighten past what was asked)
+    folder, last = next((tmp_path / "runs").iterdir()), history.max_t
+    assert resume(tmp_path, folder.name, "--generations", str(last + 2)) == 0
+    again = pyabc.History("sqlite:///" + str(folder / "abc.db"))
+    assert again.max_t == last + 1
+    assert again.get_all_populations().set_index("t")["epsilon"].iloc[-1] == 1.0
+    assert (again.get_weighted_distances()["distance"] <= 1).all()
+
+
+@pytest.mark.parametrize(
+    ("distances", "floor", "expected"),
+    [([0.2, 0.5, 0.9], 1.0, 1.0), ([2.0, 3.0, 4.0], 1.0, 3.0), ([0.2, 0.5, 0.9], 0.0, 0.5)],
+)
+def test_epsilon_schedule_is_the_median_never_below_the_floor(
+    distances: list[float], floor: float, expected: float
+) -> None:
+    eps = cal.epsilon_schedule(math.inf, floor)
+    assert eps(0) == math.inf
+    table = pd.DataFrame({"distance": distances, "w": [1.0] * len(distances)})
+    eps.update(1, lambda: table, lambda: [], 1.0, {})
+    assert eps(1) == pytest.approx(expected)
+    assert cal.epsilon_schedule(0.5, floor)(0) == max(0.5, floor)  # (a resumed run's start)
 
 
 def test_same_seed_same_posterior_on_one_worker(synthetic: Path, tmp_path: Path) -> None:
