@@ -672,7 +672,7 @@ The bars (issue 15):
 
 {draws} particles drawn from the posterior by weight, each run once at the baseline's own scale
 (1:{base_sc.scale:g}) with its own seed; "calibrated" is the calibrated baseline (the
-best-fitting particle) over {
+calibrated point above) over {
         POINT_SEEDS
     } seeds (median). "Met" means the predictive median is within the
 tolerance of the observation; "draws within" is the share of draws that are.
