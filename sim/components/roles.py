@@ -373,6 +373,31 @@ class EndedEdges:
 
 
 @njit(cache=True)
+def attachment_weights(  # pragma: no cover - compiled
+    active, platform, p, role, attract, length, net_length, weight
+):
+    """The active accounts on open platform ``p`` (ids in order) and the cumulated weights
+    ``attract[role] * (followers + 1)`` of attaching to each, followers as
+    ``PropagandaModel.follower_counts`` computes them (``length + weight * net_length``: the
+    arguments of ``follower_parts``), summed in order as ``np.cumsum``."""
+    cand = np.empty(len(active), np.int64)
+    k = 0
+    for a in range(len(active)):
+        if active[a] and platform[a] == p:
+            cand[k] = a
+            k += 1
+    cand = cand[:k]
+    cum = np.empty(k)
+    total = 0.0
+    for j in range(k):
+        a = cand[j]
+        followers = np.float64(length[a]) + weight * np.float64(net_length[a])
+        total += attract[role[a]] * (followers + 1.0)
+        cum[j] = total
+    return cand, cum
+
+
+@njit(cache=True)
 def searchers_by_day(who, succ, platform, share, mean, h):  # pragma: no cover - compiled
     """The searchers ``who`` (of successors ``succ``, on open ``platform[succ]``) who look, each
     with chance ``share``, ordered by the day they find (stably): ``(who, succ, delay)``, each
@@ -593,11 +618,14 @@ class Roles(Component):
             src = np.repeat(new[mine], k[mine])
             if src.size == 0:
                 continue
-            cand = t.active_ids(p)
+            # (``t.active_ids(p)`` and the cumulated ``attract[role] * (follower_counts + 1)``
+            # in one pass over the account table: every account ever opened, ten to twenty
+            # times the active ones late in a full-scale run)
+            cand, cum = attachment_weights(
+                t.column("active"), t.platform, p, t.role, self.attract, *m.follower_parts()
+            )
             if cand.size < 2:
                 continue
-            w = self.attract[t.role[cand]] * (m.follower_counts(cand) + 1.0)
-            cum = np.cumsum(w)
             if cum[-1] <= 0:
                 continue
             tgt = cand[

@@ -20,6 +20,7 @@ from sim.components.roles import (
     HUB_SLAB,
     NOT_TARGET,
     EndedEdges,
+    attachment_weights,
     remove_members,
     searchers_by_day,
 )
@@ -411,3 +412,25 @@ def test_searchers_by_day_draws_and_orders_as_numpy(
         np.testing.assert_array_equal(got, want)
         assert got.dtype == want.dtype
     assert gen.bit_generator.state == twin.bit_generator.state
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(0, 300), weight=st.sampled_from([0.0, 1.0, 8.0, 37.5]), seed=st.integers(0))
+def test_attachment_weights_are_the_numpy_expression(n: int, weight: float, seed: int) -> None:
+    """``attachment_weights`` finds the active accounts of a platform and cumulates
+    ``attract[role] * (follower_counts + 1)`` exactly as the numpy code it replaced."""
+    rng = np.random.default_rng(seed)
+    active = rng.random(n) < 0.6
+    platform = rng.integers(0, 2, n + 5).astype(np.int8)  # (columns longer than the table)
+    role = rng.integers(0, len(ROLES), n + 5).astype(np.int8)
+    attract = rng.random(len(ROLES)) * 3.0
+    length = rng.integers(0, 10**6, n + 5)
+    net_length = rng.integers(0, 3000, n + 5)
+    for p in (0, 1):
+        cols = (length, net_length, weight)
+        cand, cum = attachment_weights(active, platform, p, role, attract, *cols)
+        want = np.flatnonzero(active & (platform[:n] == p))
+        followers = length[want].astype(np.float64)
+        followers += weight * net_length[want]
+        np.testing.assert_array_equal(cand, want)
+        np.testing.assert_array_equal(cum, np.cumsum(attract[role[want]] * (followers + 1.0)))
