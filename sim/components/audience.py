@@ -26,6 +26,7 @@ from typing import ClassVar
 import numpy as np
 
 from sim.config.schema import P, Strict
+from sim.core import kernels
 from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel
 from sim.core.state.churn import drop_follows, replace_users
 
@@ -92,6 +93,7 @@ class Audience(Component):
         super().init()
         n = self.model.users.n
         self.queued = np.zeros(n, dtype=bool)  # leavers waiting for the next sweep
+        self._marks = kernels.new_marks(n)  # (the day's drawn leavers; cleared when read)
         self.queue: list[np.ndarray] = []
         self.replaced = 0
         self._cols = [self.column(m.name) for m in self.metrics]
@@ -111,7 +113,9 @@ class Audience(Component):
             rng = m.streams["churn"]
             n_leave = int(rng.binomial(u.n, c))
             if n_leave:
-                drawn = np.unique(rng.integers(0, u.n, size=n_leave))
+                # (``np.unique`` of the draws through a bit set: no sort)
+                kernels.set_marks(self._marks, rng.integers(0, u.n, size=n_leave))
+                drawn = kernels.marked_users(self._marks, kernels.DEBRUIJN_POS)
                 drawn = drawn[~self.queued[drawn]]
                 follows = u.n_following[drawn] > 0
                 later = drawn[follows]

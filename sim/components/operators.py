@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import mesa
 import numpy as np
+from numba import njit
 
 from sim.config.schema import Operators
-from sim.core import kernels
+from sim.core import draws, kernels
 from sim.core.component import Component, MetricSpec
 from sim.core.model import DayTally, FollowCandidates
 from sim.core.state.accounts import sample_posting_rates
@@ -39,21 +40,49 @@ INITIAL_MAX_AGE = 365  # initial accounts were created up to this many days befo
 Decision = Literal["recreate", "migrate", "quit"]
 
 
+def _column(name: str, kind: type) -> Any:
+    """An attribute of an operator kept in its row of the model's ``operator_table``."""
+
+    def get(self: Operator) -> Any:
+        return kind(getattr(self.model.operator_table, name)[self.index])
+
+    def put(self: Operator, value: Any) -> None:
+        getattr(self.model.operator_table, name)[self.index] = value
+
+    return property(get, put, doc=f"The operator's ``{name}`` (``OperatorTable``).")
+
+
 class Operator(mesa.Agent):
-    """A supporter who runs one or more pro accounts over time."""
+    """A supporter who runs one or more pro accounts over time. Its place in the model's
+    operator list is ``index``; what changes over the run (suspensions, evasion, open accounts,
+    channels, migrated) is row ``index`` of ``model.operator_table``, where the day's compiled
+    decisions (``decide_batch``) read and write it."""
 
     model: PropagandaModel
+    suspensions = _column("suspensions", int)
+    evasion = _column("evasion", float)
+    open_accounts = _column("open_accounts", int)
+    channels = _column("channels", int)
+    migrated = _column("migrated", bool)
 
-    def __init__(self, model: PropagandaModel, language: int, platform: int, evasion: float):
+    def __init__(
+        self,
+        model: PropagandaModel,
+        language: int,
+        platform: int,
+        evasion: float,
+        index: int | None = None,
+    ):
+        """Adds itself to ``model.operators``; ``index`` is its row of the operator table where
+        the caller has added it (for operators made by the thousand), else a row is added."""
         super().__init__(model)
         self.language = language
         self.platform = platform
-        self.evasion = evasion
-        self.suspensions = 0
-        self.open_accounts = 0
-        self.channels = 0
-        self.migrated = False
-        self.index = -1  # position in the model's operator list
+        if index is None:
+            index = int(model.operator_table.add(evasion=[evasion])[0])
+        assert index == len(model.operators), "operators and their table rows out of step"
+        self.index = index  # position in the model's operator list and row of its table
+        model.operators.append(self)
 
     @property
     def active(self) -> bool:
@@ -75,6 +104,44 @@ class Operator(mesa.Agent):
         if u < p_quit + p_migrate:
             return "migrate"
         return "recreate"
+
+
+@njit(cache=True)
+def decide_batch(op_of, table, params, cdf, h):  # pragma: no cover - compiled
+    """``Operator.decide`` for the suspended accounts of operators ``op_of``, in order, on the
+    operator table's columns ``table`` (suspensions, evasion, open accounts, migrated), with
+    ``params`` (evasion learning, quit base, quit per suspension, migrate per suspension, the
+    encrypted platforms' summed pull, mean re-creation delay) and the draws of
+    ``OperatorsComponent._decide_batch``, number for number, from the stream ``h`` (an inline
+    ``PCG64`` handle: ``draws.numpy_exponential`` is numpy's exponential). Per account: its
+    re-creation delay in days (at least 1); ``-2 - e`` for an operator's first migration, to
+    encrypted platform ``e`` (``cdf``: the platforms' cumulated pull shares); 0 otherwise (quit,
+    or migrated before)."""
+    suspensions, evasion, open_accounts, migrated = table
+    learning, quit_base, quit_per, migrate_per, pull, delay_mean = params
+    out = np.zeros(len(op_of), np.int64)
+    for j in range(len(op_of)):
+        o = op_of[j]
+        open_accounts[o] -= 1
+        n = suspensions[o] + 1
+        suspensions[o] = n
+        e = evasion[o] + learning
+        evasion[o] = e if e < 1.0 else 1.0
+        q = quit_base + quit_per * (n - 1)
+        p_quit = q if q < 1.0 else 1.0
+        g = pull * (1.0 + migrate_per * n)
+        p_migrate = (1.0 - p_quit) * (g if g < 1.0 else 1.0)
+        u = draws.uniform(h)
+        if u < p_quit:  # quit
+            continue
+        if u < p_quit + p_migrate:  # migrate (never chosen when no pull)
+            if not migrated[o]:
+                migrated[o] = True
+                out[j] = -2 - np.searchsorted(cdf, draws.uniform(h), side="right")
+            continue
+        delay = np.rint(delay_mean * draws.numpy_exponential(h))  # (``round``: half to even)
+        out[j] = max(1, np.int64(delay))
+    return out
 
 
 class OperatorsComponent(Component):
@@ -115,8 +182,9 @@ class OperatorsComponent(Component):
         super().init()
         m = self.model
         self.migrated = 0
-        # accounts to re-create before a day's step: day -> [(old id, operator, lost followers)]
-        self._recreations: dict[int, list[tuple[int, Operator, np.ndarray | None]]] = {}
+        # accounts to re-create before a day's step: day -> chunks of (old ids, the followers
+        # they lost, how many each), in the order they were decided
+        self._recreations: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
         self._cols = [self.columns("new_accounts_fresh"), self.columns("new_accounts_recreated")]
         self._c_global = (self.column("active_operators"), self.column("migrated_operators"))
         self._encrypted: Any = m.component("encrypted")  # migrants open channels there
@@ -170,11 +238,9 @@ class OperatorsComponent(Component):
             return np.zeros(0, dtype=np.int64)
         platforms = rng.choice(len(m.open_names), size=per_op.size, p=self.new_account_platform)
         first_op = len(m.operators)
-        for lang, plat, k in zip(languages, platforms, per_op, strict=True):
-            op = Operator(m, int(lang), int(plat), 0.0)
-            op.index = len(m.operators)
-            op.open_accounts = int(k)
-            m.operators.append(op)
+        m.operator_table.add(open_accounts=per_op)  # (evasion 0, no suspensions, ...)
+        for i, (lang, plat) in enumerate(zip(languages.tolist(), platforms.tolist(), strict=True)):
+            Operator(m, lang, plat, 0.0, index=first_op + i)
         op_idx = np.repeat(np.arange(first_op, len(m.operators)), per_op)
         ids = m.accounts.add(
             platform=np.repeat(platforms, per_op),
@@ -197,20 +263,20 @@ class OperatorsComponent(Component):
         if due is None:
             return
         m = self.model
-        t = m.accounts
-        old = np.array([acc for acc, _, _ in due], dtype=np.int64)
-        ids = t.recreate(old, np.array([op.evasion for _, op, _ in due]), day)
+        t, ot = m.accounts, m.operator_table
+        if len(due) == 1:
+            old, users, sizes = due[0]
+        else:
+            old, users, sizes = (np.concatenate(x) for x in zip(*due, strict=True))
+        ops = t.operator[old]
+        ids = t.recreate(old, ot.evasion[ops], day)  # (the operators' evasion today)
         m.graph.add_accounts(ids.size)
-        for _, op, _ in due:
-            op.open_accounts += 1
+        np.add.at(ot.open_accounts, ops, 1)
         if len(m.open_names) == 1:
             m.today.new_recreated[0] += ids.size
         else:
             m.today.new_recreated += np.bincount(t.platform[old], minlength=len(m.open_names))
         # followers of the old accounts find the new ones (shout-outs within the network)
-        lost = [np.zeros(0, np.int32) if f is None else f for _, _, f in due]
-        sizes = [f.size for f in lost]
-        users = np.concatenate(lost)
         if users.size:
             successor = np.repeat(ids, sizes)
             if self._roles is not None and self._roles.enqueue(users, successor, day):
@@ -246,9 +312,82 @@ class OperatorsComponent(Component):
         if m.today.suspended:
             rng = m.streams["operators"]
             ops = m.sc.accounts.operators
+            h = m.streams.handle("operators")
+            compiled = h[0] == 0 and draws.numpy_exponential_ok()
             for ids, lost_all, bounds in m.today.suspended:
-                self._decide_batch(d, ids, lost_all, bounds, rng, ops)
+                if compiled:
+                    self._decide_compiled(d, ids, lost_all, bounds, h, ops)
+                else:
+                    self._decide_batch(d, ids, lost_all, bounds, rng, ops)
         self._abandon(d)
+
+    def _cdf(self) -> np.ndarray:
+        """The cumulated shares of the encrypted platforms' pulls, as numpy's ``rng.choice(n,
+        p=pulls / pulls.sum())`` computes them (normalised by the last), to search for one
+        uniform without ``choice``'s checks of ``p`` (some microseconds a call)."""
+        pulls = self._encrypted.pull
+        c = (pulls / pulls.sum()).cumsum()
+        c /= c[-1]
+        return c
+
+    def _decide_compiled(
+        self,
+        d: int,
+        ids: np.ndarray,
+        lost_all: np.ndarray,
+        bounds: np.ndarray,
+        h: tuple[int, int],
+        ops: Operators,
+    ) -> None:
+        """``_decide_batch`` in one compiled call (``decide_batch``: the same rule, the same
+        draws in the same order, on the operator table's columns), then the channels of the
+        first-time migrants and the re-creations by due day."""
+        m = self.model
+        ot = m.operator_table
+        encrypted = self._encrypted
+        pull = encrypted.pull_total
+        cdf = self._cdf() if pull > 0 else np.ones(1)  # (no migration without a pull)
+        params = np.array(
+            [
+                ops.evasion_learning,
+                ops.quit_base,
+                ops.quit_per_suspension,
+                ops.migrate_per_suspension,
+                pull,
+                ops.recreate_delay_days,
+            ],
+            dtype=np.float64,
+        )
+        op_of = m.accounts.operator[ids]
+        what = decide_batch(
+            op_of, (ot.suspensions, ot.evasion, ot.open_accounts, ot.migrated), params, cdf, h
+        )
+        migrants = np.flatnonzero(what < -1)
+        if migrants.size:
+            if d >= 0:  # (counted from the first reported day)
+                self.migrated += migrants.size
+            encrypted.open_channels(op_of[migrants], -2 - what[migrants], d)
+        again = np.flatnonzero(what > 0)
+        if again.size == 0:
+            return
+        # by due day (in the order decided within a day), each with the followers lost
+        due = d + what[again]
+        order = np.argsort(due, kind="stable")
+        again, due = again[order], due[order]
+        # the followers lost by the accounts ``again``, in that order (runs of ``lost_all``)
+        sizes = bounds[again + 1] - bounds[again]
+        begin = np.cumsum(sizes) - sizes  # (where each account's run begins in ``users``)
+        total = int(begin[-1] + sizes[-1])
+        users = lost_all[np.repeat(bounds[again] - begin, sizes) + np.arange(total)]
+        # the due days and where each begins (read off the sorted days)
+        first = np.flatnonzero(np.diff(due, prepend=due[:1] - 1))
+        cut = [*first.tolist(), due.size]
+        u_cut = [*begin[first].tolist(), total]
+        old = ids[again]
+        for j, day in enumerate(due[first].tolist()):
+            lo, hi = cut[j], cut[j + 1]
+            chunk = (old[lo:hi], users[u_cut[j] : u_cut[j + 1]], sizes[lo:hi])
+            self._recreations.setdefault(day, []).append(chunk)
 
     def _decide_batch(
         self,
@@ -261,9 +400,9 @@ class OperatorsComponent(Component):
     ) -> None:
         """The suspended accounts ``ids``, in order: each one's operator re-creates it (after a
         delay), migrates or quits (``Operator.decide``, here written out in the loop with the
-        parameters read once: at full scale thousands of accounts are suspended a day, and
-        the calls and look-ups cost more than the decisions; same draws, same order). The
-        followers account ``ids[j]`` lost are ``lost_all[bounds[j]:bounds[j + 1]]``."""
+        parameters read once; same draws, same order). The followers account ``ids[j]`` lost
+        are ``lost_all[bounds[j]:bounds[j + 1]]``. (Where the stream can be drawn from
+        compiled code as numpy draws, ``_decide_compiled`` does this in one call.)"""
         m = self.model
         operators = m.operators
         encrypted = self._encrypted
@@ -272,7 +411,7 @@ class OperatorsComponent(Component):
         quit_per, migrate_per = ops.quit_per_suspension, ops.migrate_per_suspension
         delay_mean = ops.recreate_delay_days
         random, exponential = rng.random, rng.exponential
-        cdf: list[float] | None = None  # (of the encrypted platforms' pulls: see below)
+        cdf: list[float] | None = None  # (of the encrypted platforms' pulls: ``_cdf``)
         b = bounds.tolist()
         for j, (acc, o) in enumerate(
             zip(ids.tolist(), m.accounts.operator[ids].tolist(), strict=True)
@@ -297,28 +436,15 @@ class OperatorsComponent(Component):
                     op.migrated = True
                     self.migrated += int(d >= 0)  # counted from the first reported day
                     if cdf is None:
-                        # ``rng.choice(n, p=pulls / pulls.sum())`` as numpy computes it (the
-                        # cumulated shares, normalised, searched for one uniform), without its
-                        # checks of ``p`` (some microseconds a call)
-                        pulls = encrypted.pull
-                        c = (pulls / pulls.sum()).cumsum()
-                        c /= c[-1]
-                        cdf = c.tolist()
+                        cdf = self._cdf().tolist()
                     e = bisect.bisect_right(cdf, random())
                     encrypted.open_channel(op, e, d)
                 continue
             delay = max(1, round(exponential(delay_mean)))
-            self.schedule_recreation(d + delay, acc, op, lost_all[b[j] : b[j + 1]])
-
-    def schedule_recreation(
-        self, day: int, old: int, op: Operator, lost: np.ndarray | None
-    ) -> None:
-        """Re-create account ``old`` before day ``day``'s step (``start`` re-creates all the
-        accounts due that day, in the order they were scheduled)."""
-        due = self._recreations.get(day)
-        if due is None:
-            due = self._recreations[day] = []
-        due.append((old, op, lost))
+            lost = lost_all[b[j] : b[j + 1]]
+            self._recreations.setdefault(d + delay, []).append(
+                (np.array([acc]), lost, np.array([lost.size]))
+            )
 
     def _abandon(self, d: int) -> None:
         """Operators abandon some accounts (they go silent; followers drift away)."""
@@ -330,8 +456,7 @@ class OperatorsComponent(Component):
         if gone.size == 0:
             return
         m.end_accounts(gone, d, self._untallied)  # (abandonments are not suspensions)
-        for op in m.accounts.operator[gone].tolist():
-            m.operators[op].open_accounts -= 1
+        np.subtract.at(m.operator_table.open_accounts, m.accounts.operator[gone], 1)
 
     def record(self, d: int, row: np.ndarray) -> None:
         m = self.model

@@ -47,6 +47,7 @@ from pydantic import model_validator
 from sim.components.exposure import random_account_of_language
 from sim.config.problems import problem
 from sim.config.schema import P, ScenarioBase, Strict
+from sim.core import draws
 from sim.core.component import Component, FigureSpec, Line, MetricSpec, Panel
 from sim.core.kernels import followers_of
 from sim.core.model import DayTally, FollowCandidates
@@ -371,6 +372,77 @@ class EndedEdges:
                 self.pools[k], self.used[k] = values, values.size
 
 
+@njit(cache=True)
+def attachment_weights(  # pragma: no cover - compiled
+    active, platform, p, role, attract, length, net_length, weight
+):
+    """The active accounts on open platform ``p`` (ids in order) and the cumulated weights
+    ``attract[role] * (followers + 1)`` of attaching to each, followers as
+    ``PropagandaModel.follower_counts`` computes them (``length + weight * net_length``: the
+    arguments of ``follower_parts``), summed in order as ``np.cumsum``."""
+    cand = np.empty(len(active), np.int64)
+    k = 0
+    for a in range(len(active)):
+        if active[a] and platform[a] == p:
+            cand[k] = a
+            k += 1
+    cand = cand[:k]
+    cum = np.empty(k)
+    total = 0.0
+    for j in range(k):
+        a = cand[j]
+        followers = np.float64(length[a]) + weight * np.float64(net_length[a])
+        total += attract[role[a]] * (followers + 1.0)
+        cum[j] = total
+    return cand, cum
+
+
+@njit(cache=True)
+def searchers_by_day(who, succ, platform, share, mean, h):  # pragma: no cover - compiled
+    """The searchers ``who`` (of successors ``succ``, on open ``platform[succ]``) who look, each
+    with chance ``share``, ordered by the day they find (stably): ``(who, succ, delay)``, each
+    one's delay in days ``rint(E * mean[platform])`` with ``E`` standard exponential (all 0
+    where ``mean`` is empty). The draws of ``random(n) < share`` and then of
+    ``exponential(1.0, kept)`` on the stream ``h`` (an inline ``PCG64`` handle:
+    ``draws.numpy_exponential`` is numpy's), number for number."""
+    n = len(who)
+    keep = np.empty(n, np.bool_)
+    k = 0
+    for i in range(n):
+        keep[i] = draws.uniform(h) < share
+        k += keep[i]
+    w = np.empty(k, np.int64)
+    s = np.empty(k, succ.dtype)
+    delay = np.zeros(k, np.int64)
+    j = 0
+    for i in range(n):
+        if keep[i]:
+            w[j] = who[i]
+            s[j] = succ[i]
+            j += 1
+    if len(mean) == 0:  # (no delays, no draws)
+        return w, s, delay
+    lo, hi = 0, 0
+    for j in range(k):
+        delay[j] = np.int64(np.rint(draws.numpy_exponential(h) * mean[platform[s[j]]]))
+        lo, hi = min(lo, delay[j]), max(hi, delay[j])
+    if lo < 0 or hi >= 2**15:  # (never with positive means: a merge sort, stable as well)
+        order = np.argsort(delay, kind="mergesort")
+        return w[order], s[order], delay[order]
+    # a stable counting sort by delay
+    count = np.zeros(hi + 2, np.int64)
+    for j in range(k):
+        count[delay[j] + 1] += 1
+    for v in range(1, hi + 2):
+        count[v] += count[v - 1]
+    w2, s2, d2 = np.empty_like(w), np.empty_like(s), np.empty_like(delay)
+    for j in range(k):
+        at = count[delay[j]]
+        count[delay[j]] += 1
+        w2[at], s2[at], d2[at] = w[j], s[j], delay[j]
+    return w2, s2, d2
+
+
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """The positions ``starts[i], ..., starts[i] + lengths[i] - 1``, for each i in order."""
     ends = np.cumsum(lengths)
@@ -546,11 +618,14 @@ class Roles(Component):
             src = np.repeat(new[mine], k[mine])
             if src.size == 0:
                 continue
-            cand = t.active_ids(p)
+            # (``t.active_ids(p)`` and the cumulated ``attract[role] * (follower_counts + 1)``
+            # in one pass over the account table: every account ever opened, ten to twenty
+            # times the active ones late in a full-scale run)
+            cand, cum = attachment_weights(
+                t.column("active"), t.platform, p, t.role, self.attract, *m.follower_parts()
+            )
             if cand.size < 2:
                 continue
-            w = self.attract[t.role[cand]] * (m.follower_counts(cand) + 1.0)
-            cum = np.cumsum(w)
             if cum[-1] <= 0:
                 continue
             tgt = cand[
@@ -613,6 +688,20 @@ class Roles(Component):
 
     def _queue(self, q: Queue, who: np.ndarray, succ: np.ndarray, d: int) -> None:
         """Queue the searchers who look (``returns.share``) by the day they find."""
+        m = self.model
+        h = m.streams.handle("roles")
+        if h[0] == 0 and draws.numpy_exponential_ok():  # (the same draws, compiled)
+            r = self.pars.returns
+            mean = np.zeros(0)
+            if r.days > 0:
+                mean = np.full(len(m.open_names), r.days)
+                if r.shoutout_speedup > 0:
+                    mean = mean / (1.0 + r.shoutout_speedup * self._shoutout_share(d))
+            who, succ, delays = searchers_by_day(
+                who, succ, m.accounts.platform, float(r.share), mean, h
+            )
+            self._by_day(q, who, succ, d + delays)
+            return
         keep = self._rng.random(who.size) < self.pars.returns.share
         who, succ = who[keep].astype(np.int64), succ[keep]
         delays = self._delays(who.size, self.model.accounts.platform[succ], d)
@@ -620,7 +709,11 @@ class Roles(Component):
         # (the same stable order; numpy sorts 16-bit keys by radix, several times faster)
         key = delays.astype(np.int16) if delays.size and delays.max() < 2**15 else delays
         order = np.argsort(key, kind="stable")
-        due, who, succ = due[order], who[order], succ[order]
+        self._by_day(q, who[order], succ[order], due[order])
+
+    @staticmethod
+    def _by_day(q: Queue, who: np.ndarray, succ: np.ndarray, due: np.ndarray) -> None:
+        """Queue searchers ``who`` (of ``succ``) by their due days ``due`` (sorted)."""
         # (the days and where each starts: ``np.unique(due, return_index=True)``, read off the
         # sorted days without sorting them again)
         first = np.flatnonzero(np.diff(due, prepend=due[:1] - 1))

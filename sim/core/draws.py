@@ -30,6 +30,14 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
+from numba.np.random import _constants as _zc  # (numpy's ziggurat tables)
+
+# numpy's ziggurat tables for exponentials (numpy/random/src/distributions/ziggurat_constants.h),
+# as numba copies them for its own ``Generator``: ``numpy_exponential_ok`` checks them against numpy
+_KE_DOUBLE = _zc.ke_double.astype(np.uint64)
+_WE_DOUBLE = np.asarray(_zc.we_double, dtype=np.float64)
+_FE_DOUBLE = np.asarray(_zc.fe_double, dtype=np.float64)
+_ZIGGURAT_EXP_R = float(_zc.ziggurat_exp_r)
 
 Handle = tuple[int, int]  # (address of next_double, or 0 for inline PCG64; address of the state)
 
@@ -67,33 +75,49 @@ def _inline_pcg64_ok() -> bool:
     return _INLINE_OK[0]
 
 
-@intrinsic
-def _pcg64_next_double(typingctx, state):  # type: ignore[no-untyped-def]
-    """numpy's ``PCG64`` ``next_double``, inline, for the address of its ``pcg64_state``.
+def _pcg64_step(builder, address):  # type: ignore[no-untyped-def]
+    """LLVM code for one step of numpy's ``PCG64`` at the address of its ``pcg64_state``; the
+    64-bit output (``next_uint64``).
 
     That struct starts with a pointer to ``{uint128 state; uint128 inc}`` (native 128-bit
     integers on 64-bit gcc/clang builds; ``_inline_pcg64_ok`` checks). One step: ``state =
-    state * MULT + inc``; output XSL-RR, ``rotr64(high ^ low, state >> 122)``; the double is the
-    top 53 bits times 2**-53.
+    state * MULT + inc``; output XSL-RR, ``rotr64(high ^ low, state >> 122)``.
     """
+    i64, i128 = ir.IntType(64), ir.IntType(128)
+    rng_ptr = builder.load(builder.inttoptr(address, i128.as_pointer().as_pointer()))
+    inc_ptr = builder.gep(rng_ptr, [ir.Constant(ir.IntType(32), 1)])
+    st = builder.load(rng_ptr, align=8)
+    st = builder.mul(st, ir.Constant(i128, _PCG64_MULT))
+    st = builder.add(st, builder.load(inc_ptr, align=8))
+    builder.store(st, rng_ptr, align=8)
+    high = builder.trunc(builder.lshr(st, ir.Constant(i128, 64)), i64)
+    x = builder.xor(high, builder.trunc(st, i64))
+    rot = builder.trunc(builder.lshr(st, ir.Constant(i128, 122)), i64)
+    back = builder.and_(builder.sub(ir.Constant(i64, 0), rot), ir.Constant(i64, 63))
+    return builder.or_(builder.lshr(x, rot), builder.shl(x, back))
+
+
+@intrinsic
+def _pcg64_next_double(typingctx, state):  # type: ignore[no-untyped-def]
+    """numpy's ``PCG64`` ``next_double``, inline, for the address of its ``pcg64_state``: the
+    top 53 bits of a step's output (``_pcg64_step``) times 2**-53."""
     sig = types.float64(types.intp)
 
     def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        i64, i128 = ir.IntType(64), ir.IntType(128)
-        rng_ptr = builder.load(builder.inttoptr(args[0], i128.as_pointer().as_pointer()))
-        inc_ptr = builder.gep(rng_ptr, [ir.Constant(ir.IntType(32), 1)])
-        st = builder.load(rng_ptr, align=8)
-        st = builder.add(
-            builder.mul(st, ir.Constant(i128, _PCG64_MULT)), builder.load(inc_ptr, align=8)
-        )
-        builder.store(st, rng_ptr, align=8)
-        high = builder.trunc(builder.lshr(st, ir.Constant(i128, 64)), i64)
-        x = builder.xor(high, builder.trunc(st, i64))
-        rot = builder.trunc(builder.lshr(st, ir.Constant(i128, 122)), i64)
-        back = builder.and_(builder.sub(ir.Constant(i64, 0), rot), ir.Constant(i64, 63))
-        out = builder.or_(builder.lshr(x, rot), builder.shl(x, back))
-        top = builder.uitofp(builder.lshr(out, ir.Constant(i64, 11)), ir.DoubleType())
+        out = _pcg64_step(builder, args[0])
+        top = builder.uitofp(builder.lshr(out, ir.Constant(ir.IntType(64), 11)), ir.DoubleType())
         return builder.fmul(top, ir.Constant(ir.DoubleType(), 1.0 / 9007199254740992.0))
+
+    return sig, codegen
+
+
+@intrinsic
+def _pcg64_next_uint64(typingctx, state):  # type: ignore[no-untyped-def]
+    """numpy's ``PCG64`` ``next_uint64``, inline, for the address of its ``pcg64_state``."""
+    sig = types.uint64(types.intp)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return _pcg64_step(builder, args[0])
 
     return sig, codegen
 
@@ -124,6 +148,53 @@ def uniform(h):  # pragma: no cover - compiled
 def exponential(h):  # pragma: no cover - compiled
     """A standard exponential number (inversion)."""
     return -math.log1p(-uniform(h))
+
+
+@njit(cache=True)
+def numpy_exponential(h):  # pragma: no cover - compiled
+    """A standard exponential number, the next of ``Generator.exponential()`` /
+    ``standard_exponential()`` on the same stream: numpy's own ziggurat
+    (``random_standard_exponential`` in numpy/random/src/distributions, with its tables as numba
+    ships them for its own ``Generator``). Only for inline ``PCG64`` handles (``h[0] == 0``) and
+    where ``numpy_exponential_ok()``: the caller checks both, else draws with numpy."""
+    while True:
+        ri = _pcg64_next_uint64(h[1]) >> np.uint64(3)
+        idx = ri & np.uint64(0xFF)
+        ri >>= np.uint64(8)
+        x = ri * _WE_DOUBLE[idx]
+        if ri < _KE_DOUBLE[idx]:
+            return x
+        if idx == 0:
+            return _ZIGGURAT_EXP_R - math.log1p(-_pcg64_next_double(h[1]))
+        lower, upper = _FE_DOUBLE[idx], _FE_DOUBLE[idx - np.uint64(1)]
+        if (upper - lower) * _pcg64_next_double(h[1]) + lower < math.exp(-x):
+            return x
+
+
+@njit(cache=True)
+def numpy_exponentials(h, n):  # pragma: no cover - compiled
+    """``n`` of ``numpy_exponential`` (for the check and tests)."""
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = numpy_exponential(h)
+    return out
+
+
+_EXP_OK: list[bool] = []
+
+
+def numpy_exponential_ok() -> bool:
+    """Whether ``numpy_exponential`` reproduces numpy's ``standard_exponential`` here, the
+    ziggurat's rare paths included (200,000 draws, checked once per process)."""
+    if not _EXP_OK:
+        probe, ref = (np.random.Generator(np.random.PCG64(20140629)) for _ in range(2))
+        ok = _inline_pcg64_ok()
+        if ok:
+            got = numpy_exponentials((0, int(probe.bit_generator.ctypes.state_address)), 200_000)
+            ok = bool(np.array_equal(got, ref.standard_exponential(200_000)))
+            ok = ok and probe.bit_generator.state == ref.bit_generator.state
+        _EXP_OK.append(ok)
+    return _EXP_OK[0]
 
 
 @njit(cache=True)

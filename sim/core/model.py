@@ -32,6 +32,7 @@ from sim.core.rng import Streams
 from sim.core.state.accounts import AccountTable
 from sim.core.state.channels import ChannelTable
 from sim.core.state.graph import FollowerGraph
+from sim.core.state.operators import OperatorTable
 from sim.core.state.users import Users
 
 
@@ -247,6 +248,7 @@ class PropagandaModel(mesa.Model):
         self.graph = FollowerGraph()
         self.channels = ChannelTable(capacity=64)
         self.operators: list[Any] = []  # the operators of accounts (``accounts.operator``)
+        self.operator_table = OperatorTable()  # their changing state, row ``Operator.index``
         # follows among pro accounts (account -> its follower accounts), each counting as
         # ``network_weight`` real-world followers; None unless a component (roles) sets up the
         # network

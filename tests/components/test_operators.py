@@ -3,8 +3,6 @@ accounts follow ``Operator.decide``, draw for draw."""
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pytest
 from conftest import make_scenario
@@ -13,12 +11,15 @@ from sim.core.model import PropagandaModel
 
 
 @pytest.mark.parametrize("pull", [0.0, 0.2, 1.0])
-def test_batch_decisions_are_operator_decide_in_turn(pull: float) -> None:
-    """``_decide_batch`` (the rule written out in the day's loop) decides, draws and schedules
-    exactly what ``Operator.decide`` and the per-account code it replaced do, account by
-    account (the same account's operator several times included)."""
+@pytest.mark.parametrize("compiled", [True, False])
+def test_batch_decisions_are_operator_decide_in_turn(pull: float, compiled: bool) -> None:
+    """The day's decisions on a batch of suspended accounts (the compiled ``decide_batch``, or
+    the rule written out in ``_decide_batch``'s loop) decide, draw and schedule exactly what
+    ``Operator.decide`` and the per-account code it replaced do, account by account (the same
+    account's operator several times included): two models built alike, one deciding account
+    by account, the other by batch."""
     sc = make_scenario(platforms__telegram__pull=pull)
-    m = PropagandaModel(sc, 5)
+    ref, m = PropagandaModel(sc, 5), PropagandaModel(sc, 5)
     comp = m.component("operators")
     ops_cfg = m.sc.accounts.operators
     active = m.accounts.active_ids()
@@ -29,16 +30,16 @@ def test_batch_decisions_are_operator_decide_in_turn(pull: float) -> None:
     bounds = np.r_[0, np.cumsum(sizes)]
     lost = rng0.integers(0, m.users.n, bounds[-1]).astype(np.int32)
 
-    # expected: the per-account rule on copies of the operators and of the stream
-    rng = copy.deepcopy(m.streams["operators"])
-    ops = {o: copy.copy(m.operators[o]) for o in set(m.accounts.operator[ids].tolist())}
-    pulls = comp._encrypted.pull
+    # expected: the per-account rule on the operators and the stream of ``ref``
+    rng = ref.streams["operators"]
+    enc = ref.component("encrypted")
+    pulls = enc.pull
     expected = []
     migrated = 0
     for j, acc in enumerate(ids.tolist()):
-        op = ops[int(m.accounts.operator[acc])]
+        op = ref.operators[int(ref.accounts.operator[acc])]
         op.open_accounts -= 1
-        choice = op.decide(ops_cfg, comp._encrypted.pull_total, rng)
+        choice = op.decide(ops_cfg, enc.pull_total, rng)
         if choice == "recreate":
             delay = max(1, round(rng.exponential(ops_cfg.recreate_delay_days)))
             expected.append((3 + delay, acc, op.index, lost[bounds[j] : bounds[j + 1]]))
@@ -52,13 +53,17 @@ def test_batch_decisions_are_operator_decide_in_turn(pull: float) -> None:
     comp._recreations.clear()
     comp.migrated = 0
     n_channels = m.channels.n
-    comp._decide_batch(3, ids, lost, bounds, m.streams["operators"], ops_cfg)
+    if compiled:
+        comp._decide_compiled(3, ids, lost, bounds, m.streams.handle("operators"), ops_cfg)
+    else:
+        comp._decide_batch(3, ids, lost, bounds, m.streams["operators"], ops_cfg)
 
-    got = [
-        (day, acc, op.index, f)
-        for day, due in sorted(comp._recreations.items())
-        for acc, op, f in due
-    ]
+    got = []
+    for day, due in sorted(comp._recreations.items()):
+        for old, users, n in due:
+            parts = np.split(users, np.cumsum(n)[:-1])
+            for a, f in zip(old.tolist(), parts, strict=True):
+                got.append((day, a, int(m.accounts.operator[a]), f))
     want = sorted((e for e in expected if e[0] >= 0), key=lambda e: e[0])
     assert [(a, b, c) for a, b, c, _ in got] == [(a, b, c) for a, b, c, _ in want]
     for (_, _, _, f_got), (_, _, _, f_want) in zip(got, want, strict=True):
@@ -67,12 +72,9 @@ def test_batch_decisions_are_operator_decide_in_turn(pull: float) -> None:
     channels = [(int(m.channels.operator[c]), int(m.channels.platform[c])) for c in
                 range(n_channels, m.channels.n)]  # fmt: skip
     assert channels == [(op, e) for day, _, op, e in expected if day < 0]
-    for o, op in ops.items():
-        real = m.operators[o]
-        assert (real.suspensions, real.evasion, real.open_accounts, real.migrated) == (
-            op.suspensions,
-            op.evasion,
-            op.open_accounts,
-            op.migrated,
+    for name in ("suspensions", "evasion", "open_accounts", "migrated"):  # (channels: above)
+        np.testing.assert_array_equal(
+            m.operator_table.column(name), ref.operator_table.column(name), err_msg=name
         )
+    assert m.operators[7].suspensions == m.operator_table.suspensions[7]  # (the agents' view)
     assert m.streams["operators"].bit_generator.state == rng.bit_generator.state

@@ -20,9 +20,12 @@ from sim.components.roles import (
     HUB_SLAB,
     NOT_TARGET,
     EndedEdges,
+    attachment_weights,
     remove_members,
+    searchers_by_day,
 )
 from sim.config.loader import ScenarioError
+from sim.core import draws
 from sim.core.model import PropagandaModel, simulate
 from sim.core.state.accounts import ROLES
 from sim.scenario import load_scenario
@@ -375,3 +378,59 @@ def test_remove_members_from_a_hub_in_one_pass() -> None:
     assert length[0] == n - len(range(0, n, 3))
     np.testing.assert_array_equal(pool, want_pool)
     assert not np.isin(pool[: length[0]], members).any()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(0, 400),
+    share=st.sampled_from([0.0, 0.3, 1.0]),
+    means=st.sampled_from([(), (7.0,), (2.5, 0.4), (1e5, 3.0)]),
+    seed=st.integers(0, 2**32),
+)
+def test_searchers_by_day_draws_and_orders_as_numpy(
+    n: int, share: float, means: tuple[float, ...], seed: int
+) -> None:
+    """The compiled queue of searchers (``searchers_by_day``) keeps, delays and orders them as
+    the numpy code it replaced: ``random(n) < share``, then ``rint(exponential(1.0, kept) *
+    mean[platform])``, a stable sort by delay (a counting sort, or a merge sort for delays of
+    2**15 days and more); the stream is left where numpy leaves it."""
+    rng0 = np.random.default_rng(seed)
+    who = rng0.integers(0, 10**6, n).astype(np.int32)
+    succ = rng0.integers(0, 50, n).astype(np.int64)
+    platform = rng0.integers(0, max(1, len(means)), 50).astype(np.int8)
+    mean = np.array(means, dtype=np.float64)
+    gen, twin = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
+    w, s, delay = searchers_by_day(who, succ, platform, share, mean, draws.handle(gen))
+
+    keep = twin.random(n) < share
+    w0, s0 = who[keep].astype(np.int64), succ[keep]
+    d0 = np.zeros(w0.size, np.int64)
+    if mean.size:
+        d0 = np.rint(twin.exponential(1.0, w0.size) * mean[platform[s0]]).astype(np.int64)
+    order = np.argsort(d0, kind="stable")
+    for got, want in ((w, w0[order]), (s, s0[order]), (delay, d0[order])):
+        np.testing.assert_array_equal(got, want)
+        assert got.dtype == want.dtype
+    assert gen.bit_generator.state == twin.bit_generator.state
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(0, 300), weight=st.sampled_from([0.0, 1.0, 8.0, 37.5]), seed=st.integers(0))
+def test_attachment_weights_are_the_numpy_expression(n: int, weight: float, seed: int) -> None:
+    """``attachment_weights`` finds the active accounts of a platform and cumulates
+    ``attract[role] * (follower_counts + 1)`` exactly as the numpy code it replaced."""
+    rng = np.random.default_rng(seed)
+    active = rng.random(n) < 0.6
+    platform = rng.integers(0, 2, n + 5).astype(np.int8)  # (columns longer than the table)
+    role = rng.integers(0, len(ROLES), n + 5).astype(np.int8)
+    attract = rng.random(len(ROLES)) * 3.0
+    length = rng.integers(0, 10**6, n + 5)
+    net_length = rng.integers(0, 3000, n + 5)
+    for p in (0, 1):
+        cols = (length, net_length, weight)
+        cand, cum = attachment_weights(active, platform, p, role, attract, *cols)
+        want = np.flatnonzero(active & (platform[:n] == p))
+        followers = length[want].astype(np.float64)
+        followers += weight * net_length[want]
+        np.testing.assert_array_equal(cand, want)
+        np.testing.assert_array_equal(cum, np.cumsum(attract[role[want]] * (followers + 1.0)))
