@@ -30,14 +30,23 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
-from numba.np.random import _constants as _zc  # (numpy's ziggurat tables)
 
 # numpy's ziggurat tables for exponentials (numpy/random/src/distributions/ziggurat_constants.h),
-# as numba copies them for its own ``Generator``: ``numpy_exponential_ok`` checks them against numpy
-_KE_DOUBLE = _zc.ke_double.astype(np.uint64)
-_WE_DOUBLE = np.asarray(_zc.we_double, dtype=np.float64)
-_FE_DOUBLE = np.asarray(_zc.fe_double, dtype=np.float64)
-_ZIGGURAT_EXP_R = float(_zc.ziggurat_exp_r)
+# as numba copies them for its own ``Generator``: ``numpy_exponential_ok`` checks them against
+# numpy. A private numba module: if a numba release moves it, the tables stay empty placeholders,
+# the check fails and callers draw with numpy (the same numbers, slower).
+try:
+    from numba.np.random import _constants as _zc
+
+    _KE_DOUBLE = np.asarray(_zc.ke_double).astype(np.uint64)
+    _WE_DOUBLE = np.asarray(_zc.we_double, dtype=np.float64)
+    _FE_DOUBLE = np.asarray(_zc.fe_double, dtype=np.float64)
+    _ZIGGURAT_EXP_R = float(_zc.ziggurat_exp_r)
+    _TABLES_OK = len(_KE_DOUBLE) == len(_WE_DOUBLE) == len(_FE_DOUBLE) == 256
+except (ImportError, AttributeError):  # pragma: no cover - depends on the numba release
+    _KE_DOUBLE = np.zeros(256, np.uint64)
+    _WE_DOUBLE = _FE_DOUBLE = np.zeros(256)
+    _ZIGGURAT_EXP_R, _TABLES_OK = 0.0, False
 
 Handle = tuple[int, int]  # (address of next_double, or 0 for inline PCG64; address of the state)
 
@@ -188,7 +197,7 @@ def numpy_exponential_ok() -> bool:
     ziggurat's rare paths included (200,000 draws, checked once per process)."""
     if not _EXP_OK:
         probe, ref = (np.random.Generator(np.random.PCG64(20140629)) for _ in range(2))
-        ok = _inline_pcg64_ok()
+        ok = _TABLES_OK and _inline_pcg64_ok()
         if ok:
             got = numpy_exponentials((0, int(probe.bit_generator.ctypes.state_address)), 200_000)
             ok = bool(np.array_equal(got, ref.standard_exponential(200_000)))
