@@ -34,7 +34,7 @@ import math
 import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -225,6 +225,27 @@ class Setup:
         self.bandwidth = bandwidth or self.bandwidth
         self.generations = generations or self.generations
         self.minutes = minutes or self.minutes
+
+    def as_of(self, last: int) -> Setup:
+        """The setup as the history up to generation ``last`` was made: without the resumes
+        that have not finished a generation yet (one under way in another process, or one
+        stopped before its first), whose particles and bandwidth no stored generation used.
+        For what the overlay, manifest and fit report say (``--report-only`` while a resume
+        runs)."""
+        kept = [
+            r
+            for r in self.resumes
+            if r["from_generation"] is not None and r["from_generation"] <= last
+        ]
+        if len(kept) == len(self.resumes):
+            return self
+        first = float(self.resumes[0]["bandwidth_before"])
+        return replace(
+            self,
+            resumes=kept,
+            particles=int(kept[-1]["particles"]) if kept else self.particles,
+            bandwidth=float(kept[-1]["bandwidth"]) if kept else first,
+        )
 
     def commands(self) -> list[str]:
         """The commands that made the history: the first, then each resume's."""

@@ -344,6 +344,7 @@ def _calibrate(
             cal.write_atomic(folder / fit_report.POINT_CHECK, check.to_csv(index=False))
             return fit_report.chosen_candidate(check)
 
+    setup = setup.as_of(history.max_t)  # (not a resume still under way in another process)
     post, estimate = cal.finish(
         folder, history, problem, setup, calib_id, Path(args.overlay), choose
     )

@@ -831,3 +831,29 @@ def test_per_parameter_kernel_keeps_importance_weights_even() -> None:
             product = np.prod([t.pdf(draws[[n]]) for t, n in zip(one, names, strict=True)], 0)
             np.testing.assert_allclose(proposal.pdf(draws), product, rtol=1e-10)
     assert share["per-parameter"] > 0.5 and share["per-parameter"] > 2 * share["joint"], share
+
+
+def test_a_resume_without_a_finished_generation_is_not_in_what_the_report_says() -> None:
+    def record(start: int | None, particles: int, bandwidth: float, before: float) -> dict:
+        return {
+            "from_generation": start,
+            "command": f"propsim calibrate --resume X --particles {particles}",
+            "particles": particles,
+            "bandwidth": bandwidth,
+            "bandwidth_before": before,
+        }
+
+    setup = cal.Setup(command="propsim calibrate", particles=400, bandwidth=1.0)
+    setup.resumes = [record(6, 200, 0.5, 1.0), record(8, 400, 1.0, 0.5)]
+    # generation 8 is under way in another process: the history ends at 7
+    shown = setup.as_of(7)
+    assert shown.commands() == ["propsim calibrate", setup.resumes[0]["command"]]
+    assert (shown.particles, shown.bandwidth) == (200, 0.5)
+    assert shown.bandwidth_text() == "1 (0.5 from generation 6)"
+    assert setup.resumes[1] in setup.resumes and len(setup.resumes) == 2  # (a copy; kept as is)
+    assert setup.as_of(8) is setup  # once generation 8 is stored, every resume counts
+    setup.resumes[1]["from_generation"] = None  # (a resume that never loaded the history)
+    assert setup.as_of(8).commands() == shown.commands()
+    none = cal.Setup(command="c", bandwidth=0.3)
+    none.resumes = [record(3, 50, 0.3, 1.0)]
+    assert none.as_of(2).bandwidth == 1.0 and none.as_of(2).commands() == ["c"]
