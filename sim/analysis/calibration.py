@@ -448,7 +448,6 @@ def _run(
     # resumed run starts where the median schedule stood (pyabc would otherwise apply the
     # initial epsilon again, and the resumed generation would accept every proposal)
     initial = resume_epsilon(pyabc.History(db)) if resume else math.inf
-    floor = setup.min_epsilon
     if not isinstance(sampler, pyabc.sampler.DaskDistributedSampler):
         # the simulations of the generation under way are kept on disk (local processes only:
         # a Dask cluster's workers may not see this folder)
@@ -461,7 +460,7 @@ def _run(
         TargetDistance(problem.targets),
         population_size=setup.particles,
         sampler=sampler,
-        eps=epsilon_schedule(initial, floor),
+        eps=epsilon_schedule(initial, setup.min_epsilon),
         transitions=transition(setup.kernel, list(lows_highs), setup.bandwidth),
     )
     if resume:

@@ -421,17 +421,15 @@ class Encrypted(Component):
     ) -> None:
         """Operator ``op`` opens a channel on encrypted platform number ``platform``: a hub,
         the successor of a removed channel ``predecessor`` (same public/hub status), or a
-        migrant's new channel (public with ``public_share``)."""
+        migrant's new channel (public with ``public_share``: ``open_channels``)."""
+        if predecessor < 0 and not hub:
+            self.open_channels(np.array([op.index]), np.array([platform]), d)
+            return
         op.channels += 1
         ch = self.model.channels
         public = hub
         if predecessor >= 0:
             public, hub = bool(ch.public[predecessor]), bool(ch.hub[predecessor])
-        elif not hub:
-            share = self.cfg[platform].public_share
-            public = share >= 1.0 or (
-                share > 0.0 and self.model.streams["channels"].random() < share
-            )
         ids = ch.add(platform=[platform], operator=op.index, created=d, public=public, hub=hub)
         if predecessor >= 0:
             ch.successor[predecessor] = ids[0]

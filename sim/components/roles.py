@@ -665,14 +665,22 @@ class Roles(Component):
         self._lost.keep(ids, d, (lost_in, b_in), (lost_out, b_out), t.n)
 
     # --- gradual return -------------------------------------------------------------------
-    def _delays(self, n: int, platform: np.ndarray, d: int) -> np.ndarray:
-        """Days until each of ``n`` searchers (successors on ``platform``) finds it."""
+    def _delay_means(self, d: int) -> np.ndarray:
+        """Mean days until a searcher finds a successor, per open platform (today's shout-out
+        share speeds it up); empty when searchers find at once (``returns.days`` 0)."""
         r = self.pars.returns
         if r.days <= 0:
-            return np.zeros(n, np.int64)
+            return np.zeros(0)
         mean = np.full(len(self.model.open_names), r.days)
         if r.shoutout_speedup > 0:
             mean = mean / (1.0 + r.shoutout_speedup * self._shoutout_share(d))
+        return mean
+
+    def _delays(self, n: int, platform: np.ndarray, d: int) -> np.ndarray:
+        """Days until each of ``n`` searchers (successors on ``platform``) finds it."""
+        mean = self._delay_means(d)
+        if mean.size == 0:
+            return np.zeros(n, np.int64)
         return np.rint(self._rng.exponential(1.0, n) * mean[platform]).astype(np.int64)
 
     def _shoutout_share(self, d: int) -> np.ndarray:
@@ -691,15 +699,8 @@ class Roles(Component):
         m = self.model
         h = m.streams.handle("roles")
         if h[0] == 0 and draws.numpy_exponential_ok():  # (the same draws, compiled)
-            r = self.pars.returns
-            mean = np.zeros(0)
-            if r.days > 0:
-                mean = np.full(len(m.open_names), r.days)
-                if r.shoutout_speedup > 0:
-                    mean = mean / (1.0 + r.shoutout_speedup * self._shoutout_share(d))
-            who, succ, delays = searchers_by_day(
-                who, succ, m.accounts.platform, float(r.share), mean, h
-            )
+            share, mean = float(self.pars.returns.share), self._delay_means(d)
+            who, succ, delays = searchers_by_day(who, succ, m.accounts.platform, share, mean, h)
             self._by_day(q, who, succ, d + delays)
             return
         keep = self._rng.random(who.size) < self.pars.returns.share
