@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import signal
 import sys
 import textwrap
 import traceback
@@ -50,6 +49,7 @@ from sim.cli.common import (
     err,
 )
 from sim.errors import PropsimError
+from sim.execution import stop
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -148,13 +148,7 @@ def entry() -> int:
     interpreter's exit its garbage-collector passes over every object the imports made (pandas,
     numba, the model: about 0.3 s per command). Not in ``main``, which tests call in-process.
     """
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop.install()  # SIGTERM as Ctrl-C; neither lost in a finaliser (sim.execution.stop)
     code = main()
     gc.freeze()
     return code
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM (``kill``, a job scheduler) stops a command as Ctrl-C does: the same clean-up
-    and message. Background jobs of a shell script ignore SIGINT, so there it is the way."""
-    raise KeyboardInterrupt

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
+from sim.execution import stop
 from sim.execution.pool import pool_context, watch_parent, watched_manager
 
 CONNECT_TIMEOUT = 10.0  # seconds to wait for a scheduler to answer
@@ -124,7 +125,8 @@ class Executor(abc.ABC):
 class _CallTicks:
     update: Callable[[int], None]
 
-    def put(self, n: int) -> None:
+    def put(self, n: int) -> None:  # in this process: a place to stop (``sim.execution.stop``)
+        stop.check()
         self.update(n)
 
 
@@ -138,6 +140,7 @@ class SerialExecutor(Executor):
         self, fn: Callable[[tuple[int, T]], tuple[int, R]], items: list[tuple[int, T]]
     ) -> Iterator[tuple[int, R]]:
         for item in items:
+            stop.check()
             yield fn(item)
 
     def abc_sampler(self) -> Any:
@@ -202,6 +205,7 @@ class PoolExecutor(Executor):
                 if not pending:
                     return
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                stop.check()
                 for fut in done:
                     yield fut.result()
         finally:
