@@ -164,10 +164,17 @@ def tiny_scenario(**kw) -> Scenario:
 
 
 def write(tmp_path: Path, scenario: Scenario | None = None, **kw) -> Path:
+    """``results.write_results`` of the fake model's runs; without plots unless ``plots=True``
+    (drawing them is most of the time; the tests about plots ask for them)."""
     scenario = scenario or tiny_scenario()
     seeds = runner.replicate_seeds(scenario.seed, scenario.replicates)
     dailies = [fake_simulate(scenario.model_copy(deep=True), s) for s in seeds]
-    args = {"command_line": ["propsim", "run", "x.yaml"], "started": STARTED, "duration": 1.5}
+    args = {
+        "command_line": ["propsim", "run", "x.yaml"],
+        "started": STARTED,
+        "duration": 1.5,
+        "plots": False,
+    }
     args.update(kw)
     return results.write_results(tmp_path, scenario, dailies, seeds, **args)
 
@@ -202,7 +209,7 @@ def test_round_trip(tmp_path: Path, fakes: None) -> None:
 
 def test_manifest(tmp_path: Path, fakes: None) -> None:
     scenario = tiny_scenario(seed=7, replicates=3)
-    folder = write(tmp_path, scenario, command_line=["propsim", "run", "my file.yaml"])
+    folder = write(tmp_path, scenario, command_line=["propsim", "run", "my file.yaml"], plots=True)
     manifest = json.loads((folder / "manifest.json").read_text())
     for key in (
         "scenario",
@@ -229,6 +236,7 @@ def test_manifest(tmp_path: Path, fakes: None) -> None:
         f"propsim run {folder.resolve() / 'scenario.yaml'} --seed 7 --replicates 3"
     )
     assert manifest["files"]["daily"] == [f"daily/replicate_{r}.parquet" for r in range(3)]
+    assert manifest["files"]["plots"] and manifest["post_processing"] == {"plots": "done"}
     for f in manifest["files"]["plots"]:
         assert (folder / f).is_file()
 
@@ -263,7 +271,7 @@ def test_a_plot_failure_keeps_the_complete_folder_and_records_it(
 
     monkeypatch.setattr(results, "make_plots", boom)
     with pytest.raises(results.PostProcessingFailed, match="matplotlib on fire") as err:
-        write(tmp_path)
+        write(tmp_path, plots=True)
     folder = err.value.folder
     assert sorted(os.listdir(tmp_path)) == [folder.name] == ["tiny-20160701-123045"]
     assert str(folder) in str(err.value)
@@ -282,7 +290,7 @@ def test_an_interrupt_while_drawing_keeps_the_data(
 
     monkeypatch.setattr(results, "make_plots", stop)
     with pytest.raises(KeyboardInterrupt):
-        write(tmp_path)
+        write(tmp_path, plots=True)
     (folder,) = tmp_path.iterdir()
     manifest, dailies, _ = results.read_results(folder)
     assert len(dailies) == 2 and manifest["post_processing"] == {"plots": "failed: interrupted"}
