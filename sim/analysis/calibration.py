@@ -144,8 +144,10 @@ class SimulateTargets:
 
     def __call__(self, sample: Mapping[str, float]) -> dict[str, float]:
         from sim.core.model import simulate  # imported in the worker, not by the CLI at start-up
+        from sim.execution import stop
         from sim.execution.pool import end_with_parent
 
+        stop.check()  # (pyabc's samplers run the simulations, not an executor)
         end_with_parent()  # a worker of pyabc's multicore sampler ends with the command
         sc = self.scenario(sample)
         seed = int(np.random.randint(0, 2**31 - 1))  # pyabc seeds numpy in each worker

@@ -12,13 +12,15 @@ would then run to its end. So ``install`` also keeps such a lost interrupt off s
 ``sys.unraisablehook`` that passes everything else on), and ``check`` raises
 ``KeyboardInterrupt`` again where a command can stop cleanly (``sim.execution.executors``: before
 every task of an executor, after every wait for a pool, and at every progress tick of a run in
-this process, every few simulated days): a request is never lost.
+this process, every few simulated days; before every simulation of a calibration, whose runs
+pyabc's samplers hand out): a request is never lost.
 """
 
 from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -30,24 +32,23 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _unraisable(hook: Any) -> Any:
-    """``hook``, except for a ``KeyboardInterrupt`` of a remembered request (``check`` raises
-    it again at the next place to stop)."""
+_previous_hook: Callable[[Any], object] = sys.unraisablehook  # (the one ``install`` replaced)
 
-    def unraisable(info: Any) -> None:
-        if not (_requested and isinstance(info.exc_value, KeyboardInterrupt)):
-            hook(info)
 
-    unraisable.passes_to = hook  # type: ignore[attr-defined]
-    return unraisable
+def _unraisable(info: Any) -> None:
+    """``sys.unraisablehook`` once installed: drops the ``KeyboardInterrupt`` of a remembered
+    request (``check`` raises it again at the next place to stop), passes on everything else."""
+    if not (_requested and isinstance(info.exc_value, KeyboardInterrupt)):
+        _previous_hook(info)
 
 
 def install() -> None:
     """SIGTERM, and SIGINT where Python's own handler is in place, raise ``KeyboardInterrupt``
     and are remembered; forgets earlier requests. Main thread only (as ``signal.signal``)."""
+    global _previous_hook
     _requested.clear()
-    if not hasattr(sys.unraisablehook, "passes_to"):
-        sys.unraisablehook = _unraisable(sys.unraisablehook)
+    if sys.unraisablehook is not _unraisable:
+        _previous_hook, sys.unraisablehook = sys.unraisablehook, _unraisable
     signal.signal(signal.SIGTERM, _on_signal)
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _on_signal)

@@ -99,9 +99,12 @@ def test_a_lost_sigterm_stops_a_pool_after_its_next_result(installed: None) -> N
             list(results)
 
 
-def test_other_unraisable_exceptions_still_reach_the_previous_hook(installed: None) -> None:
+def test_other_unraisable_exceptions_still_reach_the_previous_hook(
+    installed: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seen: list[BaseException] = []
-    hook = stop._unraisable(lambda info: seen.append(info.exc_value))
+    monkeypatch.setattr(stop, "_previous_hook", lambda info: seen.append(info.exc_value))
+    hook = stop._unraisable
 
     class Info:
         exc_value: BaseException = ValueError("from a finaliser")
@@ -113,6 +116,14 @@ def test_other_unraisable_exceptions_still_reach_the_previous_hook(installed: No
         signal.raise_signal(signal.SIGTERM)
     hook(Info())  # a remembered request: dropped (check raises it again)
     assert [type(e) for e in seen] == [ValueError, KeyboardInterrupt]
+
+
+def test_a_lost_sigterm_stops_a_calibration_before_its_next_simulation(installed: None) -> None:
+    from sim.analysis.calibration import SimulateTargets
+
+    _lose_a_sigterm()
+    with pytest.raises(KeyboardInterrupt):  # (before the empty scenario could fail)
+        SimulateTargets(base={}, priors={}, targets=())({})
 
 
 def test_a_background_job_ignoring_sigint_keeps_ignoring_it(installed: None) -> None:
