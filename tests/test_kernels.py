@@ -407,3 +407,38 @@ def test_counter_views_target_the_language_and_weigh_mismatches() -> None:
     kernels.counter_views(n, 0.0, 0, 0.5, 1.0, lang_start, user_language, dose, marks, h)
     assert abs(dose[:1_000].sum() / (0.5 * n / 4) - 1) < 0.03
     assert dose.sum() == np.float32(0.5 * n)
+
+
+@settings(deadline=None)
+@given(
+    n=st.integers(0, 5_000),
+    bits=st.integers(0, 62),
+    seed=st.integers(0, 2**32 - 1),
+    offset=st.integers(0, 2**40),
+)
+@example(n=3_000, bits=40, seed=1, offset=0)  # follow keys: four passes
+@example(n=2_000, bits=0, seed=2, offset=7)  # all equal: every pass skipped
+def test_sort_keys_sorts_as_numpy(n: int, bits: int, seed: int, offset: int) -> None:
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(0, 2**bits, n, dtype=np.int64, endpoint=True) + offset
+    if n > 3:
+        keys[: n // 3] = keys[n // 3]  # (repeats, as in a day's follow keys)
+    expected = np.sort(keys)
+    kernels.sort_keys(keys)
+    np.testing.assert_array_equal(keys, expected)
+
+
+@settings(deadline=None)
+@given(n=st.integers(1, 500), m=st.integers(0, 3_000), seed=st.integers(0, 2**32 - 1))
+def test_scatter_add_count_adds_and_counts_positive_entries(n: int, m: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    follows = rng.integers(-2, 3, (n, 2)).astype(np.int32)
+    target = follows[:, 0]  # (a strided view, as ``Users.n_following``)
+    index = rng.integers(0, n, m)
+    value = int(rng.choice([-1, 1]))
+    before = int((target > 0).sum())
+    expected = target.copy()
+    np.add.at(expected, index, value)
+    change = kernels.scatter_add_count(target, index, value)
+    np.testing.assert_array_equal(target, expected)
+    assert change == int((target > 0).sum()) - before

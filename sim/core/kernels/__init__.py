@@ -53,6 +53,7 @@ from sim.core.kernels.graph import (  # noqa: F401
     scatter_add,
     scatter_add_count,
     search_right,
+    sort_keys,
 )
 from sim.core.kernels.posting import (  # noqa: F401
     _gap,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sim.core.prefetch import AHEAD, prefetch
+
 
 @njit(cache=True)
 def scatter_add(target, index, value):  # pragma: no cover - compiled
@@ -20,9 +22,15 @@ def scatter_add(target, index, value):  # pragma: no cover - compiled
 @njit(cache=True)
 def scatter_add_count(target, index, value):  # pragma: no cover - compiled
     """``scatter_add``; returns how many entries of ``target`` went from 0 or less to above 0,
-    minus how many went from above 0 to 0 or less (the change in ``count(target > 0)``)."""
+    minus how many went from above 0 to 0 or less (the change in ``count(target > 0)``).
+    The entries come in random order: each is asked for ``AHEAD`` entries early
+    (``sim.core.prefetch``)."""
     change = 0
-    for i in index:
+    n = len(index)
+    for k in range(n):
+        if k + AHEAD < n:
+            prefetch(target, index[k + AHEAD])
+        i = index[k]
         before = target[i]
         after = before + value
         target[i] = after
@@ -126,6 +134,65 @@ def add_pairs(keys, n_users, pool, start, length, cap, end):  # pragma: no cover
     return usr, 0, end, freed
 
 
+RADIX_BITS = 11  # digit of ``sort_keys``: 2,048 counters a pass, which stay in the L1 cache
+
+
+@njit(cache=True)
+def sort_keys(keys):  # pragma: no cover - compiled
+    """Sort non-negative int64 ``keys`` in place, as ``keys.sort()`` does (the same array).
+
+    Why not numpy's sort: for the follow keys (``account * n_users + user``, about 40 bits)
+    this least-significant-digit radix sort, ``RADIX_BITS`` bits a pass over ``key - min``,
+    takes 14 against 50 ms for a million keys and 0.7 against 2.5 s for the 36 million of a
+    full-scale start (numpy has no SIMD sort of 64-bit integers on this processor). The
+    counts of every pass come from one read of the keys; a pass whose digit is the same for
+    every key is skipped. Stable passes, so equal keys stay together and the result is the
+    sorted array, whatever the method.
+    """
+    n = len(keys)
+    if n < 2:
+        return
+    lo = keys[0]
+    hi = keys[0]
+    for i in range(n):
+        v = keys[i]
+        lo = min(lo, v)
+        hi = max(hi, v)
+    bits = 0
+    while ((hi - lo) >> bits) > 0:
+        bits += 1
+    radix = 1 << RADIX_BITS
+    mask = radix - 1
+    n_pass = (bits + RADIX_BITS - 1) // RADIX_BITS
+    counts = np.zeros((n_pass, radix), np.int64)
+    for i in range(n):
+        v = keys[i] - lo
+        for p in range(n_pass):
+            counts[p, (v >> (RADIX_BITS * p)) & mask] += 1
+    buffer = np.empty(n, np.int64)
+    src, dst = keys, buffer
+    pos = np.empty(radix, np.int64)
+    for p in range(n_pass):
+        c = counts[p]
+        total = 0
+        same = False
+        for r in range(radix):
+            pos[r] = total
+            total += c[r]
+            same |= c[r] == n
+        if same:  # (every key has this digit: the pass would copy them as they are)
+            continue
+        shift = RADIX_BITS * p
+        for i in range(n):
+            v = src[i]
+            r = ((v - lo) >> shift) & mask
+            dst[pos[r]] = v
+            pos[r] += 1
+        src, dst = dst, src
+    if src is buffer:
+        keys[:] = buffer
+
+
 @njit(cache=True)
 def search_right(cum, x, edges, lo):  # pragma: no cover - compiled
     """``np.searchsorted(cum, x, side="right")`` for many ``x``, through a bucket index.
@@ -134,11 +201,26 @@ def search_right(cum, x, edges, lo):  # pragma: no cover - compiled
     ``lo[b] = searchsorted(cum, edges[b], "right")``, so the answer for ``x`` in bucket ``b``
     lies in ``[lo[b], lo[b + 1]]``: a short search near the answer instead of a binary search
     over all of ``cum`` (one cache miss per level at millions of users). Same results exactly.
+
+    The ``x`` come in random order, so each draw's bucket is asked for ``AHEAD`` draws early
+    and its stretch of ``cum`` half as many (its start read from the bucket then at hand;
+    ``sim.core.prefetch``): 1.8 against 2.8 s for 30 million draws over 5 million users.
     """
     nb = len(edges) - 1
     span = edges[nb] - edges[0]
-    out = np.empty(len(x), np.int64)
-    for i in range(len(x)):
+    e0 = edges[0]
+    per = nb / span  # (only for the hints: the search below computes its bucket as before)
+    n = len(x)
+    half = AHEAD // 2
+    out = np.empty(n, np.int64)
+    for i in range(n):
+        if i + AHEAD < n:
+            ahead = min(max(int((x[i + AHEAD] - e0) * per), 0), nb - 1)
+            prefetch(edges, ahead)
+            prefetch(lo, ahead)
+        if i + half < n:
+            ahead = min(max(int((x[i + half] - e0) * per), 0), nb - 1)
+            prefetch(cum, lo[ahead])
         v = x[i]
         b = int((v - edges[0]) / span * nb)
         b = min(max(b, 0), nb - 1)
