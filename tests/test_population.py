@@ -15,7 +15,15 @@ from hypothesis import strategies as st
 
 from sim.config.schema import Population
 from sim.core import kernels
-from sim.core.state.users import NEUTRAL, OPPOSED, SUPPORTER, SYMPATHIZER, Users, draw_weighted
+from sim.core.state.users import (
+    NEUTRAL,
+    OPPOSED,
+    SUPPORTER,
+    SYMPATHIZER,
+    Users,
+    draw_follow_keys,
+    draw_weighted,
+)
 
 
 def expose(users: Users, who, pro, counter, day: int, p: Population) -> np.ndarray:
@@ -251,3 +259,29 @@ def test_random_users_of_a_language_nobody_speaks_are_anyone() -> None:
     assert u.lang_count[1] == 0
     drawn = _random_users(u, 1, 5_000, np.random.default_rng(9))
     assert drawn.min() >= 0 and drawn.max() < u.n and np.unique(drawn).size > 400
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 20_000),
+    n_accounts=st.integers(0, 40),
+    zero_share=st.floats(0.0, 0.9),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_draw_follow_keys_are_the_repeated_accounts_and_weighted_users(
+    n: int, n_accounts: int, zero_share: float, seed: int
+) -> None:
+    """The compiled pass gives the keys of the numpy formula, from the same draws, and leaves
+    the generator where that formula leaves it."""
+    rng = np.random.default_rng(seed)
+    weights = np.exp(rng.normal(size=n)) * (rng.random(n) >= zero_share)
+    weights[0] += 1.0
+    cum = np.cumsum(weights)
+    accounts = np.sort(rng.choice(10_000, n_accounts, replace=False)).astype(np.int64)
+    counts = rng.integers(0, 300, n_accounts)
+    a, b = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
+    x = a.random(int(counts.sum())) * cum[-1]
+    expected = np.repeat(accounts, counts) * n + np.searchsorted(cum, x, side="right")
+    keys = draw_follow_keys(accounts, counts, cum, n, b)
+    np.testing.assert_array_equal(keys, expected)
+    assert a.random() == b.random()

@@ -31,7 +31,7 @@ from sim.core import draws, kernels
 from sim.core.component import Component, MetricSpec
 from sim.core.model import DayTally, FollowCandidates
 from sim.core.state.accounts import sample_posting_rates
-from sim.core.state.users import OPPOSED, draw_weighted
+from sim.core.state.users import OPPOSED, draw_follow_keys
 
 if TYPE_CHECKING:
     from sim.core.model import PropagandaModel
@@ -211,9 +211,8 @@ class OperatorsComponent(Component):
             u.state == OPPOSED, 0.05, 1.0
         )
         cum = np.cumsum(weight)
-        acc = np.repeat(ids, followers)
-        users = draw_weighted(cum, rng.random(acc.size) * cum[-1])
-        u.follow(m.graph.add_edges(acc, users, u.n), 1)
+        keys = draw_follow_keys(ids, followers, cum, u.n, rng)
+        u.follow(m.graph.add_keys(keys, u.n), 1)
 
     def new_operators_with_accounts(
         self,

@@ -49,6 +49,7 @@ from sim.core.kernels.doses import (  # noqa: F401
 from sim.core.kernels.graph import (  # noqa: F401
     add_pairs,
     copy_slabs,
+    draw_keys,
     empty_slabs,
     scatter_add,
     scatter_add_count,

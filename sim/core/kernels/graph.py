@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sim.core import draws
 from sim.core.prefetch import AHEAD, prefetch
 
 
@@ -193,6 +194,41 @@ def sort_keys(keys):  # pragma: no cover - compiled
         keys[:] = buffer
 
 
+@njit(cache=True, inline="always")
+def _hint_search(cum, x, i, edges, lo, per):  # pragma: no cover - compiled
+    """Prefetch hints for the searches of ``x[i + AHEAD]`` (its bucket) and ``x[i + AHEAD /
+    2]`` (its stretch of ``cum``, the bucket's start then at hand); see ``search_right``."""
+    n = len(x)
+    nb = len(edges) - 1
+    if i + AHEAD < n:
+        ahead = min(max(int((x[i + AHEAD] - edges[0]) * per), 0), nb - 1)
+        prefetch(edges, ahead)
+        prefetch(lo, ahead)
+    if i + AHEAD // 2 < n:
+        ahead = min(max(int((x[i + AHEAD // 2] - edges[0]) * per), 0), nb - 1)
+        prefetch(cum, lo[ahead])
+
+
+@njit(cache=True, inline="always")
+def _search(cum, v, edges, lo, span):  # pragma: no cover - compiled
+    """``searchsorted(cum, v, "right")`` through the bucket index (see ``search_right``)."""
+    nb = len(edges) - 1
+    b = int((v - edges[0]) / span * nb)
+    b = min(max(b, 0), nb - 1)
+    while b > 0 and edges[b] > v:
+        b -= 1
+    while b < nb - 1 and edges[b + 1] <= v:
+        b += 1
+    left, right = lo[b], lo[b + 1]
+    while left < right:  # first index with cum[index] > v
+        mid = (left + right) // 2
+        if cum[mid] <= v:
+            left = mid + 1
+        else:
+            right = mid
+    return left
+
+
 @njit(cache=True)
 def search_right(cum, x, edges, lo):  # pragma: no cover - compiled
     """``np.searchsorted(cum, x, side="right")`` for many ``x``, through a bucket index.
@@ -206,34 +242,43 @@ def search_right(cum, x, edges, lo):  # pragma: no cover - compiled
     and its stretch of ``cum`` half as many (its start read from the bucket then at hand;
     ``sim.core.prefetch``): 1.8 against 2.8 s for 30 million draws over 5 million users.
     """
-    nb = len(edges) - 1
-    span = edges[nb] - edges[0]
-    e0 = edges[0]
-    per = nb / span  # (only for the hints: the search below computes its bucket as before)
-    n = len(x)
-    half = AHEAD // 2
-    out = np.empty(n, np.int64)
-    for i in range(n):
-        if i + AHEAD < n:
-            ahead = min(max(int((x[i + AHEAD] - e0) * per), 0), nb - 1)
-            prefetch(edges, ahead)
-            prefetch(lo, ahead)
-        if i + half < n:
-            ahead = min(max(int((x[i + half] - e0) * per), 0), nb - 1)
-            prefetch(cum, lo[ahead])
-        v = x[i]
-        b = int((v - edges[0]) / span * nb)
-        b = min(max(b, 0), nb - 1)
-        while b > 0 and edges[b] > v:
-            b -= 1
-        while b < nb - 1 and edges[b + 1] <= v:
-            b += 1
-        left, right = lo[b], lo[b + 1]
-        while left < right:  # first index with cum[index] > v
-            mid = (left + right) // 2
-            if cum[mid] <= v:
-                left = mid + 1
-            else:
-                right = mid
-        out[i] = left
+    span = edges[len(edges) - 1] - edges[0]
+    per = (len(edges) - 1) / span  # (only for the hints: ``_search`` finds its own bucket)
+    out = np.empty(len(x), np.int64)
+    for i in range(len(x)):
+        _hint_search(cum, x, i, edges, lo, per)
+        out[i] = _search(cum, x[i], edges, lo, span)
     return out
+
+
+@njit(cache=True)
+def draw_keys(h, accounts, counts, cum, edges, lo, n_users):  # pragma: no cover - compiled
+    """Follow keys ``account * n_users + user`` for ``counts[i]`` followers of each
+    ``accounts[i]``, in that order, each user drawn with chance proportional to its weight:
+    ``searchsorted(cum, uniform(h) * cum[-1], "right")`` (``cum`` the cumulative weights,
+    ``edges`` and ``lo`` the bucket index of ``search_right`` for ``[0, cum[-1]]``).
+
+    The same keys as ``np.repeat(accounts, counts) * n_users + search_right(cum,
+    gen.random(counts.sum()) * cum[-1], edges, lo)`` with the same draws, without those
+    temporaries: at a full-scale start they are 36 million entries each, and their pages
+    (faulted in and zeroed by the kernel) cost more than the arithmetic. The draws are made
+    first, into the array that then holds the keys.
+    """
+    n = 0
+    for c in counts:
+        n += c
+    x = np.empty(n, np.float64)
+    total = cum[len(cum) - 1]
+    for i in range(n):
+        x[i] = draws.uniform(h) * total
+    keys = x.view(np.int64)  # (each key is written where its draw was read)
+    span = edges[len(edges) - 1] - edges[0]
+    per = (len(edges) - 1) / span
+    i = 0
+    for k in range(len(accounts)):
+        base = accounts[k] * n_users
+        for _ in range(counts[k]):
+            _hint_search(cum, x, i, edges, lo, per)
+            keys[i] = base + _search(cum, x[i], edges, lo, span)
+            i += 1
+    return keys

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.config.schema import Population
-from sim.core import kernels
+from sim.core import draws, kernels
 
 OPPOSED, NEUTRAL, SYMPATHIZER, SUPPORTER = 0, 1, 2, 3
 NEVER = np.iinfo(np.int32).min // 2
@@ -39,9 +39,39 @@ def draw_weighted(cum: np.ndarray, x: np.ndarray) -> np.ndarray:
     """
     if x.size < 1024 or cum.size < 1024:
         return np.searchsorted(cum, x, side="right")
-    top = np.nextafter(max(float(cum[-1]), float(x.max())), np.inf)
-    edges = np.linspace(0.0, top, cum.size // 4 + 1)
-    return kernels.search_right(cum, x, edges, np.searchsorted(cum, edges, side="right"))
+    edges, lo = _bucket_index(cum, max(float(cum[-1]), float(x.max())))
+    return kernels.search_right(cum, x, edges, lo)
+
+
+def _bucket_index(cum: np.ndarray, top: float) -> tuple[np.ndarray, np.ndarray]:
+    """Bucket edges over ``[0, top]`` (one bucket per four entries of ``cum``) and where each
+    edge falls in ``cum`` (``kernels.search_right``)."""
+    edges = np.linspace(0.0, np.nextafter(top, np.inf), max(cum.size // 4, 1) + 1)
+    return edges, np.searchsorted(cum, edges, side="right")
+
+
+def draw_follow_keys(
+    accounts: np.ndarray,
+    counts: np.ndarray,
+    cum: np.ndarray,
+    n_users: int,
+    gen: np.random.Generator,
+) -> np.ndarray:
+    """Follow keys ``account * n_users + user``: ``counts[i]`` users for ``accounts[i]``, each
+    drawn with chance proportional to its weight (``cum``: cumulative weights), from ``gen``.
+
+    The same keys and draws as ``np.repeat(accounts, counts) * n_users + draw_weighted(cum,
+    gen.random(counts.sum()) * cum[-1])``, in one compiled pass (``kernels.draw_keys``)."""
+    edges, lo = _bucket_index(cum, float(cum[-1]))  # (the draws are below cum[-1])
+    return kernels.draw_keys(
+        draws.handle(gen),
+        np.asarray(accounts, dtype=np.int64),
+        np.asarray(counts, dtype=np.int64),
+        cum,
+        edges,
+        lo,
+        n_users,
+    )
 
 
 class Users:
