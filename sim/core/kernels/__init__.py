@@ -13,8 +13,9 @@ generator itself, which saves the arrays and numpy's fixed cost per call.
 The kernels are grouped by the mechanism they serve: ``posting`` (posts, abandonment, ending
 accounts, the metrics' sums), ``views`` (exposure and counter views), ``doses`` (counting views
 into doses), ``attitudes`` (attitude update, follow gate), ``churn`` (users leaving the
-audience), ``counter`` (targeted counter-messaging), ``graph`` (the follower pool). This
-package re-exports them, so callers write ``kernels.feed_views``.
+audience), ``counter`` (targeted counter-messaging), ``graph`` (the follower pool, the sort of
+follow keys, weighted draws of users). This package re-exports them, so callers write
+``kernels.feed_views``.
 """
 
 from __future__ import annotations
