@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import example, HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.components.moderation import (
@@ -66,8 +66,9 @@ def test_probability_in_closed_form() -> None:
         max_size=60,
     )
 )
+@example([(149, 72276, True)])  # (an ulp apart in CI)
 def test_probability_per_account_as_the_formula(rows: list[tuple[float, int, bool]]) -> None:
-    """Exactly ``1 - exp(-hazard)`` with the visibility computed for each account alone (the
+    """``1 - exp(-hazard)`` (to a few ulps) with the visibility computed for each account alone (the
     kernel keeps the posts' factor per number of posts; integer and float posts, repeats), on
     two platforms' settings."""
     posts = np.array([p for p, _, _ in rows], dtype=float)
@@ -81,7 +82,10 @@ def test_probability_per_account_as_the_formula(rows: list[tuple[float, int, boo
     for i in range(len(rows)):
         m = (M, other)[which[i]]
         vis = visibility(posts[i : i + 1], followers[i : i + 1], m)[0]  # (one at a time)
-        assert got[i] == -np.expm1(-(m.intensity * vis * 1.0 + 0.0))
+        # (to a few units in the last place: numba may evaluate the power in a loop with a
+        # vectorised pow, which can differ from the scalar one by an ulp; seen in CI for
+        # 149 posts and 72,276 followers)
+        assert got[i] == pytest.approx(-np.expm1(-(m.intensity * vis * 1.0 + 0.0)), rel=1e-14)
     for dtype in (np.int64, np.int32):  # (today's posts are integers)
         whole = posts.astype(dtype)
         ints = _probabilities(whole, followers, evasion, age, which, params, np.zeros(0))
